@@ -1,0 +1,119 @@
+# dispatchd - a multi-model TCP server daemon.
+# make | make run | make check | make deps | make install | make clean
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DESTDIR    ?=
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD      ?= build
+VERSION    := 0.1.0
+
+CFLAGS   ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CPPFLAGS += -D_GNU_SOURCE -DDISPATCHD_VERSION='"$(VERSION)"' \
+            -DDISPATCHD_CONFIG='"$(SYSCONFDIR)/dispatchd/dispatchd.conf"'
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -pthread -MMD -MP
+
+# Debian 12 packages the build and the tests need (see `make deps`).
+DEB_PKGS := pkg-config libconfuse-dev check netcat-openbsd
+
+CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
+CONFUSE_LIBS   = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null)
+CHECK_CFLAGS   = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS     = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/handlers/*.c src/models/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ  := $(BUILD)/src/main.o
+LIB       := $(BUILD)/libdispatchd.a
+BIN       := $(BUILD)/dispatchd
+
+UNIT_SRCS := $(wildcard tests/unit/check_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+INT_SRCS  := $(wildcard tests/integration/check_*.c)
+INT_BINS  := $(INT_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
+SCRIPT_TESTS  := $(wildcard tests/integration/test_*.sh)
+
+.PHONY: all run check check-unit check-integration deps install uninstall clean
+
+all: $(BIN)
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(CONFUSE_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(CONFUSE_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/lib -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS)
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/integration/check_%.o $(TEST_LIB_OBJS) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(CHECK_LIBS)
+
+run: deps $(BIN)
+	$(BIN) -c conf/dispatchd.conf
+
+# Every test: Check unit suites, then the integration suites against the
+# real binary, then the shell tests that drive it with nc.
+check: deps
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS) $(INT_BINS)
+	@DISPATCHD=$(BIN) sh tests/run-suites.sh check $(UNIT_BINS) $(INT_BINS) $(SCRIPT_TESTS)
+
+check-unit: $(UNIT_BINS)
+	@sh tests/run-suites.sh unit $(UNIT_BINS)
+
+check-integration: $(BIN) $(INT_BINS)
+	@DISPATCHD=$(BIN) sh tests/run-suites.sh integration $(INT_BINS) $(SCRIPT_TESTS)
+
+# Installs the Debian packages above when something is missing: with
+# apt-get when root, otherwise prints the exact command and fails.
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "deps: missing packages; run as root:"; \
+	    echo "  apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+install: $(BIN)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(SYSCONFDIR)/dispatchd $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/dispatchd
+	install -m 644 man/dispatchd.8 $(DESTDIR)$(MANDIR)/man8/dispatchd.8
+	install -m 644 man/dispatchd.conf.5 $(DESTDIR)$(MANDIR)/man5/dispatchd.conf.5
+	install -m 644 conf/dispatchd.conf $(DESTDIR)$(SYSCONFDIR)/dispatchd/dispatchd.conf
+	install -m 644 conf/dispatchd.service conf/dispatchd.socket $(DESTDIR)$(UNITDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/dispatchd $(DESTDIR)$(MANDIR)/man8/dispatchd.8 \
+	  $(DESTDIR)$(MANDIR)/man5/dispatchd.conf.5 $(DESTDIR)$(SYSCONFDIR)/dispatchd/dispatchd.conf \
+	  $(DESTDIR)$(UNITDIR)/dispatchd.service $(DESTDIR)$(UNITDIR)/dispatchd.socket
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/dispatchd 2>/dev/null
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

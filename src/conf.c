@@ -1,0 +1,888 @@
+/* conf.c - configuration: libconfuse file plus getopt_long flags into struct config. */
+#include <confuse.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "handler.h"
+#include "model.h"
+#include "net.h"
+#include "timefmt.h"
+
+#ifndef DISPATCHD_VERSION
+#define DISPATCHD_VERSION "unknown"
+#endif
+#ifndef DISPATCHD_CONFIG
+#define DISPATCHD_CONFIG "/usr/local/etc/dispatchd/dispatchd.conf"
+#endif
+
+/* A configuration file larger than this is surely a mistake. */
+#define CONF_FILE_MAX (1024 * 1024)
+
+/* Logger output of a service that names none: standard output, like "-". */
+#define CONF_DEFAULT_OUTPUT "-"
+
+#define TRY_HELP "try 'dispatchd --help'"
+
+/*
+ * The numeric settings: one row gives the file key, the flag, the range
+ * and the default, so the file and the command line check the same way.
+ */
+struct num_setting {
+	const char *key;
+	const char *flag;
+	long min;
+	long max;
+	long def;
+	size_t off;
+};
+
+static const struct num_setting num_settings[] = {
+	{ "max_clients", "--max-clients", 1, 1000000, CONF_DEFAULT_MAX_CLIENTS,
+	    offsetof(struct config, max_clients) },
+	{ "idle_timeout", "--idle-timeout", 0, 31536000, CONF_DEFAULT_IDLE_TIMEOUT,
+	    offsetof(struct config, idle_timeout) },
+	{ "max_line", "--max-line", 1, CONF_MAX_LINE_LIMIT, CONF_DEFAULT_MAX_LINE,
+	    offsetof(struct config, max_line) },
+	{ "max_pending", "--max-pending", 1, CONF_MAX_PENDING_LIMIT, CONF_DEFAULT_MAX_PENDING,
+	    offsetof(struct config, max_pending) },
+	{ "backlog", "--backlog", 1, 65535, CONF_DEFAULT_BACKLOG,
+	    offsetof(struct config, backlog) },
+	{ "shutdown_timeout", "--shutdown-timeout", 0, 3600, CONF_DEFAULT_SHUTDOWN_TIMEOUT,
+	    offsetof(struct config, shutdown_timeout) },
+};
+#define NUM_SETTINGS (sizeof(num_settings) / sizeof(num_settings[0]))
+
+static long *
+num_field(struct config *cf, const struct num_setting *ns)
+{
+	return (long *)(void *)((char *)cf + ns->off);
+}
+
+/*
+ * libconfuse reports through a callback that only gets the cfg_t, which has
+ * no user pointer: the parse in progress is described here.  Parsing
+ * happens once, at start-up, before any thread exists.
+ */
+static struct {
+	const char *name;
+	char *err;
+	size_t errlen;
+	int nerr;
+} pctx;
+
+static void conf_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* Keeps the first message only: later ones are usually consequences. */
+static void
+conf_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (pctx.nerr++ > 0 || pctx.err == NULL)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg != NULL && cfg->line > 0)
+		snprintf(pctx.err, pctx.errlen, "%s:%d: %s", pctx.name, cfg->line, msg);
+	else
+		snprintf(pctx.err, pctx.errlen, "%s: %s", pctx.name, msg);
+}
+
+/* Strict decimal: the whole string, no blanks, no base prefixes. */
+static int
+parse_long(const char *s, long *v)
+{
+	char *end;
+	const char *p = s;
+
+	if (*p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	if (errno == ERANGE)
+		return -2;
+	return 0;
+}
+
+static int
+check_num(const struct num_setting *ns, const char *who, const char *s, long *v, char *err,
+    size_t errlen)
+{
+	int r = parse_long(s, v);
+
+	if (r == -1) {
+		snprintf(err, errlen, "%s: '%s' is not a number (%ld..%ld)", who, s, ns->min,
+		    ns->max);
+		return -1;
+	}
+	if (r == -2 || *v < ns->min || *v > ns->max) {
+		snprintf(err, errlen, "%s: %s out of range (%ld..%ld)", who, s, ns->min, ns->max);
+		return -1;
+	}
+	return 0;
+}
+
+/* libconfuse value callback: numbers get the flags' checks, with a line number. */
+static int
+conf_int_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char msg[256];
+	size_t i;
+
+	for (i = 0; i < NUM_SETTINGS; i++) {
+		if (strcmp(num_settings[i].key, opt->name) != 0)
+			continue;
+		if (check_num(&num_settings[i], opt->name, value, result, msg, sizeof(msg)) == -1) {
+			cfg_error(cfg, "%s", msg);
+			return -1;
+		}
+		return 0;
+	}
+	cfg_error(cfg, "%s: no such number setting", opt->name);
+	return -1;
+}
+
+/* libconfuse's own message for a bad boolean does not show the value. */
+static int
+conf_bool_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*(cfg_bool_t *)result = cfg_true;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*(cfg_bool_t *)result = cfg_false;
+			return 0;
+		}
+	}
+	cfg_error(cfg, "%s: '%s' is not a boolean (true or false)", opt->name, value);
+	return -1;
+}
+
+static void
+free_services(struct config *cf)
+{
+	size_t i, j;
+
+	for (i = 0; i < cf->nsvcs; i++) {
+		struct service *svc = &cf->svcs[i];
+
+		free(svc->name);
+		for (j = 0; j < svc->nlisten; j++)
+			free(svc->listen[j]);
+		free(svc->listen);
+		free(svc->output);
+		free(svc->timestamp_format);
+	}
+	free(cf->svcs);
+	cf->svcs = NULL;
+	cf->nsvcs = 0;
+}
+
+static void
+set_defaults(struct config *cf)
+{
+	size_t i;
+
+	cf->model = model_find(CONF_DEFAULT_MODEL);
+	for (i = 0; i < NUM_SETTINGS; i++)
+		*num_field(cf, &num_settings[i]) = num_settings[i].def;
+}
+
+/* Replaces *dst with a copy of s (NULL allowed). 0, or -1 when out of memory. */
+static int
+set_str(char **dst, const char *s)
+{
+	char *copy = NULL;
+
+	if (s != NULL && (copy = strdup(s)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int
+check_tsfmt(const char *fmt, const char *where, char *err, size_t errlen)
+{
+	char why[256];
+
+	why[0] = '\0';
+	if (timefmt_check(fmt, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%sinvalid timestamp_format '%s': %s", where, fmt,
+	    why[0] != '\0' ? why : "rejected");
+	return -1;
+}
+
+/* Fills svc from one service section; svc is zeroed, and freed by the caller. */
+static int
+fill_service(struct service *svc, cfg_t *sec, const char *gtsfmt, const char *file, char *err,
+    size_t errlen)
+{
+	char names[256], why[256], where[256];
+	const char *title = cfg_title(sec), *s;
+	unsigned i, n;
+
+	if (title == NULL || title[0] == '\0') {
+		snprintf(err, errlen, "%s: a service has an empty name", file);
+		return -1;
+	}
+	if ((svc->name = strdup(title)) == NULL)
+		goto nomem;
+
+	handler_names(names, sizeof(names));
+	/* service "logger" { ... } needs no handler = "logger". */
+	if ((s = cfg_getstr(sec, "handler")) == NULL) {
+		if ((svc->handler = handler_find(title)) == NULL) {
+			snprintf(err, errlen, "%s: service '%s': no handler (valid: %s)", file, title,
+			    names);
+			return -1;
+		}
+	} else if ((svc->handler = handler_find(s)) == NULL) {
+		snprintf(err, errlen, "%s: invalid handler '%s' in service '%s' (valid: %s)", file, s,
+		    title, names);
+		return -1;
+	}
+
+	if ((n = cfg_size(sec, "listen")) == 0) {
+		snprintf(err, errlen, "%s: service '%s': no listen address", file, title);
+		return -1;
+	}
+	if ((svc->listen = calloc(n, sizeof(*svc->listen))) == NULL)
+		goto nomem;
+	svc->nlisten = n;
+	for (i = 0; i < n; i++) {
+		struct net_addr a;
+
+		s = cfg_getnstr(sec, "listen", i);
+		if (net_parse(s, &a, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: service '%s': %s", file, title, why);
+			return -1;
+		}
+		if ((svc->listen[i] = strdup(s)) == NULL)
+			goto nomem;
+	}
+
+	s = cfg_getstr(sec, "output");
+	if (s == NULL || s[0] == '\0') {
+		snprintf(err, errlen,
+		    "%s: service '%s': empty output (expected a file path, '-' or 'syslog')", file,
+		    title);
+		return -1;
+	}
+	if (set_str(&svc->output, s) == -1)
+		goto nomem;
+	svc->ack = cfg_getbool(sec, "ack");
+
+	if ((s = cfg_getstr(sec, "timestamp_format")) == NULL)
+		s = gtsfmt;
+	else {
+		snprintf(where, sizeof(where), "%s: service '%s': ", file, title);
+		if (check_tsfmt(s, where, err, errlen) == -1)
+			return -1;
+	}
+	if (set_str(&svc->timestamp_format, s) == -1)
+		goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errlen, "%s: out of memory", file);
+	return -1;
+}
+
+static int
+set_path(char **dst, const char *s, const char *file, const char *key, char *err, size_t errlen)
+{
+	if (s == NULL)
+		return 0;
+	if (s[0] == '\0') {
+		snprintf(err, errlen, "%s: %s is empty", file, key);
+		return -1;
+	}
+	if (set_str(dst, s) == -1) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The file part of the configuration: replaces cf's services, pidfile and
+ * user and sets every global from the defaults and the text.  *gtsfmt gets
+ * the global timestamp_format (for services made from --listen).  On error
+ * cf stays freeable by conf_free.
+ */
+static int
+parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt, char *err,
+    size_t errlen)
+{
+	cfg_opt_t svc_opts[] = {
+		CFG_STR_LIST("listen", NULL, CFGF_NONE),
+		CFG_STR("handler", NULL, CFGF_NONE),
+		CFG_STR("output", CONF_DEFAULT_OUTPUT, CFGF_NONE),
+		CFG_BOOL_CB("ack", cfg_false, CFGF_NONE, conf_bool_cb),
+		CFG_STR("timestamp_format", NULL, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t opts[] = {
+		CFG_STR("model", CONF_DEFAULT_MODEL, CFGF_NONE),
+		CFG_INT_CB("max_clients", CONF_DEFAULT_MAX_CLIENTS, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("idle_timeout", CONF_DEFAULT_IDLE_TIMEOUT, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("max_line", CONF_DEFAULT_MAX_LINE, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("max_pending", CONF_DEFAULT_MAX_PENDING, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("backlog", CONF_DEFAULT_BACKLOG, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("shutdown_timeout", CONF_DEFAULT_SHUTDOWN_TIMEOUT, CFGF_NONE,
+		    conf_int_cb),
+		CFG_STR("timestamp_format", NULL, CFGF_NONE),
+		CFG_STR("pidfile", NULL, CFGF_NONE),
+		CFG_STR("user", NULL, CFGF_NONE),
+		CFG_SEC("service", svc_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	char names[256];
+	const char *s;
+	cfg_t *cfg;
+	size_t i, n;
+	int r;
+
+	*gtsfmt = NULL;
+	free_services(cf);
+	set_str(&cf->pidfile, NULL);
+	set_str(&cf->user, NULL);
+	set_defaults(cf);
+	err[0] = '\0';
+
+	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	/* Set before parsing: otherwise libconfuse prints to stderr itself. */
+	cfg_set_error_function(cfg, conf_cfg_error);
+	pctx.name = name;
+	pctx.err = err;
+	pctx.errlen = errlen;
+	pctx.nerr = 0;
+	r = cfg_parse_buf(cfg, text);
+	pctx.err = NULL;
+	if (r != CFG_SUCCESS) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "%s: cannot parse", name);
+		goto fail;
+	}
+
+	s = cfg_getstr(cfg, "model");
+	if ((cf->model = model_find(s)) == NULL) {
+		model_names(names, sizeof(names));
+		snprintf(err, errlen, "%s: invalid model '%s' (valid: %s)", name, s, names);
+		goto fail;
+	}
+	/* Already range-checked by conf_int_cb; the defaults are in range. */
+	for (i = 0; i < NUM_SETTINGS; i++)
+		*num_field(cf, &num_settings[i]) = cfg_getint(cfg, num_settings[i].key);
+	if (set_path(&cf->pidfile, cfg_getstr(cfg, "pidfile"), name, "pidfile", err, errlen) ==
+	        -1 ||
+	    set_path(&cf->user, cfg_getstr(cfg, "user"), name, "user", err, errlen) == -1)
+		goto fail;
+
+	if ((s = cfg_getstr(cfg, "timestamp_format")) != NULL) {
+		char where[256];
+
+		snprintf(where, sizeof(where), "%s: ", name);
+		if (check_tsfmt(s, where, err, errlen) == -1)
+			goto fail;
+		if ((*gtsfmt = strdup(s)) == NULL)
+			goto nomem;
+	}
+
+	/* Duplicate titles were refused by libconfuse (CFGF_NO_TITLE_DUPES). */
+	if ((n = cfg_size(cfg, "service")) > 0) {
+		if ((cf->svcs = calloc(n, sizeof(*cf->svcs))) == NULL)
+			goto nomem;
+		cf->nsvcs = n;
+		for (i = 0; i < n; i++)
+			if (fill_service(&cf->svcs[i], cfg_getnsec(cfg, "service", (unsigned)i),
+			        *gtsfmt, name, err, errlen) == -1)
+				goto fail;
+	}
+	cfg_free(cfg);
+	return 0;
+nomem:
+	snprintf(err, errlen, "%s: out of memory", name);
+fail:
+	cfg_free(cfg);
+	free(*gtsfmt);
+	*gtsfmt = NULL;
+	return -1;
+}
+
+int
+conf_parse_text(struct config *cf, const char *name, const char *text, char *err, size_t errlen)
+{
+	char *gtsfmt;
+	int r;
+
+	r = parse_file(cf, name, text, &gtsfmt, err, errlen);
+	free(gtsfmt);
+	return r;
+}
+
+/* Reads a whole file into a terminated buffer, *text, owned by the caller. */
+static int
+read_file(const char *path, char **text, char *err, size_t errlen)
+{
+	FILE *fp;
+	char *buf = NULL, *nbuf;
+	size_t len = 0, cap = 0, n;
+
+	*text = NULL;
+	if ((fp = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if (cap > CONF_FILE_MAX + 1)
+				cap = CONF_FILE_MAX + 1;
+			if ((nbuf = realloc(buf, cap + 1)) == NULL) {
+				snprintf(err, errlen, "cannot read %s: out of memory", path);
+				goto fail;
+			}
+			buf = nbuf;
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+		if (len > CONF_FILE_MAX) {
+			snprintf(err, errlen, "%s: too large (over %d bytes)", path, CONF_FILE_MAX);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		/* A directory opens fine and fails here with EISDIR. */
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	buf[len] = '\0';
+	/* libconfuse would silently stop at a NUL byte. */
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		goto fail;
+	}
+	fclose(fp);
+	*text = buf;
+	return 0;
+fail:
+	fclose(fp);
+	free(buf);
+	return -1;
+}
+
+/* Long-only options; the numeric ones are OPT_NUM + their num_settings index. */
+enum {
+	OPT_NUM = 256,
+	OPT_LOGGER_OUTPUT = OPT_NUM + 64,
+	OPT_LOGGER_ACK,
+	OPT_TIMESTAMP_FORMAT,
+	OPT_PIDFILE,
+	OPT_USER,
+};
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "model", required_argument, NULL, 'm' },
+	{ "handler", required_argument, NULL, 'H' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "max-clients", required_argument, NULL, OPT_NUM + 0 },
+	{ "idle-timeout", required_argument, NULL, OPT_NUM + 1 },
+	{ "max-line", required_argument, NULL, OPT_NUM + 2 },
+	{ "max-pending", required_argument, NULL, OPT_NUM + 3 },
+	{ "backlog", required_argument, NULL, OPT_NUM + 4 },
+	{ "shutdown-timeout", required_argument, NULL, OPT_NUM + 5 },
+	{ "logger-output", required_argument, NULL, OPT_LOGGER_OUTPUT },
+	{ "logger-ack", no_argument, NULL, OPT_LOGGER_ACK },
+	{ "timestamp-format", required_argument, NULL, OPT_TIMESTAMP_FORMAT },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "daemon", no_argument, NULL, 'd' },
+	{ "test-config", no_argument, NULL, 't' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What the command line asked for, applied on top of the file. */
+struct flags {
+	const char *config;
+	const struct model *model;
+	const struct handler *handler;
+	const char **listen;	/* pointers into argv */
+	size_t nlisten;
+	long num[NUM_SETTINGS];
+	bool num_set[NUM_SETTINGS];
+	const char *logger_output;
+	bool logger_ack;
+	const char *tsfmt;
+	const char *pidfile;
+	const char *user;
+	bool daemonize;
+	bool test_only;
+	int verbosity;
+};
+
+/* "--name" of the option in argv element arg, without any "=value". */
+static void
+long_name(const char *arg, char *dst, size_t len)
+{
+	size_t n = strcspn(arg, "=");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, arg, n);
+	dst[n] = '\0';
+}
+
+static const char short_opts[] = ":c:m:H:l:dtvqVh";
+
+static int
+bad_option(int c, char **argv, char *err, size_t errlen)
+{
+	const char *arg = argv[optind - 1];
+	char name[64];
+	bool known;
+
+	/*
+	 * optopt is 0 for an unknown long option, a character outside
+	 * short_opts for an unknown short one, and the option's own value
+	 * when a known long option got "=value" it does not take.  A long
+	 * option in error is always the argv element just consumed.
+	 */
+	known = optopt >= OPT_NUM ||
+	    (optopt > 0 && optopt != ':' && strchr(short_opts, optopt) != NULL);
+	if ((c == ':' || optopt == 0 || known) && strncmp(arg, "--", 2) == 0)
+		long_name(arg, name, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "-%c", optopt);
+	if (c == ':')
+		snprintf(err, errlen, "option '%s' needs an argument; " TRY_HELP, name);
+	else if (known)
+		snprintf(err, errlen, "option '%s' takes no argument; " TRY_HELP, name);
+	else
+		snprintf(err, errlen, "unknown option '%s'; " TRY_HELP, name);
+	return -1;
+}
+
+static int
+nonempty(const char *flag, const char *s, const char *what, char *err, size_t errlen)
+{
+	if (s[0] != '\0')
+		return 0;
+	snprintf(err, errlen, "%s: empty value (expected %s)", flag, what);
+	return -1;
+}
+
+/* Parses argv into fl. 0, 1 after --help/--version, -1 with err. */
+static int
+parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
+{
+	char names[256];
+	struct net_addr a;
+	const char **nl;
+	int c, i;
+
+	/* 0 makes glibc start afresh, so conf_load may run more than once. */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			fl->config = optarg;
+			break;
+		case 'm':
+			if ((fl->model = model_find(optarg)) == NULL) {
+				model_names(names, sizeof(names));
+				snprintf(err, errlen, "invalid model '%s' (valid: %s)", optarg, names);
+				return -1;
+			}
+			break;
+		case 'H':
+			if ((fl->handler = handler_find(optarg)) == NULL) {
+				handler_names(names, sizeof(names));
+				snprintf(err, errlen, "invalid handler '%s' (valid: %s)", optarg, names);
+				return -1;
+			}
+			break;
+		case 'l':
+			if (net_parse(optarg, &a, err, errlen) == -1)
+				return -1;
+			if ((nl = realloc(fl->listen, (fl->nlisten + 1) * sizeof(*nl))) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			fl->listen = nl;
+			fl->listen[fl->nlisten++] = optarg;
+			break;
+		case OPT_LOGGER_OUTPUT:
+			if (nonempty("--logger-output", optarg, "a file path, '-' or 'syslog'", err,
+			        errlen) == -1)
+				return -1;
+			fl->logger_output = optarg;
+			break;
+		case OPT_LOGGER_ACK:
+			fl->logger_ack = true;
+			break;
+		case OPT_TIMESTAMP_FORMAT:
+			if (check_tsfmt(optarg, "--timestamp-format: ", err, errlen) == -1)
+				return -1;
+			fl->tsfmt = optarg;
+			break;
+		case OPT_PIDFILE:
+			if (nonempty("--pidfile", optarg, "a file path", err, errlen) == -1)
+				return -1;
+			fl->pidfile = optarg;
+			break;
+		case OPT_USER:
+			if (nonempty("--user", optarg, "a user name", err, errlen) == -1)
+				return -1;
+			fl->user = optarg;
+			break;
+		case 'd':
+			fl->daemonize = true;
+			break;
+		case 't':
+			fl->test_only = true;
+			break;
+		case 'v':
+			fl->verbosity++;
+			break;
+		case 'q':
+			fl->verbosity--;
+			break;
+		case 'V':
+			printf("dispatchd %s\n", DISPATCHD_VERSION);
+			fflush(stdout);
+			return 1;
+		case 'h':
+			conf_usage(stdout);
+			fflush(stdout);
+			return 1;
+		case ':':
+		case '?':
+			return bad_option(c, argv, err, errlen);
+		default:
+			if (c >= OPT_NUM && c < OPT_NUM + (int)NUM_SETTINGS) {
+				i = c - OPT_NUM;
+				if (check_num(&num_settings[i], num_settings[i].flag, optarg,
+				        &fl->num[i], err, errlen) == -1)
+					return -1;
+				fl->num_set[i] = true;
+				break;
+			}
+			snprintf(err, errlen, "unhandled option %d; " TRY_HELP, c);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'; " TRY_HELP, argv[optind]);
+		return -1;
+	}
+	if (fl->handler != NULL && fl->nlisten == 0) {
+		snprintf(err, errlen, "--handler '%s' needs --listen ADDR", fl->handler->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* One service per --listen address, named after the handler: echo, echo-2... */
+static int
+listen_services(struct config *cf, const struct flags *fl, const char *gtsfmt)
+{
+	const struct handler *h = fl->handler;
+	size_t i;
+
+	if (h == NULL && (h = handler_find(CONF_DEFAULT_HANDLER)) == NULL)
+		return -1;
+	free_services(cf);
+	if ((cf->svcs = calloc(fl->nlisten, sizeof(*cf->svcs))) == NULL)
+		return -1;
+	cf->nsvcs = fl->nlisten;
+	for (i = 0; i < fl->nlisten; i++) {
+		struct service *svc = &cf->svcs[i];
+		char name[128];
+
+		if (i == 0)
+			snprintf(name, sizeof(name), "%s", h->name);
+		else
+			snprintf(name, sizeof(name), "%s-%zu", h->name, i + 1);
+		svc->handler = h;
+		if ((svc->name = strdup(name)) == NULL ||
+		    (svc->listen = calloc(1, sizeof(*svc->listen))) == NULL ||
+		    (svc->listen[0] = strdup(fl->listen[i])) == NULL)
+			return -1;
+		svc->nlisten = 1;
+		if (set_str(&svc->output, CONF_DEFAULT_OUTPUT) == -1 ||
+		    set_str(&svc->timestamp_format, gtsfmt) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Flags override the file: applied last. */
+static int
+apply_flags(struct config *cf, const struct flags *fl, const char *gtsfmt)
+{
+	size_t i;
+
+	if (fl->model != NULL)
+		cf->model = fl->model;
+	for (i = 0; i < NUM_SETTINGS; i++)
+		if (fl->num_set[i])
+			*num_field(cf, &num_settings[i]) = fl->num[i];
+	if ((fl->pidfile != NULL && set_str(&cf->pidfile, fl->pidfile) == -1) ||
+	    (fl->user != NULL && set_str(&cf->user, fl->user) == -1))
+		return -1;
+	cf->daemonize = cf->daemonize || fl->daemonize;
+	cf->test_only = cf->test_only || fl->test_only;
+	cf->verbosity += fl->verbosity;
+	if (fl->nlisten > 0 && listen_services(cf, fl, gtsfmt) == -1)
+		return -1;
+	for (i = 0; i < cf->nsvcs; i++) {
+		struct service *svc = &cf->svcs[i];
+
+		if (fl->logger_output != NULL && set_str(&svc->output, fl->logger_output) == -1)
+			return -1;
+		if (fl->logger_ack)
+			svc->ack = true;
+		if (fl->tsfmt != NULL && set_str(&svc->timestamp_format, fl->tsfmt) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+conf_load(struct config *cf, int argc, char **argv, char *err, size_t errlen)
+{
+	struct flags fl;
+	struct stat st;
+	const char *path = NULL;
+	char *text = NULL, *gtsfmt = NULL, names[256];
+	int r;
+
+	memset(&fl, 0, sizeof(fl));
+	err[0] = '\0';
+	set_defaults(cf);
+	if ((r = parse_args(&fl, argc, argv, err, errlen)) != 0)
+		goto out;
+
+	r = -1;
+	if (fl.config != NULL)
+		path = fl.config;
+	else if (fl.nlisten == 0) {
+		/* The installed file is optional: only a missing one is quietly skipped. */
+		if (stat(DISPATCHD_CONFIG, &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
+			path = DISPATCHD_CONFIG;
+		else {
+			snprintf(err, errlen,
+			    "no services: give --listen ADDR or a configuration file with -c FILE");
+			goto out;
+		}
+	}
+	if (path != NULL) {
+		if (set_str(&cf->config_path, path) == -1)
+			goto nomem;
+		if (read_file(path, &text, err, errlen) == -1 ||
+		    parse_file(cf, path, text, &gtsfmt, err, errlen) == -1)
+			goto out;
+	}
+	if (apply_flags(cf, &fl, gtsfmt) == -1)
+		goto nomem;
+	if (cf->model == NULL) {
+		/* Only when the registry lacks the default. */
+		model_names(names, sizeof(names));
+		snprintf(err, errlen, "invalid model '%s' (valid: %s)", CONF_DEFAULT_MODEL, names);
+		goto out;
+	}
+	/* A file may hold only globals when --listen gives the services. */
+	if (cf->nsvcs == 0) {
+		snprintf(err, errlen,
+		    "no services in %s: add a service section or give --listen ADDR",
+		    path != NULL ? path : "the configuration");
+		goto out;
+	}
+	r = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(fl.listen);
+	free(text);
+	free(gtsfmt);
+	return r;
+}
+
+void
+conf_free(struct config *cf)
+{
+	free_services(cf);
+	set_str(&cf->config_path, NULL);
+	set_str(&cf->pidfile, NULL);
+	set_str(&cf->user, NULL);
+}
+
+void
+conf_usage(FILE *fp)
+{
+	size_t i;
+
+	fputs("usage: dispatchd [-c FILE] [-m MODEL] [-H HANDLER] [-l ADDR]... [options]\n"
+	      "  -c, --config FILE         libconfuse configuration file\n"
+	      "  -m, --model MODEL         iterative|fork|thread|select|poll|epoll\n"
+	      "  -H, --handler NAME        echo|timestamp|logger (with --listen)\n"
+	      "  -l, --listen ADDR         serve HANDLER on ADDR (repeatable)\n"
+	      "      --max-clients N       concurrent connections (all listeners together)\n"
+	      "      --idle-timeout SEC    close a connection silent this long (0: never)\n"
+	      "      --max-line BYTES      line framing limit\n"
+	      "      --max-pending BYTES   unsent reply bytes per connection before reading pauses\n"
+	      "      --backlog N\n"
+	      "      --shutdown-timeout SEC  drain time for open connections at SIGTERM\n"
+	      "      --logger-output DEST  file path, '-' or 'syslog'\n"
+	      "      --logger-ack          reply OK after each logged line\n"
+	      "      --timestamp-format F  strftime format\n"
+	      "      --pidfile FILE\n"
+	      "      --user USER           drop privileges after binding\n"
+	      "  -d, --daemon              detach (default: stay in the foreground)\n"
+	      "  -t, --test-config         check the configuration and exit\n"
+	      "  -v, --verbose / -q, --quiet\n"
+	      "  -V, --version / -h, --help\n",
+	    fp);
+	fputs("\nADDR: HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path (port 0: a free port)\n", fp);
+	fprintf(fp, "\nmodels (default %s):\n", CONF_DEFAULT_MODEL);
+	for (i = 0; models[i] != NULL; i++)
+		fprintf(fp, "  %-12s %s\n", models[i]->name,
+		    models[i]->summary != NULL ? models[i]->summary : "");
+	fprintf(fp, "\nhandlers (default %s):\n", CONF_DEFAULT_HANDLER);
+	for (i = 0; handlers[i] != NULL; i++)
+		fprintf(fp, "  %-12s %s\n", handlers[i]->name,
+		    handlers[i]->summary != NULL ? handlers[i]->summary : "");
+	fprintf(fp, "\nWithout -c or --listen, %s is read.\n", DISPATCHD_CONFIG);
+}

@@ -1,0 +1,80 @@
+/* conf.h - configuration: libconfuse file plus command-line flags. */
+#ifndef DISPATCHD_CONF_H
+#define DISPATCHD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct handler;
+struct model;
+struct listener;
+struct svc_stats;
+
+#define CONF_DEFAULT_MAX_CLIENTS	1024
+#define CONF_DEFAULT_IDLE_TIMEOUT	300
+#define CONF_DEFAULT_MAX_LINE		8192
+#define CONF_DEFAULT_MAX_PENDING	262144
+#define CONF_DEFAULT_BACKLOG		128
+#define CONF_DEFAULT_SHUTDOWN_TIMEOUT	5
+#define CONF_DEFAULT_MODEL		"epoll"
+#define CONF_DEFAULT_HANDLER		"echo"
+
+/* Upper bounds accepted for the numeric settings. */
+#define CONF_MAX_LINE_LIMIT	(16L * 1024 * 1024)
+#define CONF_MAX_PENDING_LIMIT	(1024L * 1024 * 1024)
+
+/* One service: a handler served on one or more listen addresses. */
+struct service {
+	char *name;
+	char **listen;
+	size_t nlisten;
+	const struct handler *handler;
+	char *output;		/* logger: file path, "-" or "syslog" */
+	bool ack;		/* logger: reply OK after each record */
+	char *timestamp_format;	/* timestamp: strftime format, NULL = RFC 3339 */
+	void *hdata;		/* the handler's per-service data (setup/fini) */
+	struct svc_stats *stats;	/* counters, shared with fork children */
+};
+
+struct config {
+	const struct model *model;
+	long max_clients;
+	long idle_timeout;	/* seconds, 0 = never */
+	long max_line;
+	long max_pending;
+	long backlog;
+	long shutdown_timeout;	/* seconds */
+	struct service *svcs;
+	size_t nsvcs;
+	struct listener *ls;	/* filled by net_listen_all() */
+	size_t nls;
+	char *config_path;	/* NULL when none was read */
+	char *pidfile;
+	char *user;
+	bool daemonize;
+	bool test_only;
+	int verbosity;		/* 0 normal, <0 quiet, >0 verbose */
+};
+
+/*
+ * Parses argv and the configuration file into cf (zeroed by the caller).
+ * Returns 0 to go on, 1 when it printed --help or --version (exit 0), or
+ * -1 with one line in err that names the bad value and the valid choices.
+ */
+int conf_load(struct config *cf, int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * Parses configuration text (as if read from a file called name) on top of
+ * the defaults. For tests and conf_load. 0, or -1 with err filled.
+ */
+int conf_parse_text(struct config *cf, const char *name, const char *text, char *err,
+    size_t errlen);
+
+/* Frees what conf_load allocated (not the listeners). */
+void conf_free(struct config *cf);
+
+/* The usage text of --help. */
+void conf_usage(FILE *fp);
+
+#endif

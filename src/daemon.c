@@ -1,0 +1,239 @@
+/* daemon.c - detaching, pidfile, privileges and the systemd notify protocol. */
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+static int ready_fd = -1;	/* the daemon's end of the start-up pipe */
+
+int
+daemon_detach(char *err, size_t errlen)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "cannot detach: pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot detach: fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		/* The original process: exit with the daemon's start-up result. */
+		ssize_t n;
+		close(p[1]);
+		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		waitpid(pid, NULL, 0);	/* the intermediate child exits at once */
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0) {
+		snprintf(err, errlen, "cannot detach: setsid: %s", strerror(errno));
+		return -1;
+	}
+	/* A second fork: the daemon is no session leader and can never
+	 * acquire a controlling terminal. */
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot detach: fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0)
+		_exit(0);
+	ready_fd = p[1];
+	return 0;
+}
+
+void
+daemon_ready(void)
+{
+	int null;
+
+	if (ready_fd < 0)
+		return;
+	if (chdir("/") < 0)
+		log_warn("chdir /");
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		log_init(log_get_level(), true);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	while (write(ready_fd, "", 1) < 0 && errno == EINTR)
+		;
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+static char *pid_path;
+static int pid_fd = -1;
+static pid_t pid_owner;
+
+int
+pidfile_create(const char *path, char *err, size_t errlen)
+{
+	char text[32];
+	int fd, len;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = errno == EWOULDBLOCK ? pread(fd, text, sizeof(text) - 1, 0) : -1;
+		if (n > 0) {
+			text[n] = '\0';
+			text[strcspn(text, "\n")] = '\0';
+			snprintf(err, errlen, "pidfile %s is locked by a running dispatchd (pid %s)",
+			    path, text);
+		} else {
+			snprintf(err, errlen, "pidfile %s: cannot lock: %s", path, strerror(errno));
+		}
+		close(fd);
+		return -1;
+	}
+	/* Overwrite, then cut: a reader never sees an empty file. */
+	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (pwrite(fd, text, (size_t)len, 0) != len || ftruncate(fd, len) < 0) {
+		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	pid_path = strdup(path);
+	pid_fd = fd;
+	pid_owner = getpid();
+	return 0;
+}
+
+void
+pidfile_remove(void)
+{
+	if (pid_fd < 0 || getpid() != pid_owner)
+		return;
+	if (unlink(pid_path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s", pid_path);
+	close(pid_fd);
+	pid_fd = -1;
+	free(pid_path);
+	pid_path = NULL;
+}
+
+int
+privs_drop(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	char *end;
+
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		unsigned long uid = strtoul(user, &end, 10);
+		if (*user != '\0' && *end == '\0')
+			pw = getpwuid((uid_t)uid);
+	}
+	if (pw == NULL) {
+		snprintf(err, errlen, "--user: no such user '%s'", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "--user: refusing to run as root ('%s')", user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "--user %s: cannot drop privileges: %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
+	    getgid() != pw->pw_gid || getegid() != pw->pw_gid) {
+		snprintf(err, errlen, "--user %s: privileges were not dropped", user);
+		return -1;
+	}
+	return 0;
+}
+
+static struct sockaddr_un notify_addr;
+static socklen_t notify_len;
+static pid_t notify_pid;	/* only the main process speaks for the service */
+
+void
+notify_init(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	size_t n;
+
+	if (path == NULL)
+		return;
+	n = strlen(path);
+	if ((path[0] == '/' || path[0] == '@') && n >= 2 && n < sizeof(notify_addr.sun_path)) {
+		notify_addr.sun_family = AF_UNIX;
+		memcpy(notify_addr.sun_path, path, n);
+		if (path[0] == '@')
+			notify_addr.sun_path[0] = '\0';	/* abstract namespace */
+		notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+		notify_pid = getpid();
+	} else {
+		log_warnx("NOTIFY_SOCKET '%s' is not a unix socket path; ignored", path);
+	}
+	/* Children (fork model) must not speak for the service. */
+	unsetenv("NOTIFY_SOCKET");
+}
+
+bool
+notify_enabled(void)
+{
+	return notify_len > 0 && getpid() == notify_pid;
+}
+
+void
+notify_send(const char *msg)
+{
+	int fd;
+
+	if (!notify_enabled())
+		return;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_warn("notify: socket");
+		return;
+	}
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&notify_addr,
+		notify_len) < 0)
+		log_warn("notify: cannot send to the service manager");
+	close(fd);
+}
+
+void
+notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	notify_send(msg);
+}

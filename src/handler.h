@@ -1,0 +1,73 @@
+/* handler.h - the handler interface and registry: bytes in, bytes out. */
+#ifndef DISPATCHD_HANDLER_H
+#define DISPATCHD_HANDLER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct service;
+struct sink;
+struct peer;
+
+/*
+ * A handler never touches a socket.  The core allocates state_size zeroed
+ * bytes per connection and calls, in order:
+ *   open   once, when the connection is accepted;
+ *   data   for received bytes: returns how many of the n bytes it consumed
+ *          (0..n), or -1 to drop the connection.  It stops early only when
+ *          sink_full(); the core sends, then calls again with the rest.
+ *          While the sink is not full and n > 0 it consumes at least one byte;
+ *   eof    once, when the client half-closed and all its bytes were
+ *          consumed; the core then sends what is pending and closes;
+ *   close  exactly once, always (also after errors, resets and timeouts,
+ *          without eof); releases what the state owns.
+ * open/eof return 0, or -1 to drop the connection.
+ *
+ * Per service (all optional):
+ *   setup   at start-up, before serving: open outputs etc.; on error
+ *           fills err and returns -1;
+ *   reopen  on SIGHUP, in every process that serves (log rotation);
+ *   fini    at exit.
+ */
+struct handler {
+	const char *name;
+	const char *summary;
+	size_t state_size;
+	int (*open)(void *st, struct service *svc, const struct peer *peer, struct sink *out);
+	ssize_t (*data)(void *st, const char *p, size_t n, struct sink *out);
+	int (*eof)(void *st, struct sink *out);
+	void (*close)(void *st);
+	int (*setup)(struct service *svc, char *err, size_t errlen);
+	void (*reopen)(struct service *svc);
+	void (*fini)(struct service *svc);
+};
+
+extern const struct handler handler_echo;
+extern const struct handler handler_timestamp;
+extern const struct handler handler_logger;
+
+/*
+ * The line framing limit (max_line) for the line handlers, which cannot see
+ * struct config: set by the core before setup and open (default 8192).
+ */
+extern size_t handler_max_line;
+
+/*
+ * For handlers that assemble a reply or record before one sink_write or
+ * write(2): a per-thread buffer of at least n bytes, so idle connections
+ * own no such memory.  Valid until the next call in the same thread; freed
+ * at thread exit.  NULL with errno ENOMEM.  handler_scratch_done() after
+ * use gives back a buffer grown unusually large by a long line.
+ */
+char *handler_scratch(size_t n);
+void handler_scratch_done(void);
+
+/* The registry, NULL-terminated, in the order names are listed. */
+extern const struct handler *const handlers[];
+
+/* The handler called name, or NULL. */
+const struct handler *handler_find(const char *name);
+/* "echo, timestamp, logger" into dst (always terminated). */
+void handler_names(char *dst, size_t len);
+
+#endif

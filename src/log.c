@@ -1,0 +1,123 @@
+/* log.c - diagnostics: one format, levels, stderr or syslog, rate limits. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_level log_level = LOG_LVL_INFO;
+static int log_syslog;
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+static const int level_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+void
+log_init(enum log_level level, bool use_syslog)
+{
+	log_level = level;
+	if (use_syslog && !log_syslog)
+		openlog("dispatchd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (!use_syslog && log_syslog)
+		closelog();
+	log_syslog = use_syslog;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_level;
+}
+
+static void vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void
+vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int saved = errno;
+	size_t n;
+
+	if (level > log_level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	if (with_errno)
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	if (log_syslog) {
+		syslog(level_prio[level], "%s", msg);
+	} else {
+		/* One write per line: lines from fork children and threads
+		 * sharing stderr never interleave. */
+		char line[1200];
+		int len = snprintf(line, sizeof(line), "dispatchd: %s: %s\n", level_names[level],
+		    msg);
+		if (len > (int)sizeof(line) - 1)
+			len = (int)sizeof(line) - 1;
+		while (write(STDERR_FILENO, line, (size_t)len) < 0 && errno == EINTR)
+			;
+	}
+	errno = saved;
+}
+
+#define LOG_FN(fn, level, with_errno)            \
+	void fn(const char *fmt, ...)            \
+	{                                        \
+		va_list ap;                      \
+		va_start(ap, fmt);               \
+		vlog(level, with_errno, fmt, ap); \
+		va_end(ap);                      \
+	}
+
+LOG_FN(log_err, LOG_LVL_ERROR, 1)
+LOG_FN(log_errx, LOG_LVL_ERROR, 0)
+LOG_FN(log_warn, LOG_LVL_WARN, 1)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, 1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+bool
+log_rate_ok(struct log_rate *rl)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (rl->last != 0 && now.tv_sec - rl->last < rl->interval) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->last = now.tv_sec;
+	return true;
+}
+
+unsigned long
+log_rate_suppressed(struct log_rate *rl)
+{
+	unsigned long n = rl->suppressed;
+	rl->suppressed = 0;
+	return n;
+}

@@ -1,0 +1,114 @@
+/* main.c - parse, configure, bind, run the chosen model, exit status. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "handler.h"
+#include "log.h"
+#include "model.h"
+#include "net.h"
+#include "sig.h"
+#include "stats.h"
+
+/* Descriptors are the limit of every model: take all the hard limit allows. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the descriptor limit");
+	}
+}
+
+static void
+setup_services(struct config *cf)
+{
+	char err[512];
+
+	for (size_t i = 0; i < cf->nsvcs; i++) {
+		struct service *svc = &cf->svcs[i];
+		if (svc->handler->setup && svc->handler->setup(svc, err, sizeof(err)) < 0)
+			fatalx("service '%s': %s", svc->name, err);
+	}
+}
+
+static void
+fini_services(struct config *cf)
+{
+	for (size_t i = 0; i < cf->nsvcs; i++)
+		if (cf->svcs[i].handler->fini)
+			cf->svcs[i].handler->fini(&cf->svcs[i]);
+}
+
+static void
+announce_ready(struct config *cf)
+{
+	char msg[512];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%ld\nSTATUS=model %s, services",
+	    (long)getpid(), cf->model->name);
+	for (size_t i = 0; i < cf->nsvcs && n > 0 && (size_t)n < sizeof(msg); i++)
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s %s", i ? "," : "",
+		    cf->svcs[i].name);
+	notify_send(msg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cf;
+	char err[512];
+	int r, status;
+
+	memset(&cf, 0, sizeof(cf));
+	log_init(LOG_LVL_INFO, false);
+	r = conf_load(&cf, argc, argv, err, sizeof(err));
+	if (r != 0) {
+		if (r < 0)
+			log_errx("%s", err);
+		conf_free(&cf);
+		return r < 0 ? 1 : 0;
+	}
+	log_init(cf.verbosity < 0 ? LOG_LVL_WARN :
+	    cf.verbosity > 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO, false);
+	if (cf.test_only) {
+		printf("configuration ok\n");
+		conf_free(&cf);
+		return 0;
+	}
+	handler_max_line = (size_t)cf.max_line;
+	notify_init();
+	if (cf.daemonize && daemon_detach(err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (cf.pidfile && pidfile_create(cf.pidfile, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	atexit(pidfile_remove);	/* also on fatal errors; a no-op in children */
+	raise_nofile();
+	if (sig_setup() < 0 || net_spare_init() < 0 || stats_init(&cf) < 0)
+		fatal("start-up");
+	setup_services(&cf);
+	if (net_listen_all(&cf, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (cf.user && privs_drop(cf.user, err, sizeof(err)) < 0) {
+		net_close_all(&cf);
+		fatalx("%s", err);
+	}
+	log_info("dispatchd %s: model %s, %zu service%s, max_clients %ld", DISPATCHD_VERSION,
+	    cf.model->name, cf.nsvcs, cf.nsvcs == 1 ? "" : "s", cf.max_clients);
+	daemon_ready();
+	announce_ready(&cf);
+	status = cf.model->run(&cf);
+	log_info("stopped");
+	net_close_all(&cf);
+	fini_services(&cf);
+	conf_free(&cf);
+	return status;
+}

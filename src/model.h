@@ -1,0 +1,42 @@
+/* model.h - the dispatch model interface and registry. */
+#ifndef DISPATCHD_MODEL_H
+#define DISPATCHD_MODEL_H
+
+#include <stddef.h>
+
+struct config;
+
+/*
+ * A model serves every listener of cf (already bound, non-blocking) until
+ * SIGTERM/SIGINT, then drains open connections for up to
+ * cf->shutdown_timeout seconds.  Returns the process exit status.
+ */
+struct model {
+	const char *name;
+	const char *summary;
+	int (*run)(struct config *cf);
+};
+
+extern const struct model model_iterative;
+extern const struct model model_fork;
+extern const struct model model_thread;
+extern const struct model model_select;
+extern const struct model model_poll;
+extern const struct model model_epoll;
+
+/* The registry, NULL-terminated, in the order names are listed. */
+extern const struct model *const models[];
+
+/* The model called name, or NULL. */
+const struct model *model_find(const char *name);
+/* "iterative, fork, thread, select, poll, epoll" into dst. */
+void model_names(char *dst, size_t len);
+
+/*
+ * Acts on the signal flags shared by every model: SIGHUP reopens handler
+ * outputs, SIGUSR1 writes the status line.  Drains the self-pipe first.
+ * Returns the SIGTERM/SIGINT count (0: keep serving).
+ */
+int model_signals(struct config *cf);
+
+#endif

@@ -1,0 +1,155 @@
+/* fork.c - one child process per connection; the parent only accepts and reaps. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../conf.h"
+#include "../log.h"
+#include "../model.h"
+#include "../net.h"
+#include "../sig.h"
+#include "serve.h"
+
+/* The children being served, to count against max_clients, forward
+ * signals to, and reap. */
+static pid_t *kids;
+static long nkids;
+
+static void
+reap(void)
+{
+	pid_t pid;
+	int st;
+
+	sig_chld = 0;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (long i = 0; i < nkids; i++) {
+			if (kids[i] == pid) {
+				kids[i] = kids[--nkids];
+				break;
+			}
+		}
+		if (WIFSIGNALED(st))
+			log_warnx("child %ld killed by signal %d", (long)pid, WTERMSIG(st));
+		else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+			log_warnx("child %ld exited with status %d", (long)pid, WEXITSTATUS(st));
+	}
+}
+
+static long
+kids_count(void)
+{
+	/* A child that exited since the last SIGCHLD still counts: reap now. */
+	if (sig_chld)
+		reap();
+	return nkids;
+}
+
+static void
+kids_add(pid_t pid)
+{
+	kids[nkids++] = pid;
+}
+
+static void
+kids_signal(int signo)
+{
+	for (long i = 0; i < nkids; i++)
+		if (kill(kids[i], signo) < 0 && errno != ESRCH)
+			log_warn("cannot signal child %ld", (long)kids[i]);
+}
+
+static void
+child(struct config *cf, struct client *c)
+{
+	if (sig_child_setup() < 0)
+		log_warn("child: signals");
+	net_spare_close();
+	net_close_all(cf);	/* the parent's listeners: never removes their files */
+	serve(cf, c);
+	close(c->fd);
+	_exit(0);
+}
+
+/* Stopping: children finish their connections within shutdown_timeout
+ * (they were sent SIGTERM and keep their own deadline); the parent waits
+ * a little longer, then kills what is left. */
+static void
+wait_kids(struct config *cf)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long deadline = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	    cf->shutdown_timeout * 1000 + 1000;
+	struct pollfd pfd = { .fd = sig_fd(), .events = POLLIN };
+
+	kids_signal(SIGTERM);
+	for (;;) {
+		reap();
+		if (nkids == 0)
+			return;
+		if (sig_stop >= 2)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		long long left = deadline - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		if (left <= 0)
+			break;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			break;
+		model_signals(cf);
+	}
+	log_warnx("killing %ld child%s still serving", nkids, nkids == 1 ? "" : "ren");
+	kids_signal(SIGKILL);
+	while (nkids > 0 && waitpid(-1, NULL, 0) > 0)
+		nkids--;
+}
+
+static int
+fork_run(struct config *cf)
+{
+	struct client c;
+	int status = 0;
+
+	kids = calloc((size_t)cf->max_clients, sizeof(*kids));
+	if (kids == NULL) {
+		log_err("fork model");
+		return 1;
+	}
+	for (;;) {
+		int r = serve_accept(cf, kids_count, &c);
+		if (r < 0) {
+			status = 1;
+			break;
+		}
+		if (r == 0) {
+			if (sig_chld)
+				reap();
+			if (sig_hup)
+				kids_signal(SIGHUP);	/* children reopen their outputs too */
+			if (model_signals(cf))
+				break;
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid == 0)
+			child(cf, &c);
+		if (pid < 0)
+			log_warn("%s: cannot fork", c.peer.text);
+		else
+			kids_add(pid);
+		close(c.fd);
+	}
+	serve_accept_fini();
+	net_close_all(cf);
+	wait_kids(cf);
+	free(kids);
+	return status;
+}
+
+const struct model model_fork = {
+	"fork", "one child process per connection; the parent accepts and reaps", fork_run
+};

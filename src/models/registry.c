@@ -1,0 +1,71 @@
+/* registry.c - the models by name, and the signal work every model shares. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../conf.h"
+#include "../daemon.h"
+#include "../handler.h"
+#include "../log.h"
+#include "../model.h"
+#include "../sig.h"
+#include "../stats.h"
+
+const struct model *const models[] = {
+	&model_iterative,
+	&model_fork,
+	&model_thread,
+	&model_select,
+	&model_poll,
+	&model_epoll,
+	NULL,
+};
+
+const struct model *
+model_find(const char *name)
+{
+	for (size_t i = 0; models[i] != NULL; i++)
+		if (strcmp(models[i]->name, name) == 0)
+			return models[i];
+	return NULL;
+}
+
+void
+model_names(char *dst, size_t len)
+{
+	size_t used = 0;
+
+	dst[0] = '\0';
+	for (size_t i = 0; models[i] != NULL && used < len; i++) {
+		int n = snprintf(dst + used, len - used, "%s%s", i ? ", " : "", models[i]->name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+int
+model_signals(struct config *cf)
+{
+	static bool stopping_sent;
+
+	sig_drain();
+	if (sig_hup) {
+		sig_hup = 0;
+		log_info("SIGHUP: reopening outputs");
+		notify_reloading();
+		for (size_t i = 0; i < cf->nsvcs; i++)
+			if (cf->svcs[i].handler->reopen != NULL)
+				cf->svcs[i].handler->reopen(&cf->svcs[i]);
+		notify_send("READY=1");
+	}
+	if (sig_usr1) {
+		sig_usr1 = 0;
+		stats_report(cf);
+	}
+	if (sig_stop && !stopping_sent) {
+		stopping_sent = true;
+		notify_send("STOPPING=1");
+	}
+	return sig_stop;
+}

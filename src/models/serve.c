@@ -1,0 +1,296 @@
+/* serve.c - the blocking serve-a-connection routine and the blocking accept loop. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../conf.h"
+#include "../handler.h"
+#include "../log.h"
+#include "../model.h"
+#include "../net.h"
+#include "../sig.h"
+#include "../sink.h"
+#include "../stats.h"
+#include "serve.h"
+
+/* Small enough for the thread model's stacks, large enough for bulk. */
+#define SERVE_READ_SIZE (32 * 1024)
+
+bool serve_handles_signals = true;
+
+static struct pollfd *accept_pfds;
+static size_t accept_next;	/* round robin over ready listeners */
+static struct log_rate warn_full = LOG_RATE_INIT(10);
+static struct log_rate warn_fds = LOG_RATE_INIT(10);
+
+int
+serve_accept(struct config *cf, long (*active)(void), struct client *c)
+{
+	size_t n = cf->nls + 1;
+
+	if (accept_pfds == NULL) {
+		accept_pfds = calloc(n, sizeof(*accept_pfds));
+		if (accept_pfds == NULL)
+			return -1;
+		accept_pfds[0].fd = sig_fd();
+		for (size_t i = 0; i < cf->nls; i++)
+			accept_pfds[i + 1].fd = cf->ls[i].fd;
+		for (size_t i = 0; i < n; i++)
+			accept_pfds[i].events = POLLIN;
+	}
+	for (;;) {
+		if (sig_stop || sig_hup || sig_usr1 || sig_chld)
+			return 0;
+		if (poll(accept_pfds, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				return 0;
+			log_err("poll");
+			return -1;
+		}
+		if (accept_pfds[0].revents)
+			return 0;
+		for (size_t k = 0; k < cf->nls; k++) {
+			size_t i = (accept_next + k) % cf->nls;
+			struct listener *ls = &cf->ls[i];
+			if (accept_pfds[i + 1].revents == 0)
+				continue;
+			int fd = net_accept(ls->fd, &c->peer, 0);
+			if (fd < 0) {
+				if (errno == EMFILE || errno == ENFILE) {
+					stats_add(&ls->svc->stats->refused[REFUSE_NO_FDS], 1);
+					if (log_rate_ok(&warn_fds))
+						log_warn("%s: connection refused, out of descriptors",
+						    ls->addr);
+				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				    errno != ECONNABORTED && errno != EPROTO && errno != EPERM) {
+					log_warn("%s: accept", ls->addr);
+				}
+				continue;
+			}
+			if (active != NULL && active() >= cf->max_clients) {
+				close(fd);
+				stats_add(&ls->svc->stats->refused[REFUSE_MAX_CLIENTS], 1);
+				if (log_rate_ok(&warn_full))
+					log_warnx("%s: refused %s: max_clients (%ld) reached", ls->addr,
+					    c->peer.text, cf->max_clients);
+				continue;
+			}
+			accept_next = i + 1;
+			c->fd = fd;
+			c->svc = ls->svc;
+			return 1;
+		}
+	}
+}
+
+void
+serve_accept_fini(void)
+{
+	free(accept_pfds);
+	accept_pfds = NULL;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One connection's progress through serve(). */
+struct session {
+	struct config *cf;
+	struct client *c;
+	const struct handler *h;
+	void *st;
+	struct sink out;
+	long long deadline_ms;	/* drain deadline once stopping, else -1 */
+	bool abort;		/* stop now: second signal */
+	bool eof_done;
+	bool timed_out;
+};
+
+/*
+ * Where signals interrupt this process (iterative, fork children) a
+ * signal that lands between two system calls would only be seen after the
+ * next blocking call returns, maybe never.  So every wait is a poll on the
+ * client and the signal pipe, with the idle timeout or the drain deadline
+ * as its timeout.  Returns 1 when fd is ready, 0 on timeout (timed_out
+ * set), -1 when the connection must end now.
+ */
+static int
+wait_ready(struct session *s, short events)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = s->c->fd, .events = events },
+		{ .fd = sig_fd(), .events = POLLIN },
+	};
+
+	for (;;) {
+		long long due = -1, now = now_ms();
+		int timeout;
+
+		if (sig_stop || sig_hup || sig_usr1) {
+			int stop = model_signals(s->cf);
+			if (stop >= 2)
+				return -1;
+			if (stop && s->deadline_ms < 0)
+				s->deadline_ms = now + s->cf->shutdown_timeout * 1000;
+		}
+		if (s->cf->idle_timeout > 0)
+			due = now + s->cf->idle_timeout * 1000;
+		if (s->deadline_ms >= 0 && (due < 0 || s->deadline_ms < due))
+			due = s->deadline_ms;
+		timeout = due < 0 ? -1 : due <= now ? 0 : (int)(due - now);
+		int n = poll(pfd, 2, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			s->timed_out = true;
+			return 0;
+		}
+		if (pfd[0].revents)
+			return 1;
+		sig_drain();	/* the flags are looked at above */
+	}
+}
+
+/* Thread workers block in read and send: their signals go to the main
+ * thread, which ends stuck connections with shutdown(2). */
+static void
+set_timeouts(struct session *s)
+{
+	struct timeval tv = { .tv_sec = (time_t)s->cf->idle_timeout };
+
+	if (setsockopt(s->c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(s->c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		log_warn("%s: cannot set socket timeouts", s->c->peer.text);
+}
+
+/* Sends every pending reply. 0, or -1 when the client is gone or stuck. */
+static int
+flush(struct session *s)
+{
+	struct buf *b = &s->out.out;
+	int flags = MSG_NOSIGNAL | (serve_handles_signals ? MSG_DONTWAIT : 0);
+
+	while (b->len > 0) {
+		ssize_t n = send(s->c->fd, buf_peek(b), b->len, flags);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			if (!serve_handles_signals) {
+				s->timed_out = true;	/* SO_SNDTIMEO */
+				return -1;
+			}
+			if (wait_ready(s, POLLOUT) <= 0)
+				return -1;
+			continue;
+		}
+		stats_add(&s->c->svc->stats->bytes_out, (unsigned long long)n);
+		buf_consume(b, (size_t)n);
+	}
+	return 0;
+}
+
+/* Hands p[0..n) to the handler, sending whenever the sink fills. */
+static int
+feed(struct session *s, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t used = s->h->data(s->st, p, n, &s->out);
+		if (used < 0 || flush(s) < 0)
+			return -1;
+		p += used;
+		n -= (size_t)used;
+	}
+	return 0;
+}
+
+/* The drain time is over: hand what the client already sent to the
+ * handler (replies are dropped, the client is being cut off) and end. */
+static void
+drain_rest(struct session *s, char *rbuf)
+{
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(s->c->fd, rbuf, SERVE_READ_SIZE, MSG_DONTWAIT);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		const char *p = rbuf;
+		size_t left = (size_t)n;
+		while (left > 0) {
+			ssize_t used = s->h->data(s->st, p, left, &s->out);
+			buf_free(&s->out.out);
+			if (used < 0)
+				return;
+			p += used;
+			left -= (size_t)used;
+		}
+	}
+	s->h->eof(s->st, &s->out);
+	buf_free(&s->out.out);
+}
+
+void
+serve(struct config *cf, struct client *c)
+{
+	struct session s = { .cf = cf, .c = c, .h = c->svc->handler, .deadline_ms = -1 };
+	char rbuf[SERVE_READ_SIZE];
+	struct svc_stats *stats = c->svc->stats;
+
+	s.out.cap = (size_t)cf->max_pending;
+	stats_add(&stats->conns_now, 1);
+	stats_add(&stats->conns_total, 1);
+	if (s.h->state_size && (s.st = calloc(1, s.h->state_size)) == NULL) {
+		log_warn("%s: cannot serve", c->peer.text);
+		stats_sub(&stats->conns_now, 1);
+		return;
+	}
+	if (!serve_handles_signals && cf->idle_timeout > 0)
+		set_timeouts(&s);
+	log_debug("connection from %s", c->peer.text);
+	if (s.h->open(s.st, c->svc, &c->peer, &s.out) < 0 || flush(&s) < 0)
+		goto done;
+	for (;;) {
+		if (serve_handles_signals && wait_ready(&s, POLLIN) <= 0)
+			break;
+		ssize_t n = read(c->fd, rbuf, sizeof(rbuf));
+		if (n > 0) {
+			stats_add(&stats->bytes_in, (unsigned long long)n);
+			if (feed(&s, rbuf, (size_t)n) < 0)
+				break;
+		} else if (n == 0) {
+			s.eof_done = true;
+			if (s.h->eof(s.st, &s.out) == 0)
+				flush(&s);
+			break;
+		} else if (errno != EINTR) {
+			s.timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+			break;
+		}
+	}
+	/* Cut off at the drain deadline (waiting to read, or stuck writing):
+	 * what the client sent is still handed to the handler. */
+	if (s.timed_out && s.deadline_ms >= 0 && now_ms() >= s.deadline_ms && !s.eof_done)
+		drain_rest(&s, rbuf);
+	else if (s.timed_out)
+		log_debug("%s: idle for %lds, closing", c->peer.text, cf->idle_timeout);
+done:
+	s.h->close(s.st);
+	free(s.st);
+	buf_free(&s.out.out);
+	stats_sub(&stats->conns_now, 1);
+}

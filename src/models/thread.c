@@ -1,0 +1,207 @@
+/* thread.c - one thread per connection. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../conf.h"
+#include "../log.h"
+#include "../model.h"
+#include "../net.h"
+#include "../sig.h"
+#include "serve.h"
+
+/* Handlers keep their buffers on the heap; serve() has a 32 KiB read
+ * buffer on the stack.  Small stacks keep thousands of threads cheap. */
+#define THREAD_STACK_SIZE (256 * 1024)
+
+struct worker {
+	struct client c;
+	struct config *cf;
+	struct worker *prev;
+	struct worker *next;
+};
+
+/* The live workers, so that shutdown can cut their connections. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gone;	/* on CLOCK_MONOTONIC, see thread_run */
+static struct worker *workers;
+static long nworkers;
+
+static long
+workers_count(void)
+{
+	long n;
+
+	pthread_mutex_lock(&lock);
+	n = nworkers;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	serve(w->cf, &w->c);
+	/* Unlink before closing: shutdown never touches a reused number. */
+	pthread_mutex_lock(&lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		workers = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	nworkers--;
+	pthread_cond_signal(&gone);
+	pthread_mutex_unlock(&lock);
+	close(w->c.fd);
+	free(w);
+	return NULL;
+}
+
+static int
+start(struct config *cf, pthread_attr_t *attr, struct client *c)
+{
+	struct worker *w = malloc(sizeof(*w));
+	pthread_t tid;
+	sigset_t all, old;
+	int err;
+
+	if (w == NULL)
+		return ENOMEM;
+	w->c = *c;
+	w->cf = cf;
+	w->prev = NULL;
+	pthread_mutex_lock(&lock);
+	w->next = workers;
+	if (workers)
+		workers->prev = w;
+	workers = w;
+	nworkers++;
+	pthread_mutex_unlock(&lock);
+	/* Workers start with signals blocked: they go to the main thread,
+	 * which waits on the self-pipe. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(&tid, attr, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		pthread_mutex_lock(&lock);
+		if (w->next)
+			w->next->prev = NULL;
+		workers = w->next;
+		nworkers--;
+		pthread_mutex_unlock(&lock);
+		free(w);
+	}
+	return err;
+}
+
+/*
+ * Waits until no worker is left, the deadline (CLOCK_MONOTONIC) passed or
+ * a second stop signal came.  A condition wait is not interrupted by
+ * signals, so during shutdown (only then) it looks at the flag every
+ * 100 ms.
+ */
+static void
+wait_workers(const struct timespec *deadline)
+{
+	pthread_mutex_lock(&lock);
+	while (nworkers > 0 && sig_stop < 2) {
+		struct timespec slice;
+		clock_gettime(CLOCK_MONOTONIC, &slice);
+		if (slice.tv_sec > deadline->tv_sec ||
+		    (slice.tv_sec == deadline->tv_sec && slice.tv_nsec >= deadline->tv_nsec))
+			break;
+		slice.tv_nsec += 100 * 1000000L;
+		if (slice.tv_nsec >= 1000000000L) {
+			slice.tv_sec++;
+			slice.tv_nsec -= 1000000000L;
+		}
+		if (slice.tv_sec > deadline->tv_sec ||
+		    (slice.tv_sec == deadline->tv_sec && slice.tv_nsec > deadline->tv_nsec))
+			slice = *deadline;
+		pthread_cond_timedwait(&gone, &lock, &slice);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+stop_workers(struct config *cf)
+{
+	struct timespec deadline;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += cf->shutdown_timeout;
+	if (sig_stop < 2)
+		wait_workers(&deadline);
+	/* Time is up: shutdown() wakes every blocked read (it returns what
+	 * was received, then end of stream) and write, so each worker hands
+	 * the rest to its handler and ends. */
+	pthread_mutex_lock(&lock);
+	left = nworkers;
+	for (struct worker *w = workers; w; w = w->next)
+		shutdown(w->c.fd, SHUT_RDWR);
+	pthread_mutex_unlock(&lock);
+	if (left == 0)
+		return;
+	log_info("cut %ld connection%s at shutdown", left, left == 1 ? "" : "s");
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 5;
+	wait_workers(&deadline);
+	if (nworkers > 0) {
+		log_errx("%ld thread%s did not finish; exiting", nworkers, nworkers == 1 ? "" : "s");
+		net_close_all(cf);
+		_exit(1);
+	}
+}
+
+static int
+thread_run(struct config *cf)
+{
+	pthread_attr_t attr;
+	pthread_condattr_t ca;
+	struct client c;
+	int status = 0;
+
+	serve_handles_signals = false;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&gone, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
+	for (;;) {
+		int r = serve_accept(cf, workers_count, &c);
+		if (r < 0) {
+			status = 1;
+			break;
+		}
+		if (r == 0) {
+			if (model_signals(cf))
+				break;
+			continue;
+		}
+		int err = start(cf, &attr, &c);
+		if (err != 0) {
+			errno = err;
+			log_warn("%s: cannot start a thread", c.peer.text);
+			close(c.fd);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	serve_accept_fini();
+	net_close_all(cf);
+	stop_workers(cf);
+	return status;
+}
+
+const struct model model_thread = {
+	"thread", "one thread per connection", thread_run
+};

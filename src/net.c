@@ -1,0 +1,630 @@
+/* net.c - listen addresses, listening sockets, accept with a spare descriptor, peer names. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "handler.h"
+#include "log.h"
+#include "net.h"
+
+#define NET_FORMS "expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path"
+
+/* Kept open so that one descriptor can always be freed to shed a connection. */
+static int spare_fd = -1;
+/* Set by net_spare_init: a spare lost to a race is taken again when possible. */
+static bool spare_wanted;
+
+static int
+bad_addr(const char *spec, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "invalid listen address '%s' (" NET_FORMS ")", spec);
+	return -1;
+}
+
+/* Host names and IPv4 literals: letters, digits, '.', '-', '_'. */
+static bool
+valid_host(const char *host)
+{
+	struct in_addr in;
+	const char *p;
+	bool alpha = false;
+
+	for (p = host; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_')
+			alpha = true;
+		else if (!(*p >= '0' && *p <= '9') && *p != '.')
+			return false;
+	}
+	/* All digits and dots: it must be a real dotted quad, not "1.2.3". */
+	return alpha || inet_pton(AF_INET, host, &in) == 1;
+}
+
+/* An IPv6 literal with an optional "%scope" (fe80::1%eth0). */
+static bool
+valid_ipv6(const char *host)
+{
+	char addr[NET_ADDRSTRLEN];
+	struct in6_addr in6;
+	const char *pct = strchr(host, '%');
+	size_t n = pct != NULL ? (size_t)(pct - host) : strlen(host);
+
+	if (n >= sizeof(addr) || (pct != NULL && pct[1] == '\0'))
+		return false;
+	memcpy(addr, host, n);
+	addr[n] = '\0';
+	return inet_pton(AF_INET6, addr, &in6) == 1;
+}
+
+int
+net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen)
+{
+	struct sockaddr_un su;
+	const char *host, *port, *p;
+	size_t hlen;
+	unsigned long v;
+
+	memset(out, 0, sizeof(*out));
+	if (spec == NULL)
+		return bad_addr("", err, errlen);
+	if (strncmp(spec, "unix:", 5) == 0) {
+		size_t plen = strlen(spec + 5);
+
+		if (plen == 0)
+			return bad_addr(spec, err, errlen);
+		/* sun_path must hold the terminating NUL too. */
+		if (plen >= sizeof(out->path) || plen >= sizeof(su.sun_path)) {
+			snprintf(err, errlen, "unix socket path too long in '%s' (at most %zu bytes)",
+			    spec, sizeof(su.sun_path) - 1);
+			return -1;
+		}
+		out->kind = NET_UNIX;
+		memcpy(out->path, spec + 5, plen + 1);
+		return 0;
+	}
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+
+		if (close == NULL || close[1] != ':')
+			return bad_addr(spec, err, errlen);
+		host = spec + 1;
+		hlen = (size_t)(close - host);
+		port = close + 2;
+		if (hlen == 0 || hlen >= sizeof(out->host))
+			return bad_addr(spec, err, errlen);
+		memcpy(out->host, host, hlen);
+		out->host[hlen] = '\0';
+		if (!valid_ipv6(out->host)) {
+			snprintf(err, errlen, "invalid IPv6 address in listen address '%s' (" NET_FORMS
+			    ")", spec);
+			return -1;
+		}
+		out->kind = NET_INET;
+	} else {
+		const char *colon = strrchr(spec, ':');
+
+		if (colon == NULL || colon == spec)
+			return bad_addr(spec, err, errlen);
+		hlen = (size_t)(colon - spec);
+		port = colon + 1;
+		if (hlen == 1 && spec[0] == '*') {
+			out->kind = NET_ANY;
+		} else {
+			if (hlen >= sizeof(out->host))
+				return bad_addr(spec, err, errlen);
+			memcpy(out->host, spec, hlen);
+			out->host[hlen] = '\0';
+			/* Also refuses an unbracketed IPv6 literal: "::1:80" is ambiguous. */
+			if (!valid_host(out->host))
+				return bad_addr(spec, err, errlen);
+			out->kind = NET_INET;
+		}
+	}
+	/* Decimal digits only: no sign, no blanks, no service names. */
+	for (p = port; *p >= '0' && *p <= '9'; p++)
+		;
+	if (p == port || *p != '\0')
+		return bad_addr(spec, err, errlen);
+	errno = 0;
+	v = strtoul(port, NULL, 10);
+	if (p - port > 5 || v > 65535 || errno == ERANGE) {
+		snprintf(err, errlen, "invalid port in listen address '%s' (0..65535)", spec);
+		return -1;
+	}
+	out->port = (unsigned)v;
+	return 0;
+}
+
+void
+net_peer_name(const struct sockaddr *sa, socklen_t len, char *dst, size_t dstlen)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa == NULL || len < (socklen_t)sizeof(sa_family_t)) {
+		snprintf(dst, dstlen, "unknown");
+		return;
+	}
+	switch (sa->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+
+		if (len < (socklen_t)sizeof(*s4))
+			break;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		snprintf(dst, dstlen, "%s:%u", ip, (unsigned)ntohs(s4->sin_port));
+		return;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		if (len < (socklen_t)sizeof(*s6))
+			break;
+		/* A dual-stack socket sees IPv4 clients as ::ffff:a.b.c.d. */
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+			snprintf(dst, dstlen, "%s:%u", ip, (unsigned)ntohs(s6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+			snprintf(dst, dstlen, "[%s]:%u", ip, (unsigned)ntohs(s6->sin6_port));
+		}
+		return;
+	}
+	case AF_UNIX:
+		snprintf(dst, dstlen, "unix");
+		return;
+	default:
+		break;
+	}
+	snprintf(dst, dstlen, "unknown");
+}
+
+static unsigned
+sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+	return 0;
+}
+
+static void
+sa_set_port(struct sockaddr_storage *ss, unsigned port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)(void *)ss)->sin_port = htons((uint16_t)port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+/*
+ * A bound, listening, non-blocking TCP socket, or -1 with errno.  v6only is
+ * applied to AF_INET6 sockets: 0 for the dual-stack "*", 1 otherwise so an
+ * IPv6 listener never takes the IPv4 port of a sibling.
+ */
+static int
+tcp_listen(const struct sockaddr *sa, socklen_t salen, int v6only, int backlog)
+{
+	int fd, on = 1, saved;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* A restart must not wait for TIME_WAIT connections of the last run. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
+		goto fail;
+	if (bind(fd, sa, salen) == -1 || listen(fd, backlog) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int
+backlog_of(const struct config *cf)
+{
+	return cf->backlog > 0 ? (int)cf->backlog : CONF_DEFAULT_BACKLOG;
+}
+
+/*
+ * Records a listening fd in cf->ls (the fd is closed on failure) and prints
+ * its line.  unix_path is copied.
+ */
+static int
+add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
+    const char *unix_path)
+{
+	struct listener *ls, *l;
+	char line[1024];
+	int n;
+
+	if ((ls = realloc(cf->ls, (cf->nls + 1) * sizeof(*ls))) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	cf->ls = ls;
+	l = &ls[cf->nls];
+	memset(l, 0, sizeof(*l));
+	l->fd = fd;
+	l->svc = svc;
+	snprintf(l->addr, sizeof(l->addr), "%s", addr);
+	l->owner = getpid();
+	if (unix_path != NULL && (l->unix_path = strdup(unix_path)) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	cf->nls++;
+
+	/* One write: scripts read this line while other processes share stderr. */
+	n = snprintf(line, sizeof(line), "listening on %s (%s, %s)\n", l->addr, svc->name,
+	    svc->handler != NULL ? svc->handler->name : "none");
+	if (n > (int)sizeof(line) - 1) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	while (write(STDERR_FILENO, line, (size_t)n) == -1 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* The bound address as printed ("*:PORT" for the wildcard) and its real port. */
+static int
+bound_name(int fd, bool any, char *dst, size_t len, unsigned *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	*port = sa_port(&ss);
+	if (any)
+		snprintf(dst, len, "*:%u", *port);
+	else
+		net_peer_name((struct sockaddr *)&ss, sl, dst, len);
+	return 0;
+}
+
+static int
+listen_any(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
+    char *err, size_t errlen)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+	char name[NET_ADDRSTRLEN];
+	unsigned port;
+	int fd;
+
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_addr = in6addr_any;
+	s6.sin6_port = htons((uint16_t)a->port);
+	fd = tcp_listen((struct sockaddr *)&s6, sizeof(s6), 0, backlog_of(cf));
+	if (fd == -1 && errno == EAFNOSUPPORT) {
+		/* A kernel without IPv6: IPv4 alone is all there is. */
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		s4.sin_addr.s_addr = htonl(INADDR_ANY);
+		s4.sin_port = htons((uint16_t)a->port);
+		fd = tcp_listen((struct sockaddr *)&s4, sizeof(s4), 0, backlog_of(cf));
+	}
+	if (fd == -1)
+		goto fail;
+	if (bound_name(fd, true, name, sizeof(name), &port) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		goto fail;
+	}
+	if (add_listener(cf, fd, svc, name, NULL) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+	return -1;
+}
+
+static bool
+seen_before(const struct addrinfo *res, const struct addrinfo *ai)
+{
+	for (; res != ai; res = res->ai_next)
+		if (res->ai_addrlen == ai->ai_addrlen &&
+		    memcmp(res->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Every address of a literal or a name.  With port 0, the addresses after
+ * the first reuse the port the first one got, so "localhost:0" is one port
+ * on 127.0.0.1 and ::1 (or fresh ports if that one is taken).
+ */
+static int
+listen_inet(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	struct sockaddr_storage ss;
+	struct in_addr in;
+	char portstr[8], name[NET_ADDRSTRLEN], numeric[NET_ADDRSTRLEN];
+	unsigned port = 0, got;
+	bool literal;
+	int gai, fd, skipped = 0, bound = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%u", a->port);
+	if ((gai = getaddrinfo(a->host, portstr, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", spec,
+		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		return -1;
+	}
+	literal = strchr(a->host, ':') != NULL || inet_pton(AF_INET, a->host, &in) == 1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(ss) || seen_before(res, ai))
+			continue;
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		if (a->port == 0 && port != 0)
+			sa_set_port(&ss, port);
+		fd = tcp_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf));
+		if (fd == -1 && errno == EADDRINUSE && a->port == 0 && port != 0) {
+			sa_set_port(&ss, 0);
+			fd = tcp_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf));
+		}
+		if (fd == -1) {
+			int saved = errno;
+
+			net_peer_name((struct sockaddr *)&ss, ai->ai_addrlen, numeric,
+			    sizeof(numeric));
+			/* A name may list ::1 on a host without IPv6: use what exists. */
+			if (!literal && (saved == EAFNOSUPPORT || saved == EADDRNOTAVAIL)) {
+				log_warnx("%s: skipping %s: %s", spec, numeric, strerror(saved));
+				skipped = saved;
+				continue;
+			}
+			if (literal)
+				snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
+			else
+				snprintf(err, errlen, "cannot listen on %s (%s): %s", spec, numeric,
+				    strerror(saved));
+			freeaddrinfo(res);
+			return -1;
+		}
+		if (bound_name(fd, false, name, sizeof(name), &got) == -1) {
+			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+			close(fd);
+			freeaddrinfo(res);
+			return -1;
+		}
+		if (add_listener(cf, fd, svc, name, NULL) == -1) {
+			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+			freeaddrinfo(res);
+			return -1;
+		}
+		if (port == 0)
+			port = got;
+		bound++;
+	}
+	freeaddrinfo(res);
+	if (bound == 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", spec,
+		    strerror(skipped != 0 ? skipped : EADDRNOTAVAIL));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whether path is a stale socket file: a socket nobody accepts on.  A
+ * non-blocking probe, so a live server with a full backlog (EAGAIN) counts
+ * as live instead of blocking us.
+ */
+static bool
+stale_socket(const struct sockaddr_un *su, socklen_t len)
+{
+	int fd, r, e;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	r = connect(fd, (const struct sockaddr *)su, len);
+	e = errno;
+	close(fd);
+	return r == -1 && e == ECONNREFUSED;
+}
+
+static int
+listen_unix(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
+    char *err, size_t errlen)
+{
+	struct sockaddr_un su;
+	struct stat st;
+	socklen_t len;
+	char name[NET_ADDRSTRLEN];
+	int fd, saved, tries;
+
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	memcpy(su.sun_path, a->path, strlen(a->path) + 1);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a->path) + 1);
+	snprintf(name, sizeof(name), "unix:%s", a->path);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		goto fail;
+	for (tries = 0;; tries++) {
+		if (bind(fd, (struct sockaddr *)&su, len) == 0)
+			break;
+		if (errno != EADDRINUSE || tries > 0)
+			goto fail;
+		if (lstat(a->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			/* Never delete what is not ours to delete. */
+			snprintf(err, errlen, "cannot listen on %s: file exists and is not a socket",
+			    spec);
+			close(fd);
+			return -1;
+		}
+		/* A socket left by a process that died: replace it. */
+		if (!stale_socket(&su, len)) {
+			errno = EADDRINUSE;
+			goto fail;
+		}
+		if (unlink(a->path) == -1 && errno != ENOENT)
+			goto fail;
+	}
+	if (listen(fd, backlog_of(cf)) == -1) {
+		saved = errno;
+		unlink(a->path);
+		errno = saved;
+		goto fail;
+	}
+	if (add_listener(cf, fd, svc, name, a->path) == -1) {
+		saved = errno;
+		unlink(a->path);
+		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
+		return -1;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
+	return -1;
+}
+
+int
+net_listen_all(struct config *cf, char *err, size_t errlen)
+{
+	struct net_addr a;
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < cf->nsvcs; i++) {
+		struct service *svc = &cf->svcs[i];
+
+		for (j = 0; j < svc->nlisten; j++) {
+			if (net_parse(svc->listen[j], &a, err, errlen) == -1)
+				goto fail;
+			if (a.kind == NET_ANY)
+				r = listen_any(cf, svc, svc->listen[j], &a, err, errlen);
+			else if (a.kind == NET_INET)
+				r = listen_inet(cf, svc, svc->listen[j], &a, err, errlen);
+			else
+				r = listen_unix(cf, svc, svc->listen[j], &a, err, errlen);
+			if (r == -1)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	net_close_all(cf);
+	return -1;
+}
+
+void
+net_close_all(struct config *cf)
+{
+	pid_t me = getpid();
+	size_t i;
+
+	for (i = 0; i < cf->nls; i++) {
+		struct listener *l = &cf->ls[i];
+
+		if (l->fd >= 0)
+			close(l->fd);
+		/* A fork child closing its copies must not remove the parent's file. */
+		if (l->unix_path != NULL && l->owner == me)
+			unlink(l->unix_path);
+		free(l->unix_path);
+	}
+	free(cf->ls);
+	cf->ls = NULL;
+	cf->nls = 0;
+}
+
+int
+net_spare_init(void)
+{
+	spare_wanted = true;
+	if (spare_fd >= 0)
+		return 0;
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return spare_fd >= 0 ? 0 : -1;
+}
+
+void
+net_spare_close(void)
+{
+	spare_wanted = false;
+	if (spare_fd >= 0)
+		close(spare_fd);
+	spare_fd = -1;
+}
+
+int
+net_accept(int lfd, struct peer *peer, int flags)
+{
+	struct peer tmp;
+	int fd, saved;
+
+	if (peer == NULL)
+		peer = &tmp;
+	peer->salen = sizeof(peer->sa);
+	fd = accept4(lfd, (struct sockaddr *)&peer->sa, &peer->salen, flags | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		net_peer_name((struct sockaddr *)&peer->sa, peer->salen, peer->text,
+		    sizeof(peer->text));
+		/* Another thread took the slot while the spare was out: retake it. */
+		if (spare_wanted && spare_fd < 0)
+			spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		return fd;
+	}
+	if ((errno != EMFILE && errno != ENFILE) || spare_fd < 0)
+		return -1;
+	/*
+	 * Out of descriptors, the connection stays pending and a level-triggered
+	 * wait would report it forever: free the spare, take the connection and
+	 * close it, so the client learns at once and the loop does not spin.
+	 */
+	saved = errno;
+	close(spare_fd);
+	spare_fd = -1;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	errno = saved;
+	return -1;
+}
+
+int
+net_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1)
+		return -1;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl);
+}

@@ -1,0 +1,81 @@
+/* net.h - listen addresses, listening sockets, accept, peer names. */
+#ifndef DISPATCHD_NET_H
+#define DISPATCHD_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct config;
+struct service;
+
+/* "[ffff:...:ffff]:65535" or "unix:" + sun_path. */
+#define NET_ADDRSTRLEN 128
+
+enum net_kind { NET_INET, NET_ANY, NET_UNIX };
+
+/* A parsed listen address. */
+struct net_addr {
+	enum net_kind kind;
+	char host[NET_ADDRSTRLEN];	/* NET_INET: literal or name, no brackets */
+	unsigned port;			/* NET_INET, NET_ANY */
+	char path[108];			/* NET_UNIX */
+};
+
+struct listener {
+	int fd;
+	struct service *svc;
+	char addr[NET_ADDRSTRLEN];	/* as printed: real port, "unix:/path" */
+	char *unix_path;		/* removed at exit by the process that bound it */
+	pid_t owner;
+};
+
+/* The other end of a connection, as logged: "ip:port", "[ipv6]:port" or "unix". */
+struct peer {
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char text[NET_ADDRSTRLEN];
+};
+
+/*
+ * Parses "HOST:PORT", "[IPV6]:PORT", "*:PORT" or "unix:/path".
+ * 0, or -1 with a one-line reason naming spec in err.
+ */
+int net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen);
+
+/*
+ * Binds and listens on every address of every service of cf (a host name
+ * may yield several sockets), non-blocking and close-on-exec, and prints
+ * "listening on ADDR (SERVICE, HANDLER)" to stderr for each.  Fills cf->ls.
+ * 0, or -1 with err naming the address and the system error.
+ */
+int net_listen_all(struct config *cf, char *err, size_t errlen);
+
+/* Closes the listeners (removing unix socket files this process bound). */
+void net_close_all(struct config *cf);
+
+/*
+ * Prepares the spare descriptor that net_accept uses to shed a connection
+ * when the process is out of descriptors. 0 or -1.
+ */
+int net_spare_init(void);
+/* Closes the spare (fork children, which never accept). */
+void net_spare_close(void);
+
+/*
+ * accept4(lfd, flags | SOCK_CLOEXEC) filling peer.  Returns the descriptor,
+ * or -1 with errno: EAGAIN when nothing is pending, EINTR, or EMFILE/ENFILE
+ * after the pending connection was accepted on the spare descriptor and
+ * closed (so level-triggered waits do not spin); other errors of the
+ * aborted connection (ECONNABORTED...) are also returned for the caller to
+ * skip.
+ */
+int net_accept(int lfd, struct peer *peer, int flags);
+
+/* Formats sa as a peer name into dst (NET_ADDRSTRLEN bytes). */
+void net_peer_name(const struct sockaddr *sa, socklen_t len, char *dst, size_t dstlen);
+
+/* Sets or clears O_NONBLOCK. 0 or -1. */
+int net_set_nonblock(int fd, int on);
+
+#endif

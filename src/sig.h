@@ -1,0 +1,36 @@
+/* sig.h - signals: flags plus a self-pipe that every model waits on. */
+#ifndef DISPATCHD_SIG_H
+#define DISPATCHD_SIG_H
+
+#include <signal.h>
+
+/* Set by the handlers; the models poll them after every wake-up. */
+extern volatile sig_atomic_t sig_stop;	/* SIGTERM/SIGINT count */
+extern volatile sig_atomic_t sig_hup;
+extern volatile sig_atomic_t sig_usr1;
+extern volatile sig_atomic_t sig_chld;
+
+/*
+ * Ignores SIGPIPE, creates the self-pipe (non-blocking, close-on-exec) and
+ * installs handlers for TERM, INT, HUP, USR1 and CHLD without SA_RESTART,
+ * so blocking calls return EINTR and the flags are seen. 0 or -1.
+ */
+int sig_setup(void);
+
+/* The self-pipe's read end: readable after any handled signal. */
+int sig_fd(void);
+
+/* Empties the self-pipe (call before acting on the flags). */
+void sig_drain(void);
+
+/*
+ * In a fork child: the child keeps the handlers (so reads return EINTR and
+ * it reopens logs on SIGHUP) but its own private self-pipe, ignores SIGCHLD
+ * and SIGUSR1, and sees no flag set by the parent.
+ */
+int sig_child_setup(void);
+
+/* Blocks every handled signal in the calling thread (worker threads). */
+void sig_block_thread(void);
+
+#endif

@@ -1,0 +1,43 @@
+/* stats.c - per-service counters, shared with fork children, for SIGUSR1. */
+#include <stdio.h>
+#include <sys/mman.h>
+
+#include "conf.h"
+#include "log.h"
+#include "stats.h"
+
+int
+stats_init(struct config *cf)
+{
+	/* MAP_SHARED so that fork children count into the parent's view. */
+	size_t len = sizeof(struct svc_stats) * (cf->nsvcs ? cf->nsvcs : 1);
+	struct svc_stats *st = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (st == MAP_FAILED)
+		return -1;
+	for (size_t i = 0; i < cf->nsvcs; i++)
+		cf->svcs[i].stats = &st[i];
+	return 0;
+}
+
+static unsigned long long
+get(atomic_ullong *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void
+stats_report(const struct config *cf)
+{
+	for (size_t i = 0; i < cf->nsvcs; i++) {
+		struct svc_stats *st = cf->svcs[i].stats;
+		if (st == NULL)
+			continue;
+		log_info("status: service %s: connections %llu now, %llu total; bytes %llu in, "
+			 "%llu out; refused %llu max_clients, %llu no_fds, %llu fd_setsize",
+		    cf->svcs[i].name, get(&st->conns_now), get(&st->conns_total),
+		    get(&st->bytes_in), get(&st->bytes_out), get(&st->refused[REFUSE_MAX_CLIENTS]),
+		    get(&st->refused[REFUSE_NO_FDS]), get(&st->refused[REFUSE_FDSETSIZE]));
+	}
+}

@@ -1,0 +1,35 @@
+/* stats.h - per-service counters, shared with fork children, for SIGUSR1. */
+#ifndef DISPATCHD_STATS_H
+#define DISPATCHD_STATS_H
+
+#include <stdatomic.h>
+
+struct config;
+
+enum refuse_reason { REFUSE_MAX_CLIENTS, REFUSE_NO_FDS, REFUSE_FDSETSIZE, REFUSE_NREASONS };
+
+struct svc_stats {
+	atomic_ullong conns_now;
+	atomic_ullong conns_total;
+	atomic_ullong bytes_in;
+	atomic_ullong bytes_out;
+	atomic_ullong refused[REFUSE_NREASONS];
+};
+
+/* Maps one shared anonymous region for every service's counters. 0 or -1. */
+int stats_init(struct config *cf);
+
+/* Writes the one-line status of every service to the diagnostics. */
+void stats_report(const struct config *cf);
+
+static inline void stats_add(atomic_ullong *c, unsigned long long n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline void stats_sub(atomic_ullong *c, unsigned long long n)
+{
+	atomic_fetch_sub_explicit(c, n, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,299 @@
+/* check_logger_load.c - logger under load: 40 clients x 500 lines, SIGTERM at once, nothing lost or torn. */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define NCLI	40
+#define NLINES	500
+#define CHUNK	1500	/* bytes per send: clients interleave, lines get cut */
+
+/* The concurrent models: iterative serves one client at a time. */
+static const char *const load_models[] = {
+	"fork", "thread", "select", "poll", "epoll",
+};
+
+static void
+setup(void)
+{
+	h_setup();
+}
+
+static void
+teardown(void)
+{
+	h_cleanup();
+}
+
+/* Line l of client c without its LF: unique prefix, varying padding. */
+static size_t
+make_line(char *buf, size_t cap, int c, int l)
+{
+	int n = snprintf(buf, cap, "c%02d l%04d ", c, l);
+	int pad = 10 + (c * 7 + l * 13) % 61, j;
+
+	for (j = 0; j < pad && (size_t)n + 1 < cap; j++)
+		buf[n++] = (char)('a' + (c + l + j) % 26);
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+/* Parses "cNN lNNNN " at the start of a record's text. */
+static bool
+line_id(const char *t, size_t n, int *c, int *l)
+{
+	if (n < 10 || t[0] != 'c' || t[3] != ' ' || t[4] != 'l' || t[9] != ' ')
+		return false;
+	if (t[1] < '0' || t[1] > '9' || t[2] < '0' || t[2] > '9')
+		return false;
+	*c = (t[1] - '0') * 10 + (t[2] - '0');
+	*l = 0;
+	for (int i = 5; i < 9; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return false;
+		*l = *l * 10 + (t[i] - '0');
+	}
+	return *c < NCLI && *l < NLINES;
+}
+
+struct count_arg {
+	const char *path;
+	size_t want;
+};
+
+static bool
+all_connected(void *arg)
+{
+	struct count_arg *a = arg;
+	char *t = h_read_file(a->path, NULL);
+	bool ok = t != NULL && h_count(t, " connected\n") >= a->want;
+
+	free(t);
+	return ok;
+}
+
+/* Appends a problem to the report (the first few of each run are kept). */
+static void
+note(struct hbuf *rep, int *nprob, const char *what, const char *rec, int len)
+{
+	char msg[512];
+
+	if ((*nprob)++ < 8) {
+		snprintf(msg, sizeof msg, "%s '%.*s'\n", what, len, rec);
+		hbuf_add(rep, msg, strlen(msg));
+	}
+}
+
+START_TEST(test_load)
+{
+	const char *model = load_models[_i];
+	const char *dir = h_tmpdir();
+	const char *out = h_path(dir, "load.log");
+	const char *args[] = { "-m", model, "-H", "logger", "-l",
+		"127.0.0.1:0", "--logger-output", out, NULL };
+	static struct hbuf data[NCLI];
+	static int port2cli[65536];
+	static unsigned char seen[NCLI][NLINES];
+	int fd[NCLI], nextl[NCLI], conn[NCLI], disc[NCLI];
+	size_t off[NCLI];
+	char peer[NCLI][32], line[128];
+	struct pollfd pf[NCLI];
+	struct count_arg ca;
+	struct hbuf rep = { 0 };
+	struct srv s;
+	char *text, *p, *eol;
+	size_t len, nrec = 0, left = NCLI;
+	long long end;
+	int c, l, r, nprob = 0;
+
+	H_ASSERT(dir != NULL, "tmpdir");
+	memset(seen, 0, sizeof seen);
+	memset(port2cli, -1, sizeof port2cli);
+	for (c = 0; c < NCLI; c++) {
+		hbuf_free(&data[c]);
+		for (l = 0; l < NLINES; l++) {
+			size_t n = make_line(line, sizeof line, c, l);
+
+			line[n++] = '\n';
+			hbuf_add(&data[c], line, n);
+		}
+		off[c] = 0;
+		nextl[c] = conn[c] = disc[c] = 0;
+	}
+
+	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	for (c = 0; c < NCLI; c++) {
+		fd[c] = cli_connect(srv_port(&s, 0));
+		H_ASSERT(fd[c] >= 0, "%s: connect %d: %s", model, c, H_ERR);
+		port2cli[cli_local_port(fd[c])] = c;
+		snprintf(peer[c], sizeof peer[c], "127.0.0.1:%d",
+		    cli_local_port(fd[c]));
+	}
+	/*
+	 * Every connection accepted before the first byte: SIGTERM stops
+	 * accepting, and a connection still in the backlog is not served.
+	 */
+	ca.path = out;
+	ca.want = NCLI;
+	H_ASSERT(h_wait_for(all_connected, &ca, H_DEADLINE_MS),
+	    "%s: not all %d clients were accepted", model, NCLI);
+
+	/* One poll loop drives all 40 sockets; each closes once done. */
+	end = h_now_ms() + 20000;
+	while (left > 0) {
+		int n = 0, idx[NCLI];
+
+		for (c = 0; c < NCLI; c++) {
+			if (fd[c] == -1)
+				continue;
+			pf[n].fd = fd[c];
+			pf[n].events = POLLOUT;
+			idx[n++] = c;
+		}
+		r = poll(pf, (nfds_t)n, 1000);
+		H_ASSERT(r >= 0 || errno == EINTR, "poll: %s", H_ERR);
+		H_ASSERT(h_now_ms() < end,
+		    "%s: sending did not finish in 20 s (%zu clients left)",
+		    model, left);
+		for (int i = 0; i < n && r > 0; i++) {
+			size_t want;
+			ssize_t w;
+
+			if (pf[i].revents == 0)
+				continue;
+			c = idx[i];
+			want = data[c].len - off[c];
+			if (want > CHUNK)
+				want = CHUNK;
+			w = send(fd[c], data[c].p + off[c], want, MSG_NOSIGNAL);
+			H_ASSERT(w > 0 || (w == -1 && errno == EAGAIN),
+			    "%s: client %d: send: %s", model, c,
+			    w == 0 ? "0" : H_ERR);
+			if (w > 0)
+				off[c] += (size_t)w;
+			if (off[c] == data[c].len) {
+				close(fd[c]);
+				fd[c] = -1;
+				left--;
+			}
+		}
+	}
+	/* Right after the last send: every line must still be logged. */
+	r = srv_stop(&s, SIGTERM, 20000);
+	H_ASSERT(r == 0, "%s: exit status %d after SIGTERM, want 0", model, r);
+
+	text = h_read_file(out, &len);
+	H_ASSERT(text != NULL, "%s: no output file %s", model, out);
+	H_ASSERT(len > 0 && text[len - 1] == '\n',
+	    "%s: the file does not end with a whole record", model);
+	for (p = text; p < text + len; p = eol + 1) {
+		struct h_record rec;
+		int pc = -1, port;
+
+		eol = memchr(p, '\n', len - (size_t)(p - text));
+		if (eol == NULL)
+			break;
+		nrec++;
+		if (!h_parse_record(p, (size_t)(eol - p), &rec)) {
+			note(&rep, &nprob, "malformed record", p,
+			    (int)(eol - p));
+			continue;
+		}
+		if (strncmp(rec.peer, "127.0.0.1:", 10) == 0) {
+			port = atoi(rec.peer + 10);
+			if (port > 0 && port < 65536)
+				pc = port2cli[port];
+		}
+		if (pc < 0) {
+			note(&rep, &nprob, "unknown peer in", p,
+			    (int)(eol - p));
+			continue;
+		}
+		if (rec.kind == H_REC_CONNECTED) {
+			conn[pc]++;
+			continue;
+		}
+		if (rec.kind == H_REC_DISCONNECTED) {
+			disc[pc]++;
+			continue;
+		}
+		if (!line_id(rec.text, rec.textlen, &c, &l)) {
+			note(&rep, &nprob, "torn or foreign line", p,
+			    (int)(eol - p));
+			continue;
+		}
+		make_line(line, sizeof line, c, l);
+		if (rec.textlen != strlen(line) ||
+		    memcmp(rec.text, line, rec.textlen) != 0) {
+			note(&rep, &nprob, "torn line", p,
+			    (int)(eol - p));
+			continue;
+		}
+		if (c != pc)
+			note(&rep, &nprob, "line from the wrong peer:",
+			    p, (int)(eol - p));
+		if (seen[c][l]++ > 0)
+			note(&rep, &nprob, "duplicate line", p,
+			    (int)(eol - p));
+		else if (l != nextl[c])
+			note(&rep, &nprob, "out of order:", p,
+			    (int)(eol - p));
+		nextl[c] = l + 1;
+	}
+	{
+		int missing = 0, badconn = 0;
+		char msg[256];
+
+		for (c = 0; c < NCLI; c++) {
+			for (l = 0; l < NLINES; l++)
+				if (seen[c][l] == 0 && missing++ < 4) {
+					snprintf(msg, sizeof msg,
+					    "missing: client %d line %d\n", c, l);
+					hbuf_add(&rep, msg, strlen(msg));
+				}
+			if (conn[c] != 1 || disc[c] != 1) {
+				badconn++;
+				snprintf(msg, sizeof msg,
+				    "%s: %d connected, %d disconnected "
+				    "records\n", peer[c], conn[c], disc[c]);
+				hbuf_add(&rep, msg, strlen(msg));
+			}
+		}
+		nprob += missing + badconn;
+		if (nprob > 0)
+			fprintf(stderr, "%s: %zu records, %d problems:\n%s",
+			    model, nrec, nprob, rep.p ? rep.p : "");
+		H_ASSERT(nprob == 0 && nrec == NCLI * NLINES + 2 * NCLI,
+		    "%s: %zu records (want %d), %d missing lines, %d problems "
+		    "(listed above)", model, nrec, NCLI * NLINES + 2 * NCLI,
+		    missing, nprob);
+	}
+	free(text);
+	hbuf_free(&rep);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *su = suite_create("logger_load");
+	TCase *tc = tcase_create("no_loss");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_load, 0,
+	    (int)(sizeof load_models / sizeof load_models[0]));
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,1214 @@
+/* harness.c - integration-test harness: runs the real dispatchd, talks to it over sockets. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *const h_models[H_NMODELS] = {
+	"iterative", "fork", "thread", "select", "poll", "epoll",
+};
+const char *const h_handlers[H_NHANDLERS] = { "echo", "timestamp", "logger" };
+
+/*
+ * What h_fail and h_cleanup must find even when the test's own struct srv
+ * is gone: a copy of each server's pid and a dup of its stderr file.  The
+ * owner field keeps a forked test process from touching its parent's
+ * servers (Check runs each test in a child; CK_FORK=no runs them inline).
+ */
+#define REG_MAX 64
+static struct {
+	pid_t pid;
+	pid_t owner;
+	int errfd;
+	bool done;
+} reg[REG_MAX];
+static int nreg;
+
+#define TMP_MAX_DIRS 32
+static struct {
+	char *path;
+	pid_t owner;
+} tmpdirs[TMP_MAX_DIRS];
+static int ntmp;
+
+/* ---- small utilities ---------------------------------------------- */
+
+long long
+h_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+h_nap(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+remaining(long long end)
+{
+	long long left = end - h_now_ms();
+
+	if (left <= 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+bool
+h_wait_for(bool (*cond)(void *), void *arg, int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (h_now_ms() >= end)
+			return cond(arg);
+		h_nap(5);
+	}
+}
+
+void
+hbuf_add(struct hbuf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		if (b->p == NULL)
+			abort();
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+hbuf_free(struct hbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+size_t
+h_count(const char *haystack, const char *needle)
+{
+	size_t n = 0, nl = strlen(needle);
+	const char *p = haystack;
+
+	if (nl == 0)
+		return 0;
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += nl;
+	}
+	return n;
+}
+
+/* ---- files and directories ----------------------------------------- */
+
+char *
+h_read_file(const char *path, size_t *len)
+{
+	struct hbuf b = { 0 };
+	char chunk[65536];
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return NULL;
+	hbuf_add(&b, "", 0);
+	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			hbuf_free(&b);
+			return NULL;
+		}
+		hbuf_add(&b, chunk, (size_t)r);
+	}
+	close(fd);
+	if (len != NULL)
+		*len = b.len;
+	return b.p;
+}
+
+int
+h_write_file(const char *path, const char *text)
+{
+	size_t n = strlen(text), off = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd == -1)
+		return -1;
+	while (off < n) {
+		ssize_t w = write(fd, text + off, n - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return close(fd);
+}
+
+const char *
+h_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char tmpl[PATH_MAX];
+	char *p;
+
+	if (base == NULL || *base == '\0' || strlen(base) > 60)
+		base = "/tmp";	/* unix socket paths must stay short */
+	snprintf(tmpl, sizeof tmpl, "%s/dispatchd-test.XXXXXX", base);
+	if (mkdtemp(tmpl) == NULL) {
+		fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpl,
+		    strerror(errno));
+		return NULL;
+	}
+	p = strdup(tmpl);
+	if (p == NULL)
+		abort();
+	if (ntmp < TMP_MAX_DIRS) {
+		tmpdirs[ntmp].path = p;
+		tmpdirs[ntmp].owner = getpid();
+		ntmp++;
+	}
+	return p;
+}
+
+const char *
+h_path(const char *dir, const char *name)
+{
+	static char ring[8][PATH_MAX];
+	static unsigned next;
+	char *p = ring[next++ % 8];
+
+	snprintf(p, PATH_MAX, "%s/%s", dir, name);
+	return p;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* ---- /proc ---------------------------------------------------------- */
+
+long
+h_proc_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t fl = strlen(field);
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+			kb = strtol(line + fl + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+/* Parent, state of pid from /proc/PID/stat; -1 if it is gone. */
+static int
+proc_stat(pid_t pid, pid_t *ppid, char *state)
+{
+	char path[64], buf[1024], *rp;
+	int fd, pp;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: parse after the last ')'. */
+	rp = strrchr(buf, ')');
+	if (rp == NULL || sscanf(rp + 1, " %c %d", state, &pp) != 2)
+		return -1;
+	*ppid = pp;
+	return 0;
+}
+
+/* Like h_proc_children, counting zombies too when with_zombies. */
+static int
+children(pid_t ppid, pid_t *out, int max, bool with_zombies)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < max) {
+		pid_t pid, pp;
+		char st;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (proc_stat(pid, &pp, &st) == 0 && pp == ppid &&
+		    (with_zombies || st != 'Z'))
+			out[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+h_proc_children(pid_t ppid, pid_t *out, int max)
+{
+	return children(ppid, out, max, false);
+}
+
+/* ---- the server registry -------------------------------------------- */
+
+static void
+reg_add(pid_t pid, int errfd)
+{
+	int i, slot = -1;
+
+	/*
+	 * Keep the logs of this process's stopped servers for h_fail while
+	 * there is room: reuse other processes' entries first.
+	 */
+	for (i = 0; i < nreg && slot == -1; i++)
+		if (reg[i].owner != getpid())
+			slot = i;
+	if (slot == -1 && nreg < REG_MAX)
+		slot = nreg++;
+	for (i = 0; i < nreg && slot == -1; i++)
+		if (reg[i].done)
+			slot = i;
+	if (slot == -1)
+		return;
+	if (slot < nreg && reg[slot].pid != 0 && reg[slot].errfd != -1)
+		close(reg[slot].errfd);
+	reg[slot].pid = pid;
+	reg[slot].owner = getpid();
+	reg[slot].errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3);
+	reg[slot].done = false;
+}
+
+static void
+reg_done(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < nreg; i++)
+		if (reg[i].pid == pid && reg[i].owner == getpid())
+			reg[i].done = true;
+}
+
+static bool
+reg_is_live_server(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < nreg; i++)
+		if (reg[i].pid == pid && reg[i].owner == getpid() &&
+		    !reg[i].done)
+			return true;
+	return false;
+}
+
+static char *
+fd_snapshot(int fd)
+{
+	struct hbuf b = { 0 };
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t r;
+
+	hbuf_add(&b, "", 0);
+	if (fd == -1)
+		return b.p;
+	while ((r = pread(fd, chunk, sizeof chunk, off)) > 0) {
+		hbuf_add(&b, chunk, (size_t)r);
+		off += r;
+	}
+	return b.p;
+}
+
+/*
+ * Kills and reaps our children that are not live servers: the processes
+ * a fork-model server left when it exited (we are their subreaper).
+ * Returns how many were still running.
+ */
+static int
+reap_orphans(void)
+{
+	pid_t kids[256];
+	int i, n, reaped, running = 0;
+	long long end = h_now_ms() + H_DEADLINE_MS;
+
+	do {
+		reaped = 0;
+		n = children(getpid(), kids, 256, true);
+		for (i = 0; i < n; i++) {
+			pid_t pp;
+			char st = 'Z';
+
+			if (reg_is_live_server(kids[i]))
+				continue;
+			if (proc_stat(kids[i], &pp, &st) == 0 && st != 'Z') {
+				running++;
+				kill(kids[i], SIGKILL);
+			}
+			if (waitpid(kids[i], NULL, 0) == kids[i])
+				reaped++;
+		}
+		/* Killing one may hand us its own children: go round again. */
+	} while (reaped > 0 && h_now_ms() < end);
+	return running;
+}
+
+void
+h_setup(void)
+{
+	static pid_t registered;
+
+	/* Orphans of fork-model servers become our children, to reap. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* A test that returns without teardown (CK_FORK=no) cleans up at exit. */
+	if (registered != getpid()) {
+		registered = getpid();
+		atexit(h_cleanup);
+	}
+}
+
+void
+h_cleanup(void)
+{
+	int i;
+
+	for (i = 0; i < nreg; i++) {
+		if (reg[i].owner != getpid() || reg[i].done)
+			continue;
+		kill(reg[i].pid, SIGKILL);
+		waitpid(reg[i].pid, NULL, 0);
+		reg[i].done = true;
+	}
+	reap_orphans();
+	for (i = 0; i < ntmp; i++) {
+		if (tmpdirs[i].path == NULL || tmpdirs[i].owner != getpid())
+			continue;
+		nftw(tmpdirs[i].path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		free(tmpdirs[i].path);
+		tmpdirs[i].path = NULL;
+	}
+	ntmp = 0;
+}
+
+void
+h_fail(const char *file, int line, const char *expr)
+{
+	int i;
+
+	fprintf(stderr, "\n*** %s:%d: assertion failed: %s\n", file, line,
+	    expr);
+	for (i = 0; i < nreg; i++) {
+		char *log;
+
+		if (reg[i].owner != getpid())
+			continue;
+		log = fd_snapshot(reg[i].errfd);
+		fprintf(stderr, "--- stderr of server pid %d%s ---\n%s%s"
+		    "--- end of server log ---\n", (int)reg[i].pid,
+		    reg[i].done ? " (exited)" : "", log,
+		    *log && log[strlen(log) - 1] != '\n' ? "\n" : "");
+		free(log);
+	}
+	fflush(stderr);
+	h_cleanup();
+}
+
+/* ---- the server ------------------------------------------------------ */
+
+const char *
+h_binary(void)
+{
+	const char *p = getenv("DISPATCHD");
+
+	return p != NULL && *p != '\0' ? p : "build/dispatchd";
+}
+
+static int
+tmpfile_fd(void)
+{
+	char tmpl[] = "/tmp/dispatchd-log.XXXXXX";
+	int fd = mkostemp(tmpl, O_CLOEXEC | O_APPEND);
+
+	if (fd != -1)
+		unlink(tmpl);
+	return fd;
+}
+
+int
+srv_spawn(struct srv *s, const char *const args[])
+{
+	const char *argv[64];
+	pid_t parent = getpid();
+	int i, n = 0;
+
+	memset(s, 0, sizeof *s);
+	s->pid = -1;
+	s->errfd = tmpfile_fd();
+	s->outfd = tmpfile_fd();
+	if (s->errfd == -1 || s->outfd == -1)
+		return -1;
+	h_setup();
+
+	argv[n++] = h_binary();
+	for (i = 0; args[i] != NULL && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+
+	fflush(stdout);
+	fflush(stderr);
+	s->pid = fork();
+	if (s->pid == -1)
+		return -1;
+	if (s->pid == 0) {
+		sigset_t none;
+		int sig, nul;
+
+		/* The server dies with the test, however the test ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(127);
+		/* Start it as a shell would: default signals, none blocked. */
+		for (sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		nul = open("/dev/null", O_RDONLY);
+		if (nul == -1 || dup2(nul, 0) == -1 ||
+		    dup2(s->outfd, 1) == -1 || dup2(s->errfd, 2) == -1)
+			_exit(127);
+		/* No client socket of ours may live on in the server. */
+		if (close_range(3, ~0U, 0) == -1)
+			for (i = 3; i < 4096; i++)
+				close(i);
+		execv(argv[0], (char *const *)argv);
+		dprintf(2, "harness: cannot exec %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	reg_add(s->pid, s->errfd);
+	return 0;
+}
+
+/* Parses the complete "listening on" lines of the log; returns how many. */
+static int
+parse_listening(struct srv *s)
+{
+	const char *p, *log = srv_log(s);
+	static const char key[] = "listening on ";
+
+	s->nls = 0;
+	for (p = log; *p != '\0';) {
+		const char *eol = strchr(p, '\n');
+		const char *paren, *comma, *close;
+		struct srv_listen *l;
+		char line[512];
+		size_t len;
+
+		if (eol == NULL)
+			break;	/* still being written */
+		len = (size_t)(eol - p);
+		if (len >= sizeof line)
+			len = sizeof line - 1;
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = eol + 1;
+		if (strncmp(line, key, sizeof key - 1) != 0 ||
+		    s->nls == H_MAX_LISTEN)
+			continue;
+		paren = strstr(line, " (");
+		comma = paren ? strstr(paren, ", ") : NULL;
+		close = comma ? strchr(comma, ')') : NULL;
+		if (close == NULL)
+			continue;
+		l = &s->ls[s->nls];
+		snprintf(l->addr, sizeof l->addr, "%.*s",
+		    (int)(paren - line - (int)(sizeof key - 1)),
+		    line + sizeof key - 1);
+		snprintf(l->service, sizeof l->service, "%.*s",
+		    (int)(comma - paren - 2), paren + 2);
+		snprintf(l->handler, sizeof l->handler, "%.*s",
+		    (int)(close - comma - 2), comma + 2);
+		if (strncmp(l->addr, "unix:", 5) == 0) {
+			l->port = 0;
+		} else {
+			const char *c = strrchr(l->addr, ':');
+
+			l->port = c ? atoi(c + 1) : -1;
+		}
+		s->nls++;
+	}
+	return s->nls;
+}
+
+int
+srv_start_n(struct srv *s, const char *const args[], int n)
+{
+	long long end;
+
+	if (srv_spawn(s, args) == -1) {
+		fprintf(stderr, "harness: cannot start %s: %s\n", h_binary(),
+		    strerror(errno));
+		return -1;
+	}
+	end = h_now_ms() + H_START_MS;
+	for (;;) {
+		if (parse_listening(s) >= n)
+			return 0;
+		if (!srv_alive(s)) {
+			parse_listening(s);
+			srv_dump(s, "server exited before listening");
+			return -1;
+		}
+		if (h_now_ms() >= end) {
+			srv_dump(s, "server not listening in time");
+			srv_stop(s, SIGKILL, H_DEADLINE_MS);
+			return -1;
+		}
+		h_nap(2);
+	}
+}
+
+int
+srv_start(struct srv *s, const char *const args[])
+{
+	int i, n = 0;
+
+	for (i = 0; args[i] != NULL; i++)
+		if (strcmp(args[i], "-l") == 0 ||
+		    strcmp(args[i], "--listen") == 0 ||
+		    strncmp(args[i], "--listen=", 9) == 0)
+			n++;
+	return srv_start_n(s, args, n > 0 ? n : 1);
+}
+
+int
+srv_port(const struct srv *s, int i)
+{
+	return i >= 0 && i < s->nls ? s->ls[i].port : -1;
+}
+
+int
+srv_find(const struct srv *s, const char *service)
+{
+	int i;
+
+	for (i = 0; i < s->nls; i++)
+		if (strcmp(s->ls[i].service, service) == 0)
+			return i;
+	return -1;
+}
+
+bool
+srv_alive(struct srv *s)
+{
+	int st;
+
+	if (s->pid <= 0 || s->reaped)
+		return false;
+	if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+		s->status = st;
+		s->reaped = true;
+		reg_done(s->pid);
+		return false;
+	}
+	return true;
+}
+
+static int
+decode(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}
+
+int
+srv_wait(struct srv *s, int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+	int pfd;
+
+	if (s->pid <= 0)
+		return -1;
+	/* A pidfd turns "has it exited?" into something poll(2) waits for. */
+	pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	while (srv_alive(s)) {
+		if (h_now_ms() >= end) {
+			if (pfd != -1)
+				close(pfd);
+			return -1;
+		}
+		if (pfd != -1) {
+			struct pollfd p = { pfd, POLLIN, 0 };
+
+			poll(&p, 1, remaining(end));
+		} else {
+			h_nap(2);
+		}
+	}
+	if (pfd != -1)
+		close(pfd);
+	return decode(s->status);
+}
+
+int
+srv_stop(struct srv *s, int sig, int timeout_ms)
+{
+	int r, left;
+
+	if (s->pid <= 0)
+		return -1;
+	if (srv_alive(s))
+		kill(s->pid, sig);
+	r = srv_wait(s, timeout_ms);
+	if (r == -1) {
+		fprintf(stderr, "harness: server %d did not exit within %d ms "
+		    "of signal %d; killing it\n", (int)s->pid, timeout_ms, sig);
+		kill(s->pid, SIGKILL);
+		srv_wait(s, H_DEADLINE_MS);
+	}
+	left = reap_orphans();
+	if (left > 0)
+		fprintf(stderr, "harness: server %d left %d process(es) "
+		    "running after it exited; killed them\n", (int)s->pid,
+		    left);
+	return r;
+}
+
+const char *
+srv_log(struct srv *s)
+{
+	free(s->log);
+	s->log = fd_snapshot(s->errfd);
+	return s->log;
+}
+
+const char *
+srv_stdout(struct srv *s)
+{
+	free(s->out);
+	s->out = fd_snapshot(s->outfd);
+	return s->out;
+}
+
+void
+srv_dump(struct srv *s, const char *title)
+{
+	const char *log = srv_log(s);
+
+	fprintf(stderr, "--- %s: stderr of server pid %d ---\n%s%s"
+	    "--- end of server log ---\n", title, (int)s->pid, log,
+	    *log && log[strlen(log) - 1] != '\n' ? "\n" : "");
+	fflush(stderr);
+}
+
+int
+srv_run(struct srv *s, const char *const args[], int timeout_ms)
+{
+	int r;
+
+	if (srv_spawn(s, args) == -1)
+		return -1;
+	r = srv_wait(s, timeout_ms);
+	if (r == -1)
+		srv_stop(s, SIGKILL, H_DEADLINE_MS);
+	return r;
+}
+
+void
+srv_free(struct srv *s)
+{
+	if (srv_alive(s))
+		srv_stop(s, SIGKILL, H_DEADLINE_MS);
+	if (s->errfd != -1)
+		close(s->errfd);
+	if (s->outfd != -1)
+		close(s->outfd);
+	free(s->log);
+	free(s->out);
+	memset(s, 0, sizeof *s);
+	s->errfd = s->outfd = -1;
+	s->pid = -1;
+}
+
+/* ---- clients -------------------------------------------------------- */
+
+static int
+wait_fd(int fd, short events, long long end)
+{
+	struct pollfd p = { fd, events, 0 };
+	int r;
+
+	do
+		r = poll(&p, 1, remaining(end));
+	while (r == -1 && errno == EINTR);
+	if (r == 0)
+		errno = ETIMEDOUT;
+	return r;
+}
+
+int
+cli_connect_host(const char *host, int port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	long long end = h_now_ms() + timeout_ms;
+	socklen_t len;
+	int fd, err = 0;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		len = sizeof *s4;
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		len = sizeof *s6;
+	} else {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	if (wait_fd(fd, POLLOUT, end) <= 0)
+		goto fail;
+	len = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		goto fail;
+	if (err != 0) {
+		errno = err;
+		goto fail;
+	}
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+int
+cli_connect(int port)
+{
+	return cli_connect_host("127.0.0.1", port, H_DEADLINE_MS);
+}
+
+int
+cli_connect_unix(const char *path, int timeout_ms)
+{
+	struct sockaddr_un sun;
+	long long end = h_now_ms() + timeout_ms;
+	int fd, err;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* A full unix backlog says EAGAIN instead of waiting: retry. */
+	while (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		if (errno != EAGAIN || h_now_ms() >= end) {
+			err = errno;
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		h_nap(5);
+	}
+	return fd;
+}
+
+int
+cli_write_all(int fd, const void *p, size_t n, int timeout_ms)
+{
+	const char *c = p;
+	long long end = h_now_ms() + timeout_ms;
+
+	while (n > 0) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (w > 0) {
+			c += w;
+			n -= (size_t)w;
+		} else if (w == -1 && errno == EINTR) {
+			continue;
+		} else if (w == -1 && errno == EAGAIN) {
+			if (wait_fd(fd, POLLOUT, end) <= 0)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+cli_send(int fd, const char *str)
+{
+	return cli_write_all(fd, str, strlen(str), H_DEADLINE_MS);
+}
+
+ssize_t
+cli_read_exact(int fd, void *buf, size_t n, int timeout_ms)
+{
+	char *c = buf;
+	size_t got = 0;
+	long long end = h_now_ms() + timeout_ms;
+
+	while (got < n) {
+		ssize_t r = recv(fd, c + got, n - got, 0);
+
+		if (r > 0) {
+			got += (size_t)r;
+		} else if (r == 0) {
+			errno = 0;
+			break;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno == EAGAIN) {
+			if (wait_fd(fd, POLLIN, end) <= 0)
+				break;
+		} else {
+			break;
+		}
+	}
+	return (ssize_t)got;
+}
+
+ssize_t
+cli_read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+	size_t len = 0;
+
+	/* Byte by byte: the rest of the stream stays in the socket. */
+	while (len + 1 < cap) {
+		if (cli_read_exact(fd, buf + len, 1, remaining(end)) != 1) {
+			buf[len] = '\0';
+			return -1;
+		}
+		if (buf[len++] == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+int
+cli_read_until_eof(int fd, struct hbuf *out, int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t r = recv(fd, chunk, sizeof chunk, 0);
+
+		if (r > 0)
+			hbuf_add(out, chunk, (size_t)r);
+		else if (r == 0)
+			return 0;
+		else if (errno == EINTR)
+			continue;
+		else if (errno != EAGAIN || wait_fd(fd, POLLIN, end) <= 0)
+			return -1;
+	}
+}
+
+int
+cli_exchange(int fd, const void *p, size_t n, bool shut_wr,
+    struct hbuf *in, int timeout_ms)
+{
+	const char *c = p;
+	long long end = h_now_ms() + timeout_ms;
+	char chunk[65536];
+
+	while (n > 0) {
+		struct pollfd pf = { fd, POLLIN | POLLOUT, 0 };
+		int r = poll(&pf, 1, remaining(end));
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = ETIMEDOUT;
+			return -1;
+		}
+		if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t k = recv(fd, chunk, sizeof chunk, 0);
+
+			if (k > 0)
+				hbuf_add(in, chunk, (size_t)k);
+			else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+				return -1;	/* closed before we were done */
+		}
+		if (pf.revents & POLLOUT) {
+			ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+
+			if (w > 0) {
+				c += w;
+				n -= (size_t)w;
+			} else if (w == -1 && errno != EAGAIN &&
+			    errno != EINTR) {
+				return -1;
+			}
+		}
+	}
+	if (!shut_wr)
+		return 0;
+	if (cli_shut_wr(fd) == -1)
+		return -1;
+	return cli_read_until_eof(fd, in, remaining(end));
+}
+
+bool
+cli_echo_ok(int fd, const char *str)
+{
+	size_t n = strlen(str);
+	char *buf = malloc(n + 1);
+	bool ok;
+
+	if (buf == NULL)
+		abort();
+	ok = cli_write_all(fd, str, n, H_DEADLINE_MS) == 0 &&
+	    cli_read_exact(fd, buf, n, H_DEADLINE_MS) == (ssize_t)n &&
+	    memcmp(buf, str, n) == 0;
+	free(buf);
+	return ok;
+}
+
+bool
+cli_wait_closed(int fd, int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t r = recv(fd, chunk, sizeof chunk, 0);
+
+		if (r == 0)
+			return true;
+		if (r > 0)
+			continue;
+		if (errno == ECONNRESET || errno == EPIPE)
+			return true;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN || wait_fd(fd, POLLIN, end) <= 0)
+			return false;
+	}
+}
+
+bool
+cli_quiet(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	int r;
+
+	do
+		r = poll(&p, 1, ms);
+	while (r == -1 && errno == EINTR);
+	return r == 0;
+}
+
+int
+cli_shut_wr(int fd)
+{
+	return shutdown(fd, SHUT_WR);
+}
+
+void
+cli_reset(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(fd);
+}
+
+int
+cli_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+/* ---- what dispatchd writes ------------------------------------------ */
+
+/* n decimal digits at p into *v; false if any is not a digit. */
+static bool
+digits(const char *p, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		*v = *v * 10 + (p[i] - '0');
+	}
+	return true;
+}
+
+bool
+h_parse_ts(const char *p, long long *us)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, frac;
+	time_t t;
+
+	if (strnlen(p, H_TS_LEN) < H_TS_LEN)
+		return false;
+	if (!digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) ||
+	    p[7] != '-' || !digits(p + 8, 2, &d) || p[10] != 'T' ||
+	    !digits(p + 11, 2, &h) || p[13] != ':' ||
+	    !digits(p + 14, 2, &mi) || p[16] != ':' ||
+	    !digits(p + 17, 2, &sec) || p[19] != '.' ||
+	    !digits(p + 20, 6, &frac) || p[26] != 'Z')
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return false;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	*us = (long long)t * 1000000 + frac;
+	return true;
+}
+
+long long
+h_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+bool
+h_parse_record(const char *line, size_t len, struct h_record *r)
+{
+	const char *p, *sp, *end = line + len;
+	size_t plen;
+
+	memset(r, 0, sizeof *r);
+	if (len < H_TS_LEN + 2 || memchr(line, '\n', len) != NULL ||
+	    !h_parse_ts(line, &r->us) || line[H_TS_LEN] != ' ')
+		return false;
+	p = line + H_TS_LEN + 1;
+	/* PEER ("ip:port", "[v6]:port", "unix") holds no space. */
+	sp = memchr(p, ' ', (size_t)(end - p));
+	if (sp == NULL || sp == p)
+		return false;
+	if (sp[-1] == ':') {
+		plen = (size_t)(sp - 1 - p);
+		r->kind = H_REC_LINE;
+		r->text = sp + 1;
+		r->textlen = (size_t)(end - sp - 1);
+	} else {
+		plen = (size_t)(sp - p);
+		if ((size_t)(end - sp - 1) == 9 &&
+		    memcmp(sp + 1, "connected", 9) == 0)
+			r->kind = H_REC_CONNECTED;
+		else if ((size_t)(end - sp - 1) == 12 &&
+		    memcmp(sp + 1, "disconnected", 12) == 0)
+			r->kind = H_REC_DISCONNECTED;
+		else
+			return false;
+	}
+	if (plen == 0 || plen >= sizeof r->peer)
+		return false;
+	memcpy(r->peer, p, plen);
+	r->peer[plen] = '\0';
+	return true;
+}

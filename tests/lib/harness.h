@@ -1,0 +1,279 @@
+/* harness.h - integration-test harness: runs the real dispatchd, talks to it over sockets. */
+#ifndef DISPATCHD_TEST_HARNESS_H
+#define DISPATCHD_TEST_HARNESS_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <check.h>
+
+/*
+ * Every wait in the tests is bounded by one of these (milliseconds).
+ * H_DEADLINE_MS is "surely long enough on a loaded 2-core machine" for
+ * something that normally takes microseconds.
+ */
+#define H_DEADLINE_MS	5000
+#define H_START_MS	5000
+
+/* The six models and three handlers, in registry order. */
+#define H_NMODELS	6
+#define H_NHANDLERS	3
+extern const char *const h_models[H_NMODELS];
+extern const char *const h_handlers[H_NHANDLERS];
+
+/* ---- assertions ---------------------------------------------------- */
+
+/*
+ * Like ck_assert_msg(expr, fmt, ...), but on failure first prints the
+ * failed expression and the stderr log of every server this test started,
+ * then kills and reaps them and removes the temp dirs (Check's fork mode
+ * leaves with _exit, so no teardown or atexit handler would run).
+ */
+#define H_ASSERT(expr, ...)						\
+	do {								\
+		if (!(expr)) {						\
+			int h_saved_errno_ = errno;			\
+			h_fail(__FILE__, __LINE__, #expr);		\
+			errno = h_saved_errno_;				\
+			ck_assert_msg(0, __VA_ARGS__);			\
+		}							\
+	} while (0)
+
+/* For messages: the errno of the failed call (H_ASSERT keeps it intact). */
+#define H_ERR strerror(errno)
+
+/* Prints the diagnosis described above and cleans up. */
+void h_fail(const char *file, int line, const char *expr);
+
+/*
+ * Kills (SIGKILL) and reaps every server still running and every orphan
+ * they left (the test process is their subreaper), removes the temp dirs.
+ * Safe to call more than once; meant as the checked-fixture teardown.
+ */
+void h_cleanup(void);
+
+/* Checked-fixture setup: makes this process a subreaper, resets state. */
+void h_setup(void);
+
+/* ---- the server ---------------------------------------------------- */
+
+#define H_MAX_LISTEN	16
+
+/* One "listening on ADDR (SERVICE, HANDLER)" line, parsed. */
+struct srv_listen {
+	char addr[128];		/* as printed: "127.0.0.1:40211", "unix:/tmp/x" */
+	char service[64];
+	char handler[32];
+	int port;		/* 0 for unix: addresses */
+};
+
+struct srv {
+	pid_t pid;
+	bool reaped;
+	int status;		/* wait(2) status once reaped */
+	int errfd;		/* unlinked temp file holding the server's stderr */
+	int outfd;		/* ... and its stdout */
+	char *log;		/* last snapshot from srv_log() */
+	char *out;		/* last snapshot from srv_stdout() */
+	struct srv_listen ls[H_MAX_LISTEN];
+	int nls;
+};
+
+/* The binary under test: $DISPATCHD, else build/dispatchd. */
+const char *h_binary(void);
+
+/*
+ * Starts the binary with args (NULL-terminated, without argv[0]): stdin
+ * /dev/null, stdout and stderr to temp files, in this process group, with
+ * PR_SET_PDEATHSIG SIGKILL, default signal dispositions and mask, no
+ * inherited descriptors.  0, or -1 if fork failed.
+ */
+int srv_spawn(struct srv *s, const char *const args[]);
+
+/*
+ * srv_spawn, then waits up to H_START_MS for n "listening on" lines and
+ * parses them into s->ls.  0, or -1 (the server exited or was too slow;
+ * its log has been printed and it has been killed).
+ */
+int srv_start_n(struct srv *s, const char *const args[], int n);
+
+/* srv_start_n with n = the number of -l/--listen options (at least 1). */
+int srv_start(struct srv *s, const char *const args[]);
+
+/* The port of the i-th listening line (0 for unix), -1 if there is none. */
+int srv_port(const struct srv *s, int i);
+
+/* Index of the listening line for service name, or -1. */
+int srv_find(const struct srv *s, const char *service);
+
+/* True while the server has not exited (reaps it when it has). */
+bool srv_alive(struct srv *s);
+
+/*
+ * Waits up to timeout_ms for the server to exit on its own.  Returns the
+ * exit code, 128+N when killed by signal N, or -1 on timeout (still running).
+ */
+int srv_wait(struct srv *s, int timeout_ms);
+
+/*
+ * Sends sig and waits up to timeout_ms; on timeout kills it with SIGKILL
+ * and returns -1, else the result as in srv_wait.  Orphans it left behind
+ * are killed and reaped either way.
+ */
+int srv_stop(struct srv *s, int sig, int timeout_ms);
+
+/* The server's stderr (stdout) so far, NUL-terminated; owned by s. */
+const char *srv_log(struct srv *s);
+const char *srv_stdout(struct srv *s);
+
+/* Prints the server's stderr to our stderr, framed, with a title. */
+void srv_dump(struct srv *s, const char *title);
+
+/*
+ * Runs the binary to completion (at most timeout_ms, then SIGKILL) and
+ * returns what srv_wait returns; s keeps the output for srv_log/srv_stdout.
+ */
+int srv_run(struct srv *s, const char *const args[], int timeout_ms);
+
+/*
+ * Releases what s holds (temp files, snapshots) once the server has been
+ * stopped or has exited; s may then be started again.
+ */
+void srv_free(struct srv *s);
+
+/* ---- clients ------------------------------------------------------- */
+
+/* A growable byte buffer. */
+struct hbuf {
+	char *p;
+	size_t len, cap;
+};
+void hbuf_add(struct hbuf *b, const void *p, size_t n);
+void hbuf_free(struct hbuf *b);
+
+/*
+ * Connects to host (numeric "127.0.0.1" or "::1") port within timeout_ms.
+ * The socket is non-blocking and close-on-exec; every helper below waits
+ * with poll(2).  fd, or -1 with errno.
+ */
+int cli_connect_host(const char *host, int port, int timeout_ms);
+/* cli_connect_host("127.0.0.1", port, H_DEADLINE_MS). */
+int cli_connect(int port);
+/* The same for a unix stream socket at path. */
+int cli_connect_unix(const char *path, int timeout_ms);
+
+/* Writes all n bytes (MSG_NOSIGNAL) within timeout_ms. 0, or -1 with errno. */
+int cli_write_all(int fd, const void *p, size_t n, int timeout_ms);
+int cli_send(int fd, const char *str);
+
+/*
+ * Reads exactly n bytes within timeout_ms.  Returns n, or fewer with errno
+ * ETIMEDOUT (deadline), 0 (end of stream) or the read error.
+ */
+ssize_t cli_read_exact(int fd, void *buf, size_t n, int timeout_ms);
+
+/*
+ * Reads one line (up to and including LF, NUL-terminated) into buf of cap
+ * bytes within timeout_ms.  Length, or -1 with errno as cli_read_exact.
+ */
+ssize_t cli_read_line(int fd, char *buf, size_t cap, int timeout_ms);
+
+/* Appends everything up to end of stream to out.  0 at EOF, -1 otherwise. */
+int cli_read_until_eof(int fd, struct hbuf *out, int timeout_ms);
+
+/*
+ * Writes all n bytes while reading whatever comes back into in; then, if
+ * shut_wr, half-closes and reads up to end of stream.  0, or -1 (deadline
+ * or error; errno says).
+ */
+int cli_exchange(int fd, const void *p, size_t n, bool shut_wr,
+    struct hbuf *in, int timeout_ms);
+
+/*
+ * Writes str and expects exactly str back within H_DEADLINE_MS (echo).
+ * True on success.
+ */
+bool cli_echo_ok(int fd, const char *str);
+
+/*
+ * Waits up to timeout_ms for the peer to close: true on EOF, ECONNRESET or
+ * EPIPE (any data that arrives first is discarded), false on timeout.
+ */
+bool cli_wait_closed(int fd, int timeout_ms);
+
+/* True if nothing at all (no data, no EOF) arrives within ms. */
+bool cli_quiet(int fd, int ms);
+
+/* shutdown(SHUT_WR). */
+int cli_shut_wr(int fd);
+/* Closes with SO_LINGER {1, 0}: the kernel sends RST and drops unsent data. */
+void cli_reset(int fd);
+/* The local port of a TCP socket, -1 on error. */
+int cli_local_port(int fd);
+
+/* ---- time, files, processes --------------------------------------- */
+
+/* CLOCK_MONOTONIC in milliseconds. */
+long long h_now_ms(void);
+/* Sleeps ms milliseconds: only as the nap inside a condition-polling loop. */
+void h_nap(int ms);
+
+/*
+ * Polls cond(arg) every few milliseconds until it is true (returns true)
+ * or timeout_ms passed (returns cond's last answer, false).
+ */
+bool h_wait_for(bool (*cond)(void *), void *arg, int timeout_ms);
+
+/*
+ * A fresh directory under $TMPDIR (or /tmp), removed with its contents by
+ * h_cleanup().  The string is owned by the harness.
+ */
+const char *h_tmpdir(void);
+/* dir + "/" + name into a static ring of buffers (valid for a while). */
+const char *h_path(const char *dir, const char *name);
+
+/* The whole file, NUL-terminated (len without the NUL); NULL on error. */
+char *h_read_file(const char *path, size_t *len);
+/* Creates path with text. 0 or -1. */
+int h_write_file(const char *path, const char *text);
+/* Occurrences of needle in haystack. */
+size_t h_count(const char *haystack, const char *needle);
+
+/* A "Vm...:" field of /proc/PID/status in kB, -1 if unreadable. */
+long h_proc_kb(pid_t pid, const char *field);
+/* Up to max pids whose parent is ppid; returns how many. */
+int h_proc_children(pid_t ppid, pid_t *out, int max);
+
+/* ---- what dispatchd writes ------------------------------------------ */
+
+/* Length of "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". */
+#define H_TS_LEN	27
+
+/*
+ * Checks that p starts with exactly an RFC 3339 UTC time with six
+ * fraction digits and 'Z' (no regex: every position is checked) and stores
+ * it as microseconds since the epoch in *us.  True if well-formed.
+ */
+bool h_parse_ts(const char *p, long long *us);
+
+/* The wall clock (CLOCK_REALTIME) in microseconds since the epoch. */
+long long h_wall_us(void);
+
+enum h_rec_kind { H_REC_LINE, H_REC_CONNECTED, H_REC_DISCONNECTED };
+
+/* One logger record: "TIME PEER: LINE", "TIME PEER connected|disconnected". */
+struct h_record {
+	long long us;
+	enum h_rec_kind kind;
+	char peer[128];
+	const char *text;	/* H_REC_LINE: points into the parsed line */
+	size_t textlen;
+};
+
+/* Parses one record line of len bytes (without the LF). True if well-formed. */
+bool h_parse_record(const char *line, size_t len, struct h_record *r);
+
+#endif

@@ -1,0 +1,754 @@
+/* check_conf.c - unit tests of conf.c: the configuration file, the flags, the error lines. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "handler.h"
+#include "model.h"
+
+#define SPEC_EXAMPLE                                                                  \
+	"model        = \"epoll\"\n"                                                  \
+	"max_clients  = 1024\n"                                                       \
+	"idle_timeout = 300\n"                                                        \
+	"max_line     = 8192\n"                                                       \
+	"max_pending  = 262144\n"                                                     \
+	"backlog      = 128\n"                                                        \
+	"shutdown_timeout = 5\n"                                                      \
+	"\n"                                                                          \
+	"service \"echo\"      { listen = {\"127.0.0.1:7007\"}  handler = \"echo\" }\n" \
+	"service \"timestamp\" { listen = {\"127.0.0.1:7013\"}  handler = \"timestamp\" }\n" \
+	"service \"logger\"    { listen = {\"127.0.0.1:7514\"}  handler = \"logger\"\n" \
+	"                      output = \"dispatchd-logger.log\"  ack = false }\n"
+
+static struct config cf;
+static char err[1024];
+static char tmpdir[64];
+static char tmpfile_path[128];
+
+static void
+setup(void)
+{
+	memset(&cf, 0, sizeof(cf));
+	err[0] = '\0';
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_conf.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/t.conf", tmpdir);
+}
+
+static void
+teardown(void)
+{
+	conf_free(&cf);
+	unlink(tmpfile_path);
+	rmdir(tmpdir);
+}
+
+static const char *
+write_conf(const char *text)
+{
+	FILE *fp = fopen(tmpfile_path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(fputs(text, fp) >= 0, 1);
+	ck_assert_int_eq(fclose(fp), 0);
+	return tmpfile_path;
+}
+
+static int
+load_argv(char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc] != NULL)
+		argc++;
+	return conf_load(&cf, argc, argv, err, sizeof(err));
+}
+
+/* conf_load on "dispatchd" plus the given arguments. */
+#define LOAD(...) load_argv((char *[]){ "dispatchd", __VA_ARGS__, NULL })
+
+static void
+assert_err_has(const char *want)
+{
+	ck_assert_msg(strstr(err, want) != NULL, "'%s' not in error: %s", want, err);
+	ck_assert_msg(strchr(err, '\n') == NULL, "error is not one line: %s", err);
+}
+
+static void
+assert_parse_fails(const char *text, const char *want1, const char *want2)
+{
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == -1,
+	    "accepted: %s", text);
+	assert_err_has("t.conf");
+	assert_err_has(want1);
+	if (want2 != NULL)
+		assert_err_has(want2);
+}
+
+static struct service *
+svc_named(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf.nsvcs; i++)
+		if (strcmp(cf.svcs[i].name, name) == 0)
+			return &cf.svcs[i];
+	ck_abort_msg("no service '%s'", name);
+	return NULL;
+}
+
+static const char *
+valid_models(void)
+{
+	static char buf[256];
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; models[i] != NULL; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i > 0 ? ", " : "",
+		    models[i]->name);
+	return buf;
+}
+
+static const char *
+valid_handlers(void)
+{
+	static char buf[256];
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; handlers[i] != NULL; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i > 0 ? ", " : "",
+		    handlers[i]->name);
+	return buf;
+}
+
+/* Runs fn with stdout (fd 1) going to a temporary file; returns its text. */
+static char *
+capture_stdout(int *ret, int (*fn)(void))
+{
+	static char out[8192];
+	FILE *tf = tmpfile();
+	int saved;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(tf);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	ck_assert_int_eq(dup2(fileno(tf), STDOUT_FILENO), STDOUT_FILENO);
+	*ret = fn();
+	fflush(stdout);
+	ck_assert_int_eq(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved);
+	n = pread(fileno(tf), out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	fclose(tf);
+	return out;
+}
+
+START_TEST(test_spec_example)
+{
+	struct service *s;
+
+	ck_assert_msg(conf_parse_text(&cf, "spec.conf", SPEC_EXAMPLE, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_ptr_eq(cf.model, model_find("epoll"));
+	ck_assert_int_eq(cf.max_clients, 1024);
+	ck_assert_int_eq(cf.idle_timeout, 300);
+	ck_assert_int_eq(cf.max_line, 8192);
+	ck_assert_int_eq(cf.max_pending, 262144);
+	ck_assert_int_eq(cf.backlog, 128);
+	ck_assert_int_eq(cf.shutdown_timeout, 5);
+	ck_assert_uint_eq(cf.nsvcs, 3);
+	ck_assert_str_eq(cf.svcs[0].name, "echo");
+	ck_assert_str_eq(cf.svcs[1].name, "timestamp");
+	ck_assert_str_eq(cf.svcs[2].name, "logger");
+
+	s = svc_named("echo");
+	ck_assert_ptr_eq(s->handler, handler_find("echo"));
+	ck_assert_uint_eq(s->nlisten, 1);
+	ck_assert_str_eq(s->listen[0], "127.0.0.1:7007");
+	ck_assert_ptr_null(s->timestamp_format);
+	s = svc_named("timestamp");
+	ck_assert_ptr_eq(s->handler, handler_find("timestamp"));
+	ck_assert_str_eq(s->listen[0], "127.0.0.1:7013");
+	s = svc_named("logger");
+	ck_assert_ptr_eq(s->handler, handler_find("logger"));
+	ck_assert_str_eq(s->listen[0], "127.0.0.1:7514");
+	ck_assert_str_eq(s->output, "dispatchd-logger.log");
+	ck_assert(!s->ack);
+	ck_assert_ptr_null(cf.pidfile);
+	ck_assert_ptr_null(cf.user);
+	ck_assert_ptr_null(cf.config_path);
+	ck_assert_ptr_null(cf.ls);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	ck_assert_int_eq(conf_parse_text(&cf, "t.conf", "", err, sizeof(err)), 0);
+	ck_assert_ptr_eq(cf.model, model_find(CONF_DEFAULT_MODEL));
+	ck_assert_str_eq(cf.model->name, "epoll");
+	ck_assert_int_eq(cf.max_clients, CONF_DEFAULT_MAX_CLIENTS);
+	ck_assert_int_eq(cf.idle_timeout, CONF_DEFAULT_IDLE_TIMEOUT);
+	ck_assert_int_eq(cf.max_line, CONF_DEFAULT_MAX_LINE);
+	ck_assert_int_eq(cf.max_pending, CONF_DEFAULT_MAX_PENDING);
+	ck_assert_int_eq(cf.backlog, CONF_DEFAULT_BACKLOG);
+	ck_assert_int_eq(cf.shutdown_timeout, CONF_DEFAULT_SHUTDOWN_TIMEOUT);
+	/* A file may hold only globals: the services can come from --listen. */
+	ck_assert_uint_eq(cf.nsvcs, 0);
+
+	/* Service defaults: output "-", ack false, RFC 3339 timestamps. */
+	ck_assert_int_eq(conf_parse_text(&cf, "t.conf",
+	                     "service logger { listen = {\"127.0.0.1:1\"} }\n", err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(cf.nsvcs, 1);
+	ck_assert_str_eq(cf.svcs[0].output, "-");
+	ck_assert(!cf.svcs[0].ack);
+	ck_assert_ptr_null(cf.svcs[0].timestamp_format);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	static const char text[] =
+	    "# every key\n"
+	    "model = \"poll\"\n"
+	    "max_clients = 1000000\n"
+	    "idle_timeout = 0\n"
+	    "max_line = 1\n"
+	    "max_pending = 1\n"
+	    "backlog = 65535\n"
+	    "shutdown_timeout = 3600\n"
+	    "timestamp_format = \"%H:%M:%S\"\n"
+	    "pidfile = \"/run/dispatchd.pid\"\n"
+	    "user = \"nobody\"\n"
+	    "service ts1 { listen = {\"*:0\", \"[::1]:0\", \"unix:/tmp/ts.sock\"}\n"
+	    "              handler = \"timestamp\" }\n"
+	    "service ts2 { listen = {\"localhost:9\"} handler = timestamp\n"
+	    "              timestamp_format = \"%s.%f\" }\n"
+	    "service log { listen = \"127.0.0.1:0\" handler = \"logger\"\n"
+	    "              output = \"syslog\" ack = true }\n";
+	struct service *s;
+
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(cf.model->name, "poll");
+	ck_assert_int_eq(cf.max_clients, 1000000);
+	ck_assert_int_eq(cf.idle_timeout, 0);
+	ck_assert_int_eq(cf.max_line, 1);
+	ck_assert_int_eq(cf.max_pending, 1);
+	ck_assert_int_eq(cf.backlog, 65535);
+	ck_assert_int_eq(cf.shutdown_timeout, 3600);
+	ck_assert_str_eq(cf.pidfile, "/run/dispatchd.pid");
+	ck_assert_str_eq(cf.user, "nobody");
+	ck_assert_uint_eq(cf.nsvcs, 3);
+
+	s = svc_named("ts1");
+	ck_assert_uint_eq(s->nlisten, 3);
+	ck_assert_str_eq(s->listen[0], "*:0");
+	ck_assert_str_eq(s->listen[1], "[::1]:0");
+	ck_assert_str_eq(s->listen[2], "unix:/tmp/ts.sock");
+	/* The global format is the services' default... */
+	ck_assert_str_eq(s->timestamp_format, "%H:%M:%S");
+	/* ...and a service's own wins. */
+	s = svc_named("ts2");
+	ck_assert_str_eq(s->timestamp_format, "%s.%f");
+	s = svc_named("log");
+	ck_assert_ptr_eq(s->handler, handler_find("logger"));
+	ck_assert_uint_eq(s->nlisten, 1);
+	ck_assert_str_eq(s->output, "syslog");
+	ck_assert(s->ack);
+}
+END_TEST
+
+START_TEST(test_handler_from_title)
+{
+	ck_assert_int_eq(conf_parse_text(&cf, "t.conf",
+	                     "service timestamp { listen = {\"127.0.0.1:0\"} }\n"
+	                     "service logger { listen = {\"127.0.0.1:0\"} }\n",
+	                     err, sizeof(err)),
+	    0);
+	ck_assert_ptr_eq(svc_named("timestamp")->handler, handler_find("timestamp"));
+	ck_assert_ptr_eq(svc_named("logger")->handler, handler_find("logger"));
+
+	assert_parse_fails("service web { listen = {\"127.0.0.1:0\"} }\n", "service 'web': no handler",
+	    valid_handlers());
+}
+END_TEST
+
+START_TEST(test_bad_model)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "invalid model 'fast' (valid: %s)", valid_models());
+	assert_parse_fails("model = \"fast\"\n", want, NULL);
+	ck_assert_str_eq(valid_models(), "iterative, fork, thread, select, poll, epoll");
+}
+END_TEST
+
+START_TEST(test_bad_handler)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "invalid handler 'x' in service 'echo' (valid: %s)",
+	    valid_handlers());
+	assert_parse_fails("service echo { listen = {\"127.0.0.1:1\"} handler = \"x\" }\n", want,
+	    NULL);
+	ck_assert_str_eq(valid_handlers(), "echo, timestamp, logger");
+}
+END_TEST
+
+/* Key, flag, range: as in the brief; both the file and the flags use them. */
+static const struct {
+	const char *key;
+	const char *flag;
+	long min;
+	long max;
+} ranges[] = {
+	{ "max_clients", "--max-clients", 1, 1000000 },
+	{ "idle_timeout", "--idle-timeout", 0, 31536000 },
+	{ "max_line", "--max-line", 1, CONF_MAX_LINE_LIMIT },
+	{ "max_pending", "--max-pending", 1, CONF_MAX_PENDING_LIMIT },
+	{ "backlog", "--backlog", 1, 65535 },
+	{ "shutdown_timeout", "--shutdown-timeout", 0, 3600 },
+};
+#define NRANGES ((int)(sizeof(ranges) / sizeof(ranges[0])))
+
+START_TEST(test_numbers_file)
+{
+	const char *key = ranges[_i].key;
+	long min = ranges[_i].min, max = ranges[_i].max;
+	char text[128], want[128], range[64];
+
+	snprintf(range, sizeof(range), "(%ld..%ld)", min, max);
+
+	snprintf(text, sizeof(text), "%s = %ld\n", key, min);
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
+	snprintf(text, sizeof(text), "\n%s = %ld\n", key, max);
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
+
+	snprintf(text, sizeof(text), "\n%s = %ld\n", key, min - 1);
+	snprintf(want, sizeof(want), "t.conf:2: %s: %ld out of range %s", key, min - 1, range);
+	assert_parse_fails(text, want, NULL);
+	snprintf(text, sizeof(text), "%s = %ld\n", key, max + 1);
+	snprintf(want, sizeof(want), "%s: %ld out of range %s", key, max + 1, range);
+	assert_parse_fails(text, want, NULL);
+	snprintf(text, sizeof(text), "%s = 99999999999999999999999\n", key);
+	assert_parse_fails(text, "99999999999999999999999 out of range", range);
+
+	snprintf(text, sizeof(text), "%s = abc\n", key);
+	snprintf(want, sizeof(want), "%s: 'abc' is not a number %s", key, range);
+	assert_parse_fails(text, want, NULL);
+	snprintf(text, sizeof(text), "%s = \"12x\"\n", key);
+	assert_parse_fails(text, "'12x' is not a number", NULL);
+	snprintf(text, sizeof(text), "%s = 0x10\n", key);
+	assert_parse_fails(text, "'0x10' is not a number", NULL);
+}
+END_TEST
+
+START_TEST(test_numbers_flags)
+{
+	const char *flag = ranges[_i].flag;
+	long min = ranges[_i].min, max = ranges[_i].max;
+	char arg[64], want[160];
+
+	snprintf(arg, sizeof(arg), "%ld", max);
+	ck_assert_msg(LOAD("-l", "127.0.0.1:0", (char *)flag, arg) == 0, "%s",
+	    err);
+	conf_free(&cf);
+
+	snprintf(arg, sizeof(arg), "%ld", min - 1);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", (char *)flag, arg), -1);
+	snprintf(want, sizeof(want), "%s: %ld out of range (%ld..%ld)", flag, min - 1, min, max);
+	assert_err_has(want);
+	conf_free(&cf);
+
+	ck_assert_int_eq(LOAD((char *)flag, "abc", "-l", "127.0.0.1:0"),
+	    -1);
+	snprintf(want, sizeof(want), "%s: 'abc' is not a number (%ld..%ld)", flag, min, max);
+	assert_err_has(want);
+	conf_free(&cf);
+
+	snprintf(arg, sizeof(arg), "%s=%ld ", flag, min);
+	ck_assert_int_eq(LOAD(arg, "-l", "127.0.0.1:0"), -1);
+	assert_err_has("is not a number");
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+	assert_parse_fails("model = \"epoll\"\n\nfoo = 1\n", "t.conf:3: no such option 'foo'", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service echo {\n listen = {\"127.0.0.1:1\"}\n bar = 2 }\n",
+	    "t.conf:3: no such option 'bar'", NULL);
+}
+END_TEST
+
+START_TEST(test_syntax_errors)
+{
+	assert_parse_fails("model = \n", "t.conf:2: premature end of file", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service echo listen\n", "t.conf:1:", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service { listen = {\"127.0.0.1:1\"} }\n", "missing title", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service \"\" { listen = {\"127.0.0.1:1\"} handler = echo }\n",
+	    "empty name", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service log { listen = {\"127.0.0.1:1\"} ack = maybe }\n",
+	    "ack: 'maybe' is not a boolean (true or false)", NULL);
+}
+END_TEST
+
+START_TEST(test_duplicate_service)
+{
+	assert_parse_fails("service echo { listen = {\"127.0.0.1:1\"} }\n"
+	                   "service echo { listen = {\"127.0.0.1:2\"} }\n",
+	    "t.conf:2:", "duplicate title 'echo'");
+}
+END_TEST
+
+START_TEST(test_missing_listen)
+{
+	assert_parse_fails("service echo { handler = \"echo\" }\n", "service 'echo': no listen address",
+	    NULL);
+}
+END_TEST
+
+START_TEST(test_bad_listen)
+{
+	assert_parse_fails("service echo { listen = {\"127.0.0.1:1\", \"foo\"} }\n",
+	    "service 'echo': invalid listen address 'foo'",
+	    "expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path");
+	conf_free(&cf);
+	assert_parse_fails("service echo { listen = {\"127.0.0.1:70000\"} }\n", "127.0.0.1:70000",
+	    "0..65535");
+}
+END_TEST
+
+START_TEST(test_bad_strings)
+{
+	assert_parse_fails("service timestamp { listen = {\"127.0.0.1:1\"} timestamp_format = \"\" }\n",
+	    "service 'timestamp': invalid timestamp_format ''", NULL);
+	conf_free(&cf);
+	assert_parse_fails("timestamp_format = \"\"\n", "invalid timestamp_format ''", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service logger { listen = {\"127.0.0.1:1\"} output = \"\" }\n",
+	    "service 'logger': empty output", "'-' or 'syslog'");
+	conf_free(&cf);
+	assert_parse_fails("pidfile = \"\"\n", "pidfile is empty", NULL);
+}
+END_TEST
+
+START_TEST(test_parse_again_replaces)
+{
+	ck_assert_int_eq(conf_parse_text(&cf, "a", SPEC_EXAMPLE, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_parse_text(&cf, "b",
+	                     "max_clients = 3\npidfile = \"p\"\n"
+	                     "service x { listen = \"127.0.0.1:0\" handler = echo }\n",
+	                     err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(cf.nsvcs, 1);
+	ck_assert_str_eq(cf.svcs[0].name, "x");
+	ck_assert_int_eq(cf.max_clients, 3);
+	ck_assert_int_eq(cf.idle_timeout, CONF_DEFAULT_IDLE_TIMEOUT);
+	ck_assert_str_eq(cf.pidfile, "p");
+}
+END_TEST
+
+/* libconfuse must not print on its own: main prints our one line. */
+START_TEST(test_libconfuse_silent)
+{
+	FILE *tf = tmpfile();
+	int saved;
+	char buf[256];
+
+	ck_assert_ptr_nonnull(tf);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_eq(dup2(fileno(tf), STDERR_FILENO), STDERR_FILENO);
+	ck_assert_int_eq(conf_parse_text(&cf, "t.conf", "foo = 1\nmodel = \n", err, sizeof(err)),
+	    -1);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	ck_assert_int_eq(pread(fileno(tf), buf, sizeof(buf), 0), 0);
+	fclose(tf);
+	ck_assert_str_eq(err, "t.conf:1: no such option 'foo'");
+}
+END_TEST
+
+START_TEST(test_load_file_and_overrides)
+{
+	const char *path = write_conf(SPEC_EXAMPLE "pidfile = \"/file.pid\"\nuser = \"fileuser\"\n");
+	size_t i;
+
+	ck_assert_msg(LOAD("-c", (char *)path) == 0, "%s", err);
+	ck_assert_str_eq(cf.config_path, path);
+	ck_assert_uint_eq(cf.nsvcs, 3);
+	ck_assert_str_eq(cf.model->name, "epoll");
+	ck_assert(!cf.daemonize);
+	ck_assert(!cf.test_only);
+	ck_assert_int_eq(cf.verbosity, 0);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	ck_assert_msg(LOAD("-c", (char *)path, "-m", "thread",
+	                  "--max-clients", "7", "--idle-timeout=0",
+	                  "--max-line", "100", "--max-pending", "200",
+	                  "--backlog", "5", "--shutdown-timeout", "9",
+	                  "--pidfile", "/flag.pid", "--user", "flaguser",
+	                  "--logger-output", "syslog", "--logger-ack",
+	                  "--timestamp-format", "%T", "-d", "-t",
+	                  "-vv", "-q", "--verbose") == 0,
+	    "%s", err);
+	ck_assert_str_eq(cf.model->name, "thread");
+	ck_assert_int_eq(cf.max_clients, 7);
+	ck_assert_int_eq(cf.idle_timeout, 0);
+	ck_assert_int_eq(cf.max_line, 100);
+	ck_assert_int_eq(cf.max_pending, 200);
+	ck_assert_int_eq(cf.backlog, 5);
+	ck_assert_int_eq(cf.shutdown_timeout, 9);
+	ck_assert_str_eq(cf.pidfile, "/flag.pid");
+	ck_assert_str_eq(cf.user, "flaguser");
+	ck_assert(cf.daemonize);
+	ck_assert(cf.test_only);
+	ck_assert_int_eq(cf.verbosity, 2);
+	/* The file's services stay; the service flags apply to each. */
+	ck_assert_uint_eq(cf.nsvcs, 3);
+	for (i = 0; i < cf.nsvcs; i++) {
+		ck_assert_str_eq(cf.svcs[i].output, "syslog");
+		ck_assert(cf.svcs[i].ack);
+		ck_assert_str_eq(cf.svcs[i].timestamp_format, "%T");
+	}
+	ck_assert_str_eq(svc_named("echo")->listen[0], "127.0.0.1:7007");
+}
+END_TEST
+
+START_TEST(test_load_listen_replaces)
+{
+	const char *path = write_conf("max_clients = 5\ntimestamp_format = \"%F\"\n" SPEC_EXAMPLE);
+
+	/* The file's max_clients line comes first; SPEC_EXAMPLE's 1024 wins later. */
+	ck_assert_msg(LOAD("-c", (char *)path, "-l", "127.0.0.1:0",
+	                  "--listen=[::1]:0", "-l", "unix:/tmp/x.sock") == 0,
+	    "%s", err);
+	ck_assert_uint_eq(cf.nsvcs, 3);
+	ck_assert_str_eq(cf.svcs[0].name, "echo");
+	ck_assert_str_eq(cf.svcs[1].name, "echo-2");
+	ck_assert_str_eq(cf.svcs[2].name, "echo-3");
+	ck_assert_str_eq(cf.svcs[0].listen[0], "127.0.0.1:0");
+	ck_assert_str_eq(cf.svcs[1].listen[0], "[::1]:0");
+	ck_assert_str_eq(cf.svcs[2].listen[0], "unix:/tmp/x.sock");
+	ck_assert_ptr_eq(cf.svcs[1].handler, handler_find("echo"));
+	ck_assert_uint_eq(cf.svcs[1].nlisten, 1);
+	ck_assert_str_eq(cf.svcs[1].output, "-");
+	/* The file's globals still count, the global timestamp format too. */
+	ck_assert_int_eq(cf.max_clients, 1024);
+	ck_assert_str_eq(cf.svcs[2].timestamp_format, "%F");
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* No file: only the flags. */
+	ck_assert_msg(LOAD("-H", "timestamp", "-l", "*:0",
+	                  "-l", "localhost:0", "--logger-ack") == 0,
+	    "%s", err);
+	ck_assert_ptr_null(cf.config_path);
+	ck_assert_uint_eq(cf.nsvcs, 2);
+	ck_assert_str_eq(cf.svcs[0].name, "timestamp");
+	ck_assert_str_eq(cf.svcs[1].name, "timestamp-2");
+	ck_assert_ptr_eq(cf.svcs[0].handler, handler_find("timestamp"));
+	ck_assert_ptr_null(cf.svcs[0].timestamp_format);
+	ck_assert(cf.svcs[1].ack);
+	ck_assert_str_eq(cf.model->name, CONF_DEFAULT_MODEL);
+	ck_assert_int_eq(cf.max_clients, CONF_DEFAULT_MAX_CLIENTS);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	ck_assert_msg(LOAD("-l", "127.0.0.1:0", "-Hlogger") == 0, "%s", err);
+	ck_assert_uint_eq(cf.nsvcs, 1);
+	ck_assert_str_eq(cf.svcs[0].name, "logger");
+}
+END_TEST
+
+START_TEST(test_load_errors)
+{
+	char want[512];
+
+	ck_assert_int_eq(LOAD("--bogus"), -1);
+	ck_assert_str_eq(err, "unknown option '--bogus'; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("--bogus=3"), -1);
+	ck_assert_str_eq(err, "unknown option '--bogus'; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("-vx"), -1);
+	ck_assert_str_eq(err, "unknown option '-x'; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("--daemon", "-xv"), -1);
+	ck_assert_str_eq(err, "unknown option '-x'; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("--max-clients=5", "-:"), -1);
+	ck_assert_str_eq(err, "unknown option '-:'; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("-vc"), -1);
+	ck_assert_str_eq(err, "option '-c' needs an argument; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("--logger-ack=1"), -1);
+	ck_assert_str_eq(err, "option '--logger-ack' takes no argument; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("-c"), -1);
+	ck_assert_str_eq(err, "option '-c' needs an argument; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--max-clients"), -1);
+	ck_assert_str_eq(err, "option '--max-clients' needs an argument; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("--daemon=yes"), -1);
+	ck_assert_str_eq(err, "option '--daemon' takes no argument; try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "extra"), -1);
+	ck_assert_str_eq(err, "unexpected argument 'extra'; try 'dispatchd --help'");
+
+	ck_assert_int_eq(LOAD("-m", "fast"), -1);
+	snprintf(want, sizeof(want), "invalid model 'fast' (valid: %s)", valid_models());
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "-H", "x"), -1);
+	snprintf(want, sizeof(want), "invalid handler 'x' (valid: %s)", valid_handlers());
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(LOAD("-l", "nope"), -1);
+	assert_err_has("invalid listen address 'nope'");
+	assert_err_has("expected HOST:PORT");
+	ck_assert_int_eq(LOAD("-H", "echo"), -1);
+	ck_assert_str_eq(err, "--handler 'echo' needs --listen ADDR");
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--timestamp-format="),
+	    -1);
+	assert_err_has("--timestamp-format: invalid timestamp_format ''");
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--logger-output", ""),
+	    -1);
+	assert_err_has("--logger-output: empty value");
+
+	/* Bad flags are reported before the file is read. */
+	ck_assert_int_eq(LOAD("-c", "/nonexistent/x.conf", "--backlog", "0"),
+	    -1);
+	assert_err_has("--backlog: 0 out of range (1..65535)");
+}
+END_TEST
+
+START_TEST(test_load_file_errors)
+{
+	const char *path;
+	struct stat st;
+
+	ck_assert_int_eq(LOAD("-c", "/nonexistent/x.conf"), -1);
+	ck_assert_str_eq(err, "cannot read /nonexistent/x.conf: No such file or directory");
+	ck_assert_ptr_null(cf.ls);
+	conf_free(&cf);
+
+	ck_assert_int_eq(LOAD("-c", tmpdir), -1);
+	assert_err_has(tmpdir);
+	assert_err_has(strerror(EISDIR));
+	conf_free(&cf);
+
+	path = write_conf("model = \"epoll\"\n");
+	ck_assert_int_eq(LOAD("-c", (char *)path), -1);
+	assert_err_has("no services in");
+	assert_err_has(path);
+	assert_err_has("--listen");
+	conf_free(&cf);
+
+	path = write_conf("max_clients = 0\n");
+	ck_assert_int_eq(LOAD("-c", (char *)path, "-l", "127.0.0.1:0"), -1);
+	assert_err_has(path);
+	assert_err_has("max_clients: 0 out of range (1..1000000)");
+	conf_free(&cf);
+
+	/* Without -c and --listen the installed file is read if there is one. */
+	if (stat(DISPATCHD_CONFIG, &st) == -1) {
+		ck_assert_int_eq(LOAD("-v"), -1);
+		ck_assert_str_eq(err,
+		    "no services: give --listen ADDR or a configuration file with -c FILE");
+	}
+}
+END_TEST
+
+static int
+run_help(void)
+{
+	return LOAD("--help", "--bogus");
+}
+
+static int
+run_version(void)
+{
+	return LOAD("-V");
+}
+
+START_TEST(test_help_version)
+{
+	char *out;
+	int r;
+	size_t i;
+
+	out = capture_stdout(&r, run_help);
+	ck_assert_int_eq(r, 1);
+	ck_assert_ptr_nonnull(strstr(out, "dispatchd [-c FILE] [-m MODEL] [-H HANDLER] [-l ADDR]... [options]"));
+	ck_assert_ptr_nonnull(strstr(out, "--shutdown-timeout SEC"));
+	ck_assert_ptr_nonnull(strstr(out, "-V, --version / -h, --help"));
+	for (i = 0; models[i] != NULL; i++)
+		ck_assert_ptr_nonnull(strstr(out, models[i]->name));
+	for (i = 0; handlers[i] != NULL; i++) {
+		ck_assert_ptr_nonnull(strstr(out, handlers[i]->name));
+		if (handlers[i]->summary != NULL)
+			ck_assert_ptr_nonnull(strstr(out, handlers[i]->summary));
+	}
+
+	out = capture_stdout(&r, run_version);
+	ck_assert_int_eq(r, 1);
+	ck_assert_str_eq(out, "dispatchd " DISPATCHD_VERSION "\n");
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc;
+
+	tc = tcase_create("file");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_spec_example);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_handler_from_title);
+	tcase_add_test(tc, test_bad_model);
+	tcase_add_test(tc, test_bad_handler);
+	tcase_add_loop_test(tc, test_numbers_file, 0, NRANGES);
+	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_syntax_errors);
+	tcase_add_test(tc, test_duplicate_service);
+	tcase_add_test(tc, test_missing_listen);
+	tcase_add_test(tc, test_bad_listen);
+	tcase_add_test(tc, test_bad_strings);
+	tcase_add_test(tc, test_parse_again_replaces);
+	tcase_add_test(tc, test_libconfuse_silent);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_load_file_and_overrides);
+	tcase_add_test(tc, test_load_listen_replaces);
+	tcase_add_loop_test(tc, test_numbers_flags, 0, NRANGES);
+	tcase_add_test(tc, test_load_errors);
+	tcase_add_test(tc, test_load_file_errors);
+	tcase_add_test(tc, test_help_version);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(conf_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

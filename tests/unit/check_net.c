@@ -1,0 +1,852 @@
+/* check_net.c - unit tests of net.c: listen addresses, listeners, accept, EMFILE, peer names. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "handler.h"
+#include "net.h"
+
+#define DEADLINE_MS 5000
+
+/* Only its name is used: net.c prints it. */
+static const struct handler test_handler = { .name = "testh" };
+
+static char tmpdir[64];
+
+static void
+setup_tmpdir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_net.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown_tmpdir(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *de;
+	char path[512];
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(tmpdir);
+}
+
+/* A one-service configuration over caller-owned storage. */
+struct fixture {
+	struct config cf;
+	struct service svc;
+	char *listen[4];
+};
+
+static void
+fixture_init(struct fixture *fx, const char *a, const char *b)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->listen[0] = (char *)a;
+	fx->listen[1] = (char *)b;
+	fx->svc.name = (char *)"svc";
+	fx->svc.handler = &test_handler;
+	fx->svc.listen = fx->listen;
+	fx->svc.nlisten = b != NULL ? 2 : 1;
+	fx->cf.svcs = &fx->svc;
+	fx->cf.nsvcs = 1;
+	fx->cf.backlog = 16;
+}
+
+/* Runs net_listen_all with stderr captured into out. */
+static int
+listen_capture(struct config *cf, char *err, size_t errlen, char *out, size_t outlen)
+{
+	FILE *tf = tmpfile();
+	int saved, r;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(tf);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(fileno(tf), STDERR_FILENO), STDERR_FILENO);
+	r = net_listen_all(cf, err, errlen);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	n = pread(fileno(tf), out, outlen - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	fclose(tf);
+	return r;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Waits for events on fd until the deadline: the revents, or 0. */
+static int
+wait_fd(int fd, short events)
+{
+	long end = now_ms() + DEADLINE_MS;
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		long left = end - now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return p.revents;
+		if (r == -1 && errno != EINTR)
+			return 0;
+	}
+}
+
+static int
+accept_wait(int lfd, struct peer *peer)
+{
+	ck_assert_int_ne(wait_fd(lfd, POLLIN) & POLLIN, 0);
+	return net_accept(lfd, peer, SOCK_NONBLOCK);
+}
+
+static int
+connect_to(int family, const char *ip, unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
+		len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+		len = sizeof(*s6);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&ss, len) == 0, "connect %s:%u: %s", ip,
+	    port, strerror(errno));
+	return fd;
+}
+
+static int
+connect_unix(const char *path)
+{
+	struct sockaddr_un su;
+	int fd;
+
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	if (connect(fd, (struct sockaddr *)&su, sizeof(su)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A bound unix socket at path: listening (live) or not (stale once closed). */
+static int
+unix_socket_at(const char *path, bool do_listen)
+{
+	struct sockaddr_un su;
+	int fd;
+
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&su, sizeof(su)), 0);
+	if (do_listen)
+		ck_assert_int_eq(listen(fd, 4), 0);
+	return fd;
+}
+
+static bool
+have_ipv6(void)
+{
+	struct sockaddr_in6 s6;
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	bool ok;
+
+	if (fd == -1)
+		return false;
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&s6, sizeof(s6)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* The local port of fd, or 0 (usable where Check cannot report). */
+static unsigned
+port_of(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static unsigned
+local_port(int fd)
+{
+	unsigned port = port_of(fd);
+
+	ck_assert_uint_ne(port, 0);
+	return port;
+}
+
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own descriptor */
+}
+
+/* Checks the printed line and returns the port it names after prefix. */
+static unsigned
+line_port(const char *out, const char *prefix)
+{
+	const char *p = strstr(out, prefix);
+	char want[128];
+	unsigned port;
+	int n = 0;
+
+	ck_assert_msg(p != NULL, "no '%s' in '%s'", prefix, out);
+	ck_assert_int_eq(sscanf(p + strlen(prefix), "%u%n", &port, &n), 1);
+	snprintf(want, sizeof(want), " (svc, testh)\n");
+	ck_assert_msg(strncmp(p + strlen(prefix) + n, want, strlen(want)) == 0, "bad line '%s'",
+	    out);
+	ck_assert_uint_ne(port, 0);
+	return port;
+}
+
+START_TEST(test_parse_accepted)
+{
+	struct net_addr a;
+	char err[256];
+
+	ck_assert_int_eq(net_parse("127.0.0.1:80", &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.kind, NET_INET);
+	ck_assert_str_eq(a.host, "127.0.0.1");
+	ck_assert_uint_eq(a.port, 80);
+
+	ck_assert_int_eq(net_parse("localhost:0", &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.kind, NET_INET);
+	ck_assert_str_eq(a.host, "localhost");
+	ck_assert_uint_eq(a.port, 0);
+
+	ck_assert_int_eq(net_parse("host-1.example_x.org:65535", &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(a.host, "host-1.example_x.org");
+	ck_assert_uint_eq(a.port, 65535);
+
+	ck_assert_int_eq(net_parse("[::1]:8080", &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.kind, NET_INET);
+	ck_assert_str_eq(a.host, "::1");
+	ck_assert_uint_eq(a.port, 8080);
+
+	ck_assert_int_eq(net_parse("[::ffff:10.0.0.1]:1", &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(a.host, "::ffff:10.0.0.1");
+
+	ck_assert_int_eq(net_parse("[fe80::1%lo]:7", &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(a.host, "fe80::1%lo");
+
+	ck_assert_int_eq(net_parse("*:7007", &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.kind, NET_ANY);
+	ck_assert_uint_eq(a.port, 7007);
+
+	ck_assert_int_eq(net_parse("unix:/run/dispatchd.sock", &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.kind, NET_UNIX);
+	ck_assert_str_eq(a.path, "/run/dispatchd.sock");
+
+	ck_assert_int_eq(net_parse("unix:relative.sock", &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(a.path, "relative.sock");
+}
+END_TEST
+
+static const char *const rejected[] = {
+	"", "foo", "80", ":80", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:99999999999",
+	"127.0.0.1:-1", "127.0.0.1:+1", "127.0.0.1: 80", "127.0.0.1:80 ", "127.0.0.1:http",
+	"127.0.0.1:0x10", "::1:80", "[::1]80", "[::1]", "[::1]:", "[nothex]:80", "[]:80",
+	"[127.0.0.1]:80", "[fe80::1%]:80", "1.2.3:80", "300.1.1.1:80", "a b:80", "a/b:80",
+	"**:80", "*:", "unix:", "tcp://1.2.3.4:5",
+};
+
+START_TEST(test_parse_rejected)
+{
+	const char *spec = rejected[_i];
+	struct net_addr a;
+	char err[512];
+
+	err[0] = '\0';
+	ck_assert_msg(net_parse(spec, &a, err, sizeof(err)) == -1, "'%s' accepted", spec);
+	ck_assert_msg(strstr(err, spec) != NULL, "'%s' not named in: %s", spec, err);
+	ck_assert_msg(strstr(err, "expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path") != NULL ||
+	        strstr(err, "(0..65535)") != NULL,
+	    "no valid forms in: %s", err);
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
+START_TEST(test_parse_unix_too_long)
+{
+	struct sockaddr_un su;
+	char spec[300], err[512];
+	struct net_addr a;
+	size_t max = sizeof(su.sun_path) - 1;
+
+	memcpy(spec, "unix:/", 6);
+	memset(spec + 6, 'x', max - 1);
+	spec[5 + max] = '\0';
+	ck_assert_int_eq(net_parse(spec, &a, err, sizeof(err)), 0);	/* exactly fits */
+	ck_assert_uint_eq(strlen(a.path), max);
+
+	spec[5 + max] = 'x';
+	spec[6 + max] = '\0';
+	ck_assert_int_eq(net_parse(spec, &a, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "too long"));
+	ck_assert_ptr_nonnull(strstr(err, "107"));
+}
+END_TEST
+
+START_TEST(test_peer_name)
+{
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+	struct sockaddr_un su;
+	char out[NET_ADDRSTRLEN];
+
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = htons(5);
+	inet_pton(AF_INET, "1.2.3.4", &s4.sin_addr);
+	net_peer_name((struct sockaddr *)&s4, sizeof(s4), out, sizeof(out));
+	ck_assert_str_eq(out, "1.2.3.4:5");
+
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_port = htons(65535);
+	inet_pton(AF_INET6, "::1", &s6.sin6_addr);
+	net_peer_name((struct sockaddr *)&s6, sizeof(s6), out, sizeof(out));
+	ck_assert_str_eq(out, "[::1]:65535");
+
+	inet_pton(AF_INET6, "2001:db8::42", &s6.sin6_addr);
+	net_peer_name((struct sockaddr *)&s6, sizeof(s6), out, sizeof(out));
+	ck_assert_str_eq(out, "[2001:db8::42]:65535");
+
+	inet_pton(AF_INET6, "::ffff:1.2.3.4", &s6.sin6_addr);
+	s6.sin6_port = htons(5);
+	net_peer_name((struct sockaddr *)&s6, sizeof(s6), out, sizeof(out));
+	ck_assert_str_eq(out, "1.2.3.4:5");
+
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	/* accept() on a unix socket gives an unnamed address: the family alone. */
+	net_peer_name((struct sockaddr *)&su, sizeof(sa_family_t), out, sizeof(out));
+	ck_assert_str_eq(out, "unix");
+	snprintf(su.sun_path, sizeof(su.sun_path), "/tmp/x");
+	net_peer_name((struct sockaddr *)&su, sizeof(su), out, sizeof(out));
+	ck_assert_str_eq(out, "unix");
+
+	/* Truncated or foreign addresses do not read past len. */
+	net_peer_name((struct sockaddr *)&s4, 4, out, sizeof(out));
+	ck_assert_str_eq(out, "unknown");
+	net_peer_name(NULL, 0, out, sizeof(out));
+	ck_assert_str_eq(out, "unknown");
+}
+END_TEST
+
+/* Listens on spec, checks the line, connects and accepts once. */
+static void
+listen_connect_accept(const char *spec, const char *prefix, int family, const char *ip,
+    const char *peer_ip)
+{
+	struct fixture fx;
+	struct peer peer;
+	char err[512], out[1024], want[NET_ADDRSTRLEN];
+	unsigned port;
+	int c, s, fl;
+
+	fixture_init(&fx, spec, NULL);
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s: %s",
+	    spec, err);
+	ck_assert_uint_eq(fx.cf.nls, 1);
+	ck_assert_ptr_eq(fx.cf.ls[0].svc, &fx.svc);
+	port = line_port(out, prefix);
+	snprintf(want, sizeof(want), "%s%u", prefix + strlen("listening on "), port);
+	ck_assert_str_eq(fx.cf.ls[0].addr, want);
+
+	fl = fcntl(fx.cf.ls[0].fd, F_GETFL);
+	ck_assert_int_ne(fl & O_NONBLOCK, 0);
+	ck_assert_int_ne(fcntl(fx.cf.ls[0].fd, F_GETFD) & FD_CLOEXEC, 0);
+
+	/* Nothing pending yet. */
+	ck_assert_int_eq(net_accept(fx.cf.ls[0].fd, &peer, 0), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+
+	c = connect_to(family, ip, port);
+	s = accept_wait(fx.cf.ls[0].fd, &peer);
+	ck_assert_int_ge(s, 0);
+	snprintf(want, sizeof(want), "%s:%u", peer_ip, local_port(c));
+	ck_assert_str_eq(peer.text, want);
+	ck_assert_int_ne(fcntl(s, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_ne(fcntl(s, F_GETFD) & FD_CLOEXEC, 0);
+	ck_assert_int_eq(write(c, "hi", 2), 2);
+	ck_assert_int_ne(wait_fd(s, POLLIN) & POLLIN, 0);
+	ck_assert_int_eq(read(s, out, sizeof(out)), 2);
+	close(c);
+	close(s);
+	net_close_all(&fx.cf);
+	ck_assert_ptr_null(fx.cf.ls);
+	ck_assert_uint_eq(fx.cf.nls, 0);
+}
+
+START_TEST(test_listen_ipv4)
+{
+	listen_connect_accept("127.0.0.1:0", "listening on 127.0.0.1:", AF_INET, "127.0.0.1",
+	    "127.0.0.1");
+}
+END_TEST
+
+START_TEST(test_listen_ipv6)
+{
+	if (!have_ipv6())
+		return;
+	listen_connect_accept("[::1]:0", "listening on [::1]:", AF_INET6, "::1", "[::1]");
+}
+END_TEST
+
+START_TEST(test_listen_any)
+{
+	/* Dual stack: an IPv4 client shows as IPv4, not ::ffff:127.0.0.1. */
+	listen_connect_accept("*:0", "listening on *:", AF_INET, "127.0.0.1", "127.0.0.1");
+	if (have_ipv6())
+		listen_connect_accept("*:0", "listening on *:", AF_INET6, "::1", "[::1]");
+}
+END_TEST
+
+START_TEST(test_listen_name)
+{
+	struct fixture fx;
+	char err[512], out[1024];
+	size_t i;
+
+	fixture_init(&fx, "localhost:0", NULL);
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	ck_assert_uint_ge(fx.cf.nls, 1);
+	/* One line per socket; all on the port of the first. */
+	for (i = 0; i < fx.cf.nls; i++) {
+		char *line = strstr(out, fx.cf.ls[i].addr);
+
+		ck_assert_msg(line != NULL, "%s not printed: %s", fx.cf.ls[i].addr, out);
+		ck_assert_uint_eq(local_port(fx.cf.ls[i].fd), local_port(fx.cf.ls[0].fd));
+	}
+	net_close_all(&fx.cf);
+}
+END_TEST
+
+START_TEST(test_listen_two_addresses)
+{
+	struct fixture fx;
+	char err[512], out[1024];
+	unsigned p1, p2;
+
+	fixture_init(&fx, "127.0.0.1:0", "127.0.0.1:0");
+	ck_assert_int_eq(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)), 0);
+	ck_assert_uint_eq(fx.cf.nls, 2);
+	p1 = line_port(out, "listening on 127.0.0.1:");
+	p2 = line_port(strchr(out, '\n') + 1, "listening on 127.0.0.1:");
+	ck_assert_uint_ne(p1, p2);
+	net_close_all(&fx.cf);
+}
+END_TEST
+
+START_TEST(test_listen_failure_closes_all)
+{
+	struct fixture fx;
+	char err[512], out[1024], busy[64], sock[128], want[160];
+	struct sockaddr_in s4;
+	socklen_t len = sizeof(s4);
+	int blocker, before;
+
+	/* Someone else holds a port. */
+	blocker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(blocker, (struct sockaddr *)&s4, sizeof(s4)), 0);
+	ck_assert_int_eq(listen(blocker, 1), 0);
+	ck_assert_int_eq(getsockname(blocker, (struct sockaddr *)&s4, &len), 0);
+	snprintf(busy, sizeof(busy), "127.0.0.1:%u", ntohs(s4.sin_port));
+	snprintf(sock, sizeof(sock), "unix:%s/a.sock", tmpdir);
+
+	before = count_fds();
+	fixture_init(&fx, sock, busy);
+	ck_assert_int_eq(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)), -1);
+	snprintf(want, sizeof(want), "cannot listen on %s: %s", busy, strerror(EADDRINUSE));
+	ck_assert_str_eq(err, want);
+	/* The unix listener bound first is gone, file and descriptor. */
+	ck_assert_ptr_null(fx.cf.ls);
+	ck_assert_uint_eq(fx.cf.nls, 0);
+	ck_assert_int_eq(count_fds(), before);
+	ck_assert_int_eq(access(sock + 5, F_OK), -1);
+	close(blocker);
+}
+END_TEST
+
+START_TEST(test_listen_unix)
+{
+	struct fixture fx;
+	struct peer peer;
+	char err[512], out[1024], spec[128], want[256];
+	int c, s;
+
+	snprintf(spec, sizeof(spec), "unix:%s/d.sock", tmpdir);
+	fixture_init(&fx, spec, NULL);
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	snprintf(want, sizeof(want), "listening on %s (svc, testh)\n", spec);
+	ck_assert_str_eq(out, want);
+	ck_assert_str_eq(fx.cf.ls[0].addr, spec);
+	ck_assert_str_eq(fx.cf.ls[0].unix_path, spec + 5);
+	ck_assert_int_eq(fx.cf.ls[0].owner, getpid());
+	ck_assert_int_ne(fcntl(fx.cf.ls[0].fd, F_GETFL) & O_NONBLOCK, 0);
+
+	c = connect_unix(spec + 5);
+	ck_assert_int_ge(c, 0);
+	s = accept_wait(fx.cf.ls[0].fd, &peer);
+	ck_assert_int_ge(s, 0);
+	ck_assert_str_eq(peer.text, "unix");
+	close(c);
+	close(s);
+	net_close_all(&fx.cf);
+	/* Removed at exit by the process that bound it. */
+	ck_assert_int_eq(access(spec + 5, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_listen_unix_relative)
+{
+	struct fixture fx;
+	char err[512], out[1024], cwd[256];
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(tmpdir), 0);
+	fixture_init(&fx, "unix:rel.sock", NULL);
+	ck_assert_int_eq(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "listening on unix:rel.sock (svc, testh)\n");
+	ck_assert_int_eq(access("rel.sock", F_OK), 0);
+	net_close_all(&fx.cf);
+	ck_assert_int_eq(access("rel.sock", F_OK), -1);
+	ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
+START_TEST(test_listen_unix_stale)
+{
+	struct fixture fx;
+	char err[512], out[1024], spec[128];
+	int old, c;
+
+	snprintf(spec, sizeof(spec), "unix:%s/stale.sock", tmpdir);
+	/* A socket file whose server died: bound, never listening, closed. */
+	old = unix_socket_at(spec + 5, false);
+	close(old);
+	ck_assert_int_eq(access(spec + 5, F_OK), 0);
+
+	fixture_init(&fx, spec, NULL);
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	c = connect_unix(spec + 5);
+	ck_assert_int_ge(c, 0);
+	close(c);
+	net_close_all(&fx.cf);
+}
+END_TEST
+
+START_TEST(test_listen_unix_live)
+{
+	struct fixture fx;
+	char err[512], out[1024], spec[128], want[256];
+	int live, c;
+
+	snprintf(spec, sizeof(spec), "unix:%s/live.sock", tmpdir);
+	live = unix_socket_at(spec + 5, true);
+
+	fixture_init(&fx, spec, NULL);
+	ck_assert_int_eq(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)), -1);
+	snprintf(want, sizeof(want), "cannot listen on %s: %s", spec, strerror(EADDRINUSE));
+	ck_assert_str_eq(err, want);
+	ck_assert_str_eq(out, "");
+	/* The live server keeps its socket. */
+	c = connect_unix(spec + 5);
+	ck_assert_int_ge(c, 0);
+	close(c);
+	close(live);
+}
+END_TEST
+
+START_TEST(test_listen_unix_regular_file)
+{
+	struct fixture fx;
+	char err[512], out[1024], spec[128];
+	struct stat st;
+	int fd;
+
+	snprintf(spec, sizeof(spec), "unix:%s/file.sock", tmpdir);
+	fd = open(spec + 5, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "keep", 4), 4);
+	close(fd);
+
+	fixture_init(&fx, spec, NULL);
+	ck_assert_int_eq(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)), -1);
+	ck_assert_ptr_nonnull(strstr(err, spec));
+	ck_assert_ptr_nonnull(strstr(err, "not a socket"));
+	/* Never deleted. */
+	ck_assert_int_eq(stat(spec + 5, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(st.st_size, 4);
+}
+END_TEST
+
+START_TEST(test_unix_removed_only_by_owner)
+{
+	struct fixture fx;
+	char err[512], out[1024], spec[128];
+	pid_t pid;
+	int status;
+
+	snprintf(spec, sizeof(spec), "unix:%s/own.sock", tmpdir);
+	fixture_init(&fx, spec, NULL);
+	ck_assert_int_eq(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* A fork child closing its copies. */
+		net_close_all(&fx.cf);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(access(spec + 5, F_OK), 0);
+	net_close_all(&fx.cf);
+	ck_assert_int_eq(access(spec + 5, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_set_nonblock)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_eq(net_set_nonblock(fd, 1), 0);
+	ck_assert_int_ne(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_eq(net_set_nonblock(fd, 0), 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	close(fd);
+	ck_assert_int_eq(net_set_nonblock(fd, 1), -1);
+	ck_assert_int_eq(errno, EBADF);
+}
+END_TEST
+
+/* In the EMFILE child, where Check's assertions cannot report. */
+#define REQUIRE(cond)                                                              \
+	do {                                                                       \
+		if (!(cond)) {                                                     \
+			fprintf(stderr, "%s:%d: %s (errno %s)\n", __FILE__, __LINE__, \
+			    #cond, strerror(errno));                               \
+			_exit(1);                                                  \
+		}                                                                  \
+	} while (0)
+
+static void
+emfile_child(void)
+{
+	struct fixture fx;
+	struct peer peer;
+	struct rlimit rl;
+	struct sockaddr_in s4;
+	struct pollfd p;
+	char err[512], buf[8], want[64];
+	int c1, c2, spare2, lowest, s, devnull, saved;
+	ssize_t n;
+
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fixture_init(&fx, "127.0.0.1:0", NULL);
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	saved = dup(STDERR_FILENO);
+	REQUIRE(devnull >= 0 && saved >= 0 && dup2(devnull, STDERR_FILENO) == STDERR_FILENO);
+	REQUIRE(net_listen_all(&fx.cf, err, sizeof(err)) == 0);
+	REQUIRE(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+	close(saved);
+	close(devnull);
+	s4.sin_port = htons((uint16_t)port_of(fx.cf.ls[0].fd));
+	REQUIRE(s4.sin_port != 0);
+	REQUIRE(net_spare_init() == 0);
+	c1 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(c1 >= 0 && connect(c1, (struct sockaddr *)&s4, sizeof(s4)) == 0);
+	/* Made now, connected later: connect needs no new descriptor. */
+	c2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	spare2 = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	REQUIRE(c2 >= 0 && spare2 >= 0);
+
+	/* Every descriptor below the limit in use: the next accept fails. */
+	lowest = dup(0);
+	REQUIRE(lowest >= 0);
+	close(lowest);
+	REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	rl.rlim_cur = (rlim_t)lowest;
+	REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	REQUIRE(dup(0) == -1 && errno == EMFILE);
+
+	REQUIRE((wait_fd(fx.cf.ls[0].fd, POLLIN) & POLLIN) != 0);
+	REQUIRE(net_accept(fx.cf.ls[0].fd, &peer, SOCK_NONBLOCK) == -1);
+	REQUIRE(errno == EMFILE);
+	/* The connection left the queue: a level-triggered wait stays quiet. */
+	p.fd = fx.cf.ls[0].fd;
+	p.events = POLLIN;
+	REQUIRE(poll(&p, 1, 0) == 0);
+	/* And the client learns at once. */
+	REQUIRE(wait_fd(c1, POLLIN) != 0);
+	n = read(c1, buf, sizeof(buf));
+	REQUIRE(n == 0 || (n == -1 && errno == ECONNRESET));
+	/* The spare is back in place: still out of descriptors. */
+	REQUIRE(dup(0) == -1 && errno == EMFILE);
+
+	/* A descriptor frees up: service resumes. */
+	close(spare2);
+	REQUIRE(connect(c2, (struct sockaddr *)&s4, sizeof(s4)) == 0);
+	REQUIRE((wait_fd(fx.cf.ls[0].fd, POLLIN) & POLLIN) != 0);
+	s = net_accept(fx.cf.ls[0].fd, &peer, SOCK_NONBLOCK);
+	REQUIRE(s >= 0);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", port_of(c2));
+	REQUIRE(strcmp(peer.text, want) == 0);
+	REQUIRE(write(c2, "x", 1) == 1);
+	REQUIRE((wait_fd(s, POLLIN) & POLLIN) != 0);
+	REQUIRE(read(s, buf, sizeof(buf)) == 1);
+	close(s);
+	close(c1);
+	close(c2);
+	net_spare_close();
+	net_close_all(&fx.cf);
+	_exit(0);
+}
+
+START_TEST(test_accept_emfile)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		emfile_child();
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "EMFILE child failed (%d)",
+	    status);
+}
+END_TEST
+
+static Suite *
+net_suite(void)
+{
+	Suite *s = suite_create("net");
+	TCase *tc;
+
+	tc = tcase_create("parse");
+	tcase_add_test(tc, test_parse_accepted);
+	tcase_add_loop_test(tc, test_parse_rejected, 0,
+	    (int)(sizeof(rejected) / sizeof(rejected[0])));
+	tcase_add_test(tc, test_parse_unix_too_long);
+	tcase_add_test(tc, test_peer_name);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listen");
+	tcase_add_checked_fixture(tc, setup_tmpdir, teardown_tmpdir);
+	tcase_add_test(tc, test_listen_ipv4);
+	tcase_add_test(tc, test_listen_ipv6);
+	tcase_add_test(tc, test_listen_any);
+	tcase_add_test(tc, test_listen_name);
+	tcase_add_test(tc, test_listen_two_addresses);
+	tcase_add_test(tc, test_listen_failure_closes_all);
+	tcase_add_test(tc, test_listen_unix);
+	tcase_add_test(tc, test_listen_unix_relative);
+	tcase_add_test(tc, test_listen_unix_stale);
+	tcase_add_test(tc, test_listen_unix_live);
+	tcase_add_test(tc, test_listen_unix_regular_file);
+	tcase_add_test(tc, test_unix_removed_only_by_owner);
+	tcase_add_test(tc, test_set_nonblock);
+	tcase_add_test(tc, test_accept_emfile);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(net_suite());
+	int failed;
+
+	/* A client whose peer vanished must not kill the test with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
