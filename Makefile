@@ -20,7 +20,7 @@ CPPFLAGS += -D_GNU_SOURCE -DDISPATCHD_VERSION='"$(VERSION)"' \
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -pthread -MMD -MP
 
 # Debian 12 packages the build and the tests need (see `make deps`).
-DEB_PKGS := pkg-config libconfuse-dev check netcat-openbsd
+DEB_PKGS := pkg-config libconfuse-dev check netcat-openbsd systemd groff-base
 
 CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
 CONFUSE_LIBS   = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null)
@@ -34,9 +34,9 @@ LIB       := $(BUILD)/libdispatchd.a
 BIN       := $(BUILD)/dispatchd
 
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 INT_SRCS  := $(wildcard tests/integration/check_*.c)
-INT_BINS  := $(INT_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+INT_BINS  := $(INT_SRCS:%.c=$(BUILD)/%)
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
 SCRIPT_TESTS  := $(wildcard tests/integration/test_*.sh)
@@ -60,10 +60,11 @@ $(LIB): $(LIB_OBJS)
 $(BIN): $(MAIN_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS)
 
-$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(LIB)
+# Unit and integration suites live apart: one name may be used by both.
+$(UNIT_BINS): $(BUILD)/%: $(BUILD)/%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/tests/check_%: $(BUILD)/tests/integration/check_%.o $(TEST_LIB_OBJS) $(LIB)
+$(INT_BINS): $(BUILD)/%: $(BUILD)/%.o $(TEST_LIB_OBJS) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(CHECK_LIBS)
 
 run: deps $(BIN)
@@ -105,7 +106,10 @@ install: $(BIN)
 	install -m 644 man/dispatchd.8 $(DESTDIR)$(MANDIR)/man8/dispatchd.8
 	install -m 644 man/dispatchd.conf.5 $(DESTDIR)$(MANDIR)/man5/dispatchd.conf.5
 	install -m 644 conf/dispatchd.conf $(DESTDIR)$(SYSCONFDIR)/dispatchd/dispatchd.conf
-	install -m 644 conf/dispatchd.service conf/dispatchd.socket $(DESTDIR)$(UNITDIR)/
+	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/etc|$(SYSCONFDIR)|g' \
+	  conf/dispatchd.service > $(DESTDIR)$(UNITDIR)/dispatchd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/dispatchd.service
+	install -m 644 conf/dispatchd.socket $(DESTDIR)$(UNITDIR)/dispatchd.socket
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dispatchd $(DESTDIR)$(MANDIR)/man8/dispatchd.8 \
@@ -115,5 +119,8 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# The benchmark (make bench): tests/bench/bench.mk.
+-include tests/bench/bench.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -13,6 +13,10 @@ buf_append(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return 0;
+	if (n > SIZE_MAX / 2 - b->len) {
+		errno = ENOMEM;
+		return -1;
+	}
 	if (b->off + b->len + n > b->size) {
 		/* Slide the unread bytes down before growing: a buffer that is
 		 * drained as fast as it fills never grows. */
@@ -22,10 +26,6 @@ buf_append(struct buf *b, const void *p, size_t n)
 		}
 		if (b->len + n > b->size) {
 			size_t size = b->size ? b->size : BUF_MIN_SIZE;
-			if (n > SIZE_MAX / 2 - b->len) {
-				errno = ENOMEM;
-				return -1;
-			}
 			while (size < b->len + n)
 				size *= 2;
 			char *d = realloc(b->data, size);

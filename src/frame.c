@@ -39,7 +39,7 @@ frame_free(struct framer *f)
 	f->cr = false;
 }
 
-/* Delivers the partial line (dropping a trailing CR when lf) and empties it. */
+/* Delivers the partial line (without a trailing CR when drop_cr) and empties it. */
 static int
 frame_flush(struct framer *f, bool drop_cr, frame_line_fn fn, void *ctx, struct sink *out)
 {

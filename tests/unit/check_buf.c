@@ -78,6 +78,8 @@ START_TEST(test_no_growth_when_drained)
 	size = b.size;
 	for (int i = 0; i < 1000; i++) {
 		ck_assert_int_eq(buf_append(&b, chunk, sizeof(chunk)), 0);
+		/* The bytes stay inside the storage. */
+		ck_assert_uint_le(b.off + b.len, b.size);
 		buf_consume(&b, sizeof(chunk));
 		ck_assert_uint_eq(b.len, 50);
 	}
@@ -93,6 +95,10 @@ START_TEST(test_enomem)
 	ck_assert_int_eq(buf_append(&b, "abc", 3), 0);
 	errno = 0;
 	ck_assert_int_eq(buf_append(&b, "x", SIZE_MAX / 2 + 1), -1);
+	ck_assert_int_eq(errno, ENOMEM);
+	/* A length whose sum with the buffered bytes wraps around. */
+	errno = 0;
+	ck_assert_int_eq(buf_append(&b, "x", SIZE_MAX - 1), -1);
 	ck_assert_int_eq(errno, ENOMEM);
 	/* Unchanged. */
 	ck_assert_uint_eq(b.len, 3);

@@ -241,6 +241,14 @@ START_TEST(test_check)
 	ck_assert_int_eq(timefmt_check(fmt, err, sizeof(err)), 0);
 	strcat(fmt, "%B");
 	ck_assert_int_eq(timefmt_check(fmt, err, sizeof(err)), -1);
+	/* Across a %f: 243 + 6 + 6 = 255 fits, one more byte does not. */
+	fmt[0] = '\0';
+	for (int i = 0; i < 27; i++)
+		strcat(fmt, "%A");
+	strcat(fmt, "%fabcdef");
+	ck_assert_int_eq(timefmt_check(fmt, err, sizeof(err)), 0);
+	strcat(fmt, "g");
+	ck_assert_int_eq(timefmt_check(fmt, err, sizeof(err)), -1);
 }
 END_TEST
 
