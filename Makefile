@@ -41,7 +41,8 @@ TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
 SCRIPT_TESTS  := $(wildcard tests/integration/test_*.sh)
 
-.PHONY: all run check check-unit check-integration deps install uninstall clean
+.PHONY: all run check check-unit check-integration check-asan check-valgrind deps install \
+	uninstall clean
 
 all: $(BIN)
 
@@ -81,6 +82,21 @@ check-unit: $(UNIT_BINS)
 
 check-integration: $(BIN) $(INT_BINS)
 	@DISPATCHD=$(BIN) sh tests/run-suites.sh integration $(INT_BINS) $(SCRIPT_TESTS)
+
+# The whole suite again, built by clang with AddressSanitizer and
+# UndefinedBehaviorSanitizer (any report fails), in a build directory of its own.
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+check-asan: deps
+	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang CFLAGS='$(ASAN_FLAGS)' \
+	  LDFLAGS='$(ASAN_FLAGS)' check
+
+# The integration suites with every server under valgrind's memcheck (leaks,
+# invalid accesses, descriptors left open): tests/valgrind-dispatchd wraps it.
+check-valgrind: deps $(BIN) $(INT_BINS)
+	@DISPATCHD=tests/valgrind-dispatchd DISPATCHD_REAL=$(BIN) H_TIME_SCALE=5 \
+	  sh tests/run-suites.sh valgrind $(INT_BINS) $(SCRIPT_TESTS)
 
 # Installs the Debian packages above when something is missing: with
 # apt-get when root, otherwise prints the exact command and fails.

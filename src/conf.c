@@ -4,12 +4,14 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "access.h"
 #include "conf.h"
 #include "handler.h"
 #include "model.h"
@@ -34,6 +36,8 @@
 /*
  * The numeric settings: one row gives the file key, the flag, the range
  * and the default, so the file and the command line check the same way.
+ * Rows with a svc_off are also service keys: the global value is the
+ * default of every service, and the flag sets every service's value.
  */
 struct num_setting {
 	const char *key;
@@ -41,22 +45,29 @@ struct num_setting {
 	long min;
 	long max;
 	long def;
-	size_t off;
+	size_t off;		/* in struct config */
+	size_t svc_off;		/* in struct service, or NO_SVC */
 };
+
+#define NO_SVC SIZE_MAX
 
 static const struct num_setting num_settings[] = {
 	{ "max_clients", "--max-clients", 1, 1000000, CONF_DEFAULT_MAX_CLIENTS,
-	    offsetof(struct config, max_clients) },
+	    offsetof(struct config, max_clients), NO_SVC },
 	{ "idle_timeout", "--idle-timeout", 0, 31536000, CONF_DEFAULT_IDLE_TIMEOUT,
-	    offsetof(struct config, idle_timeout) },
+	    offsetof(struct config, idle_timeout), NO_SVC },
 	{ "max_line", "--max-line", 1, CONF_MAX_LINE_LIMIT, CONF_DEFAULT_MAX_LINE,
-	    offsetof(struct config, max_line) },
+	    offsetof(struct config, max_line), NO_SVC },
 	{ "max_pending", "--max-pending", 1, CONF_MAX_PENDING_LIMIT, CONF_DEFAULT_MAX_PENDING,
-	    offsetof(struct config, max_pending) },
+	    offsetof(struct config, max_pending), NO_SVC },
 	{ "backlog", "--backlog", 1, 65535, CONF_DEFAULT_BACKLOG,
-	    offsetof(struct config, backlog) },
+	    offsetof(struct config, backlog), NO_SVC },
 	{ "shutdown_timeout", "--shutdown-timeout", 0, 3600, CONF_DEFAULT_SHUTDOWN_TIMEOUT,
-	    offsetof(struct config, shutdown_timeout) },
+	    offsetof(struct config, shutdown_timeout), NO_SVC },
+	{ "max_per_source", "--max-per-source", 0, CONF_MAX_SOURCE_LIMIT, 0,
+	    offsetof(struct config, max_per_source), offsetof(struct service, max_per_source) },
+	{ "rate_limit", "--rate-limit", 0, CONF_MAX_SOURCE_LIMIT, 0,
+	    offsetof(struct config, rate_limit), offsetof(struct service, rate_limit) },
 };
 #define NUM_SETTINGS (sizeof(num_settings) / sizeof(num_settings[0]))
 
@@ -65,6 +76,15 @@ num_field(struct config *cf, const struct num_setting *ns)
 {
 	return (long *)(void *)((char *)cf + ns->off);
 }
+
+static long *
+svc_num_field(struct service *svc, const struct num_setting *ns)
+{
+	return (long *)(void *)((char *)svc + ns->svc_off);
+}
+
+/* A service's own value of a per-service number: none given. */
+#define SVC_NUM_UNSET (-1)
 
 /*
  * libconfuse reports through a callback that only gets the cfg_t, which has
@@ -134,24 +154,84 @@ check_num(const struct num_setting *ns, const char *who, const char *s, long *v,
 	return 0;
 }
 
+/* "service 'NAME': " inside a service section, "" at the top level. */
+static void
+section_where(cfg_t *cfg, char *dst, size_t len)
+{
+	if (cfg != NULL && cfg->title != NULL)
+		snprintf(dst, len, "service '%s': ", cfg->title);
+	else if (len > 0)
+		dst[0] = '\0';
+}
+
 /* libconfuse value callback: numbers get the flags' checks, with a line number. */
 static int
 conf_int_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-	char msg[256];
+	char msg[256], where[160];
 	size_t i;
 
 	for (i = 0; i < NUM_SETTINGS; i++) {
 		if (strcmp(num_settings[i].key, opt->name) != 0)
 			continue;
 		if (check_num(&num_settings[i], opt->name, value, result, msg, sizeof(msg)) == -1) {
-			cfg_error(cfg, "%s", msg);
+			section_where(cfg, where, sizeof(where));
+			cfg_error(cfg, "%s%s", where, msg);
 			return -1;
 		}
 		return 0;
 	}
 	cfg_error(cfg, "%s: no such number setting", opt->name);
 	return -1;
+}
+
+/* libconfuse value callback for each element of allow and deny. */
+static int
+conf_prefix_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	struct access_prefix p;
+	char why[256], where[160];
+
+	if (access_prefix_parse(value, &p, why, sizeof(why)) == -1) {
+		section_where(cfg, where, sizeof(where));
+		cfg_error(cfg, "%s%s: %s", where, opt->name, why);
+		return -1;
+	}
+	*(const char **)result = value;
+	return 0;
+}
+
+#define MODE_FORMS "expected octal permission bits 000 to 777, e.g. 0660"
+
+/* Strict octal "0660", "660", "0": at most 0777 (no setuid or sticky bits). */
+static int
+parse_mode(const char *s, unsigned *mode)
+{
+	size_t n = strspn(s, "01234567");
+	unsigned long v;
+
+	if (n == 0 || n > 4 || s[n] != '\0')
+		return -1;
+	v = strtoul(s, NULL, 8);
+	if (v > 0777)
+		return -1;
+	*mode = (unsigned)v;
+	return 0;
+}
+
+static int
+conf_mode_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char where[160];
+	unsigned mode;
+
+	if (parse_mode(value, &mode) == -1) {
+		section_where(cfg, where, sizeof(where));
+		cfg_error(cfg, "%s%s: invalid mode '%s' (" MODE_FORMS ")", where, opt->name, value);
+		return -1;
+	}
+	*(const char **)result = value;
+	return 0;
 }
 
 /* libconfuse's own message for a bad boolean does not show the value. */
@@ -190,6 +270,8 @@ free_services(struct config *cf)
 		free(svc->listen);
 		free(svc->output);
 		free(svc->timestamp_format);
+		access_rules_free(&svc->access);
+		access_fini(svc);
 	}
 	free(cf->svcs);
 	cf->svcs = NULL;
@@ -204,6 +286,51 @@ set_defaults(struct config *cf)
 	cf->model = model_find(CONF_DEFAULT_MODEL);
 	for (i = 0; i < NUM_SETTINGS; i++)
 		*num_field(cf, &num_settings[i]) = num_settings[i].def;
+	cf->has_mode = false;
+	cf->mode = 0;
+}
+
+/* A service's defaults for the limits, lists and mode: the globals of cf. */
+static int
+inherit_globals(struct service *svc, const struct config *cf)
+{
+	size_t i;
+
+	for (i = 0; i < NUM_SETTINGS; i++)
+		if (num_settings[i].svc_off != NO_SVC)
+			*svc_num_field(svc, &num_settings[i]) =
+			    *num_field((struct config *)cf, &num_settings[i]);
+	svc->has_mode = cf->has_mode;
+	svc->mode = cf->mode;
+	if (access_list_copy(&svc->access.allow, &cf->access.allow) == -1 ||
+	    access_list_copy(&svc->access.deny, &cf->access.deny) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads an allow or deny list of sec into dst.  With inherit, a section
+ * that does not mention key keeps dst (the global list); "key = {}" empties it.
+ */
+static int
+read_list(struct access_list *dst, cfg_t *sec, const char *key, bool inherit, char *err,
+    size_t errlen)
+{
+	char why[192];
+	unsigned i, n;
+
+	if (inherit && !(cfg_getopt(sec, key)->flags & CFGF_MODIFIED))
+		return 0;
+	access_list_free(dst);
+	n = cfg_size(sec, key);
+	for (i = 0; i < n; i++) {
+		/* Already checked by conf_prefix_cb: only memory can fail here. */
+		if (access_list_add(dst, cfg_getnstr(sec, key, i), why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: %s", key, why);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Replaces *dst with a copy of s (NULL allowed). 0, or -1 when out of memory. */
@@ -232,10 +359,13 @@ check_tsfmt(const char *fmt, const char *where, char *err, size_t errlen)
 	return -1;
 }
 
-/* Fills svc from one service section; svc is zeroed, and freed by the caller. */
+/*
+ * Fills svc from one service section, with cf's globals as defaults; svc
+ * is zeroed, and freed by the caller.
+ */
 static int
-fill_service(struct service *svc, cfg_t *sec, const char *gtsfmt, const char *file, char *err,
-    size_t errlen)
+fill_service(struct service *svc, cfg_t *sec, const struct config *cf, const char *gtsfmt,
+    const char *file, char *err, size_t errlen)
 {
 	char names[256], why[256], where[256];
 	const char *title = cfg_title(sec), *s;
@@ -301,6 +431,24 @@ fill_service(struct service *svc, cfg_t *sec, const char *gtsfmt, const char *fi
 	}
 	if (set_str(&svc->timestamp_format, s) == -1)
 		goto nomem;
+
+	if (inherit_globals(svc, cf) == -1)
+		goto nomem;
+	for (i = 0; i < NUM_SETTINGS; i++) {
+		const struct num_setting *ns = &num_settings[i];
+		long v;
+
+		/* Range-checked by conf_int_cb; SVC_NUM_UNSET keeps the global value. */
+		if (ns->svc_off != NO_SVC && (v = cfg_getint(sec, ns->key)) != SVC_NUM_UNSET)
+			*svc_num_field(svc, ns) = v;
+	}
+	if ((s = cfg_getstr(sec, "mode")) != NULL)
+		svc->has_mode = parse_mode(s, &svc->mode) == 0;
+	if (read_list(&svc->access.allow, sec, "allow", true, why, sizeof(why)) == -1 ||
+	    read_list(&svc->access.deny, sec, "deny", true, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: service '%s': %s", file, title, why);
+		return -1;
+	}
 	return 0;
 nomem:
 	snprintf(err, errlen, "%s: out of memory", file);
@@ -339,6 +487,11 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		CFG_STR("output", CONF_DEFAULT_OUTPUT, CFGF_NONE),
 		CFG_BOOL_CB("ack", cfg_false, CFGF_NONE, conf_bool_cb),
 		CFG_STR("timestamp_format", NULL, CFGF_NONE),
+		CFG_INT_CB("max_per_source", SVC_NUM_UNSET, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("rate_limit", SVC_NUM_UNSET, CFGF_NONE, conf_int_cb),
+		CFG_STR_LIST_CB("allow", NULL, CFGF_NONE, conf_prefix_cb),
+		CFG_STR_LIST_CB("deny", NULL, CFGF_NONE, conf_prefix_cb),
+		CFG_STR_CB("mode", NULL, CFGF_NONE, conf_mode_cb),
 		CFG_END()
 	};
 	cfg_opt_t opts[] = {
@@ -350,13 +503,18 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		CFG_INT_CB("backlog", CONF_DEFAULT_BACKLOG, CFGF_NONE, conf_int_cb),
 		CFG_INT_CB("shutdown_timeout", CONF_DEFAULT_SHUTDOWN_TIMEOUT, CFGF_NONE,
 		    conf_int_cb),
+		CFG_INT_CB("max_per_source", 0, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("rate_limit", 0, CFGF_NONE, conf_int_cb),
+		CFG_STR_LIST_CB("allow", NULL, CFGF_NONE, conf_prefix_cb),
+		CFG_STR_LIST_CB("deny", NULL, CFGF_NONE, conf_prefix_cb),
+		CFG_STR_CB("mode", NULL, CFGF_NONE, conf_mode_cb),
 		CFG_STR("timestamp_format", NULL, CFGF_NONE),
 		CFG_STR("pidfile", NULL, CFGF_NONE),
 		CFG_STR("user", NULL, CFGF_NONE),
 		CFG_SEC("service", svc_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
-	char names[256];
+	char names[256], why[256];
 	const char *s;
 	cfg_t *cfg;
 	size_t i, n;
@@ -364,6 +522,7 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 
 	*gtsfmt = NULL;
 	free_services(cf);
+	access_rules_free(&cf->access);
 	set_str(&cf->pidfile, NULL);
 	set_str(&cf->user, NULL);
 	set_defaults(cf);
@@ -400,6 +559,14 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 	        -1 ||
 	    set_path(&cf->user, cfg_getstr(cfg, "user"), name, "user", err, errlen) == -1)
 		goto fail;
+	/* Checked by conf_mode_cb and conf_prefix_cb. */
+	if ((s = cfg_getstr(cfg, "mode")) != NULL)
+		cf->has_mode = parse_mode(s, &cf->mode) == 0;
+	if (read_list(&cf->access.allow, cfg, "allow", false, why, sizeof(why)) == -1 ||
+	    read_list(&cf->access.deny, cfg, "deny", false, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		goto fail;
+	}
 
 	if ((s = cfg_getstr(cfg, "timestamp_format")) != NULL) {
 		char where[256];
@@ -417,7 +584,7 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 			goto nomem;
 		cf->nsvcs = n;
 		for (i = 0; i < n; i++)
-			if (fill_service(&cf->svcs[i], cfg_getnsec(cfg, "service", (unsigned)i),
+			if (fill_service(&cf->svcs[i], cfg_getnsec(cfg, "service", (unsigned)i), cf,
 			        *gtsfmt, name, err, errlen) == -1)
 				goto fail;
 	}
@@ -504,6 +671,8 @@ enum {
 	OPT_TIMESTAMP_FORMAT,
 	OPT_PIDFILE,
 	OPT_USER,
+	OPT_ALLOW,
+	OPT_DENY,
 };
 
 static const struct option long_opts[] = {
@@ -517,6 +686,10 @@ static const struct option long_opts[] = {
 	{ "max-pending", required_argument, NULL, OPT_NUM + 3 },
 	{ "backlog", required_argument, NULL, OPT_NUM + 4 },
 	{ "shutdown-timeout", required_argument, NULL, OPT_NUM + 5 },
+	{ "max-per-source", required_argument, NULL, OPT_NUM + 6 },
+	{ "rate-limit", required_argument, NULL, OPT_NUM + 7 },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "deny", required_argument, NULL, OPT_DENY },
 	{ "logger-output", required_argument, NULL, OPT_LOGGER_OUTPUT },
 	{ "logger-ack", no_argument, NULL, OPT_LOGGER_ACK },
 	{ "timestamp-format", required_argument, NULL, OPT_TIMESTAMP_FORMAT },
@@ -545,6 +718,9 @@ struct flags {
 	const char *tsfmt;
 	const char *pidfile;
 	const char *user;
+	struct access_rules access;	/* --allow, --deny */
+	bool allow_set;
+	bool deny_set;
 	bool daemonize;
 	bool test_only;
 	int verbosity;
@@ -605,7 +781,7 @@ nonempty(const char *flag, const char *s, const char *what, char *err, size_t er
 static int
 parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
 {
-	char names[256];
+	char names[256], why[256];
 	struct net_addr a;
 	const char **nl;
 	int c, i;
@@ -666,6 +842,18 @@ parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
 				return -1;
 			fl->user = optarg;
 			break;
+		case OPT_ALLOW:
+		case OPT_DENY:
+			if (access_list_add(c == OPT_ALLOW ? &fl->access.allow : &fl->access.deny,
+			        optarg, why, sizeof(why)) == -1) {
+				snprintf(err, errlen, "--%s: %s", c == OPT_ALLOW ? "allow" : "deny", why);
+				return -1;
+			}
+			if (c == OPT_ALLOW)
+				fl->allow_set = true;
+			else
+				fl->deny_set = true;
+			break;
 		case 'd':
 			fl->daemonize = true;
 			break;
@@ -713,7 +901,10 @@ parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
 	return 0;
 }
 
-/* One service per --listen address, named after the handler: echo, echo-2... */
+/*
+ * One service per --listen address, named after the handler: echo,
+ * echo-2...  They get cf's globals (limits, lists, mode).
+ */
 static int
 listen_services(struct config *cf, const struct flags *fl, const char *gtsfmt)
 {
@@ -741,7 +932,7 @@ listen_services(struct config *cf, const struct flags *fl, const char *gtsfmt)
 			return -1;
 		svc->nlisten = 1;
 		if (set_str(&svc->output, CONF_DEFAULT_OUTPUT) == -1 ||
-		    set_str(&svc->timestamp_format, gtsfmt) == -1)
+		    set_str(&svc->timestamp_format, gtsfmt) == -1 || inherit_globals(svc, cf) == -1)
 			return -1;
 	}
 	return 0;
@@ -758,6 +949,9 @@ apply_flags(struct config *cf, const struct flags *fl, const char *gtsfmt)
 	for (i = 0; i < NUM_SETTINGS; i++)
 		if (fl->num_set[i])
 			*num_field(cf, &num_settings[i]) = fl->num[i];
+	if ((fl->allow_set && access_list_copy(&cf->access.allow, &fl->access.allow) == -1) ||
+	    (fl->deny_set && access_list_copy(&cf->access.deny, &fl->access.deny) == -1))
+		return -1;
 	if ((fl->pidfile != NULL && set_str(&cf->pidfile, fl->pidfile) == -1) ||
 	    (fl->user != NULL && set_str(&cf->user, fl->user) == -1))
 		return -1;
@@ -774,6 +968,13 @@ apply_flags(struct config *cf, const struct flags *fl, const char *gtsfmt)
 		if (fl->logger_ack)
 			svc->ack = true;
 		if (fl->tsfmt != NULL && set_str(&svc->timestamp_format, fl->tsfmt) == -1)
+			return -1;
+		/* A flag replaces the value, or the list, of every service. */
+		for (size_t k = 0; k < NUM_SETTINGS; k++)
+			if (fl->num_set[k] && num_settings[k].svc_off != NO_SVC)
+				*svc_num_field(svc, &num_settings[k]) = fl->num[k];
+		if ((fl->allow_set && access_list_copy(&svc->access.allow, &fl->access.allow) == -1) ||
+		    (fl->deny_set && access_list_copy(&svc->access.deny, &fl->access.deny) == -1))
 			return -1;
 	}
 	return 0;
@@ -835,6 +1036,7 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 out:
 	free(fl.listen);
+	access_rules_free(&fl.access);
 	free(text);
 	free(gtsfmt);
 	return r;
@@ -844,6 +1046,7 @@ void
 conf_free(struct config *cf)
 {
 	free_services(cf);
+	access_rules_free(&cf->access);
 	set_str(&cf->config_path, NULL);
 	set_str(&cf->pidfile, NULL);
 	set_str(&cf->user, NULL);
@@ -865,6 +1068,10 @@ conf_usage(FILE *fp)
 	      "      --max-pending BYTES   unsent reply bytes per connection before reading pauses\n"
 	      "      --backlog N\n"
 	      "      --shutdown-timeout SEC  drain time for open connections at SIGTERM\n"
+	      "      --max-per-source N    concurrent connections from one address (0: no limit)\n"
+	      "      --rate-limit N        new connections per second from one address (0: no limit)\n"
+	      "      --allow CIDR          admit only these addresses (repeatable)\n"
+	      "      --deny CIDR           refuse these addresses (repeatable; deny wins)\n"
 	      "      --logger-output DEST  file path, '-' or 'syslog'\n"
 	      "      --logger-ack          reply OK after each logged line\n"
 	      "      --timestamp-format F  strftime format\n"

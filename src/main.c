@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "conf.h"
 #include "daemon.h"
 #include "handler.h"
@@ -34,7 +35,8 @@ setup_services(struct config *cf)
 
 	for (size_t i = 0; i < cf->nsvcs; i++) {
 		struct service *svc = &cf->svcs[i];
-		if (svc->handler->setup && svc->handler->setup(svc, err, sizeof(err)) < 0)
+		if ((svc->handler->setup && svc->handler->setup(svc, err, sizeof(err)) < 0) ||
+		    access_setup(svc, err, sizeof(err)) < 0)
 			fatalx("service '%s': %s", svc->name, err);
 	}
 }
@@ -45,6 +47,41 @@ fini_services(struct config *cf)
 	for (size_t i = 0; i < cf->nsvcs; i++)
 		if (cf->svcs[i].handler->fini)
 			cf->svcs[i].handler->fini(&cf->svcs[i]);
+}
+
+/* path made absolute against the current directory, replacing *slot. */
+static void
+absolutize(char **slot, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	const char *path = *slot + plen;
+	char cwd[4096], *abs;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return;
+	if (asprintf(&abs, "%s%s/%s", prefix, cwd, path) < 0)
+		fatal("start-up");
+	free(*slot);
+	*slot = abs;
+}
+
+/*
+ * -d moves to "/": relative paths (pidfile, logger files, unix sockets)
+ * would then be used, reopened and removed in the wrong place.
+ */
+static void
+absolute_paths(struct config *cf)
+{
+	if (cf->pidfile)
+		absolutize(&cf->pidfile, "");
+	for (size_t i = 0; i < cf->nsvcs; i++) {
+		struct service *svc = &cf->svcs[i];
+		if (svc->output && strcmp(svc->output, "-") != 0 && strcmp(svc->output, "syslog") != 0)
+			absolutize(&svc->output, "");
+		for (size_t j = 0; j < svc->nlisten; j++)
+			if (strncmp(svc->listen[j], "unix:", 5) == 0)
+				absolutize(&svc->listen[j], "unix:");
+	}
 }
 
 static void
@@ -85,9 +122,12 @@ main(int argc, char **argv)
 		return 0;
 	}
 	handler_max_line = (size_t)cf.max_line;
-	notify_init();
-	if (cf.daemonize && daemon_detach(err, sizeof(err)) < 0)
-		fatalx("%s", err);
+	if (cf.daemonize) {
+		absolute_paths(&cf);
+		if (daemon_detach(err, sizeof(err)) < 0)
+			fatalx("%s", err);
+	}
+	notify_init();	/* after detaching: READY names the daemon's pid */
 	if (cf.pidfile && pidfile_create(cf.pidfile, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	atexit(pidfile_remove);	/* also on fatal errors; a no-op in children */

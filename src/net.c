@@ -454,15 +454,42 @@ stale_socket(const struct sockaddr_un *su, socklen_t len)
 	return r == -1 && e == ECONNREFUSED;
 }
 
+/*
+ * Binds fd to su, replacing a stale socket file at path.  0, -1 with
+ * errno, or -2 when path exists and is not a socket.
+ */
+static int
+bind_unix(int fd, const struct sockaddr_un *su, socklen_t len, const char *path)
+{
+	struct stat st;
+
+	for (int tries = 0;; tries++) {
+		if (bind(fd, (const struct sockaddr *)su, len) == 0)
+			return 0;
+		if (errno != EADDRINUSE || tries > 0)
+			return -1;
+		/* Never delete what is not ours to delete. */
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return -2;
+		/* A socket left by a process that died: replace it. */
+		if (!stale_socket(su, len)) {
+			errno = EADDRINUSE;
+			return -1;
+		}
+		if (unlink(path) == -1 && errno != ENOENT)
+			return -1;
+	}
+}
+
 static int
 listen_unix(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
     char *err, size_t errlen)
 {
 	struct sockaddr_un su;
-	struct stat st;
 	socklen_t len;
+	mode_t old_mask = 0;
 	char name[NET_ADDRSTRLEN];
-	int fd, saved, tries;
+	int fd, saved, r;
 
 	memset(&su, 0, sizeof(su));
 	su.sun_family = AF_UNIX;
@@ -472,26 +499,27 @@ listen_unix(struct config *cf, struct service *svc, const char *spec, const stru
 
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
-	for (tries = 0;; tries++) {
-		if (bind(fd, (struct sockaddr *)&su, len) == 0)
-			break;
-		if (errno != EADDRINUSE || tries > 0)
-			goto fail;
-		if (lstat(a->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-			/* Never delete what is not ours to delete. */
-			snprintf(err, errlen, "cannot listen on %s: file exists and is not a socket",
-			    spec);
-			close(fd);
-			return -1;
-		}
-		/* A socket left by a process that died: replace it. */
-		if (!stale_socket(&su, len)) {
-			errno = EADDRINUSE;
-			goto fail;
-		}
-		if (unlink(a->path) == -1 && errno != ENOENT)
-			goto fail;
+	/*
+	 * mode: bind creates the file as 0777 minus the umask, so with this
+	 * umask it is born with the mode.  A chmod(path) after bind would
+	 * also come before listen, but it follows a symlink that anyone who
+	 * can write the directory swaps in meanwhile.  Start-up is
+	 * single-threaded, so the process-wide umask touches nothing else.
+	 */
+	if (svc->has_mode)
+		old_mask = umask(0777 & ~(mode_t)svc->mode);
+	r = bind_unix(fd, &su, len, a->path);
+	saved = errno;
+	if (svc->has_mode)
+		umask(old_mask);
+	errno = saved;
+	if (r == -2) {
+		snprintf(err, errlen, "cannot listen on %s: file exists and is not a socket", spec);
+		close(fd);
+		return -1;
 	}
+	if (r == -1)
+		goto fail;
 	if (listen(fd, backlog_of(cf)) == -1) {
 		saved = errno;
 		unlink(a->path);
@@ -564,8 +592,10 @@ passed_service(struct config *cf, char **names, int nnames, int i, bool by_name)
 /*
  * systemd socket activation: when LISTEN_PID is this process, the LISTEN_FDS
  * sockets starting at descriptor 3 replace binding.  A socket goes to the
- * service its LISTEN_FDNAMES entry names; when no name matches any service
- * they go to the services in order, one each.  Every service must get one.
+ * service its LISTEN_FDNAMES entry names (a service may get several; one
+ * named by no socket binds its own addresses, so a .socket unit may carry
+ * only some services); when no name matches any service the sockets go to
+ * the services in order, one each, and the counts must agree.
  * Returns 1 when activated, 0 when not, -1 with err filled.
  */
 static int
@@ -639,16 +669,6 @@ adopt_passed(struct config *cf, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	for (size_t k = 0; k < cf->nsvcs; k++) {
-		bool has = false;
-		for (size_t j = 0; j < cf->nls; j++)
-			has = has || cf->ls[j].svc == &cf->svcs[k];
-		if (!has) {
-			snprintf(err, errlen, "socket activation: no socket passed for service '%s' "
-			    "(LISTEN_FDNAMES='%s')", cf->svcs[k].name, fdnames ? fdnames : "");
-			goto out;
-		}
-	}
 	r = 1;
 out:
 	free(namebuf);
@@ -666,16 +686,24 @@ net_listen_all(struct config *cf, char *err, size_t errlen)
 	size_t i, j;
 	int r;
 
-	r = adopt_passed(cf, err, errlen);
-	if (r != 0) {
-		if (r == -1)
-			goto fail;
-		return 0;
-	}
+	bool activated;
 
+	r = adopt_passed(cf, err, errlen);
+	if (r == -1)
+		goto fail;
+	activated = r == 1;
 	for (i = 0; i < cf->nsvcs; i++) {
 		struct service *svc = &cf->svcs[i];
 
+		if (activated) {
+			bool passed = false;
+			for (j = 0; j < cf->nls; j++)
+				passed = passed || cf->ls[j].svc == svc;
+			if (passed)
+				continue;
+			log_info("socket activation: no socket passed for service '%s', "
+				 "binding its own addresses", svc->name);
+		}
 		for (j = 0; j < svc->nlisten; j++) {
 			if (net_parse(svc->listen[j], &a, err, errlen) == -1)
 				goto fail;

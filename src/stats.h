@@ -6,7 +6,20 @@
 
 struct config;
 
-enum refuse_reason { REFUSE_MAX_CLIENTS, REFUSE_NO_FDS, REFUSE_FDSETSIZE, REFUSE_NREASONS };
+/*
+ * Why a connection was refused: the index of svc_stats.refused.
+ * REFUSE_NONE (admitted) is negative so that it never indexes it.
+ */
+enum refuse_reason {
+	REFUSE_NONE = -1,
+	REFUSE_MAX_CLIENTS,
+	REFUSE_NO_FDS,
+	REFUSE_FDSETSIZE,
+	REFUSE_DENIED,		/* allow/deny lists */
+	REFUSE_PER_SOURCE,	/* max_per_source */
+	REFUSE_RATE,		/* rate_limit */
+	REFUSE_NREASONS
+};
 
 struct svc_stats {
 	atomic_ullong conns_now;

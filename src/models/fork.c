@@ -15,9 +15,20 @@
 #include "serve.h"
 
 /* The children being served, to count against max_clients, forward
- * signals to, and reap. */
-static pid_t *kids;
+ * signals to, and reap; the parent ends their per-source accounting. */
+struct kid {
+	pid_t pid;
+	struct client c;
+};
+static struct kid *kids;
 static long nkids;
+
+static void
+kid_remove(long i)
+{
+	serve_release(&kids[i].c);
+	kids[i] = kids[--nkids];
+}
 
 static void
 reap(void)
@@ -28,8 +39,8 @@ reap(void)
 	sig_chld = 0;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		for (long i = 0; i < nkids; i++) {
-			if (kids[i] == pid) {
-				kids[i] = kids[--nkids];
+			if (kids[i].pid == pid) {
+				kid_remove(i);
 				break;
 			}
 		}
@@ -50,17 +61,19 @@ kids_count(void)
 }
 
 static void
-kids_add(pid_t pid)
+kids_add(pid_t pid, const struct client *c)
 {
-	kids[nkids++] = pid;
+	kids[nkids].pid = pid;
+	kids[nkids].c = *c;
+	nkids++;
 }
 
 static void
 kids_signal(int signo)
 {
 	for (long i = 0; i < nkids; i++)
-		if (kill(kids[i], signo) < 0 && errno != ESRCH)
-			log_warn("cannot signal child %ld", (long)kids[i]);
+		if (kill(kids[i].pid, signo) < 0 && errno != ESRCH)
+			log_warn("cannot signal child %ld", (long)kids[i].pid);
 }
 
 static void
@@ -104,8 +117,16 @@ wait_kids(struct config *cf)
 	}
 	log_warnx("killing %ld child%s still serving", nkids, nkids == 1 ? "" : "ren");
 	kids_signal(SIGKILL);
-	while (nkids > 0 && waitpid(-1, NULL, 0) > 0)
-		nkids--;
+	while (nkids > 0) {
+		pid_t pid = waitpid(-1, NULL, 0);
+		long i;
+		if (pid < 0)
+			break;
+		for (i = 0; i < nkids && kids[i].pid != pid; i++)
+			;
+		if (i < nkids)
+			kid_remove(i);
+	}
 }
 
 static int
@@ -137,10 +158,12 @@ fork_run(struct config *cf)
 		pid_t pid = fork();
 		if (pid == 0)
 			child(cf, &c);
-		if (pid < 0)
+		if (pid < 0) {
 			log_warn("%s: cannot fork", c.peer.text);
-		else
-			kids_add(pid);
+			serve_release(&c);
+		} else {
+			kids_add(pid, &c);
+		}
 		close(c.fd);
 	}
 	serve_accept_fini();

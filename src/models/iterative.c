@@ -26,6 +26,7 @@ iterative_run(struct config *cf)
 		/* The others wait in the listen backlog meanwhile. */
 		serve(cf, &c);
 		close(c.fd);
+		serve_release(&c);
 	}
 	serve_accept_fini();
 	return status;

@@ -3,11 +3,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../access.h"
 #include "../conf.h"
 #include "../handler.h"
 #include "../log.h"
@@ -38,6 +40,10 @@ struct conn {
 	struct conn *prev;	/* idle list, least recently active first */
 	struct conn *next;
 	long long active_ms;
+	/* The peer, for access_release: unix peers are never counted, so an
+	 * IPv6-sized address is enough and keeps idle connections small. */
+	struct sockaddr_in6 sa;
+	socklen_t salen;
 	/* the handler's state follows */
 };
 
@@ -55,6 +61,7 @@ struct evloop {
 	struct log_rate warn_full;
 	struct log_rate warn_fds;
 	struct log_rate warn_setsize;
+	struct log_rate warn_access;
 };
 
 static long long
@@ -115,6 +122,7 @@ conn_close(struct evloop *ev, struct conn *c)
 	c->svc->handler->close(conn_state(c));
 	buf_free(&c->in);
 	buf_free(&c->out.out);
+	access_release(c->svc, (struct sockaddr *)&c->sa, c->salen);
 	stats_sub(&c->svc->stats->conns_now, 1);
 	ev->nconns--;
 	free(c);
@@ -291,12 +299,23 @@ conn_accept(struct evloop *ev, struct listener *ls)
 				    peer.text, ev->cf->max_clients);
 			continue;
 		}
+		enum refuse_reason why = access_admit(svc, (struct sockaddr *)&peer.sa, peer.salen);
+		if (why != REFUSE_NONE) {
+			refuse(fd, svc, why);
+			if (log_rate_ok(&ev->warn_access))
+				log_warnx("%s: refused %s: %s", ls->addr, peer.text,
+				    access_reason_name(why));
+			continue;
+		}
 		struct conn *c = calloc(1, sizeof(*c) + h->state_size);
 		if (c == NULL) {
 			log_warn("%s: refused %s", ls->addr, peer.text);
+			access_release(svc, (struct sockaddr *)&peer.sa, peer.salen);
 			close(fd);
 			continue;
 		}
+		c->salen = peer.salen < sizeof(c->sa) ? peer.salen : sizeof(c->sa);
+		memcpy(&c->sa, &peer.sa, c->salen);
 		c->fd = fd;
 		c->svc = svc;
 		c->out.cap = (size_t)ev->cf->max_pending;
@@ -425,6 +444,7 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	ev->warn_full = (struct log_rate)LOG_RATE_INIT(10);
 	ev->warn_fds = (struct log_rate)LOG_RATE_INIT(10);
 	ev->warn_setsize = (struct log_rate)LOG_RATE_INIT(10);
+	ev->warn_access = (struct log_rate)LOG_RATE_INIT(10);
 	ev->l.fired = calloc((size_t)want, sizeof(struct fired));
 	if (ev->l.fired == NULL)
 		return -1;

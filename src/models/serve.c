@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../access.h"
 #include "../conf.h"
 #include "../handler.h"
 #include "../log.h"
@@ -26,6 +27,7 @@ static struct pollfd *accept_pfds;
 static size_t accept_next;	/* round robin over ready listeners */
 static struct log_rate warn_full = LOG_RATE_INIT(10);
 static struct log_rate warn_fds = LOG_RATE_INIT(10);
+static struct log_rate warn_access = LOG_RATE_INIT(10);
 
 int
 serve_accept(struct config *cf, long (*active)(void), struct client *c)
@@ -79,12 +81,28 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 					    c->peer.text, cf->max_clients);
 				continue;
 			}
+			enum refuse_reason why = access_admit(ls->svc, (struct sockaddr *)&c->peer.sa,
+			    c->peer.salen);
+			if (why != REFUSE_NONE) {
+				close(fd);
+				stats_add(&ls->svc->stats->refused[why], 1);
+				if (log_rate_ok(&warn_access))
+					log_warnx("%s: refused %s: %s", ls->addr, c->peer.text,
+					    access_reason_name(why));
+				continue;
+			}
 			accept_next = i + 1;
 			c->fd = fd;
 			c->svc = ls->svc;
 			return 1;
 		}
 	}
+}
+
+void
+serve_release(struct client *c)
+{
+	access_release(c->svc, (struct sockaddr *)&c->peer.sa, c->peer.salen);
 }
 
 void

@@ -20,10 +20,15 @@ struct client {
  * Waits (poll on the listeners and the signal pipe) for the next
  * connection.  Returns 1 with c filled, 0 when woken by a signal (the
  * caller acts on the flags, e.g. with model_signals()), or -1 on an
- * unexpected error.  Connections over cf->max_clients are refused here:
- * active (NULL: none) counts the connections being served at that moment.
+ * unexpected error.  Connections over cf->max_clients are refused here
+ * (active, NULL for none, counts the connections being served at that
+ * moment), and so are those the service's access rules refuse.  Every
+ * connection returned must be given back with serve_release() when done.
  */
 int serve_accept(struct config *cf, long (*active)(void), struct client *c);
+
+/* Ends c's accounting against the per-source limits (any thread). */
+void serve_release(struct client *c);
 
 /* Frees what serve_accept keeps between calls. */
 void serve_accept_fini(void);

@@ -59,6 +59,7 @@ worker_main(void *arg)
 	pthread_cond_signal(&gone);
 	pthread_mutex_unlock(&lock);
 	close(w->c.fd);
+	serve_release(&w->c);
 	free(w);
 	return NULL;
 }
@@ -193,6 +194,7 @@ thread_run(struct config *cf)
 			errno = err;
 			log_warn("%s: cannot start a thread", c.peer.text);
 			close(c.fd);
+			serve_release(&c);
 		}
 	}
 	pthread_attr_destroy(&attr);

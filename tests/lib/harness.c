@@ -497,12 +497,17 @@ tmpfile_fd(void)
 	return fd;
 }
 
-int
-srv_spawn(struct srv *s, const char *const args[])
+/*
+ * Starts argv (argv[0] a path; searched in PATH when search) as described
+ * for srv_spawn, with env's "NAME=VALUE" entries added to its environment
+ * and cwd as its working directory (each NULL: unchanged).
+ */
+static int
+spawn(struct srv *s, const char *const argv[], const char *const env[],
+    const char *cwd, bool search)
 {
-	const char *argv[64];
 	pid_t parent = getpid();
-	int i, n = 0;
+	int i;
 
 	memset(s, 0, sizeof *s);
 	s->pid = -1;
@@ -511,11 +516,6 @@ srv_spawn(struct srv *s, const char *const args[])
 	if (s->errfd == -1 || s->outfd == -1)
 		return -1;
 	h_setup();
-
-	argv[n++] = h_binary();
-	for (i = 0; args[i] != NULL && n < 63; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
 
 	fflush(stdout);
 	fflush(stderr);
@@ -543,13 +543,44 @@ srv_spawn(struct srv *s, const char *const args[])
 		if (close_range(3, ~0U, 0) == -1)
 			for (i = 3; i < 4096; i++)
 				close(i);
-		execv(argv[0], (char *const *)argv);
+		for (i = 0; env != NULL && env[i] != NULL; i++)
+			if (putenv((char *)env[i]) != 0)
+				_exit(127);
+		if (cwd != NULL && chdir(cwd) == -1) {
+			dprintf(2, "harness: cannot chdir to %s: %s\n", cwd,
+			    strerror(errno));
+			_exit(127);
+		}
+		if (search)
+			execvp(argv[0], (char *const *)argv);
+		else
+			execv(argv[0], (char *const *)argv);
 		dprintf(2, "harness: cannot exec %s: %s\n", argv[0],
 		    strerror(errno));
 		_exit(127);
 	}
 	reg_add(s->pid, s->errfd);
 	return 0;
+}
+
+int
+srv_spawn(struct srv *s, const char *const args[])
+{
+	const char *argv[64];
+	int i, n = 0;
+
+	argv[n++] = h_binary();
+	for (i = 0; args[i] != NULL && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return spawn(s, argv, NULL, NULL, false);
+}
+
+int
+srv_spawn_cmd(struct srv *s, const char *const argv[],
+    const char *const env[], const char *cwd)
+{
+	return spawn(s, argv, env, cwd, strchr(argv[0], '/') == NULL);
 }
 
 /* Parses the complete "listening on" lines of the log; returns how many. */
@@ -642,6 +673,37 @@ srv_start(struct srv *s, const char *const args[])
 		    strncmp(args[i], "--listen=", 9) == 0)
 			n++;
 	return srv_start_n(s, args, n > 0 ? n : 1);
+}
+
+int
+srv_listening(struct srv *s)
+{
+	return parse_listening(s);
+}
+
+int
+srv_wait_listening(struct srv *s, int n, int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+
+	for (;;) {
+		/* Alive first: a server that wrote its lines and then exited
+		 * (the original process of -d) has them all in the log. */
+		bool alive = srv_alive(s);
+
+		if (parse_listening(s) >= n)
+			return 0;
+		if (!alive) {
+			srv_dump(s, "server exited before listening");
+			return -1;
+		}
+		if (h_now_ms() >= end) {
+			srv_dump(s, "server not listening in time");
+			srv_stop(s, SIGKILL, H_DEADLINE_MS);
+			return -1;
+		}
+		h_nap(2);
+	}
 }
 
 int
@@ -794,6 +856,49 @@ srv_free(struct srv *s)
 	memset(s, 0, sizeof *s);
 	s->errfd = s->outfd = -1;
 	s->pid = -1;
+}
+
+int
+srv_adopt(struct srv *s, pid_t pid, int log_fd)
+{
+	pid_t pp;
+	char st;
+
+	memset(s, 0, sizeof *s);
+	s->pid = -1;
+	s->errfd = s->outfd = -1;
+	if (proc_stat(pid, &pp, &st) == -1 || pp != getpid() || st == 'Z') {
+		errno = ECHILD;
+		return -1;
+	}
+	s->errfd = log_fd != -1 ? fcntl(log_fd, F_DUPFD_CLOEXEC, 3) :
+	    tmpfile_fd();
+	s->outfd = tmpfile_fd();
+	if (s->errfd == -1 || s->outfd == -1)
+		return -1;
+	s->pid = pid;
+	reg_add(pid, s->errfd);
+	return 0;
+}
+
+int
+h_free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd, port = -1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
 }
 
 /* ---- clients -------------------------------------------------------- */

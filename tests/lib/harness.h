@@ -144,6 +144,46 @@ int srv_run(struct srv *s, const char *const args[], int timeout_ms);
  */
 void srv_free(struct srv *s);
 
+/* ---- other programs, detached servers ------------------------------ */
+
+/*
+ * Like srv_spawn, but runs argv (argv[0] a path, looked up in PATH when it
+ * holds no '/') instead of the binary under test, with the "NAME=VALUE"
+ * entries of env (NULL-terminated; NULL for none) added to its
+ * environment, in directory cwd (NULL: ours).  For wrappers that exec the
+ * server themselves (systemd-socket-activate), and servers that need an
+ * environment or a working directory.  0, or -1 if fork failed.
+ */
+int srv_spawn_cmd(struct srv *s, const char *const argv[],
+    const char *const env[], const char *cwd);
+
+/* Parses the "listening on" lines written so far into s->ls; how many. */
+int srv_listening(struct srv *s);
+
+/*
+ * Waits up to timeout_ms for n "listening on" lines, also when the process
+ * wrote them and then exited (the original process of -d).  0, or -1 (its
+ * log has been printed; if it was too slow, it has been killed).
+ */
+int srv_wait_listening(struct srv *s, int n, int timeout_ms);
+
+/*
+ * Makes s track pid, a process that became our child because we are its
+ * subreaper (the daemon that -d leaves behind), so that srv_alive,
+ * srv_wait, srv_stop, srv_free, h_fail and h_cleanup treat it as a server
+ * we started (it is killed at cleanup, never mistaken for an orphan).
+ * log_fd (or -1) is where its stderr went, for srv_log and h_fail.
+ * 0, or -1 with errno (ECHILD: pid is not a live child of ours).
+ */
+int srv_adopt(struct srv *s, pid_t pid, int log_fd);
+
+/*
+ * A TCP port of 127.0.0.1 that was free a moment ago (bound to port 0,
+ * then closed), for programs that cannot take port 0; -1 on error.
+ * Another process may take it meanwhile: callers retry on EADDRINUSE.
+ */
+int h_free_port(void);
+
 /* ---- clients ------------------------------------------------------- */
 
 /* A growable byte buffer. */

@@ -1,4 +1,5 @@
 /* check_conf.c - unit tests of conf.c: the configuration file, the flags, the error lines. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -318,6 +319,8 @@ static const struct {
 	{ "max_pending", "--max-pending", 1, CONF_MAX_PENDING_LIMIT },
 	{ "backlog", "--backlog", 1, 65535 },
 	{ "shutdown_timeout", "--shutdown-timeout", 0, 3600 },
+	{ "max_per_source", "--max-per-source", 0, 1000000 },
+	{ "rate_limit", "--rate-limit", 0, 1000000 },
 };
 #define NRANGES ((int)(sizeof(ranges) / sizeof(ranges[0])))
 
@@ -667,6 +670,221 @@ START_TEST(test_load_file_errors)
 }
 END_TEST
 
+/* The prefixes of l, as "A/LEN,B/LEN" (IPv4 shown as IPv4). */
+static const char *
+list_str(const struct access_list *l)
+{
+	static char buf[512];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < l->n; i++) {
+		char a[64];
+
+		ck_assert_ptr_nonnull(inet_ntop(l->v[i].family, l->v[i].addr, a, sizeof(a)));
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s/%u", i > 0 ? "," : "", a,
+		    l->v[i].len);
+	}
+	return buf;
+}
+
+START_TEST(test_access_defaults)
+{
+	ck_assert_int_eq(conf_parse_text(&cf, "t.conf",
+	                     "service echo { listen = \"127.0.0.1:0\" }\n", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(cf.max_per_source, 0);
+	ck_assert_int_eq(cf.rate_limit, 0);
+	ck_assert_uint_eq(cf.access.allow.n + cf.access.deny.n, 0);
+	ck_assert(!cf.has_mode);
+	ck_assert_int_eq(cf.svcs[0].max_per_source, 0);
+	ck_assert_int_eq(cf.svcs[0].rate_limit, 0);
+	ck_assert_uint_eq(cf.svcs[0].access.allow.n, 0);
+	ck_assert_uint_eq(cf.svcs[0].access.deny.n, 0);
+	ck_assert(!cf.svcs[0].has_mode);
+	ck_assert_ptr_null(cf.svcs[0].sources);
+}
+END_TEST
+
+/* Globals are every service's default; a service's own value or list replaces it. */
+START_TEST(test_access_keys)
+{
+	static const char text[] =
+	    "max_per_source = 5\n"
+	    "rate_limit = 10\n"
+	    "allow = {\"10.0.0.0/8\", \"::1\"}\n"
+	    "deny = \"10.1.0.0/16\"\n"
+	    "mode = \"0660\"\n"
+	    "service a { listen = {\"127.0.0.1:0\", \"unix:/tmp/a.sock\"} handler = echo }\n"
+	    "service b { listen = \"unix:/tmp/b.sock\" handler = echo\n"
+	    "            max_per_source = 0 rate_limit = 1000000\n"
+	    "            allow = {} deny = {\"::/0\", \"::ffff:192.0.2.0/120\"} mode = 600 }\n"
+	    "service c { listen = \"127.0.0.1:0\" handler = echo allow = \"192.0.2.0/24\"\n"
+	    "            mode = \"0\" }\n";
+	struct service *s;
+
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cf.max_per_source, 5);
+	ck_assert_int_eq(cf.rate_limit, 10);
+	ck_assert_str_eq(list_str(&cf.access.allow), "10.0.0.0/8,::1/128");
+	ck_assert_str_eq(list_str(&cf.access.deny), "10.1.0.0/16");
+	ck_assert(cf.has_mode);
+	ck_assert_uint_eq(cf.mode, 0660);
+
+	s = svc_named("a");
+	ck_assert_int_eq(s->max_per_source, 5);
+	ck_assert_int_eq(s->rate_limit, 10);
+	ck_assert_str_eq(list_str(&s->access.allow), "10.0.0.0/8,::1/128");
+	ck_assert_str_eq(list_str(&s->access.deny), "10.1.0.0/16");
+	ck_assert(s->has_mode);
+	ck_assert_uint_eq(s->mode, 0660);
+	/* A copy, not the global storage. */
+	ck_assert_ptr_ne(s->access.allow.v, cf.access.allow.v);
+
+	s = svc_named("b");
+	ck_assert_int_eq(s->max_per_source, 0);
+	ck_assert_int_eq(s->rate_limit, 1000000);
+	/* "allow = {}" empties the inherited list. */
+	ck_assert_uint_eq(s->access.allow.n, 0);
+	ck_assert_str_eq(list_str(&s->access.deny), "::/0,192.0.2.0/24");
+	ck_assert(s->has_mode);
+	ck_assert_uint_eq(s->mode, 0600);
+
+	s = svc_named("c");
+	ck_assert_int_eq(s->max_per_source, 5);
+	ck_assert_str_eq(list_str(&s->access.allow), "192.0.2.0/24");
+	ck_assert_str_eq(list_str(&s->access.deny), "10.1.0.0/16");
+	ck_assert(s->has_mode);
+	ck_assert_uint_eq(s->mode, 0);
+}
+END_TEST
+
+START_TEST(test_access_file_errors)
+{
+	assert_parse_fails("allow = {\"10.0.0.0/8\",\n \"10.0.0.0/33\"}\n",
+	    "t.conf:2: allow: invalid prefix '10.0.0.0/33' (expected ADDRESS or ADDRESS/LEN, e.g. "
+	    "10.0.0.0/8 or ::1/128)",
+	    NULL);
+	conf_free(&cf);
+	assert_parse_fails("deny = \"\"\n", "t.conf:1: deny: invalid prefix ''", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service echo {\n listen = \"127.0.0.1:0\"\n deny = {\"::1\", \"10.0.0.1/8\"} }\n",
+	    "t.conf:3: service 'echo': deny: invalid prefix '10.0.0.1/8'",
+	    "did you mean 10.0.0.0/8?");
+	conf_free(&cf);
+	assert_parse_fails("service echo { listen = \"127.0.0.1:0\"\n allow = \"host.example\" }\n",
+	    "t.conf:2: service 'echo': allow: invalid prefix 'host.example'", "e.g. 10.0.0.0/8");
+	conf_free(&cf);
+	assert_parse_fails("service echo { listen = \"127.0.0.1:0\"\n max_per_source = -1 }\n",
+	    "t.conf:2: service 'echo': max_per_source: -1 out of range (0..1000000)", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service echo { listen = \"127.0.0.1:0\" rate_limit = x }\n",
+	    "service 'echo': rate_limit: 'x' is not a number (0..1000000)", NULL);
+	conf_free(&cf);
+
+	static const char *const modes[] = { "0999", "1777", "07777", "rw-rw----", "", "-1",
+		"0x1ff", "0660 " };
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char text[128], want[256];
+
+		snprintf(text, sizeof(text), "mode = \"%s\"\n", modes[i]);
+		snprintf(want, sizeof(want),
+		    "t.conf:1: mode: invalid mode '%s' (expected octal permission bits 000 to 777, "
+		    "e.g. 0660)",
+		    modes[i]);
+		assert_parse_fails(text, want, NULL);
+		conf_free(&cf);
+	}
+	assert_parse_fails("service echo { listen = \"unix:/x\" mode = \"888\" }\n",
+	    "service 'echo': mode: invalid mode '888'", NULL);
+}
+END_TEST
+
+/* The flags replace the value, or the list, of every service. */
+START_TEST(test_access_flags)
+{
+	const char *path = write_conf(
+	    "allow = \"10.0.0.0/8\"\n"
+	    "deny = \"10.1.0.0/16\"\n"
+	    "service a { listen = \"127.0.0.1:0\" handler = echo max_per_source = 3\n"
+	    "            allow = \"::1\" }\n"
+	    "service b { listen = \"127.0.0.1:0\" handler = echo rate_limit = 4\n"
+	    "            deny = \"::2\" }\n");
+	struct service *s;
+
+	ck_assert_msg(LOAD("-c", (char *)path, "--max-per-source", "7", "--rate-limit=9",
+	                  "--allow", "192.0.2.0/24", "--allow", "::ffff:198.51.100.7",
+	                  "--deny", "192.0.2.128/25") == 0,
+	    "%s", err);
+	ck_assert_int_eq(cf.max_per_source, 7);
+	ck_assert_int_eq(cf.rate_limit, 9);
+	for (size_t i = 0; i < cf.nsvcs; i++) {
+		s = &cf.svcs[i];
+		ck_assert_int_eq(s->max_per_source, 7);
+		ck_assert_int_eq(s->rate_limit, 9);
+		ck_assert_str_eq(list_str(&s->access.allow), "192.0.2.0/24,198.51.100.7/32");
+		ck_assert_str_eq(list_str(&s->access.deny), "192.0.2.128/25");
+	}
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* Only --deny: the allow lists of the file stay. */
+	ck_assert_msg(LOAD("-c", (char *)path, "--deny", "::3") == 0, "%s", err);
+	ck_assert_str_eq(list_str(&svc_named("a")->access.allow), "::1/128");
+	ck_assert_str_eq(list_str(&svc_named("b")->access.allow), "10.0.0.0/8");
+	ck_assert_str_eq(list_str(&svc_named("a")->access.deny), "::3/128");
+	ck_assert_str_eq(list_str(&svc_named("b")->access.deny), "::3/128");
+	ck_assert_int_eq(svc_named("a")->max_per_source, 3);
+	ck_assert_int_eq(svc_named("a")->rate_limit, 0);
+	ck_assert_int_eq(svc_named("b")->max_per_source, 0);
+	ck_assert_int_eq(svc_named("b")->rate_limit, 4);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* --listen services get the file's globals. */
+	path = write_conf("max_per_source = 4\nrate_limit = 2\nallow = \"::1\"\nmode = \"0600\"\n");
+	ck_assert_msg(LOAD("-c", (char *)path, "-l", "unix:/tmp/x.sock", "-l", "127.0.0.1:0",
+	                  "--rate-limit", "6") == 0,
+	    "%s", err);
+	ck_assert_uint_eq(cf.nsvcs, 2);
+	for (size_t i = 0; i < cf.nsvcs; i++) {
+		s = &cf.svcs[i];
+		ck_assert_int_eq(s->max_per_source, 4);
+		ck_assert_int_eq(s->rate_limit, 6);
+		ck_assert_str_eq(list_str(&s->access.allow), "::1/128");
+		ck_assert_uint_eq(s->access.deny.n, 0);
+		ck_assert(s->has_mode);
+		ck_assert_uint_eq(s->mode, 0600);
+	}
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* No file at all. */
+	ck_assert_msg(LOAD("-l", "127.0.0.1:0", "--deny", "0.0.0.0/0") == 0, "%s", err);
+	ck_assert_str_eq(list_str(&cf.svcs[0].access.deny), "0.0.0.0/0");
+	ck_assert_uint_eq(cf.svcs[0].access.allow.n, 0);
+	ck_assert(!cf.svcs[0].has_mode);
+}
+END_TEST
+
+START_TEST(test_access_flag_errors)
+{
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--allow", "10.0.0.0/33"), -1);
+	ck_assert_str_eq(err, "--allow: invalid prefix '10.0.0.0/33' (expected ADDRESS or "
+	                      "ADDRESS/LEN, e.g. 10.0.0.0/8 or ::1/128)");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--deny", "::1", "--deny=2001:db8::1/32"), -1);
+	assert_err_has("--deny: invalid prefix '2001:db8::1/32'");
+	assert_err_has("did you mean 2001:db8::/32?");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--deny="), -1);
+	assert_err_has("--deny: invalid prefix ''");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--allow"), -1);
+	ck_assert_str_eq(err, "option '--allow' needs an argument; try 'dispatchd --help'");
+}
+END_TEST
+
 static int
 run_help(void)
 {
@@ -689,6 +907,10 @@ START_TEST(test_help_version)
 	ck_assert_int_eq(r, 1);
 	ck_assert_ptr_nonnull(strstr(out, "dispatchd [-c FILE] [-m MODEL] [-H HANDLER] [-l ADDR]... [options]"));
 	ck_assert_ptr_nonnull(strstr(out, "--shutdown-timeout SEC"));
+	ck_assert_ptr_nonnull(strstr(out, "--max-per-source N"));
+	ck_assert_ptr_nonnull(strstr(out, "--rate-limit N"));
+	ck_assert_ptr_nonnull(strstr(out, "--allow CIDR"));
+	ck_assert_ptr_nonnull(strstr(out, "--deny CIDR"));
 	ck_assert_ptr_nonnull(strstr(out, "-V, --version / -h, --help"));
 	for (i = 0; models[i] != NULL; i++)
 		ck_assert_ptr_nonnull(strstr(out, models[i]->name));
@@ -727,6 +949,9 @@ conf_suite(void)
 	tcase_add_test(tc, test_bad_strings);
 	tcase_add_test(tc, test_parse_again_replaces);
 	tcase_add_test(tc, test_libconfuse_silent);
+	tcase_add_test(tc, test_access_defaults);
+	tcase_add_test(tc, test_access_keys);
+	tcase_add_test(tc, test_access_file_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
@@ -737,6 +962,8 @@ conf_suite(void)
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_load_file_errors);
 	tcase_add_test(tc, test_help_version);
+	tcase_add_test(tc, test_access_flags);
+	tcase_add_test(tc, test_access_flag_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

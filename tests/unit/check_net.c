@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -687,6 +688,134 @@ START_TEST(test_unix_removed_only_by_owner)
 }
 END_TEST
 
+/* Listens on a unix socket of a service with mode (or none: -1) under umask mask. */
+static mode_t
+unix_mode_after_listen(int mode, mode_t mask)
+{
+	struct fixture fx;
+	struct stat st;
+	char err[512], out[1024], spec[128];
+	mode_t old;
+	int c;
+
+	snprintf(spec, sizeof(spec), "unix:%s/m%o.sock", tmpdir, (unsigned)mode & 07777);
+	fixture_init(&fx, spec, NULL);
+	fx.svc.has_mode = mode >= 0;
+	fx.svc.mode = mode >= 0 ? (unsigned)mode : 0;
+	old = umask(mask);
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	/* The process umask is back. */
+	ck_assert_uint_eq(umask(old), mask);
+	ck_assert_int_eq(lstat(spec + 5, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	if (mode != 0) {
+		c = connect_unix(spec + 5);
+		ck_assert_int_ge(c, 0);
+		close(c);
+	}
+	net_close_all(&fx.cf);
+	return st.st_mode & 07777;
+}
+
+/* mode: exactly these bits, whatever the umask; without it, the umask's result. */
+START_TEST(test_listen_unix_mode)
+{
+	ck_assert_uint_eq(unix_mode_after_listen(0660, 022), 0660);
+	ck_assert_uint_eq(unix_mode_after_listen(0666, 077), 0666);
+	ck_assert_uint_eq(unix_mode_after_listen(0600, 0), 0600);
+	ck_assert_uint_eq(unix_mode_after_listen(0777, 0777), 0777);
+	ck_assert_uint_eq(unix_mode_after_listen(0, 022), 0);
+	ck_assert_uint_eq(unix_mode_after_listen(-1, 022), 0755);
+	ck_assert_uint_eq(unix_mode_after_listen(-1, 077), 0700);
+}
+END_TEST
+
+/* As root: another user can connect to a 0666 socket and not to a 0600 one. */
+START_TEST(test_listen_unix_mode_effect)
+{
+	static const unsigned modes[2] = { 0666, 0600 };
+	struct fixture fx[2];
+	char err[512], out[1024], spec[2][128];
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_eq(chmod(tmpdir, 0711), 0);
+	for (int i = 0; i < 2; i++) {
+		snprintf(spec[i], sizeof(spec[i]), "unix:%s/eff%o.sock", tmpdir, modes[i]);
+		fixture_init(&fx[i], spec[i], NULL);
+		fx[i].svc.has_mode = true;
+		fx[i].svc.mode = modes[i];
+		ck_assert_msg(listen_capture(&fx[i].cf, err, sizeof(err), out, sizeof(out)) == 0,
+		    "%s", err);
+	}
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct sockaddr_un su;
+		int r[2];
+
+		if (setgroups(0, NULL) == -1 || setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(2);
+		for (int i = 0; i < 2; i++) {
+			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+			memset(&su, 0, sizeof(su));
+			su.sun_family = AF_UNIX;
+			snprintf(su.sun_path, sizeof(su.sun_path), "%s", spec[i] + 5);
+			r[i] = connect(fd, (struct sockaddr *)&su, sizeof(su)) == 0 ? 0 : errno;
+			close(fd);
+		}
+		_exit(r[0] == 0 && r[1] == EACCES ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+	for (int i = 0; i < 2; i++)
+		net_close_all(&fx[i].cf);
+}
+END_TEST
+
+/* mode means nothing to a TCP listener: ignored. */
+START_TEST(test_listen_mode_tcp)
+{
+	struct fixture fx;
+	char err[512], out[1024];
+	int c;
+
+	fixture_init(&fx, "127.0.0.1:0", NULL);
+	fx.svc.has_mode = true;
+	fx.svc.mode = 0600;
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	c = connect_to(AF_INET, "127.0.0.1", local_port(fx.cf.ls[0].fd));
+	close(c);
+	net_close_all(&fx.cf);
+}
+END_TEST
+
+/* A stale socket file is replaced by one with the mode. */
+START_TEST(test_listen_unix_mode_stale)
+{
+	struct fixture fx;
+	struct stat st;
+	char err[512], out[1024], spec[128];
+	int old;
+
+	snprintf(spec, sizeof(spec), "unix:%s/stale-mode.sock", tmpdir);
+	old = unix_socket_at(spec + 5, false);
+	close(old);
+	ck_assert_int_eq(chmod(spec + 5, 0777), 0);
+	fixture_init(&fx, spec, NULL);
+	fx.svc.has_mode = true;
+	fx.svc.mode = 0640;
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	ck_assert_int_eq(lstat(spec + 5, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	net_close_all(&fx.cf);
+}
+END_TEST
+
 START_TEST(test_set_nonblock)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -831,6 +960,10 @@ net_suite(void)
 	tcase_add_test(tc, test_listen_unix_live);
 	tcase_add_test(tc, test_listen_unix_regular_file);
 	tcase_add_test(tc, test_unix_removed_only_by_owner);
+	tcase_add_test(tc, test_listen_unix_mode);
+	tcase_add_test(tc, test_listen_unix_mode_effect);
+	tcase_add_test(tc, test_listen_mode_tcp);
+	tcase_add_test(tc, test_listen_unix_mode_stale);
 	tcase_add_test(tc, test_set_nonblock);
 	tcase_add_test(tc, test_accept_emfile);
 	suite_add_tcase(s, tc);

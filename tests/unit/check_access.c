@@ -1,0 +1,856 @@
+/* check_access.c - unit tests of access.c: CIDR prefixes, allow/deny, max_per_source, rate_limit, bounds, threads. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "access.h"
+#include "conf.h"
+#include "stats.h"
+
+#define SEC 1000000000LL
+
+static struct service svc;
+static long long fake_now;
+
+static long long
+fake_clock(void)
+{
+	return fake_now;
+}
+
+static void
+setup(void)
+{
+	memset(&svc, 0, sizeof(svc));
+	svc.name = (char *)"svc";
+	fake_now = 1000 * SEC;
+	access_set_clock(fake_clock);
+}
+
+static void
+teardown(void)
+{
+	access_fini(&svc);
+	access_rules_free(&svc.access);
+	access_set_clock(NULL);
+}
+
+/* A peer address: IPv4 "a.b.c.d", IPv6 (also "::ffff:a.b.c.d"), or "unix". */
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+static struct addr
+mk(const char *ip)
+{
+	struct addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (strcmp(ip, "unix") == 0) {
+		struct sockaddr_un *su = (struct sockaddr_un *)&a.ss;
+
+		su->sun_family = AF_UNIX;
+		/* What accept(2) gives for an unnamed client: the family alone. */
+		a.len = sizeof(sa_family_t);
+	} else if (strchr(ip, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(40000);
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+		a.len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&a.ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(40000);
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
+		a.len = sizeof(*s4);
+	}
+	return a;
+}
+
+static enum refuse_reason
+admit(const char *ip)
+{
+	struct addr a = mk(ip);
+
+	return access_admit(&svc, (struct sockaddr *)&a.ss, a.len);
+}
+
+static void
+release(const char *ip)
+{
+	struct addr a = mk(ip);
+
+	access_release(&svc, (struct sockaddr *)&a.ss, a.len);
+}
+
+static enum refuse_reason
+check(const struct access_rules *r, const char *ip)
+{
+	struct addr a = mk(ip);
+
+	return access_check(r, (struct sockaddr *)&a.ss, a.len);
+}
+
+static void
+add(struct access_list *l, const char *spec)
+{
+	char err[256];
+
+	ck_assert_msg(access_list_add(l, spec, err, sizeof(err)) == 0, "%s: %s", spec, err);
+}
+
+static void
+limits(long max_per_source, long rate_limit)
+{
+	char err[256];
+
+	svc.max_per_source = max_per_source;
+	svc.rate_limit = rate_limit;
+	ck_assert_msg(access_setup(&svc, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* --- prefixes --- */
+
+static const struct {
+	const char *spec;
+	int family;
+	unsigned len;
+	const char *addr;
+} good[] = {
+	{ "10.0.0.0/8", AF_INET, 8, "10.0.0.0" },
+	{ "192.168.1.7", AF_INET, 32, "192.168.1.7" },
+	{ "192.168.1.7/32", AF_INET, 32, "192.168.1.7" },
+	{ "0.0.0.0/0", AF_INET, 0, "0.0.0.0" },
+	{ "192.168.0.0/23", AF_INET, 23, "192.168.0.0" },
+	{ "10.0.0.0/008", AF_INET, 8, "10.0.0.0" },
+	{ "::1", AF_INET6, 128, "::1" },
+	{ "::1/128", AF_INET6, 128, "::1" },
+	{ "::/0", AF_INET6, 0, "::" },
+	{ "2001:db8::/32", AF_INET6, 32, "2001:db8::" },
+	{ "2001:DB8:8000::/33", AF_INET6, 33, "2001:db8:8000::" },
+	{ "fe80::/10", AF_INET6, 10, "fe80::" },
+	/* The IPv4-mapped range is stored as IPv4. */
+	{ "::ffff:10.0.0.0/104", AF_INET, 8, "10.0.0.0" },
+	{ "::ffff:1.2.3.4", AF_INET, 32, "1.2.3.4" },
+	{ "::ffff:0:0/96", AF_INET, 0, "0.0.0.0" },
+	/* Shorter than /96 it is an IPv6 network that only IPv6 peers meet. */
+	{ "::/80", AF_INET6, 80, "::" },
+	/* IPv4-compatible (deprecated) addresses are plain IPv6. */
+	{ "::1.2.3.4", AF_INET6, 128, "::1.2.3.4" },
+};
+
+START_TEST(test_prefix_valid)
+{
+	struct access_prefix p;
+	char err[256], got[INET6_ADDRSTRLEN];
+
+	err[0] = '\0';
+	ck_assert_msg(access_prefix_parse(good[_i].spec, &p, err, sizeof(err)) == 0, "%s: %s",
+	    good[_i].spec, err);
+	ck_assert_int_eq(p.family, good[_i].family);
+	ck_assert_uint_eq(p.len, good[_i].len);
+	ck_assert_ptr_nonnull(inet_ntop(p.family, p.addr, got, sizeof(got)));
+	ck_assert_str_eq(got, good[_i].addr);
+	if (p.family == AF_INET) {
+		static const unsigned char zero[12];
+
+		ck_assert_int_eq(memcmp(p.addr + 4, zero, sizeof(zero)), 0);
+	}
+}
+END_TEST
+
+static const char *const bad[] = {
+	"", "/8", "10.0.0.0/", "10.0.0.0/33", "::1/129", "::/1000", "10.0.0/8", "10.1",
+	"10.0.0.0/8/8", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0 /8", " 10.0.0.0",
+	"10.0.0.0/8 ", "10.0.0.0/0x8", "::1/0128", "010.0.0.0/8", "300.0.0.0/8", "1.2.3.4.5",
+	"fe80::1%lo", "[::1]/128", "[::1]", "localhost", "1::2::3", "gggg::1", "*", "any",
+	"10.0.0.0/8,11.0.0.0/8",
+};
+
+START_TEST(test_prefix_invalid)
+{
+	struct access_prefix p;
+	char err[512], want[256];
+
+	err[0] = '\0';
+	ck_assert_msg(access_prefix_parse(bad[_i], &p, err, sizeof(err)) == -1, "'%s' accepted",
+	    bad[_i]);
+	snprintf(want, sizeof(want), "invalid prefix '%s' (" ACCESS_PREFIX_FORMS ")", bad[_i]);
+	ck_assert_str_eq(err, want);
+}
+END_TEST
+
+/* Bits past the length: refused, with the masked prefix suggested. */
+START_TEST(test_prefix_host_bits)
+{
+	static const struct {
+		const char *spec;
+		const char *hint;
+	} cases[] = {
+		{ "10.0.0.1/8", "did you mean 10.0.0.0/8?" },
+		{ "192.168.1.7/23", "did you mean 192.168.0.0/23?" },
+		{ "1.2.3.4/0", "did you mean 0.0.0.0/0?" },
+		{ "2001:db8::1/32", "did you mean 2001:db8::/32?" },
+		{ "::1/0", "did you mean ::/0?" },
+		{ "::ffff:10.0.0.1/104", "did you mean ::ffff:10.0.0.0/104?" },
+	};
+	struct access_prefix p;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(access_prefix_parse(cases[i].spec, &p, err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, cases[i].spec) != NULL, "%s", err);
+		ck_assert_msg(strstr(err, cases[i].hint) != NULL, "%s", err);
+		ck_assert_ptr_null(strchr(err, '\n'));
+	}
+}
+END_TEST
+
+START_TEST(test_lists)
+{
+	struct access_list a = { NULL, 0 }, b = { NULL, 0 };
+	char err[256];
+
+	add(&a, "10.0.0.0/8");
+	add(&a, "::1");
+	ck_assert_uint_eq(a.n, 2);
+	ck_assert_int_eq(access_list_add(&a, "nope", err, sizeof(err)), -1);
+	ck_assert_uint_eq(a.n, 2);
+	add(&b, "1.1.1.1");
+	ck_assert_int_eq(access_list_copy(&b, &a), 0);
+	ck_assert_uint_eq(b.n, 2);
+	ck_assert_ptr_ne(b.v, a.v);
+	ck_assert_int_eq(memcmp(b.v, a.v, 2 * sizeof(*a.v)), 0);
+	access_list_free(&a);
+	ck_assert_ptr_null(a.v);
+	ck_assert_uint_eq(a.n, 0);
+	/* Copying an empty list empties. */
+	ck_assert_int_eq(access_list_copy(&b, &a), 0);
+	ck_assert_ptr_null(b.v);
+	ck_assert_uint_eq(b.n, 0);
+	access_list_free(&b);
+}
+END_TEST
+
+/* --- allow / deny --- */
+
+START_TEST(test_allow_only)
+{
+	struct access_rules *r = &svc.access;
+
+	add(&r->allow, "10.0.0.0/8");
+	add(&r->allow, "192.168.0.0/23");
+	ck_assert_int_eq(check(r, "10.1.2.3"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "10.255.255.255"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "11.0.0.1"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "9.255.255.255"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "192.168.1.255"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "192.168.2.0"), REFUSE_DENIED);
+	/* IPv4-mapped peers (a dual-stack listener) are matched as IPv4. */
+	ck_assert_int_eq(check(r, "::ffff:10.9.9.9"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "::ffff:11.0.0.1"), REFUSE_DENIED);
+	/* Allow non-empty: an IPv6 peer matching nothing is refused. */
+	ck_assert_int_eq(check(r, "::1"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "::a00:1"), REFUSE_DENIED);	/* ::10.0.0.1 is not IPv4 */
+	ck_assert_int_eq(check(r, "unix"), REFUSE_NONE);
+	/* The same through access_admit, with no limits and no setup. */
+	ck_assert_int_eq(admit("10.1.2.3"), REFUSE_NONE);
+	ck_assert_int_eq(admit("11.0.0.1"), REFUSE_DENIED);
+	ck_assert_int_eq(admit("::ffff:11.0.0.1"), REFUSE_DENIED);
+	ck_assert_int_eq(admit("unix"), REFUSE_NONE);
+	ck_assert_ptr_null(svc.sources);
+}
+END_TEST
+
+START_TEST(test_deny_wins)
+{
+	struct access_rules *r = &svc.access;
+
+	add(&r->allow, "10.0.0.0/8");
+	add(&r->deny, "10.1.0.0/16");
+	add(&r->deny, "2001:db8::/32");
+	add(&r->allow, "2001:db8::/31");
+	ck_assert_int_eq(check(r, "10.1.2.3"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "::ffff:10.1.2.3"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "10.2.0.1"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "2001:db8::1"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "2001:db9::1"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "2001:dba::1"), REFUSE_DENIED);
+}
+END_TEST
+
+START_TEST(test_deny_only)
+{
+	struct access_rules *r = &svc.access;
+
+	add(&r->deny, "::1");
+	add(&r->deny, "::ffff:203.0.113.0/120");	/* written mapped, matches IPv4 */
+	ck_assert_int_eq(check(r, "::1"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "::2"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "127.0.0.1"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "203.0.113.9"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "::ffff:203.0.113.9"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "203.0.114.9"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "unix"), REFUSE_NONE);
+}
+END_TEST
+
+/* IPv6 prefixes never match IPv4 peers, mapped or not, and the other way round. */
+START_TEST(test_families_apart)
+{
+	struct access_rules *r = &svc.access;
+
+	add(&r->allow, "::/0");
+	ck_assert_int_eq(check(r, "2001:db8::1"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "1.2.3.4"), REFUSE_DENIED);
+	ck_assert_int_eq(check(r, "::ffff:1.2.3.4"), REFUSE_DENIED);
+	access_rules_free(r);
+
+	add(&r->allow, "0.0.0.0/0");
+	ck_assert_int_eq(check(r, "1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "::ffff:1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "::1"), REFUSE_DENIED);
+	/* 1.2.3.4 and 102:304:: share their first bytes, not their family. */
+	access_rules_free(r);
+	add(&r->deny, "1.2.3.4");
+	ck_assert_int_eq(check(r, "102:304::"), REFUSE_NONE);
+	ck_assert_int_eq(check(r, "1.2.3.4"), REFUSE_DENIED);
+}
+END_TEST
+
+START_TEST(test_no_rules)
+{
+	struct access_rules none;
+	struct addr a = mk("1.2.3.4");
+
+	memset(&none, 0, sizeof(none));
+	ck_assert_int_eq(check(&none, "1.2.3.4"), REFUSE_NONE);
+	/* Nothing configured: no table, nothing kept. */
+	limits(0, 0);
+	ck_assert_ptr_null(svc.sources);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	release("1.2.3.4");
+	ck_assert_uint_eq(access_sources(&svc), 0);
+	/* Truncated or missing addresses are no IP peers. */
+	add(&svc.access.allow, "10.0.0.0/8");
+	ck_assert_int_eq(access_admit(&svc, (struct sockaddr *)&a.ss, 4), REFUSE_NONE);
+	ck_assert_int_eq(access_admit(&svc, NULL, 0), REFUSE_NONE);
+	ck_assert_int_eq(access_admit(&svc, (struct sockaddr *)&a.ss, a.len), REFUSE_DENIED);
+}
+END_TEST
+
+/* Unix peers are never filtered, limited or counted. */
+START_TEST(test_unix_peers)
+{
+	add(&svc.access.allow, "10.0.0.0/8");
+	add(&svc.access.deny, "0.0.0.0/0");
+	add(&svc.access.deny, "::/0");
+	limits(1, 1);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(admit("unix"), REFUSE_NONE);
+	ck_assert_uint_eq(access_sources(&svc), 0);
+	for (int i = 0; i < 10; i++)
+		release("unix");
+	ck_assert_uint_eq(access_sources(&svc), 0);
+}
+END_TEST
+
+/* --- max_per_source --- */
+
+START_TEST(test_max_per_source)
+{
+	limits(2, 0);
+	ck_assert_ptr_nonnull(svc.sources);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_PER_SOURCE);
+	/* IPv4 and IPv4-mapped are one source. */
+	ck_assert_int_eq(admit("::ffff:1.2.3.4"), REFUSE_PER_SOURCE);
+	ck_assert_int_eq(admit("1.2.3.5"), REFUSE_NONE);
+	ck_assert_int_eq(admit("::1"), REFUSE_NONE);
+	ck_assert_int_eq(admit("::1"), REFUSE_NONE);
+	ck_assert_int_eq(admit("::1"), REFUSE_PER_SOURCE);
+	/* Same leading bytes, another family: another source. */
+	ck_assert_int_eq(admit("102:304::"), REFUSE_NONE);
+	ck_assert_uint_eq(access_sources(&svc), 4);
+
+	release("::ffff:1.2.3.4");
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_PER_SOURCE);
+
+	/* Every release ends the accounting; a source without connections is forgotten. */
+	release("1.2.3.4");
+	release("1.2.3.4");
+	release("1.2.3.5");
+	release("::1");
+	release("::1");
+	release("102:304::");
+	ck_assert_uint_eq(access_sources(&svc), 0);
+	/* A stray release changes nothing. */
+	release("1.2.3.4");
+	ck_assert_uint_eq(access_sources(&svc), 0);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_PER_SOURCE);
+}
+END_TEST
+
+/* The rules come first: a denied peer is never counted. */
+START_TEST(test_denied_not_counted)
+{
+	add(&svc.access.deny, "6.6.6.6");
+	limits(1, 1);
+	ck_assert_int_eq(admit("6.6.6.6"), REFUSE_DENIED);
+	ck_assert_uint_eq(access_sources(&svc), 0);
+	ck_assert_int_eq(admit("6.6.6.7"), REFUSE_NONE);
+	ck_assert_uint_eq(access_sources(&svc), 1);
+}
+END_TEST
+
+/* --- rate_limit --- */
+
+START_TEST(test_rate_limit)
+{
+	limits(0, 3);
+	/* A full bucket: rate_limit connections at once. */
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("::ffff:1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
+	/* Other sources have their own bucket. */
+	ck_assert_int_eq(admit("1.2.3.5"), REFUSE_NONE);
+	/* Refilled continuously: one token every 1/3 s, to the nanosecond. */
+	fake_now += SEC / 3;
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
+	fake_now += 1;
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
+	/* A long pause fills the bucket to rate_limit, no more. */
+	fake_now += 3600 * SEC;
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
+	/* Refused attempts take no token: still one per 1/3 s. */
+	for (int k = 0; k < 5; k++) {
+		fake_now += SEC / 3 + 1;
+		ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+		for (int i = 0; i < 10; i++)
+			ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
+	}
+	/* Nothing to give back for a rate alone. */
+	release("1.2.3.4");
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
+}
+END_TEST
+
+START_TEST(test_rate_one)
+{
+	limits(0, 1);
+	ck_assert_int_eq(admit("::1"), REFUSE_NONE);
+	for (long long t = 0; t < SEC; t += SEC / 10)
+		ck_assert_int_eq(admit("::1"), REFUSE_RATE);
+	fake_now += SEC - 1;
+	ck_assert_int_eq(admit("::1"), REFUSE_RATE);
+	fake_now += 1;
+	ck_assert_int_eq(admit("::1"), REFUSE_NONE);
+}
+END_TEST
+
+/* The largest rate: no overflow in the arithmetic. */
+START_TEST(test_rate_max)
+{
+	struct addr a = mk("10.0.0.1");
+
+	limits(0, CONF_MAX_SOURCE_LIMIT);
+	for (long i = 0; i < CONF_MAX_SOURCE_LIMIT; i++)
+		if (access_admit(&svc, (struct sockaddr *)&a.ss, a.len) != REFUSE_NONE)
+			ck_abort_msg("refused after %ld", i);
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_RATE);
+	fake_now += 1000;	/* 1 us: 1 token */
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_RATE);
+	fake_now += 1000LL * 24 * 3600 * SEC;	/* a very long pause */
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
+}
+END_TEST
+
+/* Both limits: a refusal for max_per_source takes no token. */
+START_TEST(test_both_limits)
+{
+	limits(1, 2);
+	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_NONE);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(admit("1.1.1.1"), REFUSE_PER_SOURCE);
+	release("1.1.1.1");
+	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_NONE);	/* the second token */
+	release("1.1.1.1");
+	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_RATE);
+	/* Kept while its bucket is not full, though it has no connection. */
+	ck_assert_uint_eq(access_sources(&svc), 1);
+	fake_now += SEC / 2;
+	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_PER_SOURCE);
+	release("1.1.1.1");
+}
+END_TEST
+
+/* Sources are forgotten lazily once they have no connection and a full bucket. */
+START_TEST(test_forget_idle)
+{
+	char ip[64];
+
+	limits(0, 5);
+	for (int i = 0; i < 100; i++) {
+		snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 256, i % 256);
+		ck_assert_int_eq(admit(ip), REFUSE_NONE);
+	}
+	ck_assert_uint_eq(access_sources(&svc), 100);
+	/* Refilled after a second; each call forgets a few (8). */
+	fake_now += SEC;
+	for (int i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		ck_assert_int_eq(admit(ip), REFUSE_NONE);
+	}
+	ck_assert_uint_eq(access_sources(&svc), 100 - 5 * 8 + 5);
+	for (int i = 5; i < 20; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		ck_assert_int_eq(admit(ip), REFUSE_NONE);
+	}
+	ck_assert_uint_eq(access_sources(&svc), 20);
+	fake_now += SEC;
+	for (int i = 0; i < 30; i++)
+		ck_assert_int_eq(admit("::ffff:192.0.2.2"), i < 5 ? REFUSE_NONE : REFUSE_RATE);
+	ck_assert_uint_eq(access_sources(&svc), 1);
+}
+END_TEST
+
+/* --- bounds --- */
+
+static void
+nth_v6(int i, char *dst, size_t len)
+{
+	snprintf(dst, len, "2001:db8::%x:%x", (unsigned)i >> 16, (unsigned)i & 0xffff);
+}
+
+/* Every tracked source has a connection: a new source cannot be counted. */
+START_TEST(test_bound_busy)
+{
+	char ip[64];
+
+	limits(1, 0);
+	for (int i = 0; i < ACCESS_TABLE_MAX; i++) {
+		nth_v6(i, ip, sizeof(ip));
+		if (admit(ip) != REFUSE_NONE)
+			ck_abort_msg("%s refused", ip);
+	}
+	ck_assert_uint_eq(access_sources(&svc), ACCESS_TABLE_MAX);
+	ck_assert_int_eq(admit("192.0.2.1"), REFUSE_PER_SOURCE);
+	ck_assert_int_eq(admit("2001:db8::1:0"), REFUSE_PER_SOURCE);
+	ck_assert_uint_eq(access_sources(&svc), ACCESS_TABLE_MAX);
+	/* One leaves: room for one. */
+	nth_v6(77, ip, sizeof(ip));
+	release(ip);
+	ck_assert_uint_eq(access_sources(&svc), ACCESS_TABLE_MAX - 1);
+	ck_assert_int_eq(admit("192.0.2.1"), REFUSE_NONE);
+	ck_assert_int_eq(admit("192.0.2.2"), REFUSE_PER_SOURCE);
+	release("192.0.2.1");
+	for (int i = 0; i < ACCESS_TABLE_MAX; i++) {
+		nth_v6(i, ip, sizeof(ip));
+		release(ip);
+	}
+	ck_assert_uint_eq(access_sources(&svc), 0);
+}
+END_TEST
+
+/* A rate alone: the table stays bounded by forgetting the longest idle source. */
+START_TEST(test_bound_rate)
+{
+	char ip[64];
+
+	limits(0, 1);
+	for (int i = 0; i < ACCESS_TABLE_MAX; i++) {
+		nth_v6(i, ip, sizeof(ip));
+		if (admit(ip) != REFUSE_NONE)
+			ck_abort_msg("%s refused", ip);
+	}
+	ck_assert_uint_eq(access_sources(&svc), ACCESS_TABLE_MAX);
+	/* Recent sources are still limited... */
+	nth_v6(ACCESS_TABLE_MAX - 1, ip, sizeof(ip));
+	ck_assert_int_eq(admit(ip), REFUSE_RATE);
+	/* ...a new one pushes the oldest out, which starts afresh (more lenient). */
+	ck_assert_int_eq(admit("192.0.2.1"), REFUSE_NONE);
+	ck_assert_uint_eq(access_sources(&svc), ACCESS_TABLE_MAX);
+	nth_v6(0, ip, sizeof(ip));
+	ck_assert_int_eq(admit(ip), REFUSE_NONE);
+	ck_assert_uint_eq(access_sources(&svc), ACCESS_TABLE_MAX);
+	ck_assert_int_eq(admit("192.0.2.1"), REFUSE_RATE);
+	/* A second later every bucket is full again: all forgotten over time. */
+	fake_now += SEC;
+	for (int i = 0; i < ACCESS_TABLE_MAX / 8 + 8; i++)
+		admit("198.51.100.1");
+	ck_assert_uint_eq(access_sources(&svc), 1);
+}
+END_TEST
+
+/* --- threads --- */
+
+#define NTHREADS 8
+#define NSOURCES 4
+
+static const char *const thread_src[NSOURCES] = { "10.0.0.1", "::ffff:10.0.0.2", "::1",
+	"2001:db8::7" };
+static atomic_int in_flight[NSOURCES];
+static atomic_long admitted[NSOURCES];
+static atomic_long refused_total;
+static atomic_int over_limit;
+static long thread_iters;
+
+static void *
+hammer(void *arg)
+{
+	unsigned seed = (unsigned)(size_t)arg;
+	struct addr a[NSOURCES];
+
+	for (int k = 0; k < NSOURCES; k++)
+		a[k] = mk(thread_src[k]);
+	for (long i = 0; i < thread_iters; i++) {
+		int k = (int)(rand_r(&seed) % NSOURCES);
+		enum refuse_reason why =
+		    access_admit(&svc, (struct sockaddr *)&a[k].ss, a[k].len);
+
+		if (why != REFUSE_NONE) {
+			atomic_fetch_add(&refused_total, 1);
+			continue;
+		}
+		atomic_fetch_add(&admitted[k], 1);
+		if (atomic_fetch_add(&in_flight[k], 1) + 1 > svc.max_per_source &&
+		    svc.max_per_source > 0)
+			atomic_store(&over_limit, 1);
+		if (rand_r(&seed) % 16 == 0)
+			sched_yield();
+		atomic_fetch_sub(&in_flight[k], 1);
+		if (svc.max_per_source > 0)
+			access_release(&svc, (struct sockaddr *)&a[k].ss, a[k].len);
+	}
+	return NULL;
+}
+
+static void
+run_threads(long iters)
+{
+	pthread_t t[NTHREADS];
+
+	thread_iters = iters;
+	for (int k = 0; k < NSOURCES; k++) {
+		atomic_store(&in_flight[k], 0);
+		atomic_store(&admitted[k], 0);
+	}
+	atomic_store(&refused_total, 0);
+	atomic_store(&over_limit, 0);
+	for (size_t i = 0; i < NTHREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer, (void *)(i + 1)), 0);
+	for (size_t i = 0; i < NTHREADS; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+}
+
+START_TEST(test_threads_per_source)
+{
+	long total = 0;
+
+	limits(3, 0);
+	run_threads(4000);
+	ck_assert_int_eq(atomic_load(&over_limit), 0);
+	for (int k = 0; k < NSOURCES; k++)
+		total += atomic_load(&admitted[k]);
+	ck_assert_int_eq(total + atomic_load(&refused_total), NTHREADS * 4000L);
+	/* Every admitted connection was released: nothing left. */
+	ck_assert_uint_eq(access_sources(&svc), 0);
+	for (int k = 0; k < NSOURCES; k++)
+		ck_assert_int_eq(admit(thread_src[k]), REFUSE_NONE);
+}
+END_TEST
+
+/* With the clock standing still, each source gets exactly rate_limit connections. */
+START_TEST(test_threads_rate)
+{
+	long total = 0;
+
+	/* About 4000 attempts per source. */
+	limits(0, 1000);
+	run_threads(2000);
+	for (int k = 0; k < NSOURCES; k++) {
+		ck_assert_int_eq(atomic_load(&admitted[k]), 1000);
+		total += atomic_load(&admitted[k]);
+	}
+	ck_assert_int_eq(total + atomic_load(&refused_total), NTHREADS * 2000L);
+	ck_assert_uint_eq(access_sources(&svc), NSOURCES);
+}
+END_TEST
+
+/* The thread model's pattern: admit in one thread, release in others. */
+struct handoff {
+	struct addr a;
+	pthread_t tid;
+};
+
+static void *
+release_later(void *arg)
+{
+	struct handoff *h = arg;
+
+	access_release(&svc, (struct sockaddr *)&h->a.ss, h->a.len);
+	return NULL;
+}
+
+START_TEST(test_threads_handoff)
+{
+	struct handoff h[64];
+	int n = 0;
+
+	limits(64, 0);
+	for (int round = 0; round < 5; round++) {
+		n = 0;
+		while (n < 64) {
+			h[n].a = mk(n % 2 ? "192.0.2.1" : "2001:db8::1");
+			if (access_admit(&svc, (struct sockaddr *)&h[n].a.ss, h[n].a.len) != REFUSE_NONE)
+				break;
+			n++;
+		}
+		ck_assert_int_eq(n, 64);
+		for (int i = 0; i < n; i++)
+			ck_assert_int_eq(pthread_create(&h[i].tid, NULL, release_later, &h[i]), 0);
+		for (int i = 0; i < n; i++)
+			ck_assert_int_eq(pthread_join(h[i].tid, NULL), 0);
+		ck_assert_uint_eq(access_sources(&svc), 0);
+	}
+}
+END_TEST
+
+/* --- odds and ends --- */
+
+START_TEST(test_reason_names)
+{
+	ck_assert_str_eq(access_reason_name(REFUSE_MAX_CLIENTS), "max_clients");
+	ck_assert_str_eq(access_reason_name(REFUSE_NO_FDS), "no_fds");
+	ck_assert_str_eq(access_reason_name(REFUSE_FDSETSIZE), "fd_setsize");
+	ck_assert_str_eq(access_reason_name(REFUSE_DENIED), "denied");
+	ck_assert_str_eq(access_reason_name(REFUSE_PER_SOURCE), "per_source");
+	ck_assert_str_eq(access_reason_name(REFUSE_RATE), "rate_limit");
+	ck_assert_str_eq(access_reason_name(REFUSE_NONE), "none");
+	ck_assert_str_eq(access_reason_name(REFUSE_NREASONS), "unknown");
+	/* REFUSE_NONE never indexes the counters. */
+	ck_assert_int_lt(REFUSE_NONE, 0);
+	ck_assert_int_eq(REFUSE_MAX_CLIENTS, 0);
+}
+END_TEST
+
+START_TEST(test_setup_fini)
+{
+	struct access_table *t;
+
+	limits(1, 0);
+	t = svc.sources;
+	ck_assert_ptr_nonnull(t);
+	limits(1, 0);	/* again: kept */
+	ck_assert_ptr_eq(svc.sources, t);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	/* Freed with sources still tracked; twice is harmless. */
+	access_fini(&svc);
+	ck_assert_ptr_null(svc.sources);
+	access_fini(&svc);
+	/* Without a table only the rules apply. */
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	release("1.2.3.4");
+}
+END_TEST
+
+/* The real clock: a fresh bucket admits rate_limit connections. */
+START_TEST(test_real_clock)
+{
+	access_set_clock(NULL);
+	limits(0, 2);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
+	/* Admitting both of the next two would take a second: one is refused. */
+	if (admit("1.2.3.4") == REFUSE_NONE)
+		ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
+}
+END_TEST
+
+static Suite *
+access_suite(void)
+{
+	Suite *s = suite_create("access");
+	TCase *tc;
+
+	tc = tcase_create("prefix");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_prefix_valid, 0, (int)(sizeof(good) / sizeof(good[0])));
+	tcase_add_loop_test(tc, test_prefix_invalid, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_prefix_host_bits);
+	tcase_add_test(tc, test_lists);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rules");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_allow_only);
+	tcase_add_test(tc, test_deny_wins);
+	tcase_add_test(tc, test_deny_only);
+	tcase_add_test(tc, test_families_apart);
+	tcase_add_test(tc, test_no_rules);
+	tcase_add_test(tc, test_unix_peers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_max_per_source);
+	tcase_add_test(tc, test_denied_not_counted);
+	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_rate_one);
+	tcase_add_test(tc, test_rate_max);
+	tcase_add_test(tc, test_both_limits);
+	tcase_add_test(tc, test_forget_idle);
+	tcase_add_test(tc, test_bound_busy);
+	tcase_add_test(tc, test_bound_rate);
+	tcase_add_test(tc, test_reason_names);
+	tcase_add_test(tc, test_setup_fini);
+	tcase_add_test(tc, test_real_clock);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_threads_per_source);
+	tcase_add_test(tc, test_threads_rate);
+	tcase_add_test(tc, test_threads_handoff);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(access_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
