@@ -94,9 +94,12 @@ check-asan: deps
 
 # The integration suites with every server under valgrind's memcheck (leaks,
 # invalid accesses, descriptors left open): tests/valgrind-dispatchd wraps it.
+VG_LOGDIR := $(BUILD)/valgrind
 check-valgrind: deps $(BIN) $(INT_BINS)
-	@DISPATCHD=tests/valgrind-dispatchd DISPATCHD_REAL=$(BIN) H_TIME_SCALE=5 \
-	  sh tests/run-suites.sh valgrind $(INT_BINS) $(SCRIPT_TESTS)
+	@rm -rf $(VG_LOGDIR) && mkdir -p $(VG_LOGDIR)
+	@DISPATCHD=$(CURDIR)/tests/valgrind-dispatchd DISPATCHD_REAL=$(CURDIR)/$(BIN) VG_LOGDIR=$(CURDIR)/$(VG_LOGDIR) \
+	  sh tests/run-suites.sh valgrind-suites $(INT_BINS) $(SCRIPT_TESTS); \
+	  s=$$?; sh tests/valgrind-verdict.sh $(VG_LOGDIR) && exit $$s
 
 # Installs the Debian packages above when something is missing: with
 # apt-get when root, otherwise prints the exact command and fails.
@@ -138,5 +141,7 @@ clean:
 
 # The benchmark (make bench): tests/bench/bench.mk.
 -include tests/bench/bench.mk
+# The fuzzers (make fuzz FUZZ_SECONDS=N): tests/fuzz/fuzz.mk.
+-include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

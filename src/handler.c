@@ -98,3 +98,11 @@ handler_names(char *dst, size_t len)
 	}
 	dst[n] = '\0';
 }
+
+void
+handler_fini_all(struct service *svcs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (svcs[i].handler != NULL && svcs[i].handler->fini != NULL)
+			svcs[i].handler->fini(&svcs[i]);
+}

@@ -70,4 +70,7 @@ const struct handler *handler_find(const char *name);
 /* "echo, timestamp, logger" into dst (always terminated). */
 void handler_names(char *dst, size_t len);
 
+/* Calls every service's fini (closes handler outputs), at exit. */
+void handler_fini_all(struct service *svcs, size_t n);
+
 #endif

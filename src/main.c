@@ -41,14 +41,6 @@ setup_services(struct config *cf)
 	}
 }
 
-static void
-fini_services(struct config *cf)
-{
-	for (size_t i = 0; i < cf->nsvcs; i++)
-		if (cf->svcs[i].handler->fini)
-			cf->svcs[i].handler->fini(&cf->svcs[i]);
-}
-
 /* path made absolute against the current directory, replacing *slot. */
 static void
 absolutize(char **slot, const char *prefix)
@@ -98,27 +90,38 @@ announce_ready(struct config *cf)
 	notify_send(msg);
 }
 
+/* The configuration, global so that every exit path (fatal errors too)
+ * releases the same things: exit() runs cleanup(). */
+static struct config cf;
+
+static void
+cleanup(void)
+{
+	net_close_all(&cf);
+	net_spare_close();
+	sig_fini();
+	handler_fini_all(cf.svcs, cf.nsvcs);
+	conf_free(&cf);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct config cf;
 	char err[512];
 	int r, status;
 
-	memset(&cf, 0, sizeof(cf));
 	log_init(LOG_LVL_INFO, false);
+	atexit(cleanup);
 	r = conf_load(&cf, argc, argv, err, sizeof(err));
 	if (r != 0) {
 		if (r < 0)
 			log_errx("%s", err);
-		conf_free(&cf);
 		return r < 0 ? 1 : 0;
 	}
 	log_init(cf.verbosity < 0 ? LOG_LVL_WARN :
 	    cf.verbosity > 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO, false);
 	if (cf.test_only) {
 		printf("configuration ok\n");
-		conf_free(&cf);
 		return 0;
 	}
 	handler_max_line = (size_t)cf.max_line;
@@ -130,25 +133,20 @@ main(int argc, char **argv)
 	notify_init();	/* after detaching: READY names the daemon's pid */
 	if (cf.pidfile && pidfile_create(cf.pidfile, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	atexit(pidfile_remove);	/* also on fatal errors; a no-op in children */
+	atexit(pidfile_remove);	/* runs before cleanup; a no-op in children */
 	raise_nofile();
 	if (sig_setup() < 0 || net_spare_init() < 0 || stats_init(&cf) < 0)
 		fatal("start-up");
 	setup_services(&cf);
 	if (net_listen_all(&cf, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if (cf.user && privs_drop(cf.user, err, sizeof(err)) < 0) {
-		net_close_all(&cf);
+	if (cf.user && privs_drop(cf.user, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	}
 	log_info("dispatchd %s: model %s, %zu service%s, max_clients %ld", DISPATCHD_VERSION,
 	    cf.model->name, cf.nsvcs, cf.nsvcs == 1 ? "" : "s", cf.max_clients);
 	daemon_ready();
 	announce_ready(&cf);
 	status = cf.model->run(&cf);
 	log_info("stopped");
-	net_close_all(&cf);
-	fini_services(&cf);
-	conf_free(&cf);
 	return status;
 }

@@ -112,6 +112,16 @@ sig_child_setup(void)
 }
 
 void
+sig_fini(void)
+{
+	for (int i = 0; i < 2; i++) {
+		if (sig_pipe[i] >= 0)
+			close(sig_pipe[i]);
+		sig_pipe[i] = -1;
+	}
+}
+
+void
 sig_block_thread(void)
 {
 	sigset_t set;

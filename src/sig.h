@@ -30,6 +30,9 @@ void sig_drain(void);
  */
 int sig_child_setup(void);
 
+/* Closes the self-pipe (at exit). */
+void sig_fini(void);
+
 /* Blocks every handled signal in the calling thread (worker threads). */
 void sig_block_thread(void);
 

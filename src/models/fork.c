@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../conf.h"
+#include "../handler.h"
 #include "../log.h"
 #include "../model.h"
 #include "../net.h"
@@ -85,6 +86,8 @@ child(struct config *cf, struct client *c)
 	net_close_all(cf);	/* the parent's listeners: never removes their files */
 	serve(cf, c);
 	close(c->fd);
+	handler_fini_all(cf->svcs, cf->nsvcs);
+	sig_fini();
 	_exit(0);
 }
 
