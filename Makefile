@@ -20,7 +20,7 @@ CPPFLAGS += -D_GNU_SOURCE -DDISPATCHD_VERSION='"$(VERSION)"' \
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -pthread -MMD -MP
 
 # Debian 12 packages the build and the tests need (see `make deps`).
-DEB_PKGS := pkg-config libconfuse-dev check netcat-openbsd systemd groff-base
+DEB_PKGS := gcc libc6-dev pkg-config libconfuse-dev check netcat-openbsd systemd groff-base
 
 CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
 CONFUSE_LIBS   = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null)
@@ -114,7 +114,7 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	  else \
 	    echo "deps: missing packages; run as root:"; \
-	    echo "  apt-get install -y$$missing"; exit 1; \
+	    echo "  apt-get update && apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
 

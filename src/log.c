@@ -39,16 +39,26 @@ static void vlog(enum log_level level, int with_errno, const char *fmt, va_list 
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char raw[1024], msg[1024];
 	int saved = errno;
 	size_t n;
 
 	if (level > log_level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	n = strlen(raw);
 	if (with_errno)
-		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+		snprintf(raw + n, sizeof(raw) - n, ": %s", strerror(saved));
+	/* Messages quote values from config files, flags and peers: control
+	 * bytes are shown as \xHH, so one message is always one clean line. */
+	n = 0;
+	for (const unsigned char *p = (const unsigned char *)raw; *p && n + 5 < sizeof(msg); p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\\x%02X", *p);
+		else
+			msg[n++] = (char)*p;
+	}
+	msg[n] = '\0';
 	if (log_syslog) {
 		syslog(level_prio[level], "%s", msg);
 	} else {
@@ -80,6 +90,20 @@ LOG_FN(log_warn, LOG_LVL_WARN, 1)
 LOG_FN(log_warnx, LOG_LVL_WARN, 0)
 LOG_FN(log_info, LOG_LVL_INFO, 0)
 LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+
+void
+log_status(const char *fmt, ...)
+{
+	enum log_level saved = log_level;
+	va_list ap;
+
+	if (log_level < LOG_LVL_INFO)
+		log_level = LOG_LVL_INFO;
+	va_start(ap, fmt);
+	vlog(LOG_LVL_INFO, 0, fmt, ap);
+	va_end(ap);
+	log_level = saved;
+}
 
 void
 fatal(const char *fmt, ...)

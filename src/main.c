@@ -126,6 +126,11 @@ main(int argc, char **argv)
 	}
 	handler_max_line = (size_t)cf.max_line;
 	if (cf.daemonize) {
+		for (size_t i = 0; i < cf.nsvcs; i++)
+			if (cf.svcs[i].handler == &handler_logger &&
+			    (cf.svcs[i].output == NULL || strcmp(cf.svcs[i].output, "-") == 0))
+				log_warnx("service '%s': logger output '-' is /dev/null once detached; "
+					  "use a file or syslog", cf.svcs[i].name);
 		absolute_paths(&cf);
 		if (daemon_detach(err, sizeof(err)) < 0)
 			fatalx("%s", err);

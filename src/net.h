@@ -66,7 +66,8 @@ void net_spare_close(void);
  * accept4(lfd, flags | SOCK_CLOEXEC) filling peer.  Returns the descriptor,
  * or -1 with errno: EAGAIN when nothing is pending, EINTR, or EMFILE/ENFILE
  * after the pending connection was accepted on the spare descriptor and
- * closed (so level-triggered waits do not spin); other errors of the
+ * closed (so level-triggered waits do not spin; EAGAIN when nothing was
+ * pending after all); other errors of the
  * aborted connection (ECONNABORTED...) are also returned for the caller to
  * skip.
  */

@@ -30,9 +30,12 @@ on_signal(int signo)
 	case SIGTERM:
 	case SIGINT:
 		if (sig_in_child)
-			sig_stop = 1;
+			sig_stop = sig_stop < 1 ? 1 : sig_stop;
 		else if (sig_stop < 2)
 			sig_stop++;
+		break;
+	case SIGUSR2:	/* fork children only: the parent cuts us now */
+		sig_stop = 2;
 		break;
 	case SIGHUP:
 		sig_hup = 1;
@@ -73,7 +76,7 @@ open_pipe(void)
 int
 sig_setup(void)
 {
-	if (install(SIGPIPE, SIG_IGN) < 0 || open_pipe() < 0)
+	if (install(SIGPIPE, SIG_IGN) < 0 || install(SIGUSR2, SIG_IGN) < 0 || open_pipe() < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		if (install(handled[i], on_signal) < 0)
@@ -100,7 +103,8 @@ int
 sig_child_setup(void)
 {
 	sig_in_child = 1;
-	if (install(SIGCHLD, SIG_DFL) < 0 || install(SIGUSR1, SIG_IGN) < 0)
+	if (install(SIGCHLD, SIG_DFL) < 0 || install(SIGUSR1, SIG_IGN) < 0 ||
+	    install(SIGUSR2, on_signal) < 0)
 		return -1;
 	/* sig_stop is 0 here (the parent accepts only while running) and must
 	 * stay untouched: a SIGTERM forwarded right after fork counts. */

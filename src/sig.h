@@ -26,7 +26,9 @@ void sig_drain(void);
 /*
  * In a fork child: the child keeps the handlers (so reads return EINTR and
  * it reopens logs on SIGHUP) but its own private self-pipe, ignores SIGCHLD
- * and SIGUSR1, and sees no flag set by the parent.
+ * and SIGUSR1.  Repeated SIGTERM/SIGINT (from the parent and the terminal)
+ * count once; SIGUSR2 (ignored in the parent) sets sig_stop to 2: the
+ * parent cuts its children now.
  */
 int sig_child_setup(void);
 

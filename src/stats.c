@@ -34,7 +34,7 @@ stats_report(const struct config *cf)
 		struct svc_stats *st = cf->svcs[i].stats;
 		if (st == NULL)
 			continue;
-		log_info("status: service %s: connections %llu now, %llu total; bytes %llu in, "
+		log_status("status: service %s: connections %llu now, %llu total; bytes %llu in, "
 			 "%llu out; refused %llu max_clients, %llu no_fds, %llu fd_setsize, "
 			 "%llu denied, %llu per_source, %llu rate_limit",
 		    cf->svcs[i].name, get(&st->conns_now), get(&st->conns_total),

@@ -229,7 +229,9 @@ lg_setup(struct service *svc, char *err, size_t errlen)
 	}
 	o->fd = -1;
 	if (strcmp(dest, "syslog") == 0) {
-		/* The core calls openlog. */
+		/* The same identity and facility as the diagnostics when
+		 * detached, also in the foreground. */
+		openlog("dispatchd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		o->use_syslog = true;
 	} else if (strcmp(dest, "-") == 0) {
 		o->fd = STDOUT_FILENO;

@@ -1,6 +1,7 @@
 /* fork.c - one child process per connection; the parent only accepts and reaps. */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include "../model.h"
 #include "../net.h"
 #include "../sig.h"
+#include "../stats.h"
 #include "serve.h"
 
 /* The children being served, to count against max_clients, forward
@@ -27,6 +29,8 @@ static long nkids;
 static void
 kid_remove(long i)
 {
+	/* The parent counts: a child killed mid-connection cannot. */
+	stats_sub(&kids[i].c.svc->stats->conns_now, 1);
 	serve_release(&kids[i].c);
 	kids[i] = kids[--nkids];
 }
@@ -67,6 +71,8 @@ kids_add(pid_t pid, const struct client *c)
 	kids[nkids].pid = pid;
 	kids[nkids].c = *c;
 	nkids++;
+	stats_add(&c->svc->stats->conns_now, 1);
+	stats_add(&c->svc->stats->conns_total, 1);
 }
 
 static void
@@ -84,6 +90,7 @@ child(struct config *cf, struct client *c)
 		log_warn("child: signals");
 	net_spare_close();
 	net_close_all(cf);	/* the parent's listeners: never removes their files */
+	serve_counts_connections = false;	/* the parent does */
 	serve(cf, c);
 	close(c->fd);
 	handler_fini_all(cf->svcs, cf->nsvcs);
@@ -91,33 +98,50 @@ child(struct config *cf, struct client *c)
 	_exit(0);
 }
 
-/* Stopping: children finish their connections within shutdown_timeout
- * (they were sent SIGTERM and keep their own deadline); the parent waits
- * a little longer, then kills what is left. */
-static void
-wait_kids(struct config *cf)
+static long long
+now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	long long deadline = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
-	    cf->shutdown_timeout * 1000 + 1000;
-	struct pollfd pfd = { .fd = sig_fd(), .events = POLLIN };
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
-	kids_signal(SIGTERM);
+/* Reaps children until none is left or the deadline; false if some are. */
+static bool
+reap_until(struct config *cf, long long deadline)
+{
+	struct pollfd pfd = { .fd = sig_fd(), .events = POLLIN };
+	int stops = sig_stop;
+
 	for (;;) {
 		reap();
 		if (nkids == 0)
-			return;
-		if (sig_stop >= 2)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		long long left = deadline - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-		if (left <= 0)
-			break;
+			return true;
+		long long left = deadline - now_ms();
+		if (left <= 0 || sig_stop != stops)
+			return false;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			break;
+			return false;
 		model_signals(cf);
 	}
+}
+
+/*
+ * Stopping: children finish their connections within shutdown_timeout
+ * (SIGTERM: they keep their own deadline).  A second stop signal, or the
+ * deadline passing, cuts them with SIGUSR2: each still hands what it
+ * received to its handler (the logger writes it) and exits.  SIGKILL only
+ * for a child that does not manage that within a second.
+ */
+static void
+wait_kids(struct config *cf)
+{
+	kids_signal(SIGTERM);
+	if (sig_stop < 2 && reap_until(cf, now_ms() + cf->shutdown_timeout * 1000 + 1000))
+		return;
+	kids_signal(SIGUSR2);
+	if (reap_until(cf, now_ms() + 1000))
+		return;
 	log_warnx("killing %ld child%s still serving", nkids, nkids == 1 ? "" : "ren");
 	kids_signal(SIGKILL);
 	while (nkids > 0) {

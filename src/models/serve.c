@@ -22,6 +22,7 @@
 #define SERVE_READ_SIZE (32 * 1024)
 
 bool serve_handles_signals = true;
+bool serve_counts_connections = true;
 
 static struct pollfd *accept_pfds;
 static size_t accept_next;	/* round robin over ready listeners */
@@ -270,12 +271,13 @@ serve(struct config *cf, struct client *c)
 	struct svc_stats *stats = c->svc->stats;
 
 	s.out.cap = (size_t)cf->max_pending;
-	stats_add(&stats->conns_now, 1);
-	stats_add(&stats->conns_total, 1);
 	if (s.h->state_size && (s.st = calloc(1, s.h->state_size)) == NULL) {
 		log_warn("%s: cannot serve", c->peer.text);
-		stats_sub(&stats->conns_now, 1);
 		return;
+	}
+	if (serve_counts_connections) {
+		stats_add(&stats->conns_now, 1);
+		stats_add(&stats->conns_total, 1);
 	}
 	if (!serve_handles_signals && cf->idle_timeout > 0)
 		set_timeouts(&s);
@@ -310,5 +312,6 @@ done:
 	s.h->close(s.st);
 	free(s.st);
 	buf_free(&s.out.out);
-	stats_sub(&stats->conns_now, 1);
+	if (serve_counts_connections)
+		stats_sub(&stats->conns_now, 1);
 }

@@ -49,4 +49,8 @@ void serve(struct config *cf, struct client *c);
  */
 extern bool serve_handles_signals;
 
+/* Whether serve() counts the connection (false in fork children: the
+ * parent counts them, so a child killed mid-connection is not lost). */
+extern bool serve_counts_connections;
+
 #endif

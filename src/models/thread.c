@@ -1,6 +1,7 @@
 /* thread.c - one thread per connection. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -109,10 +110,10 @@ start(struct config *cf, pthread_attr_t *attr, struct client *c)
  * 100 ms.
  */
 static void
-wait_workers(const struct timespec *deadline)
+wait_workers(const struct timespec *deadline, bool until_second_signal)
 {
 	pthread_mutex_lock(&lock);
-	while (nworkers > 0 && sig_stop < 2) {
+	while (nworkers > 0 && !(until_second_signal && sig_stop >= 2)) {
 		struct timespec slice;
 		clock_gettime(CLOCK_MONOTONIC, &slice);
 		if (slice.tv_sec > deadline->tv_sec ||
@@ -140,7 +141,7 @@ stop_workers(struct config *cf)
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += cf->shutdown_timeout;
 	if (sig_stop < 2)
-		wait_workers(&deadline);
+		wait_workers(&deadline, true);
 	/* Time is up: shutdown() wakes every blocked read (it returns what
 	 * was received, then end of stream) and write, so each worker hands
 	 * the rest to its handler and ends. */
@@ -154,7 +155,7 @@ stop_workers(struct config *cf)
 	log_info("cut %ld connection%s at shutdown", left, left == 1 ? "" : "s");
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += 5;
-	wait_workers(&deadline);
+	wait_workers(&deadline, false);	/* bounded: every socket is shut down */
 	if (nworkers > 0) {
 		log_errx("%ld thread%s did not finish; exiting", nworkers, nworkers == 1 ? "" : "s");
 		net_close_all(cf);

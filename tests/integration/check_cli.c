@@ -77,6 +77,16 @@ START_TEST(test_bad_model)
 }
 END_TEST
 
+/* A value with control bytes still gives one clean line: they show as \xHH. */
+START_TEST(test_bad_value_escaped)
+{
+	const char *args[] = { "-m", "a\nb\033[2J", "-l", "127.0.0.1:0", NULL };
+	const char *names[] = { "'a\\x0Ab\\x1B[2J'", "epoll", NULL };
+
+	expect_error(args, names, "-m with control bytes");
+}
+END_TEST
+
 START_TEST(test_bad_handler)
 {
 	const char *args[] = { "-H", "fancy", "-l", "127.0.0.1:0", NULL };
@@ -464,6 +474,7 @@ main(void)
 
 	tcase_add_test(tcase(su, "bad_flag"), test_bad_flag);
 	tcase_add_test(tcase(su, "bad_model"), test_bad_model);
+	tcase_add_test(tcase(su, "bad_value_escaped"), test_bad_value_escaped);
 	tcase_add_test(tcase(su, "bad_handler"), test_bad_handler);
 	tcase_add_loop_test(tcase(su, "bad_number"), test_bad_number, 0,
 	    (int)(sizeof bad_numbers / sizeof bad_numbers[0]));

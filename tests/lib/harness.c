@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -497,6 +498,17 @@ tmpfile_fd(void)
 	return fd;
 }
 
+/* Limits for the next spawned process (h_next_spawn_rlimit). */
+#define NEXT_RLIMITS 4
+static struct {
+	int resource;
+	struct rlimit lim;
+} next_rlimit[NEXT_RLIMITS];
+static int n_next_rlimit;
+/* ... and the hook (h_next_spawn_hook). */
+static void (*next_hook)(void *);
+static void *next_hook_arg;
+
 /*
  * Starts argv (argv[0] a path; searched in PATH when search) as described
  * for srv_spawn, with env's "NAME=VALUE" entries added to its environment
@@ -539,6 +551,15 @@ spawn(struct srv *s, const char *const argv[], const char *const env[],
 		if (nul == -1 || dup2(nul, 0) == -1 ||
 		    dup2(s->outfd, 1) == -1 || dup2(s->errfd, 2) == -1)
 			_exit(127);
+		for (i = 0; i < n_next_rlimit; i++)
+			if (setrlimit(next_rlimit[i].resource,
+			    &next_rlimit[i].lim) == -1) {
+				dprintf(2, "harness: setrlimit %d: %s\n",
+				    next_rlimit[i].resource, strerror(errno));
+				_exit(127);
+			}
+		if (next_hook != NULL)
+			next_hook(next_hook_arg);
 		/* No client socket of ours may live on in the server. */
 		if (close_range(3, ~0U, 0) == -1)
 			for (i = 3; i < 4096; i++)
@@ -559,6 +580,8 @@ spawn(struct srv *s, const char *const argv[], const char *const env[],
 		    strerror(errno));
 		_exit(127);
 	}
+	n_next_rlimit = 0;	/* they were for this one only */
+	next_hook = NULL;
 	reg_add(s->pid, s->errfd);
 	return 0;
 }
@@ -1316,4 +1339,232 @@ h_parse_record(const char *line, size_t len, struct h_record *r)
 	memcpy(r->peer, p, plen);
 	r->peer[plen] = '\0';
 	return true;
+}
+
+/* ---- limits, sources, status --------------------------------------- */
+
+int
+h_next_spawn_rlimit(int resource, unsigned long soft, unsigned long hard)
+{
+	if (n_next_rlimit == NEXT_RLIMITS) {
+		errno = ENOSPC;
+		return -1;
+	}
+	next_rlimit[n_next_rlimit].resource = resource;
+	next_rlimit[n_next_rlimit].lim.rlim_cur = (rlim_t)soft;
+	next_rlimit[n_next_rlimit].lim.rlim_max = (rlim_t)hard;
+	n_next_rlimit++;
+	return 0;
+}
+
+void
+h_next_spawn_hook(void (*fn)(void *), void *arg)
+{
+	next_hook = fn;
+	next_hook_arg = arg;
+}
+
+/* A numeric address into ss (port set); its length, or 0. */
+static socklen_t
+numeric_addr(const char *host, int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		return sizeof *s4;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		return sizeof *s6;
+	}
+	return 0;
+}
+
+int
+cli_connect_from(const char *src, const char *host, int port,
+    int timeout_ms)
+{
+	struct sockaddr_storage to, from;
+	socklen_t tolen, fromlen, len;
+	long long end = h_now_ms() + timeout_ms;
+	int fd, err = 0;
+
+	tolen = numeric_addr(host, port, &to);
+	fromlen = numeric_addr(src, 0, &from);
+	if (tolen == 0 || fromlen == 0 || to.ss_family != from.ss_family) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	/*
+	 * The port is chosen at connect, for this destination: a port
+	 * reserved at bind would stay taken for every destination while
+	 * the connection is in TIME_WAIT, and the range runs out.
+	 */
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &(int){ 1 },
+	    sizeof(int));
+	if (bind(fd, (struct sockaddr *)&from, fromlen) == -1)
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&to, tolen) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	if (wait_fd(fd, POLLOUT, end) <= 0)
+		goto fail;
+	len = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		goto fail;
+	if (err != 0) {
+		errno = err;
+		goto fail;
+	}
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+/* The last status line of svc in log and how many there are. */
+static size_t
+status_last(const char *log, const char *svc, const char **line)
+{
+	char key[160];
+	const char *p = log;
+	size_t n = 0;
+
+	snprintf(key, sizeof key, "status: service %s: ", svc);
+	*line = NULL;
+	while ((p = strstr(p, key)) != NULL) {
+		const char *bol = p;
+
+		/* At a line start, after "dispatchd: info: " if anything. */
+		while (bol > log && bol[-1] != '\n')
+			bol--;
+		if (bol == p || (p - bol >= 6 &&
+		    memcmp(p - 6, "info: ", 6) == 0)) {
+			*line = p;
+			n++;
+		}
+		p += strlen(key);
+	}
+	return n;
+}
+
+bool
+srv_status(struct srv *s, const char *svc, char *out, size_t cap,
+    int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+	const char *line;
+	size_t before = status_last(srv_log(s), svc, &line), now;
+
+	if (cap > 0)
+		out[0] = '\0';
+	if (kill(s->pid, SIGUSR1) == -1)
+		return false;
+	for (;;) {
+		now = status_last(srv_log(s), svc, &line);
+		/* Only a whole line: the server may be writing it. */
+		if (now > before && strchr(line, '\n') != NULL) {
+			if (cap > 0)
+				snprintf(out, cap, "%.*s",
+				    (int)strcspn(line, "\n"), line);
+			return true;
+		}
+		if (h_now_ms() >= end || !srv_alive(s))
+			return false;
+		h_nap(2);
+	}
+}
+
+long
+h_status_num(const char *line, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *p = line;
+
+	while ((p = strstr(p, name)) != NULL) {
+		const char *q = p;
+
+		/* " N name" followed by a separator or the end. */
+		if (q - line >= 3 && q[-1] == ' ' &&
+		    isdigit((unsigned char)q[-2]) &&
+		    (p[nl] == '\0' || p[nl] == ',' || p[nl] == ';' ||
+		    p[nl] == ' ' || p[nl] == '\n')) {
+			q -= 2;
+			while (q > line && isdigit((unsigned char)q[-1]))
+				q--;
+			if (q > line && q[-1] == ' ')
+				return strtol(q, NULL, 10);
+		}
+		p += nl;
+	}
+	return -1;
+}
+
+bool
+srv_status_num_is(struct srv *s, const char *svc, const char *name,
+    long want, char *got, size_t cap, int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+	char line[1024];
+
+	if (cap > 0)
+		got[0] = '\0';
+	do {
+		if (srv_status(s, svc, line, sizeof line, remaining(end))) {
+			if (cap > 0)
+				snprintf(got, cap, "%s", line);
+			if (h_status_num(line, name) == want)
+				return true;
+		}
+		h_nap(5);
+	} while (h_now_ms() < end && srv_alive(s));
+	return false;
+}
+
+long
+h_proc_cpu_ms(pid_t pid)
+{
+	char path[64], buf[2048], *rp;
+	unsigned long ut, st;
+	long hz = sysconf(_SC_CLK_TCK);
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* After comm: state ppid pgrp session tty tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime (fields 3..15). */
+	rp = strrchr(buf, ')');
+	if (rp == NULL || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u "
+	    "%*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (long)((ut + st) * 1000 / (unsigned long)hz);
+}
+
+bool
+h_proc_exists(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	return access(path, F_OK) == 0;
 }

@@ -316,4 +316,59 @@ struct h_record {
 /* Parses one record line of len bytes (without the LF). True if well-formed. */
 bool h_parse_record(const char *line, size_t len, struct h_record *r);
 
+
+/* ---- limits, sources, status --------------------------------------- */
+
+/*
+ * Sets resource (RLIMIT_NOFILE, ...) to soft/hard in the next process
+ * srv_spawn, srv_start, srv_run or srv_spawn_cmd starts (only that one):
+ * applied in the child before exec.  Up to 4 resources; 0, or -1.
+ */
+int h_next_spawn_rlimit(int resource, unsigned long soft, unsigned long hard);
+
+/*
+ * Calls fn(arg) in the next process srv_spawn and the rest start (only
+ * that one), in the child right before exec (after the rlimits): to set
+ * up what the server alone should see, e.g. a mount namespace of its own
+ * (reach its files through /proc/PID/root).  fn may _exit(126) on failure.
+ */
+void h_next_spawn_hook(void (*fn)(void *), void *arg);
+
+/*
+ * Like cli_connect_host, with the socket bound to source address src
+ * (numeric, same family as host; port 0) before connecting: loopback
+ * accepts any 127.0.0.0/8 source, so tests can play several clients.
+ */
+int cli_connect_from(const char *src, const char *host, int port,
+    int timeout_ms);
+
+/*
+ * Sends SIGUSR1 and waits up to timeout_ms for a new status line of
+ * service svc; copies it ("status: service ...", no newline) to out.
+ * True if one came.
+ */
+bool srv_status(struct srv *s, const char *svc, char *out, size_t cap,
+    int timeout_ms);
+
+/*
+ * The number in front of name in a status line ("connections 2 now" ->
+ * "now" is 2; "refused 1 max_clients, 3 denied" -> "denied" is 3), or -1.
+ */
+long h_status_num(const char *line, const char *name);
+
+/*
+ * Polls the status of svc (SIGUSR1 again and again) until field name
+ * equals want or timeout_ms passed: counters that another process or
+ * thread updates may lag a moment behind what a client saw.  True if it
+ * came to match; got holds the last status line seen.
+ */
+bool srv_status_num_is(struct srv *s, const char *svc, const char *name,
+    long want, char *got, size_t cap, int timeout_ms);
+
+/* User plus system CPU time of pid (all its threads) in ms, -1 if gone. */
+long h_proc_cpu_ms(pid_t pid);
+
+/* True while /proc/PID exists (running or a zombie not yet reaped). */
+bool h_proc_exists(pid_t pid);
+
 #endif

@@ -1,0 +1,646 @@
+/* check_access.c - access lists and per-source limits of the real binary: allow/deny, IPv6 and mapped IPv4, max_per_source, rate_limit, per-service config, unix socket mode. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define D H_DEADLINE_MS
+
+static void
+setup(void)
+{
+	h_setup();
+}
+
+static void
+teardown(void)
+{
+	h_cleanup();
+}
+
+static bool
+verbose(void)
+{
+	return getenv("H_VERBOSE") != NULL;
+}
+
+/* Models with concurrent connections (iterative keeps the rest in the backlog). */
+static bool
+concurrent(const char *model)
+{
+	return strcmp(model, "iterative") != 0;
+}
+
+/* What became of a connection. */
+enum outcome {
+	SERVED,		/* the probe came back */
+	REFUSED,	/* closed (EOF or RST) with nothing served */
+	HUNG,		/* neither within D, or something else came */
+	NOCONN,		/* connect failed */
+};
+
+static const char *const outcome_name[] = {
+	"served", "refused", "neither served nor closed", "connect failed",
+};
+
+/*
+ * Sends a probe line to an echo service and waits for it to come back
+ * (SERVED) or for the connection to end without a byte (REFUSED).
+ */
+static enum outcome
+outcome(int fd)
+{
+	char buf[8];
+	ssize_t r;
+
+	/* May already fail: a refused connection is being closed. */
+	(void)cli_write_all(fd, "probe\n", 6, D);
+	r = cli_read_exact(fd, buf, 6, D);
+	if (r == 6 && memcmp(buf, "probe\n", 6) == 0)
+		return SERVED;
+	if (r == 0 && (errno == 0 || errno == ECONNRESET || errno == EPIPE))
+		return REFUSED;
+	return HUNG;
+}
+
+/* Connects from src to host:port; the outcome, the socket left open in *fdp. */
+static enum outcome
+open_from(const char *src, const char *host, int port, int *fdp)
+{
+	int fd = cli_connect_from(src, host, port, D);
+
+	*fdp = fd;
+	if (fd < 0)
+		return NOCONN;
+	return outcome(fd);
+}
+
+/* The same, closing the socket. */
+static enum outcome
+try_from(const char *src, const char *host, int port)
+{
+	int fd;
+	enum outcome o = open_from(src, host, port, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	return o;
+}
+
+/* Asserts that a connection from src to host:port has outcome want. */
+#define EXPECT(model, src, host, port, want)				\
+	do {								\
+		enum outcome o_ = try_from(src, host, port);		\
+		H_ASSERT(o_ == (want), "%s: connection from %s to %s:%d "	\
+		    "%s, want %s (%s)", model, src, host, port,		\
+		    outcome_name[o_], outcome_name[want],		\
+		    o_ == NOCONN ? H_ERR : "");				\
+	} while (0)
+
+/* Asserts counter name of svc comes to be want. */
+#define EXPECT_STATUS(s, model, svc, name, want)			\
+	do {								\
+		char got_[512];						\
+		H_ASSERT(srv_status_num_is(s, svc, name, want, got_,	\
+		    sizeof got_, D), "%s: %s counter of %s is not %ld:\n%s",\
+		    model, name, svc, (long)(want), got_);		\
+	} while (0)
+
+/* True if IPv6 loopback is usable here. */
+static bool
+have_ipv6(void)
+{
+	struct sockaddr_in6 sin6;
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd == -1)
+		return false;
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof sin6) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * --deny 127.0.0.0/8 refuses every loopback source at once (nothing
+ * served, counted as denied, warned about); a deny list of single hosts
+ * refuses exactly those.
+ */
+START_TEST(test_deny)
+{
+	const char *model = h_models[_i];
+	const char *args8[] = { "-m", model, "-l", "127.0.0.1:0", "--deny",
+		"127.0.0.0/8", NULL };
+	const char *args1[] = { "-m", model, "-l", "127.0.0.1:0", "--deny",
+		"10.0.0.0/8", "--deny", "127.0.0.1", NULL };
+	struct srv s;
+	int port;
+
+	H_ASSERT(srv_start(&s, args8) == 0, "%s: server did not start", model);
+	port = srv_port(&s, 0);
+	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
+	EXPECT(model, "127.0.0.2", "127.0.0.1", port, REFUSED);
+	EXPECT_STATUS(&s, model, "echo", "denied", 2);
+	EXPECT_STATUS(&s, model, "echo", "total", 0);
+	H_ASSERT(strstr(srv_log(&s), ": refused 127.0.0.1:") != NULL &&
+	    strstr(srv_log(&s), ": denied\n") != NULL,
+	    "%s: no warning 'refused 127.0.0.1:PORT: denied'", model);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+	srv_free(&s);
+
+	H_ASSERT(srv_start(&s, args1) == 0, "%s: server did not start", model);
+	port = srv_port(&s, 0);
+	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
+	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
+	EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	EXPECT_STATUS(&s, model, "echo", "total", 1);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+}
+END_TEST
+
+/*
+ * --allow 127.0.0.2/32 admits only a client from 127.0.0.2; with an allow
+ * list and a deny list that both match a client, deny wins.
+ */
+START_TEST(test_allow)
+{
+	const char *model = h_models[_i];
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--allow",
+		"127.0.0.2/32", NULL };
+	const char *both[] = { "-m", model, "-l", "127.0.0.1:0", "--allow",
+		"127.0.0.0/8", "--deny", "127.0.0.2/32", NULL };
+	struct srv s;
+	int port;
+
+	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	port = srv_port(&s, 0);
+	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
+	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
+	EXPECT(model, "127.0.0.3", "127.0.0.1", port, REFUSED);
+	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
+	EXPECT_STATUS(&s, model, "echo", "denied", 2);
+	EXPECT_STATUS(&s, model, "echo", "total", 2);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+	srv_free(&s);
+
+	H_ASSERT(srv_start(&s, both) == 0, "%s: server did not start", model);
+	port = srv_port(&s, 0);
+	EXPECT(model, "127.0.0.2", "127.0.0.1", port, REFUSED);
+	EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
+	EXPECT(model, "127.0.0.3", "127.0.0.1", port, SERVED);
+	EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+}
+END_TEST
+
+/*
+ * IPv6: on [::1]:0, --deny ::1/128 refuses ::1.  On *:0 (one socket for
+ * both families) an IPv4 client arrives as ::ffff:127.0.0.1 and is
+ * matched as IPv4: --deny 127.0.0.1/32 refuses it but neither 127.0.0.2
+ * nor ::1; a prefix written in the mapped range (::ffff:127.0.0.0/104) is
+ * an IPv4 prefix (127.0.0.0/8) that admits IPv4 clients and not ::1.
+ */
+START_TEST(test_ipv6)
+{
+	const char *model = h_models[_i];
+	const char *a6[] = { "-m", model, "-l", "[::1]:0", "--deny", "::1/128",
+		NULL };
+	const char *any[] = { "-m", model, "-l", "*:0", "--deny",
+		"127.0.0.1/32", NULL };
+	const char *mapped[] = { "-m", model, "-l", "*:0", "--allow",
+		"::ffff:127.0.0.0/104", NULL };
+	struct srv s;
+	int port;
+
+	if (!have_ipv6()) {
+		printf("SKIP: ipv6 %s: no IPv6 loopback (::1) here\n", model);
+		fflush(stdout);
+		return;
+	}
+	H_ASSERT(srv_start(&s, a6) == 0, "%s: server did not start", model);
+	port = srv_port(&s, 0);
+	EXPECT(model, "::1", "::1", port, REFUSED);
+	EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+	srv_free(&s);
+
+	H_ASSERT(srv_start(&s, any) == 0, "%s: server did not start", model);
+	port = srv_port(&s, 0);
+	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
+	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
+	EXPECT(model, "::1", "::1", port, SERVED);
+	EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+	srv_free(&s);
+
+	H_ASSERT(srv_start(&s, mapped) == 0, "%s: server did not start",
+	    model);
+	port = srv_port(&s, 0);
+	EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
+	EXPECT(model, "::1", "::1", port, REFUSED);
+	EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+}
+END_TEST
+
+struct retry {
+	const char *src;
+	int port;
+	int fd;		/* the served connection, left open */
+	int refused;	/* attempts refused meanwhile */
+	bool other;	/* an attempt neither served nor refused */
+};
+
+/* One attempt from r->src: true once one is served (kept open in r->fd). */
+static bool
+served_again(void *arg)
+{
+	struct retry *r = arg;
+	enum outcome o = open_from(r->src, "127.0.0.1", r->port, &r->fd);
+
+	if (o == SERVED)
+		return true;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	if (o == REFUSED)
+		r->refused++;
+	else
+		r->other = true;
+	return r->other;	/* stop polling; the caller reports */
+}
+
+/*
+ * --max-per-source 2: a third concurrent connection from 127.0.0.1 is
+ * refused (counted as per_source) while one from 127.0.0.2 is admitted;
+ * once one of the first two leaves, 127.0.0.1 is admitted again (once the
+ * server has seen the close), and then refused again at two.
+ *
+ * iterative serves one connection at a time, so a source never has two:
+ * there, connections from one source wait their turn and are all served.
+ */
+START_TEST(test_per_source)
+{
+	const char *model = h_models[_i];
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
+		"--max-per-source", "2", NULL };
+	struct retry r = { "127.0.0.1", 0, -1, 0, false };
+	struct srv s;
+	int a, b, c, d, port;
+	enum outcome o;
+
+	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	port = r.port = srv_port(&s, 0);
+
+	if (!concurrent(model)) {
+		for (int i = 0; i < 4; i++)
+			EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
+		/* b waits behind a in the backlog, then is served. */
+		o = open_from("127.0.0.1", "127.0.0.1", port, &a);
+		H_ASSERT(o == SERVED, "%s: first connection %s", model,
+		    outcome_name[o]);
+		b = cli_connect_from("127.0.0.1", "127.0.0.1", port, D);
+		H_ASSERT(b >= 0, "%s: connect: %s", model, H_ERR);
+		close(a);
+		H_ASSERT(outcome(b) == SERVED && cli_echo_ok(b, "b2\n"),
+		    "%s: waiting connection not served after the first left",
+		    model);
+		close(b);
+		EXPECT_STATUS(&s, model, "echo", "per_source", 0);
+		H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+		    "%s: SIGTERM did not give exit status 0", model);
+		return;
+	}
+
+	o = open_from("127.0.0.1", "127.0.0.1", port, &a);
+	H_ASSERT(o == SERVED, "%s: first connection %s", model,
+	    outcome_name[o]);
+	o = open_from("127.0.0.1", "127.0.0.1", port, &b);
+	H_ASSERT(o == SERVED, "%s: second connection %s", model,
+	    outcome_name[o]);
+	o = open_from("127.0.0.1", "127.0.0.1", port, &c);
+	H_ASSERT(o == REFUSED, "%s: third connection from 127.0.0.1 %s, "
+	    "want refused", model, outcome_name[o]);
+	close(c);
+	o = open_from("127.0.0.2", "127.0.0.1", port, &d);
+	H_ASSERT(o == SERVED, "%s: connection from 127.0.0.2 %s", model,
+	    outcome_name[o]);
+	H_ASSERT(cli_echo_ok(a, "a\n") && cli_echo_ok(b, "b\n"),
+	    "%s: admitted connections hurt by the refusal", model);
+	EXPECT_STATUS(&s, model, "echo", "per_source", 1);
+	EXPECT_STATUS(&s, model, "echo", "now", 3);
+	H_ASSERT(strstr(srv_log(&s), ": per_source\n") != NULL,
+	    "%s: no warning 'refused PEER: per_source'", model);
+
+	close(a);
+	H_ASSERT(h_wait_for(served_again, &r, D) && r.fd >= 0,
+	    "%s: 127.0.0.1 not admitted again after one of its two "
+	    "connections left (%d refused%s)", model, r.refused,
+	    r.other ? ", one attempt neither served nor refused" : "");
+	/* Two again (b and the new one): the next is refused. */
+	o = open_from("127.0.0.1", "127.0.0.1", port, &c);
+	H_ASSERT(o == REFUSED, "%s: connection over the limit again %s",
+	    model, outcome_name[o]);
+	close(c);
+	EXPECT_STATUS(&s, model, "echo", "per_source", 2 + r.refused);
+	H_ASSERT(cli_echo_ok(b, "b\n") && cli_echo_ok(d, "d\n") &&
+	    cli_echo_ok(r.fd, "e\n"), "%s: admitted connections hurt", model);
+	close(b);
+	close(d);
+	close(r.fd);
+	EXPECT_STATUS(&s, model, "echo", "now", 0);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+}
+END_TEST
+
+#define BURST	20
+#define RATE	5
+
+/*
+ * --rate-limit 5: a burst of 20 connections from 127.0.0.1 (one after the
+ * other, as fast as they are answered) gets about 5 admitted: at least 1,
+ * at most 5 plus what the bucket refilled during the burst; the refused
+ * ones are exactly the rate_limit counter, warned about at a limited rate.
+ * Another source is unaffected, and 127.0.0.1 is admitted again once the
+ * bucket refilled.
+ */
+START_TEST(test_rate_limit)
+{
+	const char *model = h_models[_i];
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
+		"--rate-limit", "5", NULL };
+	struct retry r = { "127.0.0.1", 0, -1, 0, false };
+	int admitted = 0, refused = 0, port, slack, warnings;
+	long long t0, burst_ms;
+	struct srv s;
+
+	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	port = r.port = srv_port(&s, 0);
+	t0 = h_now_ms();
+	for (int i = 0; i < BURST; i++) {
+		enum outcome o = try_from("127.0.0.1", "127.0.0.1", port);
+
+		H_ASSERT(o == SERVED || o == REFUSED,
+		    "%s: burst connection %d %s", model, i, outcome_name[o]);
+		if (o == SERVED)
+			admitted++;
+		else
+			refused++;
+	}
+	burst_ms = h_now_ms() - t0;
+	/* Tokens that came back while the burst lasted, rounded up, + 1. */
+	slack = (int)((burst_ms * RATE + 999) / 1000) + 1;
+	if (verbose())
+		fprintf(stderr, "rate_limit %s: %d of %d admitted in %lld ms\n",
+		    model, admitted, BURST, burst_ms);
+	H_ASSERT(admitted >= 1 && admitted <= RATE + slack,
+	    "%s: %d of a burst of %d admitted in %lld ms, want 1..%d", model,
+	    admitted, BURST, burst_ms, RATE + slack);
+	EXPECT_STATUS(&s, model, "echo", "rate_limit", refused);
+
+	/* Another source has a bucket of its own. */
+	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
+
+	/* The bucket refills: admitted again (refusals take no token). */
+	H_ASSERT(h_wait_for(served_again, &r, 3 * D) && r.fd >= 0,
+	    "%s: 127.0.0.1 not admitted again after the burst (%d more "
+	    "refused%s)", model, r.refused,
+	    r.other ? ", one attempt neither served nor refused" : "");
+	close(r.fd);
+	EXPECT_STATUS(&s, model, "echo", "rate_limit", refused + r.refused);
+	EXPECT_STATUS(&s, model, "echo", "denied", 0);
+
+	/* Warned about, at a limited rate: not once per refusal. */
+	warnings = (int)h_count(srv_log(&s), ": rate_limit\n");
+	H_ASSERT(warnings >= 1 && warnings < refused + r.refused,
+	    "%s: %d 'refused PEER: rate_limit' warnings for %d refusals",
+	    model, warnings, refused + r.refused);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+}
+END_TEST
+
+/* Writes the config text to DIR/name; its path. */
+static const char *
+write_conf(const char *dir, const char *text)
+{
+	const char *path = h_path(dir, "dispatchd.conf");
+
+	H_ASSERT(h_write_file(path, text) == 0, "write %s: %s", path, H_ERR);
+	return path;
+}
+
+/*
+ * Limits and lists per service: "limited" has max_per_source 1, an allow
+ * list and inherits the global deny list; "open" empties the deny list
+ * and has no limits.  Each service refuses and counts on its own.
+ */
+START_TEST(test_service_config)
+{
+	const char *model = h_models[_i];
+	const char *dir = h_tmpdir();
+	const char *conf;
+	const char *args[] = { "-m", model, "-c", NULL, NULL };
+	bool conc = concurrent(model);
+	struct srv s;
+	int lim, open_, a, b, c, i;
+	int fds[3];
+	enum outcome o;
+
+	H_ASSERT(dir != NULL, "tmpdir");
+	conf = write_conf(dir,
+	    "deny = {\"127.0.0.3\"}\n"
+	    "service \"limited\" {\n"
+	    "  listen = {\"127.0.0.1:0\"}\n"
+	    "  handler = \"echo\"\n"
+	    "  allow = {\"127.0.0.0/30\"}\n"
+	    "  max_per_source = 1\n"
+	    "}\n"
+	    "service \"open\" {\n"
+	    "  listen = {\"127.0.0.1:0\"}\n"
+	    "  handler = \"echo\"\n"
+	    "  deny = {}\n"
+	    "}\n");
+	args[3] = conf;
+	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start",
+	    model);
+	lim = srv_port(&s, srv_find(&s, "limited"));
+	open_ = srv_port(&s, srv_find(&s, "open"));
+	H_ASSERT(lim > 0 && open_ > 0, "%s: services not found", model);
+
+	EXPECT(model, "127.0.0.5", "127.0.0.1", lim, REFUSED);	/* allow */
+	EXPECT(model, "127.0.0.3", "127.0.0.1", lim, REFUSED);	/* deny */
+	EXPECT(model, "127.0.0.5", "127.0.0.1", open_, SERVED);
+	EXPECT(model, "127.0.0.3", "127.0.0.1", open_, SERVED);
+	if (conc) {
+		o = open_from("127.0.0.1", "127.0.0.1", lim, &a);
+		H_ASSERT(o == SERVED, "%s: limited: first connection %s",
+		    model, outcome_name[o]);
+		o = open_from("127.0.0.1", "127.0.0.1", lim, &b);
+		H_ASSERT(o == REFUSED, "%s: limited: second connection from "
+		    "127.0.0.1 %s, want refused", model, outcome_name[o]);
+		close(b);
+		o = open_from("127.0.0.2", "127.0.0.1", lim, &c);
+		H_ASSERT(o == SERVED, "%s: limited: 127.0.0.2 %s", model,
+		    outcome_name[o]);
+		/* No limit on the other service. */
+		for (i = 0; i < 3; i++) {
+			o = open_from("127.0.0.1", "127.0.0.1", open_, &fds[i]);
+			H_ASSERT(o == SERVED, "%s: open: connection %d from "
+			    "127.0.0.1 %s", model, i + 1, outcome_name[o]);
+		}
+		for (i = 0; i < 3; i++)
+			close(fds[i]);
+		close(a);
+		close(c);
+	} else {
+		EXPECT(model, "127.0.0.1", "127.0.0.1", lim, SERVED);
+		EXPECT(model, "127.0.0.1", "127.0.0.1", lim, SERVED);
+	}
+	EXPECT_STATUS(&s, model, "limited", "denied", 2);
+	EXPECT_STATUS(&s, model, "limited", "per_source", conc ? 1 : 0);
+	EXPECT_STATUS(&s, model, "open", "denied", 0);
+	EXPECT_STATUS(&s, model, "open", "per_source", 0);
+	EXPECT_STATUS(&s, model, "open", "total", conc ? 5 : 2);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+}
+END_TEST
+
+/* The permission bits of path, or -1. */
+static int
+perms(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return -1;
+	return (int)(st.st_mode & 07777);
+}
+
+/*
+ * mode = "0600" on a unix listener gives the socket file mode 0600, and
+ * "0660" gives 0660 also under umask 077; a service without mode takes
+ * the global one.  Unix clients are never refused, even with deny lists
+ * that cover every address and limits of one.
+ */
+START_TEST(test_unix_mode)
+{
+	const char *model = h_models[_i];
+	const char *dir = h_tmpdir();
+	char text[2048];
+	const char *conf, *p, *g, *o;
+	const char *args[] = { "-m", model, "-c", NULL, NULL };
+	struct srv s;
+	int fds[3], i, n;
+
+	H_ASSERT(dir != NULL, "tmpdir");
+	p = h_path(dir, "p.sock");
+	g = h_path(dir, "g.sock");
+	o = h_path(dir, "o.sock");
+	snprintf(text, sizeof text,
+	    "mode = \"0604\"\n"
+	    "service \"private\" {\n"
+	    "  listen = {\"unix:%s\"}\n"
+	    "  handler = \"echo\"\n"
+	    "  mode = \"0600\"\n"
+	    "  deny = {\"0.0.0.0/0\", \"::/0\"}\n"
+	    "  max_per_source = 1\n"
+	    "  rate_limit = 1\n"
+	    "}\n"
+	    "service \"group\" {\n"
+	    "  listen = {\"unix:%s\"}\n"
+	    "  handler = \"echo\"\n"
+	    "  mode = \"0660\"\n"
+	    "}\n"
+	    "service \"other\" {\n"
+	    "  listen = {\"unix:%s\"}\n"
+	    "  handler = \"echo\"\n"
+	    "}\n", p, g, o);
+	conf = write_conf(dir, text);
+	args[3] = conf;
+	umask(077);	/* the server inherits it: the modes must not */
+	H_ASSERT(srv_start_n(&s, args, 3) == 0, "%s: server did not start",
+	    model);
+	H_ASSERT(perms(p) == 0600, "%s: %s has mode %o, want 600", model, p,
+	    perms(p));
+	H_ASSERT(perms(g) == 0660, "%s: %s has mode %o, want 660", model, g,
+	    perms(g));
+	H_ASSERT(perms(o) == 0604, "%s: %s has mode %o, want 604 (global)",
+	    model, o, perms(o));
+
+	n = concurrent(model) ? 3 : 1;
+	for (int round = 0; round < (concurrent(model) ? 1 : 3); round++) {
+		for (i = 0; i < n; i++) {
+			fds[i] = cli_connect_unix(p, D);
+			H_ASSERT(fds[i] >= 0, "%s: connect %s: %s", model, p,
+			    H_ERR);
+			H_ASSERT(outcome(fds[i]) == SERVED,
+			    "%s: unix client %d not served", model, i + 1);
+		}
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+	}
+	EXPECT_STATUS(&s, model, "private", "total", 3);
+	EXPECT_STATUS(&s, model, "private", "denied", 0);
+	EXPECT_STATUS(&s, model, "private", "per_source", 0);
+	EXPECT_STATUS(&s, model, "private", "rate_limit", 0);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
+	    "%s: SIGTERM did not give exit status 0", model);
+}
+END_TEST
+
+static TCase *
+tcase(Suite *su, const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(su, tc);
+	return tc;
+}
+
+int
+main(void)
+{
+	Suite *su = suite_create("access");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tcase(su, "deny"), test_deny, 0, H_NMODELS);
+	tcase_add_loop_test(tcase(su, "allow"), test_allow, 0, H_NMODELS);
+	tcase_add_loop_test(tcase(su, "ipv6"), test_ipv6, 0, H_NMODELS);
+	tcase_add_loop_test(tcase(su, "per_source"), test_per_source, 0,
+	    H_NMODELS);
+	tcase_add_loop_test(tcase(su, "rate_limit"), test_rate_limit, 0,
+	    H_NMODELS);
+	tcase_add_loop_test(tcase(su, "service_config"), test_service_config,
+	    0, H_NMODELS);
+	tcase_add_loop_test(tcase(su, "unix_mode"), test_unix_mode, 0,
+	    H_NMODELS);
+
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
