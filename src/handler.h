@@ -16,7 +16,8 @@ struct peer;
  *   data   for received bytes: returns how many of the n bytes it consumed
  *          (0..n), or -1 to drop the connection.  It stops early only when
  *          sink_full(); the core sends, then calls again with the rest.
- *          While the sink is not full and n > 0 it consumes at least one byte;
+ *          Called with the sink not full and n > 0, it consumes at least one
+ *          byte, or returns with the sink full (a reply filled it);
  *   eof    once, when the client half-closed and all its bytes were
  *          consumed; the core then sends what is pending and closes;
  *   close  exactly once, always (also after errors, resets and timeouts,

@@ -31,7 +31,7 @@ verbose(void)
 	return getenv("H_VERBOSE") != NULL;
 }
 
-/* Models with concurrent connections (iterative keeps the rest in the backlog). */
+/* Models serving connections at once (iterative: the rest wait). */
 static bool
 concurrent(const char *model)
 {

@@ -70,7 +70,7 @@ is(const char *model, const char *name)
 	return strcmp(model, name) == 0;
 }
 
-/* Models with concurrent connections (iterative keeps the rest in the backlog). */
+/* Models serving connections at once (iterative: the rest wait). */
 static bool
 concurrent(const char *model)
 {
@@ -715,9 +715,9 @@ outcome(int fd)
  * RLIMIT_NOFILE 32 (soft and hard, so the server cannot raise it) and 40
  * connections: each is either served or closed at once, none is left
  * hanging; "out of descriptors" is warned and counted (no_fds, exactly
- * the refused ones; not under valgrind); over a one-second hold with more connections coming
- * in the server uses little CPU (no busy loop); once connections close,
- * new ones are served again.
+ * the refused ones; not under valgrind); over a one-second hold with
+ * more connections coming in the server uses little CPU (no busy loop);
+ * once connections close, new ones are served again.
  *
  * fork and iterative hold no descriptor per connection in the accepting
  * process: there every one of the 40 is served.
