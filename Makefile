@@ -87,6 +87,7 @@ check-integration: $(BIN) $(INT_BINS)
 # UndefinedBehaviorSanitizer (any report fails), in a build directory of its own.
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 check-asan: deps
+	@sh tests/apt-deps.sh check-asan clang libclang-rt-14-dev
 	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang CFLAGS='$(ASAN_FLAGS)' \
@@ -104,19 +105,7 @@ check-valgrind: deps $(BIN) $(INT_BINS)
 # Installs the Debian packages above when something is missing: with
 # apt-get when root, otherwise prints the exact command and fails.
 deps:
-	@missing=""; \
-	for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "deps: installing$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	  else \
-	    echo "deps: missing packages; run as root:"; \
-	    echo "  apt-get update && apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	@sh tests/apt-deps.sh deps $(DEB_PKGS)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \

@@ -65,19 +65,7 @@ fuzz-smoke:
 # Installs what is missing with apt-get when root; otherwise prints the
 # command and fails.  A trivial fuzzer is linked to prove the runtime is there.
 fuzz-deps:
-	@missing=""; \
-	for p in $(FUZZ_DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "fuzz-deps: installing$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	  else \
-	    echo "fuzz-deps: missing packages; run as root:"; \
-	    echo "  apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi; \
+	@sh tests/apt-deps.sh fuzz-deps $(FUZZ_DEB_PKGS) || exit 1; \
 	mkdir -p $(FUZZ_BUILD); \
 	printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
 	  > $(FUZZ_BUILD)/probe.c; \
