@@ -97,7 +97,7 @@ check-asan: deps
 # invalid accesses, descriptors left open): tests/valgrind-dispatchd wraps it.
 VG_LOGDIR := $(BUILD)/valgrind
 check-valgrind: deps $(BIN) $(INT_BINS)
-	@rm -rf $(VG_LOGDIR) && mkdir -p $(VG_LOGDIR)
+	@rm -rf $(VG_LOGDIR) && mkdir -p $(VG_LOGDIR) && chmod 1777 $(VG_LOGDIR)	# --user children log too
 	@DISPATCHD=$(CURDIR)/tests/valgrind-dispatchd DISPATCHD_REAL=$(CURDIR)/$(BIN) VG_LOGDIR=$(CURDIR)/$(VG_LOGDIR) \
 	  sh tests/run-suites.sh valgrind-suites $(INT_BINS) $(SCRIPT_TESTS); \
 	  s=$$?; sh tests/valgrind-verdict.sh $(VG_LOGDIR) && exit $$s

@@ -19,6 +19,16 @@
 
 static int ready_fd = -1;	/* the daemon's end of the start-up pipe */
 
+/* A daemon that fails to start exits with the pipe open: the waiting
+ * process reads end-of-file and exits 1. */
+static void
+ready_fd_close(void)
+{
+	if (ready_fd >= 0)
+		close(ready_fd);
+	ready_fd = -1;
+}
+
 int
 daemon_detach(char *err, size_t errlen)
 {
@@ -41,6 +51,7 @@ daemon_detach(char *err, size_t errlen)
 		close(p[1]);
 		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
 			;
+		close(p[0]);
 		waitpid(pid, NULL, 0);	/* the intermediate child exits at once */
 		_exit(n == 1 ? 0 : 1);
 	}
@@ -56,9 +67,12 @@ daemon_detach(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot detach: fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
+	if (pid > 0) {
+		close(p[1]);
 		_exit(0);
+	}
 	ready_fd = p[1];
+	atexit(ready_fd_close);
 	return 0;
 }
 
@@ -125,6 +139,15 @@ pidfile_create(const char *path, char *err, size_t errlen)
 	pid_fd = fd;
 	pid_owner = getpid();
 	return 0;
+}
+
+void
+pidfile_forget(void)
+{
+	if (pid_fd >= 0 && getpid() != pid_owner) {
+		close(pid_fd);
+		pid_fd = -1;
+	}
 }
 
 void

@@ -27,6 +27,9 @@ void daemon_ready(void);
 int pidfile_create(const char *path, char *err, size_t errlen);
 /* Removes the pidfile if this process created it. */
 void pidfile_remove(void);
+/* In a fork child: closes the inherited pidfile descriptor, so the lock
+ * is the main process's alone. */
+void pidfile_forget(void);
 
 /*
  * Drops to user (name or uid) and its groups: initgroups, setgid, setuid,

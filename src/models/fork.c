@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../conf.h"
+#include "../daemon.h"
 #include "../handler.h"
 #include "../log.h"
 #include "../model.h"
@@ -89,6 +90,7 @@ child(struct config *cf, struct client *c)
 	if (sig_child_setup() < 0)
 		log_warn("child: signals");
 	net_spare_close();
+	pidfile_forget();
 	net_close_all(cf);	/* the parent's listeners: never removes their files */
 	serve_counts_connections = false;	/* the parent does */
 	serve(cf, c);
