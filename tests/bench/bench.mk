@@ -1,0 +1,54 @@
+# bench.mk - `make bench`: the load client, the peer servers and the matrix.
+# Included by the top Makefile; never part of `make check`.
+#
+#   make bench                  full matrix, medians of BENCH_ROUNDS (3) rounds, < 20 min
+#   BENCH_QUICK=1 make bench    one short round, < 3 min
+#   make bench-deps             the Debian packages the bench needs
+#   make bench-tools            build/dispatchd-bench and the peers, nothing run
+#
+# Results: build/bench/results.md, results.png, results.svg (and raw/*.txt).
+
+BENCH_DIR   := tests/bench
+BENCH_OUT   := $(BUILD)/bench
+BENCH_BIN   := $(BUILD)/dispatchd-bench
+BENCH_SRCS  := $(wildcard $(BENCH_DIR)/*.c)
+BENCH_OBJS  := $(BENCH_SRCS:$(BENCH_DIR)/%.c=$(BENCH_OUT)/obj/%.o)
+BENCH_PEERS := $(BENCH_OUT)/peers/epoll-echo $(BENCH_OUT)/peers/uv-echo $(BENCH_OUT)/peers/ev-echo
+BENCH_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+BENCH_ROUNDS ?= 3
+BENCH_QUICK  ?=
+BENCH_DEB_PKGS := libuv1-dev libevent-dev socat gnuplot-nox python3 linux-perf pkg-config
+
+.PHONY: bench bench-deps bench-tools
+
+$(BENCH_OUT)/obj/%.o: $(BENCH_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BENCH_BIN): $(BENCH_OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
+
+$(BENCH_OUT)/peers/epoll-echo: $(BENCH_DIR)/peers/epoll-echo.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BENCH_OUT)/peers/uv-echo: $(BENCH_DIR)/peers/uv-echo.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags libuv) $(LDFLAGS) -o $@ $< \
+	  $(shell $(PKG_CONFIG) --libs libuv)
+
+$(BENCH_OUT)/peers/ev-echo: $(BENCH_DIR)/peers/ev-echo.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags libevent) $(LDFLAGS) -o $@ $< \
+	  $(shell $(PKG_CONFIG) --libs libevent)
+
+bench-tools: $(BIN) $(BENCH_BIN) $(BENCH_PEERS)
+
+# Like `deps`: apt-get when root, else the exact command and a failure.
+bench-deps:
+	@sh tests/apt-deps.sh bench-deps $(BENCH_DEB_PKGS)
+
+bench: deps bench-deps
+	@$(MAKE) --no-print-directory bench-tools
+	BENCH_QUICK=$(BENCH_QUICK) BENCH_ROUNDS=$(BENCH_ROUNDS) \
+	  $(BENCH_PYTHON) $(BENCH_DIR)/run.py --build $(BUILD) --out $(BENCH_OUT)

@@ -1,0 +1,716 @@
+#!/usr/bin/env python3
+"""run.py - the dispatchd benchmark matrix behind `make bench`.
+
+Runs build/dispatchd-bench against the six models and the peer servers,
+one fresh server per run, BENCH_ROUNDS rounds (medians), and writes
+build/bench/results.md, results.png, results.svg and raw/ (every run's
+report, the servers' logs, results.jsonl).
+
+    BENCH_QUICK=1 make bench        one short round (under 3 minutes)
+    make bench                      the full matrix (under 20 minutes)
+    tests/bench/run.py --only epoll,libuv --scenarios pp16,bulk   (a subset)
+
+Every server is started in its own session and its whole process group is
+ended after the run; an exit, an exception or a signal ends whatever is
+still running.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# ---------------------------------------------------------------- servers
+
+MODELS = ["epoll", "poll", "select", "thread", "fork", "iterative"]
+PEERS = ["epoll-echo", "libuv", "libevent", "socat", "python-asyncio",
+         "python-threading", "python-forking"]
+# One process or thread per connection: hold fewer, always measure connrate.
+PER_CONNECTION = {"fork", "thread", "iterative", "socat", "python-threading",
+                  "python-forking"}
+# Peers a target compares against.
+CONNRATE_PEERS_FORK = ["socat", "python-forking"]
+
+
+def server_argv(name, build, handler="echo", max_clients=None):
+    """The command that starts server `name` on a free port."""
+    peers = os.path.join(build, "bench", "peers")
+    py = sys.executable or "python3"
+    if name in MODELS:
+        argv = [os.path.join(build, "dispatchd"), "-m", name, "-H", handler,
+                "-l", "127.0.0.1:0"]
+        if max_clients:
+            argv += ["--max-clients", str(max_clients)]
+        return argv
+    return {
+        "epoll-echo": [os.path.join(peers, "epoll-echo"), "0"],
+        "libuv": [os.path.join(peers, "uv-echo"), "0"],
+        "libevent": [os.path.join(peers, "ev-echo"), "0"],
+        "socat": ["sh", os.path.join(HERE, "peers", "socat-echo.sh"), "0"],
+        "python-asyncio": [py, os.path.join(HERE, "peers", "pyecho.py"), "asyncio", "0"],
+        "python-threading": [py, os.path.join(HERE, "peers", "pyecho.py"), "threading", "0"],
+        "python-forking": [py, os.path.join(HERE, "peers", "pyecho.py"), "forking", "0"],
+    }[name]
+
+
+# ---------------------------------------------------------------- scenarios
+
+class Scenario:
+    def __init__(self, key, title, mode, conns=1, size=None, handler="echo", unit="rt"):
+        self.key, self.title, self.mode = key, title, mode
+        self.conns, self.size, self.handler, self.unit = conns, size, handler, unit
+
+
+def hold_count(name, quick):
+    if name == "select":
+        return 1000          # below FD_SETSIZE (1024) with room for the listeners
+    if name in PER_CONNECTION:
+        return 200 if quick else 500
+    if name == "epoll":
+        return 19000         # the target: RLIMIT_NOFILE's hard limit is 20,000 here
+    return 5000 if quick else 19000
+
+
+def scenarios_for(name, quick):
+    """The scenarios server `name` runs (None: not applicable, with why)."""
+    out = []
+    serial = name == "iterative"
+    for c in (1, 16, 256):
+        if serial and c > 1:
+            continue        # one connection at a time: the others wait forever
+        out.append(Scenario(f"pp{c}", f"pingpong {c}", "pingpong", c, 64))
+    out.append(Scenario("bulk", "bulk", "bulk", 1, None, unit="MiB"))
+    if not quick or name in PER_CONNECTION or name in ("epoll", "libuv"):
+        out.append(Scenario("connrate", "connrate 16", "connrate", 16, 64, unit="conn"))
+    if not serial:
+        out.append(Scenario("hold", "hold", "hold", hold_count(name, quick), None, unit="ping"))
+    if name == "epoll":
+        out.append(Scenario("lines-echo", "lines 16 echo", "lines", 16, 64, "echo", "line"))
+        out.append(Scenario("lines-ts", "lines 16 timestamp", "lines", 16, 64, "timestamp",
+                            "line"))
+    return out
+
+
+SCENARIO_ORDER = ["pp1", "pp16", "pp256", "bulk", "connrate", "hold", "lines-echo", "lines-ts"]
+SCENARIO_TITLES = {
+    "pp1": "pingpong 1", "pp16": "pingpong 16", "pp256": "pingpong 256",
+    "bulk": "bulk", "connrate": "connrate 16", "hold": "hold",
+    "lines-echo": "lines echo", "lines-ts": "lines timestamp",
+}
+
+# ---------------------------------------------------------------- processes
+
+LIVE = {}   # pid -> description: every process group still to end
+
+
+def end_group(pid, grace=3.0):
+    """Ends the process group led by pid (one we started), politely first."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        LIVE.pop(pid, None)
+        return
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+        except ChildProcessError:
+            break
+        time.sleep(0.02)
+    try:
+        os.killpg(pid, signal.SIGKILL)     # children the leader left behind
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    LIVE.pop(pid, None)
+
+
+def end_all():
+    for pid in list(LIVE):
+        end_group(pid, grace=1.0)
+
+
+def on_signal(signo, frame):
+    end_all()
+    sys.stderr.write(f"\nbench: stopped by signal {signo}; every server was ended\n")
+    os._exit(128 + signo)
+
+
+LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+
+def start_server(argv, log_path, timeout=10.0):
+    """Starts a server in its own session; returns (Popen, port).
+
+    Ready means: it printed its "listening on" line and a connection to
+    that port succeeded (socat-echo.sh prints just before socat listens).
+    """
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                            start_new_session=True, cwd=ROOT)
+    log.close()
+    LIVE[proc.pid] = argv[0]
+    deadline = time.time() + timeout
+    port = None
+    while time.time() < deadline and proc.poll() is None:
+        with open(log_path, "rb") as f:
+            m = LISTEN_RE.search(f.read().decode("utf-8", "replace"))
+        if m:
+            port = int(m.group(1))
+            break
+        time.sleep(0.02)
+    ready = False
+    while port is not None and time.time() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                ready = True
+                break
+        except OSError:
+            time.sleep(0.02)
+    if not ready:
+        end_group(proc.pid)
+        with open(log_path, "rb") as f:
+            tail = f.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+        raise RuntimeError(f"{os.path.basename(argv[-2] if argv[0] == 'sh' else argv[0])} "
+                           f"did not start: {' '.join(tail)}")
+    time.sleep(0.05)
+    return proc, port
+
+
+def parse_result(text):
+    for line in text.splitlines():
+        if line.startswith("RESULT "):
+            head, _, note = line[7:].partition(" note=")
+            res = {"note": note.strip()}
+            for tok in head.split():
+                k, _, v = tok.partition("=")
+                if v == "NA":
+                    res[k] = None
+                    continue
+                try:
+                    res[k] = float(v)
+                except ValueError:
+                    res[k] = v
+            return res
+    return None
+
+
+def run_one(args, name, sc, rnd, rawdir):
+    """One server, one scenario, one round: the RESULT dict (with 'ok')."""
+    tag = f"{name}_{sc.key}_r{rnd}"
+    max_clients = sc.conns + 100 if sc.mode == "hold" and sc.conns >= 1000 else None
+    argv = server_argv(name, args.build, sc.handler, max_clients)
+    # A free port picked for socat may be taken before socat binds it: retry.
+    for attempt in range(3):
+        try:
+            server, port = start_server(argv, os.path.join(rawdir, "logs", tag + ".log"))
+            break
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    pid = server.pid
+    cmd = [os.path.join(args.build, "dispatchd-bench"), "-m", sc.mode, "-p", str(port),
+           "-P", str(pid), "-c", str(sc.conns), "--label", f"{name}/{sc.key}/r{rnd}"]
+    if sc.size:
+        cmd += ["-s", str(sc.size)]
+    if sc.mode == "hold":
+        cmd += ["--hold-secs", str(args.hold_secs)]
+        limit = 60 + sc.conns / 300
+    else:
+        cmd += ["-d", str(args.secs), "-w", str(args.warmup)]
+        limit = 60 + args.secs + args.warmup
+    res = None
+    try:
+        client = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  start_new_session=True, cwd=ROOT)
+        LIVE[client.pid] = "dispatchd-bench"
+        try:
+            out, _ = client.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            end_group(client.pid)
+            out, _ = client.communicate()
+            out += b"\nbench: client timed out\n"
+        LIVE.pop(client.pid, None)
+        text = out.decode("utf-8", "replace")
+        with open(os.path.join(rawdir, tag + ".txt"), "w") as f:
+            f.write("$ " + " ".join(argv) + "\n$ " + " ".join(cmd) + "\n" + text)
+        res = parse_result(text) or {"note": text.strip().splitlines()[-1:] or ["no result"]}
+        alive = server.poll() is None
+        res["ok"] = client.returncode == 0 and alive
+        if not alive:
+            res["note"] = (res.get("note") or "") + " [server died]"
+    finally:
+        end_group(pid)
+    res.update({"server": name, "scenario": sc.key, "round": rnd})
+    return res
+
+
+# ---------------------------------------------------------------- summary
+
+def median(vals):
+    vals = [v for v in vals if isinstance(v, (int, float)) and not math.isnan(v)]
+    return statistics.median(vals) if vals else None
+
+
+def summarize(runs):
+    """(server, scenario) -> medians of the successful rounds, plus flags."""
+    table = {}
+    keys = ["rate", "p50_us", "p99_us", "p999_us", "cpu_us_per_op", "syscalls_per_op",
+            "kib_per_conn", "kib_per_conn_idle", "pss_kib_per_conn", "held", "answered", "connect_s",
+            "server_cpu_pct", "client_cpu_us_per_op", "steal_pct", "conns", "procs",
+            "threads"]
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["server"], r["scenario"]), []).append(r)
+    for k, rs in groups.items():
+        good = [r for r in rs if r.get("ok")]
+        cell = {"rounds": len(rs), "good": len(good),
+                "notes": sorted({str(r.get("note")) for r in rs if not r.get("ok") and r.get("note")})}
+        for key in keys:
+            cell[key] = median([r.get(key) for r in good])
+        cell["conns"] = median([r.get("conns") for r in rs])
+        table[k] = cell
+    return table
+
+
+def fmt_rate(v):
+    if v is None:
+        return "–"
+    if v >= 100000:
+        return f"{v / 1000:.0f}k"
+    if v >= 10000:
+        return f"{v / 1000:.1f}k"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.1f}"
+
+
+def fmt_num(v, prec=2):
+    return "–" if v is None else f"{v:.{prec}f}"
+
+
+def fmt_us(v):
+    if v is None:
+        return "–"
+    return f"{v / 1000:.1f} ms" if v >= 10000 else f"{v:.0f} µs"
+
+
+def ratio(v, base):
+    if v is None or base is None or base == 0:
+        return ""
+    return f" ({v / base:.2f}×)"
+
+
+def cell_value(table, name, key, field):
+    c = table.get((name, key))
+    if c is None:
+        return None
+    return c.get(field)
+
+
+def cell_text(table, name, key, field, fmt, with_ratio):
+    c = table.get((name, key))
+    if c is None:
+        return "n/a"
+    v = c.get(field)
+    if c["good"] == 0:
+        return "ERR"
+    text = fmt(v)
+    if with_ratio and name != "libuv":
+        text += ratio(v, cell_value(table, "libuv", key, field))
+    if c["good"] < c["rounds"]:
+        text += f" ({c['good']}/{c['rounds']} ok)"
+    return text
+
+
+def md_table(table, servers, scen_keys, field, fmt, with_ratio):
+    lines = ["| server | " + " | ".join(SCENARIO_TITLES[k] for k in scen_keys) + " |",
+             "|---|" + "---:|" * len(scen_keys)]
+    for name in servers:
+        row = [cell_text(table, name, k, field, fmt, with_ratio) for k in scen_keys]
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def check_targets(table, quick):
+    """[(target, measured, verdict)] for the issue's figures."""
+    out = []
+    v = lambda n, k, f: cell_value(table, n, k, f)
+    peers_all = PEERS
+
+    for k in ("pp1", "pp16", "pp256"):
+        e = v("epoll", k, "cpu_us_per_op")
+        peer_vals = [(v(p, k, "cpu_us_per_op"), p) for p in peers_all]
+        peer_vals = [(x, p) for x, p in peer_vals if x is not None]
+        if e is None or not peer_vals:
+            out.append((f"epoll CPU/rt ≤ every peer's, {SCENARIO_TITLES[k]}", "not measured", "–"))
+            continue
+        best, bp = min(peer_vals)
+        uv = v("libuv", k, "cpu_us_per_op")
+        out.append((f"epoll CPU/rt ≤ every peer's, {SCENARIO_TITLES[k]}",
+                    f"epoll {e:.2f} µs; best peer {bp} {best:.2f} µs; libuv {fmt_num(uv)} µs",
+                    "MET" if e <= best else "NOT MET"))
+    s = v("epoll", "pp16", "syscalls_per_op")
+    out.append(("epoll ≤ 2.2 system calls/rt, pingpong 16",
+                "not counted" if s is None else f"{s:.2f}",
+                "–" if s is None else ("MET" if s <= 2.2 else "NOT MET")))
+    e = v("epoll", "bulk", "rate")
+    pv = [(v(p, "bulk", "rate"), p) for p in peers_all]
+    pv = [(x, p) for x, p in pv if x is not None]
+    if e is not None and pv:
+        best, bp = max(pv)
+        out.append(("epoll bulk throughput ≥ best peer's",
+                    f"epoll {e:.0f} MiB/s; best peer {bp} {best:.0f} MiB/s",
+                    "MET" if e >= best else "NOT MET"))
+    e = v("epoll", "pp16", "cpu_us_per_op")
+    for m in ("select", "poll"):
+        x = v(m, "pp16", "cpu_us_per_op")
+        if e is not None and x is not None:
+            out.append((f"{m} CPU/rt within 15% of epoll, pingpong 16",
+                        f"{m} {x:.2f} µs vs epoll {e:.2f} µs ({x / e:.2f}×)",
+                        "MET" if x <= 1.15 * e else "NOT MET"))
+    c = table.get(("epoll", "hold"))
+    if c is not None:
+        held, ans, kib = c.get("held"), c.get("answered"), c.get("kib_per_conn")
+        n = int(c.get("conns") or 0)
+        ok = c["good"] > 0 and held == n and ans == n and kib is not None and kib <= 0.25
+        out.append(("epoll holds 19,000, all answer, ≤ 0.25 KiB RSS each",
+                    f"{fmt_num(held, 0)} held, {fmt_num(ans, 0)} answered of {n}; "
+                    f"{fmt_num(kib, 3)} KiB/conn",
+                    ("MET" if ok and n >= 19000 else "NOT MET") if c["good"] else "NOT MET"))
+    f = v("fork", "connrate", "rate")
+    pv = [(v(p, "connrate", "rate"), p) for p in CONNRATE_PEERS_FORK]
+    pv = [(x, p) for x, p in pv if x is not None]
+    if f is not None and pv:
+        best, bp = max(pv)
+        out.append(("fork conn/s ≥ 1.5× best per-connection peer",
+                    f"fork {f:.0f}/s; best {bp} {best:.0f}/s ({f / best:.2f}×)",
+                    "MET" if f >= 1.5 * best else "NOT MET"))
+        fc = v("fork", "connrate", "cpu_us_per_op")
+        pc = [(v(p, "connrate", "cpu_us_per_op"), p) for p in CONNRATE_PEERS_FORK]
+        pc = [(x, p) for x, p in pc if x is not None]
+        if fc is not None and pc:
+            lo, lp = min(pc)
+            out.append(("fork CPU/conn below socat's and python-forking's",
+                        f"fork {fc:.0f} µs; lowest {lp} {lo:.0f} µs",
+                        "MET" if fc < lo else "NOT MET"))
+    t = v("thread", "connrate", "rate")
+    pt = v("python-threading", "connrate", "rate")
+    if t is not None and pt:
+        out.append(("thread conn/s ≥ 3× python-threading",
+                    f"thread {t:.0f}/s; python-threading {pt:.0f}/s ({t / pt:.2f}×)",
+                    "MET" if t >= 3 * pt else "NOT MET"))
+        tc = v("thread", "connrate", "cpu_us_per_op")
+        pc = v("python-threading", "connrate", "cpu_us_per_op")
+        if tc is not None and pc is not None:
+            out.append(("thread CPU/conn below python-threading's",
+                        f"thread {tc:.0f} µs; python-threading {pc:.0f} µs",
+                        "MET" if tc < pc else "NOT MET"))
+    for m, peers in (("fork", CONNRATE_PEERS_FORK), ("thread", ["python-threading"])):
+        x = v(m, "pp16", "cpu_us_per_op")
+        pc = [(v(p, "pp16", "cpu_us_per_op"), p) for p in peers]
+        pc = [(y, p) for y, p in pc if y is not None]
+        if x is not None and pc:
+            lo, lp = min(pc)
+            out.append((f"{m} CPU/rt below {'/'.join(peers)}, pingpong 16",
+                        f"{m} {x:.2f} µs; lowest {lp} {lo:.2f} µs",
+                        "MET" if x < lo else "NOT MET"))
+    te = v("epoll", "lines-echo", "cpu_us_per_op")
+    tt = v("epoll", "lines-ts", "cpu_us_per_op")
+    if te and tt:
+        out.append(("timestamp CPU/line ≤ 1.3× echo's (epoll, lines 16)",
+                    f"timestamp {tt:.2f} µs vs echo {te:.2f} µs ({tt / te:.2f}×)",
+                    "MET" if tt <= 1.3 * te else "NOT MET"))
+    return out
+
+
+def write_chart(table, servers, outdir):
+    """results.png and results.svg: CPU per round trip and round trips/s by connections."""
+    gp = shutil.which("gnuplot")
+    dat = os.path.join(outdir, "chart.dat")
+    with open(dat, "w") as f:
+        f.write("# conns " + " ".join(f"{s}_cpu {s}_rate" for s in servers) + "\n")
+        for c in (1, 16, 256):
+            row = [str(c)]
+            for s in servers:
+                for field in ("cpu_us_per_op", "rate"):
+                    x = cell_value(table, s, f"pp{c}", field)
+                    row.append("NaN" if x is None else f"{x:.4f}")
+            f.write(" ".join(row) + "\n")
+    if gp is None:
+        return "gnuplot not found: no chart"
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+               "#17becf", "#e377c2", "#7f7f7f", "#bcbd22", "#000000", "#aec7e8", "#98df8a"]
+    plots_cpu, plots_rate = [], []
+    for i, s in enumerate(servers):
+        col = colours[i % len(colours)]
+        style = (f"lp lw 2 pt 7 lc rgb '{col}'" if s in MODELS
+                 else f"lp lw 1.5 dt 2 pt 6 lc rgb '{col}'")
+        plots_cpu.append(f"'{dat}' using 1:{2 + 2 * i} with {style} title '{s}'")
+        plots_rate.append(f"'{dat}' using 1:{3 + 2 * i} with {style} title '{s}'")
+    body = f"""
+set datafile missing 'NaN'
+set logscale x 2
+set xtics (1, 16, 256)
+set xrange [0.8:320]
+set grid
+set key outside right top
+set multiplot layout 1,2 title "dispatchd vs peers: 64-byte echo ping-pong (medians)"
+set title "server CPU per round trip"
+set xlabel "connections"
+set ylabel "µs CPU per round trip"
+set logscale y
+plot {", ".join(plots_cpu)}
+set title "round trips per second"
+set ylabel "round trips / s"
+unset logscale y
+set yrange [0:*]
+plot {", ".join(plots_rate)}
+unset multiplot
+"""
+    errs = []
+    for term, name in (("pngcairo size 1500,600 font 'sans,10'", "results.png"),
+                       ("svg size 1500,600 dynamic font 'sans,10'", "results.svg")):
+        script = f"set terminal {term}\nset output '{os.path.join(outdir, name)}'\n" + body
+        p = subprocess.run([gp], input=script.encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            errs.append(p.stderr.decode(errors="replace").strip()[-300:])
+    return "; ".join(errs)
+
+
+def machine_line():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, "
+            f"RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[1]}")
+
+
+def write_markdown(args, table, servers, runs, elapsed, outdir, chart_err):
+    present = [k for k in SCENARIO_ORDER if any((s, k) in table for s in servers)]
+    pp = [k for k in present if k.startswith("pp") or k == "connrate" or k == "bulk"]
+    steal = median([r.get("steal_pct") for r in runs])
+    lines = []
+    lines.append("# dispatchd benchmark results\n")
+    lines.append(f"- run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
+                 f"{'quick' if args.quick else 'full'} mode, {args.rounds} round(s) "
+                 f"(medians), window {args.secs} s after {args.warmup} s warm-up, "
+                 f"{elapsed / 60:.1f} min in all")
+    lines.append(f"- machine: {machine_line()}; median CPU stolen by the hypervisor "
+                 f"during the windows: {fmt_num(steal, 0)}% (a run with more than "
+                 f"{args.max_steal:.0f}% stolen is run again, within a budget, and the least "
+                 f"disturbed attempt kept: stolen time is charged to the server's CPU)")
+    lines.append("- reproduce: `make bench` (full) or `BENCH_QUICK=1 make bench` "
+                 "(quick); raw reports in `build/bench/raw/`")
+    lines.append("- client: `build/dispatchd-bench` (epoll, one thread) on the same 2 cores; "
+                 "64-byte messages; connrate = connect, one 64-byte exchange, close, 16 at a "
+                 "time; bulk = one connection streaming 256 KiB writes, every byte verified; "
+                 "hold = N idle connections (each answered once), then one ping on each")
+    lines.append("- server figures cover the server's whole process tree over the measured "
+                 "window: CPU from /proc (schedstat, or stat ticks when processes come and "
+                 "go), system calls from `perf stat -e raw_syscalls:sys_enter` (attached "
+                 "during the window; it adds a little CPU to every server alike)")
+    lines.append("- `(0.95×)` = ratio to the libuv peer in the same run; `n/a` = not run "
+                 "(iterative serves one connection at a time); `ERR` = every round failed\n")
+    lines.append("![chart](results.png)\n")
+    lines.append("## Rate\n")
+    lines.append("round trips/s (pingpong), MiB/s (bulk), connections/s (connrate), "
+                 "pings/s (hold)\n")
+    lines.append(md_table(table, servers, pp, "rate", fmt_rate, True) + "\n")
+    lines.append("## Server CPU per operation (µs)\n")
+    lines.append("per round trip, per MiB (bulk), per connection (connrate)\n")
+    lines.append(md_table(table, servers, pp, "cpu_us_per_op", lambda x: fmt_num(x, 2),
+                          True) + "\n")
+    lines.append("## System calls per operation\n")
+    lines.append(md_table(table, servers, pp, "syscalls_per_op", lambda x: fmt_num(x, 2),
+                          False) + "\n")
+    lines.append("## p99 latency\n")
+    lines.append(md_table(table, servers, pp, "p99_us", fmt_us, False) + "\n")
+    if "hold" in present:
+        lines.append("## Held connections\n")
+        lines.append("| server | held | answered | connect s | RSS KiB/conn | RSS KiB/conn "
+                     "before the pings | PSS KiB/conn | ping p99 |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for s in servers:
+            c = table.get((s, "hold"))
+            if c is None:
+                lines.append(f"| {s} | n/a | | | | | | |")
+                continue
+            if c["good"] == 0:
+                lines.append(f"| {s} | ERR of {fmt_num(c['conns'], 0)} | | | | | | |")
+                continue
+            lines.append(f"| {s} | {fmt_num(c['held'], 0)} | {fmt_num(c['answered'], 0)} | "
+                         f"{fmt_num(c['connect_s'], 2)} | {fmt_num(c['kib_per_conn'], 3)} | "
+                         f"{fmt_num(c['kib_per_conn_idle'], 3)} | "
+                         f"{fmt_num(c['pss_kib_per_conn'], 3)} | {fmt_us(c['p99_us'])} |")
+        lines.append("\nPer connection: (server memory after the pings − before connecting) / "
+                     "connections held. RSS is summed over the server's processes, so "
+                     "process-per-connection servers count their shared pages once per "
+                     "process; PSS splits shared pages among the processes. Connect time "
+                     "includes one answered ping per connection (64 in flight).\n")
+    if "lines-ts" in present:
+        lines.append("## Lines under epoll: timestamp vs echo (16 connections)\n")
+        lines.append("| handler | lines/s | CPU µs/line | syscalls/line | p99 |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for k in ("lines-echo", "lines-ts"):
+            c = table.get(("epoll", k))
+            if c:
+                lines.append(f"| {'echo' if k == 'lines-echo' else 'timestamp'} | "
+                             f"{fmt_rate(c['rate'])} | {fmt_num(c['cpu_us_per_op'])} | "
+                             f"{fmt_num(c['syscalls_per_op'])} | {fmt_us(c['p99_us'])} |")
+        lines.append("")
+    lines.append("## Targets (issue 4)\n")
+    lines.append("| target | measured | verdict |")
+    lines.append("|---|---|---|")
+    for t, m, verdict in check_targets(table, args.quick):
+        lines.append(f"| {t} | {m} | {verdict} |")
+    lines.append("")
+    bad = [(k, c) for k, c in sorted(table.items()) if c["good"] < c["rounds"]]
+    if bad or chart_err:
+        lines.append("## Failures\n")
+        for (s, k), c in bad:
+            lines.append(f"- {s} {k}: {c['rounds'] - c['good']} of {c['rounds']} rounds failed: "
+                         + "; ".join(c["notes"])[:300])
+        if chart_err:
+            lines.append(f"- chart: {chart_err}")
+        lines.append("")
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")))
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--only", default="", help="comma-separated servers")
+    ap.add_argument("--scenarios", default="", help="comma-separated scenario keys")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    args.out = os.path.abspath(args.out or os.path.join(args.build, "bench"))
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else int(os.environ.get("BENCH_ROUNDS") or 3)
+    args.secs, args.warmup = (0.6, 0.3) if args.quick else (2.0, 0.5)
+    args.hold_secs = 0.3 if args.quick else 1.0
+    # Re-runs of windows with more than max_steal % stolen CPU: a budget
+    # that keeps quick under 3 minutes and full under 20.
+    args.max_steal = 10.0
+    args.retries = 8 if args.quick else 40
+    args.retry_until = 100 if args.quick else 900
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    servers = MODELS + PEERS
+    if args.only:
+        servers = [s for s in servers if s in args.only.split(",")]
+    only_sc = set(args.scenarios.split(",")) if args.scenarios else None
+    rawdir = os.path.join(args.out, "raw")
+    shutil.rmtree(rawdir, ignore_errors=True)
+    os.makedirs(os.path.join(rawdir, "logs"), exist_ok=True)
+    for tool in ("dispatchd", "dispatchd-bench", "bench/peers/epoll-echo",
+                 "bench/peers/uv-echo", "bench/peers/ev-echo"):
+        if not os.access(os.path.join(args.build, tool), os.X_OK):
+            sys.exit(f"bench: {args.build}/{tool} missing: run `make bench-tools` first")
+    if shutil.which("socat") is None and "socat" in servers:
+        print("bench: socat not installed: its rows stay empty", file=sys.stderr)
+        servers.remove("socat")
+    if shutil.which("perf") is None:
+        print("bench: perf not installed: no system call counts", file=sys.stderr)
+
+    plan = []
+    for rnd in range(1, args.rounds + 1):
+        for name in servers:
+            for sc in scenarios_for(name, args.quick):
+                if only_sc is None or sc.key in only_sc:
+                    plan.append((name, sc, rnd))
+    print(f"bench: {len(plan)} runs, {args.rounds} round(s), "
+          f"{'quick' if args.quick else 'full'} mode; results in {args.out}", flush=True)
+    t_start = time.time()
+    runs = []
+    jsonl = open(os.path.join(rawdir, "results.jsonl"), "w")
+    try:
+        retries_left = args.retries
+        for i, (name, sc, rnd) in enumerate(plan, 1):
+            # A window the hypervisor stole much of inflates every CPU figure
+            # (the stolen time is charged to whoever was running): run it
+            # again, within a budget, and keep the least disturbed attempt.
+            best = None
+            for attempt in range(3):
+                try:
+                    res = run_one(args, name, sc, rnd, rawdir)
+                except (RuntimeError, OSError) as e:
+                    res = {"server": name, "scenario": sc.key, "round": rnd, "ok": False,
+                           "note": str(e)}
+                res["attempt"] = attempt + 1
+                jsonl.write(json.dumps(res) + "\n")
+                jsonl.flush()
+                steal = res.get("steal_pct") or 0.0
+                if best is None or (res.get("ok") and (not best.get("ok") or
+                                    steal < (best.get("steal_pct") or 0.0))):
+                    best = res
+                if (not res.get("ok") or steal <= args.max_steal or retries_left <= 0
+                        or time.time() - t_start > args.retry_until):
+                    break
+                retries_left -= 1
+            res = best
+            runs.append(res)
+            unit = {"pingpong": "rt", "lines": "line", "bulk": "MiB", "connrate": "conn",
+                    "hold": "ping"}[sc.mode]
+            extra = ""
+            if sc.mode == "hold" and res.get("kib_per_conn") is not None:
+                extra = (f", {res.get('answered', 0):.0f}/{sc.conns} answered, "
+                         f"{res['kib_per_conn']:.3f} KiB/conn")
+            status = "ok" if res.get("ok") else f"FAILED: {res.get('note')}"
+            if res.get("attempt", 1) > 1:
+                status += f" (attempt {res['attempt']}, {res.get('steal_pct')}% stolen)"
+            print(f"[{i}/{len(plan)} {time.time() - t_start:5.0f}s] {name:16} {sc.key:10} r{rnd}: "
+                  f"{fmt_rate(res.get('rate'))} {unit}/s, "
+                  f"{fmt_num(res.get('cpu_us_per_op'))} µs CPU/{unit}, "
+                  f"{fmt_num(res.get('syscalls_per_op'))} syscalls/{unit}{extra} {status}",
+                  flush=True)
+    finally:
+        jsonl.close()
+        end_all()
+    elapsed = time.time() - t_start
+    table = summarize(runs)
+    chart_err = write_chart(table, servers, args.out)
+    write_markdown(args, table, servers, runs, elapsed, args.out, chart_err)
+    print(f"bench: done in {elapsed / 60:.1f} min: {os.path.join(args.out, 'results.md')}")
+    for t, m, verdict in check_targets(table, args.quick):
+        print(f"  {verdict:8} {t}: {m}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
