@@ -99,6 +99,8 @@ idle_unlink(struct evloop *ev, struct conn *c)
 static void
 idle_touch(struct evloop *ev, struct conn *c)
 {
+	if (ev->cf->idle_timeout <= 0)
+		return;		/* no timer: no clock read per read and write */
 	c->active_ms = now_ms();
 	if (ev->idle_tail == c)
 		return;
