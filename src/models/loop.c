@@ -57,6 +57,7 @@ struct evloop {
 	struct conn *idle_tail;
 	char *rbuf;
 	bool stopping;
+	long long now_ms;	/* the clock, read once per wake-up */
 	long long deadline_ms;
 	struct log_rate warn_full;
 	struct log_rate warn_fds;
@@ -65,7 +66,7 @@ struct evloop {
 };
 
 static long long
-now_ms(void)
+clock_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -95,13 +96,14 @@ idle_unlink(struct evloop *ev, struct conn *c)
 }
 
 /* Marks activity: the connection moves to the tail of the idle list, so
- * the head is always the next to time out. */
+ * the head is always the next to time out.  The time is the wake-up's:
+ * a timeout of seconds does not need a clock read per read and write. */
 static void
 idle_touch(struct evloop *ev, struct conn *c)
 {
 	if (ev->cf->idle_timeout <= 0)
-		return;		/* no timer: no clock read per read and write */
-	c->active_ms = now_ms();
+		return;
+	c->active_ms = ev->now_ms;
 	if (ev->idle_tail == c)
 		return;
 	idle_unlink(ev, c);
@@ -123,7 +125,7 @@ conn_close(struct evloop *ev, struct conn *c)
 	idle_unlink(ev, c);
 	c->svc->handler->close(conn_state(c));
 	buf_free(&c->in);
-	buf_free(&c->out.out);
+	sink_clear(&c->out);
 	access_release(c->svc, (struct sockaddr *)&c->sa, c->salen);
 	stats_sub(&c->svc->stats->conns_now, 1);
 	ev->nconns--;
@@ -139,7 +141,7 @@ conn_update(struct evloop *ev, struct conn *c)
 
 	if (!(c->flags & C_RD_EOF) && c->in.len == 0 && !sink_full(&c->out))
 		mask |= LOOP_READ;
-	if (c->out.out.len > 0)
+	if (sink_pending(&c->out) > 0)
 		mask |= LOOP_WRITE;
 	if (mask != c->mask) {
 		if (ev->be->set(&ev->l, c->fd, c->mask, mask) < 0) {
@@ -151,26 +153,28 @@ conn_update(struct evloop *ev, struct conn *c)
 	return 0;
 }
 
-/* Sends pending replies until done or the socket is full. -1: dead peer. */
+/*
+ * Sends pending replies until done or the socket is full; what is left is
+ * then owned by the sink (lent bytes point into the read buffer, which the
+ * next read overwrites).  -1: dead peer, or no memory to keep the rest.
+ */
 static int
 conn_flush(struct evloop *ev, struct conn *c)
 {
-	struct buf *b = &c->out.out;
-
-	while (b->len > 0) {
-		ssize_t n = send(c->fd, buf_peek(b), b->len, MSG_NOSIGNAL);
+	while (sink_pending(&c->out) > 0) {
+		ssize_t n = send(c->fd, sink_peek(&c->out), sink_pending(&c->out), MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
+				break;
 			return -1;
 		}
 		stats_add(&c->svc->stats->bytes_out, (unsigned long long)n);
-		buf_consume(b, (size_t)n);
+		sink_consume(&c->out, (size_t)n);
 		idle_touch(ev, c);
 	}
-	return 0;
+	return sink_keep(&c->out);
 }
 
 /* Hands p[0..n) to the handler; what it cannot take yet is kept. */
@@ -193,7 +197,8 @@ conn_progress(struct conn *c)
 	while (c->in.len > 0 && !sink_full(&c->out)) {
 		ssize_t used = c->svc->handler->data(conn_state(c), buf_peek(&c->in), c->in.len,
 		    &c->out);
-		if (used < 0)
+		/* Consuming may free or move the input a reply was lent from. */
+		if (used < 0 || sink_keep(&c->out) < 0)
 			return -1;
 		buf_consume(&c->in, (size_t)used);
 	}
@@ -219,7 +224,7 @@ conn_settle(struct evloop *ev, struct conn *c)
 		conn_close(ev, c);
 		return;
 	}
-	if ((c->flags & C_EOF_DONE) && c->out.out.len == 0) {
+	if ((c->flags & C_EOF_DONE) && sink_pending(&c->out) == 0) {
 		conn_close(ev, c);
 		return;
 	}
@@ -353,7 +358,7 @@ begin_stop(struct evloop *ev)
 			ev->be->set(&ev->l, ev->cf->ls[i].fd, LOOP_READ, 0);
 	net_close_all(ev->cf);
 	ev->stopping = true;
-	ev->deadline_ms = now_ms() + ev->cf->shutdown_timeout * 1000;
+	ev->deadline_ms = ev->now_ms + ev->cf->shutdown_timeout * 1000;
 	log_info("shutting down: %ld connection%s open, waiting up to %lds", ev->nconns,
 	    ev->nconns == 1 ? "" : "s", ev->cf->shutdown_timeout);
 }
@@ -368,14 +373,14 @@ conn_force_close(struct evloop *ev, struct conn *c)
 	void *st = conn_state(c);
 	bool eof = false;
 
-	buf_free(&c->out.out);
+	sink_clear(&c->out);
 	for (int i = 0; i <= LOOP_DRAIN_READS; i++) {
 		while (c->in.len > 0) {
 			ssize_t used = h->data(st, buf_peek(&c->in), c->in.len, &c->out);
 			if (used < 0)
 				goto out;
+			sink_clear(&c->out);	/* before the lent-from input moves */
 			buf_consume(&c->in, (size_t)used);
-			buf_free(&c->out.out);
 		}
 		if (eof || i == LOOP_DRAIN_READS)
 			break;
@@ -398,7 +403,7 @@ out:
 static int
 wait_timeout(struct evloop *ev)
 {
-	long long due = -1, now;
+	long long due = -1, now = ev->now_ms;
 
 	if (ev->cf->idle_timeout > 0 && ev->idle_head)
 		due = ev->idle_head->active_ms + ev->cf->idle_timeout * 1000;
@@ -406,18 +411,15 @@ wait_timeout(struct evloop *ev)
 		due = ev->deadline_ms;
 	if (due < 0)
 		return -1;
-	now = now_ms();
 	return due <= now ? 0 : (int)(due - now > 86400000 ? 86400000 : due - now);
 }
 
 static void
 expire_idle(struct evloop *ev)
 {
-	long long now = now_ms();
-
 	if (ev->cf->idle_timeout <= 0)
 		return;
-	while (ev->idle_head && now - ev->idle_head->active_ms >= ev->cf->idle_timeout * 1000) {
+	while (ev->idle_head && ev->now_ms - ev->idle_head->active_ms >= ev->cf->idle_timeout * 1000) {
 		struct conn *c = ev->idle_head;
 		log_debug("closing idle connection on descriptor %d", c->fd);
 		conn_close(ev, c);
@@ -441,6 +443,7 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	int want = setsize_wanted();
 
 	memset(ev, 0, sizeof(*ev));
+	ev->now_ms = clock_ms();
 	ev->cf = cf;
 	ev->be = be;
 	ev->warn_full = (struct log_rate)LOG_RATE_INIT(10);
@@ -502,6 +505,7 @@ loop_run(struct config *cf, const struct backend *be)
 			status = 1;
 			break;
 		}
+		ev.now_ms = clock_ms();
 		bool signalled = false;
 		int nlisten = 0;
 		for (int i = 0; i < n; i++) {
@@ -549,7 +553,7 @@ loop_run(struct config *cf, const struct backend *be)
 				begin_stop(&ev);
 		}
 		expire_idle(&ev);
-		if (ev.stopping && now_ms() >= ev.deadline_ms) {
+		if (ev.stopping && ev.now_ms >= ev.deadline_ms) {
 			for (int fd = 0; fd < ev.l.setsize; fd++)
 				if (ev.conns[fd])
 					conn_force_close(&ev, ev.conns[fd]);

@@ -198,11 +198,13 @@ set_timeouts(struct session *s)
 static int
 flush(struct session *s)
 {
-	struct buf *b = &s->out.out;
 	int flags = MSG_NOSIGNAL | (serve_handles_signals ? MSG_DONTWAIT : 0);
 
-	while (b->len > 0) {
-		ssize_t n = send(s->c->fd, buf_peek(b), b->len, flags);
+	/* Lent bytes point into the caller's read buffer, which stays
+	 * untouched until this returns: every pending byte is sent or the
+	 * connection ends. */
+	while (sink_pending(&s->out) > 0) {
+		ssize_t n = send(s->c->fd, sink_peek(&s->out), sink_pending(&s->out), flags);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -217,7 +219,7 @@ flush(struct session *s)
 			continue;
 		}
 		stats_add(&s->c->svc->stats->bytes_out, (unsigned long long)n);
-		buf_consume(b, (size_t)n);
+		sink_consume(&s->out, (size_t)n);
 	}
 	return 0;
 }
@@ -252,7 +254,7 @@ drain_rest(struct session *s, char *rbuf)
 		size_t left = (size_t)n;
 		while (left > 0) {
 			ssize_t used = s->h->data(s->st, p, left, &s->out);
-			buf_free(&s->out.out);
+			sink_clear(&s->out);
 			if (used < 0)
 				return;
 			p += used;
@@ -260,7 +262,7 @@ drain_rest(struct session *s, char *rbuf)
 		}
 	}
 	s->h->eof(s->st, &s->out);
-	buf_free(&s->out.out);
+	sink_clear(&s->out);
 }
 
 void
@@ -311,7 +313,7 @@ serve(struct config *cf, struct client *c)
 done:
 	s.h->close(s.st);
 	free(s.st);
-	buf_free(&s.out.out);
+	sink_clear(&s.out);
 	if (serve_counts_connections)
 		stats_sub(&stats->conns_now, 1);
 }

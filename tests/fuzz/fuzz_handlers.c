@@ -109,14 +109,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 fz_send(struct sink *s, struct fz_bytes *got, size_t part)
 {
-	size_t n = s->out.len;
+	size_t n = sink_pending(s);
 
 	if (part > 0 && part < n)
 		n = part;
 	if (n == 0)
 		return;
-	fz_add(got, buf_peek(&s->out), n);
-	buf_consume(&s->out, n);
+	fz_add(got, sink_peek(s), n);
+	sink_consume(s, n);
 }
 
 static void
@@ -149,7 +149,7 @@ fz_run(const struct params *pa, const char *in, size_t n, const size_t *chunks, 
     bool send_always, size_t send_part, struct result *res)
 {
 	const struct handler *h = pa->h;
-	struct sink s = { BUF_INIT, pa->cap };
+	struct sink s = SINK_INIT(pa->cap);
 	struct peer peer;
 	size_t off = 0, k = 0, reply_max;
 	void *st;
@@ -174,7 +174,7 @@ fz_run(const struct params *pa, const char *in, size_t n, const size_t *chunks, 
 	FZ_CHECK(h->open(st, &fz_svc, &peer, &s) == 0, "%s: open failed", h->name);
 	while (off < n) {
 		size_t m = chunks[k++ % nchunks];
-		size_t before = s.out.len;
+		size_t before = sink_pending(&s);
 		bool was_full = sink_full(&s);
 		ssize_t r;
 
@@ -185,7 +185,7 @@ fz_run(const struct params *pa, const char *in, size_t n, const size_t *chunks, 
 		    r);
 		FZ_CHECK((size_t)r == m || sink_full(&s),
 		    "%s: consumed %zd of %zu bytes with the sink not full (%zu of %zu)", h->name, r,
-		    m, s.out.len, s.cap);
+		    m, sink_pending(&s), s.cap);
 		/*
 		 * Progress below the cap.  handler.h words it "consumes at
 		 * least one byte", but a line handler may instead deliver a
@@ -196,12 +196,12 @@ fz_run(const struct params *pa, const char *in, size_t n, const size_t *chunks, 
 		FZ_CHECK(was_full || r > 0,
 		    "%s: consumed nothing below the cap (handler.h: at least one byte)", h->name);
 #endif
-		FZ_CHECK(was_full || r > 0 || s.out.len > before,
+		FZ_CHECK(was_full || r > 0 || sink_pending(&s) > before,
 		    "%s: no progress below the cap (chunk %zu at %zu, sink %zu/%zu)", h->name, m,
-		    off, s.out.len, s.cap);
-		FZ_CHECK(!was_full || s.out.len == before, "%s: wrote to a full sink", h->name);
-		FZ_CHECK(s.out.len <= before || s.out.len + 1 <= s.cap + reply_max,
-		    "%s: sink grew to %zu bytes (cap %zu, largest reply %zu)", h->name, s.out.len,
+		    off, sink_pending(&s), s.cap);
+		FZ_CHECK(!was_full || sink_pending(&s) == before, "%s: wrote to a full sink", h->name);
+		FZ_CHECK(sink_pending(&s) <= before || sink_pending(&s) + 1 <= s.cap + reply_max,
+		    "%s: sink grew to %zu bytes (cap %zu, largest reply %zu)", h->name, sink_pending(&s),
 		    s.cap, reply_max);
 		off += (size_t)r;
 		if (send_always || (size_t)r < m || sink_full(&s))
@@ -212,7 +212,7 @@ fz_run(const struct params *pa, const char *in, size_t n, const size_t *chunks, 
 	fz_send(&s, &res->reply, 0);
 	h->close(st);
 	free(st);
-	buf_free(&s.out);
+	sink_clear(&s);
 	if (h == &handler_logger)
 		fz_read_log(&res->log);
 }

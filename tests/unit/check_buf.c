@@ -109,7 +109,7 @@ END_TEST
 
 START_TEST(test_sink)
 {
-	struct sink s = { BUF_INIT, 10 };
+	struct sink s = SINK_INIT(10);
 
 	ck_assert(!sink_full(&s));
 	ck_assert_uint_eq(sink_room(&s), 10);
@@ -124,15 +124,69 @@ START_TEST(test_sink)
 	ck_assert_int_eq(sink_write(&s, "klm", 3), 0);
 	ck_assert(sink_full(&s));
 	ck_assert_uint_eq(sink_room(&s), 0);
-	ck_assert_mem_eq(buf_peek(&s.out), "abcdefghijklm", 13);
+	ck_assert_mem_eq(sink_peek(&s), "abcdefghijklm", 13);
 	/* Sending makes room again. */
-	buf_consume(&s.out, 5);
+	sink_consume(&s, 5);
 	ck_assert(!sink_full(&s));
 	ck_assert_uint_eq(sink_room(&s), 2);
-	buf_consume(&s.out, 8);
+	sink_consume(&s, 8);
 	ck_assert_ptr_null(s.out.data);
 	ck_assert_uint_eq(sink_room(&s), 10);
-	buf_free(&s.out);
+	sink_clear(&s);
+}
+END_TEST
+
+/* Lent bytes are not copied while nothing else is pending; anything that
+ * follows them, or sink_keep, copies them, in order, so the lender may then
+ * reuse its buffer. */
+START_TEST(test_sink_lend)
+{
+	struct sink s = SINK_INIT(8);
+	char in[16] = "abcdef";
+
+	ck_assert_int_eq(sink_lend(&s, in, 4), 0);
+	ck_assert_ptr_eq(sink_peek(&s), in);
+	ck_assert_ptr_null(s.out.data);
+	ck_assert_uint_eq(sink_pending(&s), 4);
+	ck_assert_uint_eq(sink_room(&s), 4);
+	sink_consume(&s, 1);
+	ck_assert_ptr_eq(sink_peek(&s), in + 1);
+	ck_assert_uint_eq(sink_pending(&s), 3);
+
+	/* Keeping copies the rest: the lender's buffer is free again. */
+	ck_assert_int_eq(sink_keep(&s), 0);
+	memcpy(in, "XXXXXX", 6);
+	ck_assert_ptr_ne(sink_peek(&s), in + 1);
+	ck_assert_mem_eq(sink_peek(&s), "bcd", 3);
+	ck_assert_int_eq(sink_keep(&s), 0);	/* nothing lent: nothing to do */
+	ck_assert_uint_eq(sink_pending(&s), 3);
+
+	/* With bytes pending, lending copies (order is kept). */
+	ck_assert_int_eq(sink_lend(&s, "ef", 2), 0);
+	ck_assert_uint_eq(sink_pending(&s), 5);
+	ck_assert_mem_eq(sink_peek(&s), "bcdef", 5);
+	sink_consume(&s, 5);
+	ck_assert_uint_eq(sink_pending(&s), 0);
+	ck_assert_ptr_null(s.out.data);
+
+	/* A write after a lend copies the lent bytes first. */
+	memcpy(in, "gh", 2);
+	ck_assert_int_eq(sink_lend(&s, in, 2), 0);
+	ck_assert_int_eq(sink_write(&s, "ijklmn", 6), 0);
+	memcpy(in, "??", 2);
+	ck_assert(sink_full(&s));
+	ck_assert_uint_eq(sink_pending(&s), 8);
+	ck_assert_mem_eq(sink_peek(&s), "ghijklmn", 8);
+
+	/* An empty lend adds nothing; clear drops everything. */
+	ck_assert_int_eq(sink_lend(&s, in, 0), 0);
+	ck_assert_uint_eq(sink_pending(&s), 8);
+	sink_clear(&s);
+	ck_assert_uint_eq(sink_pending(&s), 0);
+	ck_assert_int_eq(sink_lend(&s, in, 2), 0);
+	sink_clear(&s);
+	ck_assert_uint_eq(sink_pending(&s), 0);
+	ck_assert_uint_eq(sink_room(&s), 8);
 }
 END_TEST
 
@@ -148,6 +202,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_no_growth_when_drained);
 	tcase_add_test(tc, test_enomem);
 	tcase_add_test(tc, test_sink);
+	tcase_add_test(tc, test_sink_lend);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -98,7 +98,7 @@ static void
 feed_chunks(struct coll *c, const char *in, size_t n, size_t max, size_t chunk, size_t cap)
 {
 	struct framer f;
-	struct sink s = { BUF_INIT, cap };
+	struct sink s = SINK_INIT(cap);
 
 	frame_init(&f, max);
 	for (size_t off = 0; off < n;) {
@@ -111,7 +111,7 @@ feed_chunks(struct coll *c, const char *in, size_t n, size_t max, size_t chunk, 
 			REQUIRE((size_t)r == m - done || sink_full(&s));
 			done += (size_t)r;
 			if (sink_full(&s))
-				buf_free(&s.out);
+				sink_clear(&s);
 		}
 		off += m;
 		REQUIRE(f.len <= max);
@@ -121,7 +121,7 @@ feed_chunks(struct coll *c, const char *in, size_t n, size_t max, size_t chunk, 
 	REQUIRE(frame_eof(&f, coll_line, c, &s) == 0);
 	REQUIRE(f.line == NULL && !frame_pending(&f));
 	frame_free(&f);
-	buf_free(&s.out);
+	sink_clear(&s);
 }
 
 struct fcase {
@@ -224,7 +224,7 @@ END_TEST
 START_TEST(test_storage)
 {
 	struct framer f;
-	struct sink s = { BUF_INIT, SIZE_MAX };
+	struct sink s = SINK_INIT(SIZE_MAX);
 	struct coll c = { 0 };
 
 	frame_init(&f, 16);
@@ -261,7 +261,7 @@ START_TEST(test_zero_copy)
 {
 	static const char in[] = "one\r\ntwo\nthree-is-long\nfour";
 	struct framer f;
-	struct sink s = { BUF_INIT, SIZE_MAX };
+	struct sink s = SINK_INIT(SIZE_MAX);
 	struct coll c = { 0 };
 
 	frame_init(&f, 5);
@@ -279,7 +279,7 @@ END_TEST
 START_TEST(test_sink_full)
 {
 	struct framer f;
-	struct sink s = { BUF_INIT, 1 };
+	struct sink s = SINK_INIT(1);
 	struct coll c = { 0 };
 
 	c.reply = true;
@@ -289,12 +289,12 @@ START_TEST(test_sink_full)
 	ck_assert_int_eq(frame_feed(&f, "a\nb\n", 4, coll_line, &c, &s), 0);
 	ck_assert_uint_eq(c.lines, 0);
 	ck_assert(!frame_pending(&f));
-	buf_free(&s.out);
+	sink_clear(&s);
 	/* One line fills it: stop right after that line. */
 	ck_assert_int_eq(frame_feed(&f, "a\nb\nc", 5, coll_line, &c, &s), 2);
 	ck_assert_str_eq(c.text, "a|");
 	ck_assert(sink_full(&s));
-	buf_free(&s.out);
+	sink_clear(&s);
 	/* Keeping a partial line needs no room: "c" is taken. */
 	ck_assert_int_eq(frame_feed(&f, "b\nc", 3, coll_line, &c, &s), 3);
 	ck_assert_str_eq(c.text, "a|b|");
@@ -303,20 +303,20 @@ START_TEST(test_sink_full)
 	ck_assert(sink_full(&s));
 	ck_assert_int_eq(frame_feed(&f, "d\n", 2, coll_line, &c, &s), 0);
 	ck_assert_str_eq(c.text, "a|b|");
-	buf_free(&s.out);
+	sink_clear(&s);
 	ck_assert_int_eq(frame_feed(&f, "d\n", 2, coll_line, &c, &s), 2);
 	ck_assert_str_eq(c.text, "a|b|cd|");
-	buf_free(&s.out);
+	sink_clear(&s);
 	/* Pieces of a long line: stops between pieces, resumes cleanly. */
 	frame_free(&f);
 	frame_init(&f, 2);
 	ck_assert_int_eq(frame_feed(&f, "abcdef\n", 7, coll_line, &c, &s), 2);
-	buf_free(&s.out);
+	sink_clear(&s);
 	ck_assert_int_eq(frame_feed(&f, "cdef\n", 5, coll_line, &c, &s), 2);
-	buf_free(&s.out);
+	sink_clear(&s);
 	ck_assert_int_eq(frame_feed(&f, "ef\n", 3, coll_line, &c, &s), 3);
 	ck_assert_str_eq(c.text, "a|b|cd|ab|cd|ef|");
-	buf_free(&s.out);
+	sink_clear(&s);
 	frame_free(&f);
 }
 END_TEST
@@ -329,7 +329,7 @@ START_TEST(test_progress)
 
 	for (int iter = 0; iter < 5000; iter++) {
 		struct framer f;
-		struct sink s = { BUF_INIT, 1 + (size_t)(rand_r(&seed) % 8) };
+		struct sink s = SINK_INIT(1 + (size_t)(rand_r(&seed) % 8));
 		struct coll c = { 0 };
 		size_t n = 1 + (size_t)(rand_r(&seed) % (int)sizeof(in));
 
@@ -342,7 +342,7 @@ START_TEST(test_progress)
 			ssize_t r = frame_feed(&f, in + off, n - off, coll_line, &c, &s);
 			REQUIRE(r > 0);
 			off += (size_t)r;
-			buf_free(&s.out);
+			sink_clear(&s);
 		}
 		frame_free(&f);
 	}
@@ -352,7 +352,7 @@ END_TEST
 START_TEST(test_fn_error)
 {
 	struct framer f;
-	struct sink s = { BUF_INIT, SIZE_MAX };
+	struct sink s = SINK_INIT(SIZE_MAX);
 	struct coll c = { 0 };
 
 	c.fail_on = "bad";
@@ -380,7 +380,7 @@ START_TEST(test_long_line)
 	const size_t n = 1000003, max = 100000;
 	char *in = malloc(n);
 	struct framer f;
-	struct sink s = { BUF_INIT, SIZE_MAX };
+	struct sink s = SINK_INIT(SIZE_MAX);
 	struct coll c = { 0 };
 
 	ck_assert_ptr_nonnull(in);

@@ -44,9 +44,9 @@ bytes_add(struct bytes *b, const void *p, size_t n)
 static void
 drain(struct sink *s, struct bytes *got)
 {
-	if (s->out.len > 0)
-		bytes_add(got, buf_peek(&s->out), s->out.len);
-	buf_free(&s->out);
+	if (sink_pending(s) > 0)
+		bytes_add(got, sink_peek(s), sink_pending(s));
+	sink_clear(s);
 }
 
 static struct peer
@@ -82,7 +82,7 @@ run_conn(const char *name, struct service *svc, const char *peer, const char *in
 {
 	const struct handler *h = handler_find(name);
 	struct peer pe = mkpeer(peer);
-	struct sink s = { BUF_INIT, cap };
+	struct sink s = SINK_INIT(cap);
 	struct bytes got = { NULL, 0 };
 	void *st;
 
@@ -228,7 +228,7 @@ START_TEST(test_echo_room)
 	const struct handler *h = &handler_echo;
 	struct service svc = mksvc();
 	struct peer pe = mkpeer("unix");
-	struct sink s = { BUF_INIT, 5 };
+	struct sink s = SINK_INIT(5);
 	char dummy;
 	void *states[2] = { NULL, &dummy };
 
@@ -238,13 +238,13 @@ START_TEST(test_echo_room)
 		ck_assert_int_eq(h->data(states[i], "abc", 3, &s), 3);
 		ck_assert_int_eq(h->data(states[i], "defghij", 7, &s), 2);
 		ck_assert_int_eq(h->data(states[i], "fghij", 5, &s), 0);
-		ck_assert_mem_eq(buf_peek(&s.out), "abcde", 5);
-		buf_free(&s.out);
+		ck_assert_mem_eq(sink_peek(&s), "abcde", 5);
+		sink_clear(&s);
 		ck_assert_int_eq(h->data(states[i], "fghij", 5, &s), 5);
 		ck_assert_int_eq(h->eof(states[i], &s), 0);
-		ck_assert_uint_eq(s.out.len, 5);	/* eof adds nothing */
+		ck_assert_uint_eq(sink_pending(&s), 5);	/* eof adds nothing */
 		h->close(states[i]);
-		buf_free(&s.out);
+		sink_clear(&s);
 	}
 }
 END_TEST
@@ -374,7 +374,7 @@ check_idle_memory(const char *name, struct service *svc)
 {
 	const struct handler *h = handler_find(name);
 	struct peer pe = mkpeer("unix");
-	struct sink s = { BUF_INIT, SIZE_MAX };
+	struct sink s = SINK_INIT(SIZE_MAX);
 	void *st = state_new(h);
 	size_t base;
 
@@ -382,24 +382,24 @@ check_idle_memory(const char *name, struct service *svc)
 	/* Warm up what is per thread, not per connection. */
 	ck_assert_int_eq(h->open(st, svc, &pe, &s), 0);
 	ck_assert_int_eq(h->data(st, "warm\n", 5, &s), 5);
-	buf_free(&s.out);
+	sink_clear(&s);
 	bool measure = heap_measurable();
 	base = heap_used();
 	ck_assert_int_eq(h->data(st, "abc\ndef\n", 8, &s), 8);
-	buf_free(&s.out);
+	sink_clear(&s);
 	if (measure)
 		ck_assert_uint_eq(heap_used(), base);
 	ck_assert_int_eq(h->data(st, "partial", 7, &s), 7);
-	buf_free(&s.out);
+	sink_clear(&s);
 	if (measure)
 		ck_assert_uint_gt(heap_used(), base);
 	ck_assert_int_eq(h->data(st, " line\n", 6, &s), 6);
-	buf_free(&s.out);
+	sink_clear(&s);
 	if (measure)
 		ck_assert_uint_eq(heap_used(), base);
 	h->close(st);
 	free(st);
-	buf_free(&s.out);
+	sink_clear(&s);
 }
 
 START_TEST(test_timestamp_idle_memory)
@@ -547,7 +547,7 @@ START_TEST(test_logger_append)
 	const struct handler *h = &handler_logger;
 	struct service svc;
 	struct peer pe = mkpeer("unix");
-	struct sink s = { BUF_INIT, 64 };
+	struct sink s = SINK_INIT(64);
 	void *st = state_new(h);
 	FILE *fp = fopen(path, "w");
 
@@ -667,7 +667,7 @@ START_TEST(test_logger_reopen)
 	const struct handler *h = &handler_logger;
 	struct service svc;
 	struct peer pe = mkpeer("10.0.0.1:7");
-	struct sink s = { BUF_INIT, 1024 };
+	struct sink s = SINK_INIT(1024);
 	void *st = state_new(h);
 
 	log_setup(&svc, path);
@@ -692,7 +692,7 @@ START_TEST(test_logger_reopen)
 	ck_assert_str_eq(x, "T 10.0.0.1:7: after\nT 10.0.0.1:7 disconnected\n");
 	free(x);
 	free(log);
-	ck_assert_uint_eq(s.out.len, 0);
+	ck_assert_uint_eq(sink_pending(&s), 0);
 }
 END_TEST
 
@@ -704,7 +704,7 @@ START_TEST(test_logger_reopen_fails)
 	const struct handler *h = &handler_logger;
 	struct service svc;
 	struct peer pe = mkpeer("unix");
-	struct sink s = { BUF_INIT, 1024 };
+	struct sink s = SINK_INIT(1024);
 	void *st = state_new(h);
 
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
@@ -801,7 +801,7 @@ lthr_main(void *p)
 	const struct handler *h = &handler_logger;
 	char peer[32], line[3000];
 	struct peer pe;
-	struct sink s = { BUF_INIT, SIZE_MAX };
+	struct sink s = SINK_INIT(SIZE_MAX);
 	void *st = calloc(1, h->state_size);
 
 	snprintf(peer, sizeof(peer), "thread%d", a->id);
@@ -873,7 +873,7 @@ START_TEST(test_logger_no_setup)
 	const struct handler *h = &handler_logger;
 	struct service svc = mksvc();
 	struct peer pe = mkpeer("unix");
-	struct sink s = { BUF_INIT, 64 };
+	struct sink s = SINK_INIT(64);
 	void *st = state_new(h);
 
 	/* Refused, and close after a failed open is harmless. */
