@@ -27,6 +27,8 @@
 /* Bounded work per wake-up: accepts per listener, reads at shutdown. */
 #define LOOP_ACCEPT_BATCH 64
 #define LOOP_DRAIN_READS 64
+/* Reads in a row on one connection while each fills the buffer. */
+#define LOOP_READ_ROUNDS 4
 
 enum { C_RD_EOF = 1, C_EOF_DONE = 2 };
 
@@ -210,54 +212,65 @@ conn_progress(struct conn *c)
 	return 0;
 }
 
-/* Everything after a readiness event: feed, send, decide, re-register. */
-static void
+/* Everything after a readiness event: feed, send, decide, re-register.
+ * 0, or -1 when the connection was closed (c is gone). */
+static int
 conn_settle(struct evloop *ev, struct conn *c)
 {
-	if (conn_progress(c) < 0 || conn_flush(ev, c) < 0) {
-		conn_close(ev, c);
-		return;
-	}
+	if (conn_progress(c) < 0 || conn_flush(ev, c) < 0)
+		goto close;
 	/* A flush that freed room lets kept input through; one more round. */
 	if (c->in.len > 0 && !sink_full(&c->out) &&
-	    (conn_progress(c) < 0 || conn_flush(ev, c) < 0)) {
-		conn_close(ev, c);
-		return;
-	}
-	if ((c->flags & C_EOF_DONE) && sink_pending(&c->out) == 0) {
-		conn_close(ev, c);
-		return;
-	}
+	    (conn_progress(c) < 0 || conn_flush(ev, c) < 0))
+		goto close;
+	if ((c->flags & C_EOF_DONE) && sink_pending(&c->out) == 0)
+		goto close;
 	if (conn_update(ev, c) < 0)
-		conn_close(ev, c);
+		goto close;
+	return 0;
+close:
+	conn_close(ev, c);
+	return -1;
 }
 
+/*
+ * A read that fills the buffer suggests more is waiting: once its replies
+ * are all sent, read again instead of going back to the wait, at most
+ * LOOP_READ_ROUNDS times, so a streaming client saves a wait per read and
+ * still cannot starve the others.
+ */
 static void
 conn_readable(struct evloop *ev, struct conn *c)
 {
-	/* Read about what the sink can still take: input the handler cannot
-	 * consume is kept per connection, so keep that remainder small. */
-	size_t want = sink_room(&c->out);
-	if (want < LOOP_READ_MIN)
-		want = LOOP_READ_MIN;
-	if (want > LOOP_READ_SIZE)
-		want = LOOP_READ_SIZE;
-	ssize_t n = read(c->fd, ev->rbuf, want);
+	for (int round = 0; round < LOOP_READ_ROUNDS; round++) {
+		/* Read about what the sink can still take: input the handler
+		 * cannot consume is kept per connection, so keep that small. */
+		size_t want = sink_room(&c->out);
+		if (want < LOOP_READ_MIN)
+			want = LOOP_READ_MIN;
+		if (want > LOOP_READ_SIZE)
+			want = LOOP_READ_SIZE;
+		ssize_t n = read(c->fd, ev->rbuf, want);
 
-	if (n > 0) {
-		stats_add(&c->svc->stats->bytes_in, (unsigned long long)n);
-		idle_touch(ev, c);
-		if (conn_feed(c, ev->rbuf, (size_t)n) < 0) {
+		if (n > 0) {
+			stats_add(&c->svc->stats->bytes_in, (unsigned long long)n);
+			idle_touch(ev, c);
+			if (conn_feed(c, ev->rbuf, (size_t)n) < 0) {
+				conn_close(ev, c);
+				return;
+			}
+		} else if (n == 0) {
+			c->flags |= C_RD_EOF;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			conn_close(ev, c);
 			return;
+		} else if (round > 0) {
+			return;		/* settled after the previous read */
 		}
-	} else if (n == 0) {
-		c->flags |= C_RD_EOF;
-	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		conn_close(ev, c);
-		return;
+		if (conn_settle(ev, c) < 0 || (size_t)n < want || !(c->mask & LOOP_READ) ||
+		    sink_pending(&c->out) > 0)
+			return;
 	}
-	conn_settle(ev, c);
 }
 
 static void
