@@ -18,8 +18,15 @@
 #include "../stats.h"
 #include "serve.h"
 
-/* Small enough for the thread model's stacks, large enough for bulk. */
+/*
+ * Reads start in a buffer on the stack, small enough for the thread
+ * model's stacks; a connection whose read fills it is streaming, and
+ * switches to a heap buffer as large as the readiness loop's, so bulk
+ * costs a few system calls per MiB rather than 64.  Connections that only
+ * exchange small messages never allocate it.
+ */
 #define SERVE_READ_SIZE (32 * 1024)
+#define SERVE_STREAM_READ_SIZE (256 * 1024)
 
 bool serve_handles_signals = true;
 bool serve_counts_connections = true;
@@ -241,10 +248,10 @@ feed(struct session *s, const char *p, size_t n)
 /* The drain time is over: hand what the client already sent to the
  * handler (replies are dropped, the client is being cut off) and end. */
 static void
-drain_rest(struct session *s, char *rbuf)
+drain_rest(struct session *s, char *rbuf, size_t rsize)
 {
 	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(s->c->fd, rbuf, SERVE_READ_SIZE, MSG_DONTWAIT);
+		ssize_t n = recv(s->c->fd, rbuf, rsize, MSG_DONTWAIT);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -269,7 +276,8 @@ void
 serve(struct config *cf, struct client *c)
 {
 	struct session s = { .cf = cf, .c = c, .h = c->svc->handler, .deadline_ms = -1 };
-	char rbuf[SERVE_READ_SIZE];
+	char sbuf[SERVE_READ_SIZE], *rbuf = sbuf, *big = NULL;
+	size_t rsize = sizeof(sbuf);
 	struct svc_stats *stats = c->svc->stats;
 
 	s.out.cap = (size_t)cf->max_pending;
@@ -289,11 +297,17 @@ serve(struct config *cf, struct client *c)
 	for (;;) {
 		if (serve_handles_signals && wait_ready(&s, POLLIN) <= 0)
 			break;
-		ssize_t n = read(c->fd, rbuf, sizeof(rbuf));
+		ssize_t n = read(c->fd, rbuf, rsize);
 		if (n > 0) {
 			stats_add(&stats->bytes_in, (unsigned long long)n);
 			if (feed(&s, rbuf, (size_t)n) < 0)
 				break;
+			/* Without memory the stack buffer just goes on serving. */
+			if ((size_t)n == rsize && big == NULL &&
+			    (big = malloc(SERVE_STREAM_READ_SIZE)) != NULL) {
+				rbuf = big;
+				rsize = SERVE_STREAM_READ_SIZE;
+			}
 		} else if (n == 0) {
 			s.eof_done = true;
 			if (s.h->eof(s.st, &s.out) == 0)
@@ -307,12 +321,13 @@ serve(struct config *cf, struct client *c)
 	/* Cut off at the drain deadline (waiting to read, or stuck writing):
 	 * what the client sent is still handed to the handler. */
 	if (s.timed_out && s.deadline_ms >= 0 && now_ms() >= s.deadline_ms && !s.eof_done)
-		drain_rest(&s, rbuf);
+		drain_rest(&s, rbuf, rsize);
 	else if (s.timed_out)
 		log_debug("%s: idle for %lds, closing", c->peer.text, cf->idle_timeout);
 done:
 	s.h->close(s.st);
 	free(s.st);
+	free(big);
 	sink_clear(&s.out);
 	if (serve_counts_connections)
 		stats_sub(&stats->conns_now, 1);
