@@ -13,18 +13,6 @@
 
 #define D H_DEADLINE_MS
 
-static void
-setup(void)
-{
-	h_setup();
-}
-
-static void
-teardown(void)
-{
-	h_cleanup();
-}
-
 static bool
 verbose(void)
 {
@@ -608,39 +596,17 @@ START_TEST(test_unix_mode)
 }
 END_TEST
 
-static TCase *
-tcase(Suite *su, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(su, tc);
-	return tc;
-}
-
 int
 main(void)
 {
 	Suite *su = suite_create("access");
-	SRunner *sr;
-	int failed;
 
-	tcase_add_loop_test(tcase(su, "deny"), test_deny, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "allow"), test_allow, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "ipv6"), test_ipv6, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "per_source"), test_per_source, 0,
-	    H_NMODELS);
-	tcase_add_loop_test(tcase(su, "rate_limit"), test_rate_limit, 0,
-	    H_NMODELS);
-	tcase_add_loop_test(tcase(su, "service_config"), test_service_config,
-	    0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "unix_mode"), test_unix_mode, 0,
-	    H_NMODELS);
-
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	h_tcase_models(su, "deny", 30, test_deny);
+	h_tcase_models(su, "allow", 30, test_allow);
+	h_tcase_models(su, "ipv6", 30, test_ipv6);
+	h_tcase_models(su, "per_source", 30, test_per_source);
+	h_tcase_models(su, "rate_limit", 30, test_rate_limit);
+	h_tcase_models(su, "service_config", 30, test_service_config);
+	h_tcase_models(su, "unix_mode", 30, test_unix_mode);
+	return h_run_suite(su);
 }

@@ -12,18 +12,6 @@
 
 #define D H_DEADLINE_MS
 
-static void
-setup(void)
-{
-	h_setup();
-}
-
-static void
-teardown(void)
-{
-	h_cleanup();
-}
-
 static size_t
 lines_in(const char *t)
 {
@@ -454,45 +442,25 @@ START_TEST(test_logger_peers)
 }
 END_TEST
 
-static TCase *
-tcase(Suite *su, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(su, tc);
-	return tc;
-}
-
 int
 main(void)
 {
 	Suite *su = suite_create("cli");
-	SRunner *sr;
-	int failed;
 
-	tcase_add_test(tcase(su, "bad_flag"), test_bad_flag);
-	tcase_add_test(tcase(su, "bad_model"), test_bad_model);
-	tcase_add_test(tcase(su, "bad_value_escaped"), test_bad_value_escaped);
-	tcase_add_test(tcase(su, "bad_handler"), test_bad_handler);
-	tcase_add_loop_test(tcase(su, "bad_number"), test_bad_number, 0,
+	tcase_add_test(h_tcase(su, "bad_flag", 30), test_bad_flag);
+	tcase_add_test(h_tcase(su, "bad_model", 30), test_bad_model);
+	tcase_add_test(h_tcase(su, "bad_value_escaped", 30),
+	    test_bad_value_escaped);
+	tcase_add_test(h_tcase(su, "bad_handler", 30), test_bad_handler);
+	tcase_add_loop_test(h_tcase(su, "bad_number", 30), test_bad_number, 0,
 	    (int)(sizeof bad_numbers / sizeof bad_numbers[0]));
-	tcase_add_loop_test(tcase(su, "bad_listen"), test_bad_listen, 0,
+	tcase_add_loop_test(h_tcase(su, "bad_listen", 30), test_bad_listen, 0,
 	    (int)(sizeof bad_addrs / sizeof bad_addrs[0]));
-	tcase_add_test(tcase(su, "unbindable"), test_unbindable);
-	tcase_add_test(tcase(su, "check_config"), test_check_config);
-	tcase_add_test(tcase(su, "help"), test_help);
-	tcase_add_loop_test(tcase(su, "config_services"), test_config_services,
-	    0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "listeners"), test_listeners, 0,
-	    H_NMODELS);
-	tcase_add_loop_test(tcase(su, "logger_peers"), test_logger_peers, 0,
-	    H_NMODELS);
-
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	tcase_add_test(h_tcase(su, "unbindable", 30), test_unbindable);
+	tcase_add_test(h_tcase(su, "check_config", 30), test_check_config);
+	tcase_add_test(h_tcase(su, "help", 30), test_help);
+	h_tcase_models(su, "config_services", 30, test_config_services);
+	h_tcase_models(su, "listeners", 30, test_listeners);
+	h_tcase_models(su, "logger_peers", 30, test_logger_peers);
+	return h_run_suite(su);
 }

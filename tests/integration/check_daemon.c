@@ -21,18 +21,6 @@
 
 #define D H_DEADLINE_MS
 
-static void
-setup(void)
-{
-	h_setup();
-}
-
-static void
-teardown(void)
-{
-	h_cleanup();
-}
-
 /* The binary under test as an absolute path (for other working directories and wrappers). */
 static const char *
 abs_binary(void)
@@ -1233,23 +1221,10 @@ START_TEST(test_status_refused)
 }
 END_TEST
 
-static TCase *
-tcase(Suite *su, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(su, tc);
-	return tc;
-}
-
 int
 main(void)
 {
 	Suite *su = suite_create("daemon");
-	SRunner *sr;
-	int failed;
 
 	/*
 	 * Detached daemons escape the test's process group: if Check kills a
@@ -1258,32 +1233,29 @@ main(void)
 	 */
 	h_setup();
 
-	tcase_add_loop_test(tcase(su, "notify"), test_notify, 0, H_NMODELS);
-	tcase_add_test(tcase(su, "notify_abstract"), test_notify_abstract);
-	tcase_add_test(tcase(su, "notify_fork_children"),
+	h_tcase_models(su, "notify", 30, test_notify);
+	tcase_add_test(h_tcase(su, "notify_abstract", 30),
+	    test_notify_abstract);
+	tcase_add_test(h_tcase(su, "notify_fork_children", 30),
 	    test_notify_fork_children);
-	tcase_add_loop_test(tcase(su, "activation"), test_activation, 0,
-	    H_NMODELS);
-	tcase_add_test(tcase(su, "activation_in_order"),
+	h_tcase_models(su, "activation", 30, test_activation);
+	tcase_add_test(h_tcase(su, "activation_in_order", 30),
 	    test_activation_in_order);
-	tcase_add_test(tcase(su, "activation_partial"), test_activation_partial);
-	tcase_add_loop_test(tcase(su, "activation_mismatch"),
+	tcase_add_test(h_tcase(su, "activation_partial", 30),
+	    test_activation_partial);
+	tcase_add_loop_test(h_tcase(su, "activation_mismatch", 30),
 	    test_activation_mismatch, 0,
 	    (int)(sizeof sa_bad / sizeof sa_bad[0]));
-	tcase_add_loop_test(tcase(su, "daemon"), test_daemon, 0, H_NMODELS);
-	tcase_add_test(tcase(su, "pidfile"), test_pidfile);
-	tcase_add_test(tcase(su, "daemon_relative_pidfile"),
+	h_tcase_models(su, "daemon", 30, test_daemon);
+	tcase_add_test(h_tcase(su, "pidfile", 30), test_pidfile);
+	tcase_add_test(h_tcase(su, "daemon_relative_pidfile", 30),
 	    test_daemon_relative_pidfile);
-	tcase_add_loop_test(tcase(su, "user"), test_user, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "user_refused"), test_user_refused, 0,
-	    (int)(sizeof bad_users / sizeof bad_users[0]));
-	tcase_add_loop_test(tcase(su, "status"), test_status, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "status_refused"), test_status_refused,
-	    0, (int)(sizeof conc_models / sizeof conc_models[0]));
-
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	h_tcase_models(su, "user", 30, test_user);
+	tcase_add_loop_test(h_tcase(su, "user_refused", 30), test_user_refused,
+	    0, (int)(sizeof bad_users / sizeof bad_users[0]));
+	h_tcase_models(su, "status", 30, test_status);
+	tcase_add_loop_test(h_tcase(su, "status_refused", 30),
+	    test_status_refused, 0,
+	    (int)(sizeof conc_models / sizeof conc_models[0]));
+	return h_run_suite(su);
 }

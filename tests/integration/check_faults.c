@@ -25,18 +25,6 @@
 
 #define D H_DEADLINE_MS
 
-static void
-setup(void)
-{
-	h_setup();
-}
-
-static void
-teardown(void)
-{
-	h_cleanup();
-}
-
 static bool
 verbose(void)
 {
@@ -1382,44 +1370,19 @@ START_TEST(test_signal_storm)
 }
 END_TEST
 
-static TCase *
-tcase(Suite *su, const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(su, tc);
-	return tc;
-}
-
 int
 main(void)
 {
 	Suite *su = suite_create("faults");
-	SRunner *sr;
-	int failed;
 
-	tcase_add_test(tcase(su, "fork_kill", 30), test_fork_kill);
-	tcase_add_loop_test(tcase(su, "reset_pending", 30),
-	    test_reset_pending, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "slowloris", 30), test_slowloris, 0,
-	    H_NMODELS);
-	tcase_add_loop_test(tcase(su, "flood", 60), test_flood, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "sigterm_flood", 30),
-	    test_sigterm_flood, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "fd_exhaustion", 30),
-	    test_fd_exhaustion, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "logger_full", 30), test_logger_full, 0,
-	    H_NMODELS);
-	tcase_add_loop_test(tcase(su, "logger_resume", 30),
-	    test_logger_resume, 0, H_NMODELS);
-	tcase_add_loop_test(tcase(su, "signal_storm", 60), test_signal_storm,
-	    0, H_NMODELS);
-
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	tcase_add_test(h_tcase(su, "fork_kill", 30), test_fork_kill);
+	h_tcase_models(su, "reset_pending", 30, test_reset_pending);
+	h_tcase_models(su, "slowloris", 30, test_slowloris);
+	h_tcase_models(su, "flood", 60, test_flood);
+	h_tcase_models(su, "sigterm_flood", 30, test_sigterm_flood);
+	h_tcase_models(su, "fd_exhaustion", 30, test_fd_exhaustion);
+	h_tcase_models(su, "logger_full", 30, test_logger_full);
+	h_tcase_models(su, "logger_resume", 30, test_logger_resume);
+	h_tcase_models(su, "signal_storm", 60, test_signal_storm);
+	return h_run_suite(su);
 }

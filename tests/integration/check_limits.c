@@ -22,13 +22,13 @@
 
 static unsigned char pat[PAT_LEN + SEND_MAX];
 
+/* Checked fixture, run after h_setup: fills pat. */
 static void
-setup(void)
+fill_pat(void)
 {
 	size_t i;
 	unsigned x = 2463534242u;
 
-	h_setup();
 	for (i = 0; i < PAT_LEN; i++) {
 		x ^= x << 13;
 		x ^= x >> 17;
@@ -37,12 +37,6 @@ setup(void)
 	}
 	/* So that any offset has SEND_MAX contiguous bytes after it. */
 	memcpy(pat + PAT_LEN, pat, SEND_MAX);
-}
-
-static void
-teardown(void)
-{
-	h_cleanup();
 }
 
 static bool
@@ -576,13 +570,13 @@ START_TEST(test_shutdown)
 }
 END_TEST
 
+/* h_tcase, with fill_pat as a further checked fixture. */
 static TCase *
-tcase(const char *name, int timeout)
+pat_tcase(Suite *su, const char *name, int timeout_s)
 {
-	TCase *tc = tcase_create(name);
+	TCase *tc = h_tcase(su, name, timeout_s);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, timeout);
+	tcase_add_checked_fixture(tc, fill_pat, NULL);
 	return tc;
 }
 
@@ -590,36 +584,20 @@ int
 main(void)
 {
 	Suite *su = suite_create("limits");
-	SRunner *sr;
-	TCase *tc;
-	int failed;
 
-	tc = tcase("backpressure", 60);
-	tcase_add_loop_test(tc, test_backpressure, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-	tc = tcase("max_clients", 30);
-	tcase_add_loop_test(tc, test_max_clients, 0,
-	    (int)(sizeof conc_models / sizeof conc_models[0]));
-	suite_add_tcase(su, tc);
-	tc = tcase("idle_timeout", 30);
-	tcase_add_loop_test(tc, test_idle_timeout, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-	tc = tcase("reset", 30);
-	tcase_add_loop_test(tc, test_reset, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-	tc = tcase("sighup", 30);
-	tcase_add_loop_test(tc, test_sighup, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-	tc = tcase("sigterm_unix", 30);
-	tcase_add_loop_test(tc, test_sigterm_unix, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-	tc = tcase("shutdown", 30);
-	tcase_add_loop_test(tc, test_shutdown, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	tcase_add_loop_test(pat_tcase(su, "backpressure", 60),
+	    test_backpressure, 0, H_NMODELS);
+	tcase_add_loop_test(pat_tcase(su, "max_clients", 30), test_max_clients,
+	    0, (int)(sizeof conc_models / sizeof conc_models[0]));
+	tcase_add_loop_test(pat_tcase(su, "idle_timeout", 30),
+	    test_idle_timeout, 0, H_NMODELS);
+	tcase_add_loop_test(pat_tcase(su, "reset", 30), test_reset, 0,
+	    H_NMODELS);
+	tcase_add_loop_test(pat_tcase(su, "sighup", 30), test_sighup, 0,
+	    H_NMODELS);
+	tcase_add_loop_test(pat_tcase(su, "sigterm_unix", 30),
+	    test_sigterm_unix, 0, H_NMODELS);
+	tcase_add_loop_test(pat_tcase(su, "shutdown", 30), test_shutdown, 0,
+	    H_NMODELS);
+	return h_run_suite(su);
 }

@@ -18,18 +18,6 @@ static const char *const load_models[] = {
 	"fork", "thread", "select", "poll", "epoll",
 };
 
-static void
-setup(void)
-{
-	h_setup();
-}
-
-static void
-teardown(void)
-{
-	h_cleanup();
-}
-
 /* Line l of client c without its LF: unique prefix, varying padding. */
 static size_t
 make_line(char *buf, size_t cap, int c, int l)
@@ -282,18 +270,8 @@ int
 main(void)
 {
 	Suite *su = suite_create("logger_load");
-	TCase *tc = tcase_create("no_loss");
-	SRunner *sr;
-	int failed;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_load, 0,
+	tcase_add_loop_test(h_tcase(su, "no_loss", 60), test_load, 0,
 	    (int)(sizeof load_models / sizeof load_models[0]));
-	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return h_run_suite(su);
 }

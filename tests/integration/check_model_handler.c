@@ -16,18 +16,6 @@ struct want {
 };
 #define W(s) { (s), sizeof(s) - 1 }
 
-static void
-setup(void)
-{
-	h_setup();
-}
-
-static void
-teardown(void)
-{
-	h_cleanup();
-}
-
 /* Deterministic bytes that are not a short repetition. */
 static void
 fill(unsigned char *p, size_t n, unsigned seed)
@@ -437,46 +425,14 @@ START_TEST(test_two_clients)
 }
 END_TEST
 
-static Suite *
-handlers_suite(void)
-{
-	Suite *su = suite_create("model_handler");
-	TCase *tc;
-
-	tc = tcase_create("echo");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_echo, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-
-	tc = tcase_create("timestamp");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_timestamp, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-
-	tc = tcase_create("logger");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_logger, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-
-	tc = tcase_create("concurrency");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_two_clients, 0, H_NMODELS);
-	suite_add_tcase(su, tc);
-	return su;
-}
-
 int
 main(void)
 {
-	SRunner *sr = srunner_create(handlers_suite());
-	int failed;
+	Suite *su = suite_create("model_handler");
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	h_tcase_models(su, "echo", 30, test_echo);
+	h_tcase_models(su, "timestamp", 30, test_timestamp);
+	h_tcase_models(su, "logger", 30, test_logger);
+	h_tcase_models(su, "concurrency", 30, test_two_clients);
+	return h_run_suite(su);
 }

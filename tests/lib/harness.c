@@ -477,6 +477,41 @@ h_fail(const char *file, int line, const char *expr)
 	h_cleanup();
 }
 
+/* ---- suites ---------------------------------------------------------- */
+
+TCase *
+h_tcase(Suite *su, const char *name, int timeout_s)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, h_setup, h_cleanup);
+	tcase_set_timeout(tc, timeout_s);
+	suite_add_tcase(su, tc);
+	return tc;
+}
+
+TCase *
+h_tcase_models(Suite *su, const char *name, int timeout_s,
+    const TTest *test)
+{
+	TCase *tc = h_tcase(su, name, timeout_s);
+
+	tcase_add_loop_test(tc, test, 0, H_NMODELS);
+	return tc;
+}
+
+int
+h_run_suite(Suite *su)
+{
+	SRunner *sr = srunner_create(su);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
+
 /* ---- the server ------------------------------------------------------ */
 
 const char *

@@ -58,6 +58,28 @@ void h_cleanup(void);
 /* Checked-fixture setup: makes this process a subreaper, resets state. */
 void h_setup(void);
 
+/* ---- suites -------------------------------------------------------- */
+
+/*
+ * Creates test case name with the checked fixture h_setup/h_cleanup and a
+ * timeout of timeout_s seconds, adds it to su and returns it, for the
+ * caller to add its tests (and any fixture of its own, run after ours).
+ */
+TCase *h_tcase(Suite *su, const char *name, int timeout_s);
+
+/*
+ * h_tcase with test added as a loop test over every model: _i in the test
+ * indexes h_models.  Returns the test case.
+ */
+TCase *h_tcase_models(Suite *su, const char *name, int timeout_s,
+    const TTest *test);
+
+/*
+ * Runs every test of su (CK_NORMAL output) and frees the runner with su.
+ * Returns main's exit status: 0 if every test passed, else 1.
+ */
+int h_run_suite(Suite *su);
+
 /* ---- the server ---------------------------------------------------- */
 
 #define H_MAX_LISTEN	16
