@@ -1,5 +1,6 @@
 /* conf.c - configuration: libconfuse file plus getopt_long flags into struct config. */
 #include <confuse.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -87,6 +88,158 @@ svc_num_field(struct service *svc, const struct num_setting *ns)
 #define SVC_NUM_UNSET (-1)
 
 /*
+ * The valid names offered after a bad one, and the closest of them.  A
+ * name is a plausible fix for the bad word when their optimal string
+ * alignment distance (Levenshtein plus swapping two neighbours, case
+ * ignored) is at most 1 for a word of 3 to 5 characters and at most 2
+ * for a longer one: a looser bound has "foo" suggest "mode", and a word
+ * of 1 or 2 characters says too little to guess from.  Failing that, a
+ * word of 3 or more characters that begins exactly one name suggests it
+ * (libconfuse takes no abbreviations; getopt_long has already taken the
+ * unique ones).  Between equally close names, one of the word's length
+ * wins: "modle" is "model" with two letters swapped rather than "mode"
+ * with one added.  A tie that remains suggests nothing: a coin toss
+ * misleads more than the list alone.
+ */
+#define CHOICE_WORD_MAX 64	/* longer words get the list only */
+
+struct choices {
+	const char *word;	/* the bad name without dashes, or NULL */
+	const char *pfx;	/* shown before each name: "--", "-" or "" */
+	const char *best;	/* the closest name so far */
+	size_t bestd;		/* its distance */
+	size_t bestld;		/* and its length difference */
+	int nbest;		/* names as close */
+	const char *begun;	/* a name that word begins */
+	int nbegun;
+	char list[768];		/* "--config, --model, ..." */
+};
+
+static void
+choices_init(struct choices *ch, const char *word, const char *pfx)
+{
+	memset(ch, 0, sizeof(*ch));
+	ch->word = word;
+	ch->pfx = pfx;
+	ch->bestd = SIZE_MAX;
+}
+
+/* Lower-case s[i], for comparing names case-blind. */
+#define LC(s, i) tolower((unsigned char)(s)[i])
+
+/*
+ * Optimal string alignment distance of a and b (lengths la, lb, at most
+ * CHOICE_WORD_MAX), case ignored: three rows of the usual table.
+ */
+static size_t
+osa_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t rows[3][CHOICE_WORD_MAX + 1];
+	size_t *pp = rows[0], *p = rows[1], *c = rows[2], *t, d, i, j;
+
+	for (j = 0; j <= lb; j++)
+		p[j] = j;
+	for (i = 1; i <= la; i++) {
+		c[0] = i;
+		for (j = 1; j <= lb; j++) {
+			d = p[j - 1] + (LC(a, i - 1) != LC(b, j - 1) ? 1 : 0);
+			if (p[j] + 1 < d)
+				d = p[j] + 1;
+			if (c[j - 1] + 1 < d)
+				d = c[j - 1] + 1;
+			if (i > 1 && j > 1 && LC(a, i - 1) == LC(b, j - 2) &&
+			    LC(a, i - 2) == LC(b, j - 1) && pp[j - 2] + 1 < d)
+				d = pp[j - 2] + 1;
+			c[j] = d;
+		}
+		t = pp;
+		pp = p;
+		p = c;
+		c = t;
+	}
+	return p[lb];
+}
+
+/*
+ * Adds name to the list, and weighs it as a fix for the word.  name must
+ * outlive ch (it is kept as the suggestion), unless ch has no word.
+ */
+static void
+choices_add(struct choices *ch, const char *name)
+{
+	size_t n = strlen(ch->list), wl, nl, ld, maxd, d;
+
+	snprintf(ch->list + n, sizeof(ch->list) - n, "%s%s%s", n > 0 ? ", " : "", ch->pfx, name);
+	if (ch->word == NULL)
+		return;
+	wl = strlen(ch->word);
+	nl = strlen(name);
+	if (wl < 3 || wl > CHOICE_WORD_MAX || nl > CHOICE_WORD_MAX)
+		return;
+	maxd = wl <= 5 ? 1 : 2;
+	ld = wl > nl ? wl - nl : nl - wl;
+	if (ld <= maxd && (d = osa_distance(ch->word, wl, name, nl)) <= maxd) {
+		if (d < ch->bestd || (d == ch->bestd && ld < ch->bestld)) {
+			ch->best = name;
+			ch->bestd = d;
+			ch->bestld = ld;
+			ch->nbest = 1;
+		} else if (d == ch->bestd && ld == ch->bestld)
+			ch->nbest++;
+	}
+	if (nl > wl && strncasecmp(name, ch->word, wl) == 0) {
+		ch->begun = name;
+		ch->nbegun++;
+	}
+}
+
+/* The suggestion for the word, or NULL. */
+static const char *
+choices_hint(const struct choices *ch)
+{
+	if (ch->nbest > 0)
+		return ch->nbest == 1 ? ch->best : NULL;
+	return ch->nbegun == 1 ? ch->begun : NULL;
+}
+
+/* "did you mean '--model'? valid: --config, ..." or "valid: ...", for parentheses. */
+static void
+choices_format(const struct choices *ch, char *dst, size_t len)
+{
+	const char *hint = choices_hint(ch);
+
+	if (hint != NULL)
+		snprintf(dst, len, "did you mean '%s%s'? valid: %s", ch->pfx, hint, ch->list);
+	else
+		snprintf(dst, len, "valid: %s", ch->list);
+}
+
+static const char *
+model_name_at(size_t i)
+{
+	return models[i] ? models[i]->name : NULL;
+}
+
+static const char *
+handler_name_at(size_t i)
+{
+	return handlers[i] ? handlers[i]->name : NULL;
+}
+
+/* The parenthesis after a bad model or handler name: a registry's names. */
+static void
+registry_choices(const char *word, const char *(*name_at)(size_t), char *dst, size_t len)
+{
+	struct choices ch;
+	const char *name;
+
+	choices_init(&ch, word, "");
+	for (size_t i = 0; (name = name_at(i)) != NULL; i++)
+		choices_add(&ch, name);
+	choices_format(&ch, dst, len);
+}
+
+/*
  * libconfuse reports through a callback that only gets the cfg_t, which has
  * no user pointer: the parse in progress is described here.  Parsing
  * happens once, at start-up, before any thread exists.
@@ -101,15 +254,41 @@ static struct {
 static void conf_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
-/* Keeps the first message only: later ones are usually consequences. */
+/*
+ * libconfuse's format for a key that the section being parsed lacks.  It
+ * goes through gettext, but dispatchd never calls setlocale: in the C
+ * locale it arrives untranslated (were it not, the message just lacks the
+ * valid keys).
+ */
+#define CFG_NO_SUCH_OPTION "no such option '%s'"
+
+/*
+ * Keeps the first message only: later ones are usually consequences.  An
+ * unknown key gets the keys valid where it stands: cfg is the section
+ * being parsed, so inside a service the list is the service keys.
+ */
 static void
 conf_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
-	char msg[512];
+	char msg[1024], valid[800];
+	struct choices ch;
+	const char *key;
+	va_list aq;
+	size_t i;
 
 	if (pctx.nerr++ > 0 || pctx.err == NULL)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_copy(aq, ap);
+	if (cfg != NULL && cfg->opts != NULL && strcmp(fmt, CFG_NO_SUCH_OPTION) == 0 &&
+	    (key = va_arg(aq, const char *)) != NULL) {
+		choices_init(&ch, key, "");
+		for (i = 0; cfg->opts[i].name != NULL; i++)
+			choices_add(&ch, cfg->opts[i].name);
+		choices_format(&ch, valid, sizeof(valid));
+		snprintf(msg, sizeof(msg), "no such option '%s' (%s)", key, valid);
+	} else
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(aq);
 	if (cfg != NULL && cfg->line > 0)
 		snprintf(pctx.err, pctx.errlen, "%s:%d: %s", pctx.name, cfg->line, msg);
 	else
@@ -387,8 +566,9 @@ fill_service(struct service *svc, cfg_t *sec, const struct config *cf, const cha
 			return -1;
 		}
 	} else if ((svc->handler = handler_find(s)) == NULL) {
-		snprintf(err, errlen, "%s: invalid handler '%s' in service '%s' (valid: %s)", file, s,
-		    title, names);
+		registry_choices(s, handler_name_at, why, sizeof(why));
+		snprintf(err, errlen, "%s: invalid handler '%s' in service '%s' (%s)", file, s, title,
+		    why);
 		return -1;
 	}
 
@@ -514,7 +694,7 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		CFG_SEC("service", svc_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
-	char names[256], why[256];
+	char why[256];
 	const char *s;
 	cfg_t *cfg;
 	size_t i, n;
@@ -548,8 +728,8 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 
 	s = cfg_getstr(cfg, "model");
 	if ((cf->model = model_find(s)) == NULL) {
-		model_names(names, sizeof(names));
-		snprintf(err, errlen, "%s: invalid model '%s' (valid: %s)", name, s, names);
+		registry_choices(s, model_name_at, why, sizeof(why));
+		snprintf(err, errlen, "%s: invalid model '%s' (%s)", name, s, why);
 		goto fail;
 	}
 	/* Already range-checked by conf_int_cb; the defaults are in range. */
@@ -740,12 +920,63 @@ long_name(const char *arg, char *dst, size_t len)
 
 static const char short_opts[] = ":c:m:H:l:dtvqVh";
 
+/*
+ * The parenthesis after an unknown option: the long options and the
+ * closest of them to word (the name without "--"), or with no word the
+ * short options (one letter is too little to guess from).
+ */
+static void
+option_choices(const char *word, char *dst, size_t len)
+{
+	char letter[2] = { '\0', '\0' };
+	struct choices ch;
+	size_t i;
+
+	if (word != NULL) {
+		choices_init(&ch, word, "--");
+		for (i = 0; long_opts[i].name != NULL; i++)
+			choices_add(&ch, long_opts[i].name);
+	} else {
+		/* No word: choices_add copies letter and keeps no pointer to it. */
+		choices_init(&ch, NULL, "-");
+		for (i = 0; short_opts[i] != '\0'; i++) {
+			if (short_opts[i] == ':')
+				continue;
+			letter[0] = short_opts[i];
+			choices_add(&ch, letter);
+		}
+	}
+	choices_format(&ch, dst, len);
+}
+
+/*
+ * getopt_long (with opterr 0) reports an ambiguous abbreviation like an
+ * unknown option: "--max" begins several.  Lists them into dst, or
+ * returns 0 when word begins fewer than two.
+ */
+static int
+ambiguous_option(const char *word, char *dst, size_t len)
+{
+	size_t i, n = 0, wl = strlen(word), used;
+
+	if (wl == 0 || len == 0)
+		return 0;
+	dst[0] = '\0';
+	for (i = 0; long_opts[i].name != NULL; i++) {
+		if (strncmp(long_opts[i].name, word, wl) != 0)
+			continue;
+		used = strlen(dst);
+		snprintf(dst + used, len - used, "%s--%s", n++ > 0 ? ", " : "", long_opts[i].name);
+	}
+	return n >= 2;
+}
+
 static int
 bad_option(int c, char **argv, char *err, size_t errlen)
 {
 	const char *arg = argv[optind - 1];
-	char name[64];
-	bool known;
+	char name[CHOICE_WORD_MAX + 3], valid[800];
+	bool known, islong;
 
 	/*
 	 * optopt is 0 for an unknown long option, a character outside
@@ -755,7 +986,8 @@ bad_option(int c, char **argv, char *err, size_t errlen)
 	 */
 	known = optopt >= OPT_NUM ||
 	    (optopt > 0 && optopt != ':' && strchr(short_opts, optopt) != NULL);
-	if ((c == ':' || optopt == 0 || known) && strncmp(arg, "--", 2) == 0)
+	islong = (c == ':' || optopt == 0 || known) && strncmp(arg, "--", 2) == 0;
+	if (islong)
 		long_name(arg, name, sizeof(name));
 	else
 		snprintf(name, sizeof(name), "-%c", optopt);
@@ -763,8 +995,13 @@ bad_option(int c, char **argv, char *err, size_t errlen)
 		snprintf(err, errlen, "option '%s' needs an argument; " TRY_HELP, name);
 	else if (known)
 		snprintf(err, errlen, "option '%s' takes no argument; " TRY_HELP, name);
-	else
-		snprintf(err, errlen, "unknown option '%s'; " TRY_HELP, name);
+	else if (islong && ambiguous_option(name + 2, valid, sizeof(valid)))
+		snprintf(err, errlen, "option '%s' is ambiguous (could be %s); " TRY_HELP, name,
+		    valid);
+	else {
+		option_choices(islong ? name + 2 : NULL, valid, sizeof(valid));
+		snprintf(err, errlen, "unknown option '%s' (%s); " TRY_HELP, name, valid);
+	}
 	return -1;
 }
 
@@ -781,7 +1018,7 @@ nonempty(const char *flag, const char *s, const char *what, char *err, size_t er
 static int
 parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
 {
-	char names[256], why[256];
+	char why[256];
 	struct net_addr a;
 	const char **nl;
 	int c, i;
@@ -796,15 +1033,15 @@ parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case 'm':
 			if ((fl->model = model_find(optarg)) == NULL) {
-				model_names(names, sizeof(names));
-				snprintf(err, errlen, "invalid model '%s' (valid: %s)", optarg, names);
+				registry_choices(optarg, model_name_at, why, sizeof(why));
+				snprintf(err, errlen, "invalid model '%s' (%s)", optarg, why);
 				return -1;
 			}
 			break;
 		case 'H':
 			if ((fl->handler = handler_find(optarg)) == NULL) {
-				handler_names(names, sizeof(names));
-				snprintf(err, errlen, "invalid handler '%s' (valid: %s)", optarg, names);
+				registry_choices(optarg, handler_name_at, why, sizeof(why));
+				snprintf(err, errlen, "invalid handler '%s' (%s)", optarg, why);
 				return -1;
 			}
 			break;

@@ -28,6 +28,22 @@
 	"service \"logger\"    { listen = {\"127.0.0.1:7514\"}  handler = \"logger\"\n" \
 	"                      output = \"dispatchd-logger.log\"  ack = false }\n"
 
+/* The valid names an unknown key or option gets, written out here on purpose. */
+#define GLOBAL_KEYS                                                                     \
+	"model, max_clients, idle_timeout, max_line, max_pending, backlog, "           \
+	"shutdown_timeout, max_per_source, rate_limit, allow, deny, mode, "            \
+	"timestamp_format, pidfile, user, service"
+#define SERVICE_KEYS                                                                    \
+	"listen, handler, output, ack, timestamp_format, max_per_source, rate_limit, " \
+	"allow, deny, mode"
+#define LONG_OPTS                                                                       \
+	"--config, --model, --handler, --listen, --max-clients, --idle-timeout, "      \
+	"--max-line, --max-pending, --backlog, --shutdown-timeout, --max-per-source, " \
+	"--rate-limit, --allow, --deny, --logger-output, --logger-ack, "               \
+	"--timestamp-format, --pidfile, --user, --daemon, --test-config, --verbose, "  \
+	"--quiet, --version, --help"
+#define SHORT_OPTS "-c, -m, -H, -l, -d, -t, -v, -q, -V, -h"
+
 static struct config cf;
 static char err[1024];
 static char tmpdir[64];
@@ -291,6 +307,10 @@ START_TEST(test_bad_model)
 	snprintf(want, sizeof(want), "invalid model 'fast' (valid: %s)", valid_models());
 	assert_parse_fails("model = \"fast\"\n", want, NULL);
 	ck_assert_str_eq(valid_models(), "iterative, fork, thread, select, poll, epoll");
+	conf_free(&cf);
+	snprintf(want, sizeof(want), "t.conf: invalid model 'epol' (did you mean 'epoll'? valid: %s)",
+	    valid_models());
+	assert_parse_fails("model = \"epol\"\n", want, NULL);
 }
 END_TEST
 
@@ -303,6 +323,12 @@ START_TEST(test_bad_handler)
 	assert_parse_fails("service echo { listen = {\"127.0.0.1:1\"} handler = \"x\" }\n", want,
 	    NULL);
 	ck_assert_str_eq(valid_handlers(), "echo, timestamp, logger");
+	conf_free(&cf);
+	snprintf(want, sizeof(want),
+	    "invalid handler 'echo2' in service 'echo' (did you mean 'echo'? valid: %s)",
+	    valid_handlers());
+	assert_parse_fails("service echo { listen = {\"127.0.0.1:1\"} handler = \"echo2\" }\n",
+	    want, NULL);
 }
 END_TEST
 
@@ -387,10 +413,46 @@ END_TEST
 
 START_TEST(test_unknown_key)
 {
-	assert_parse_fails("model = \"epoll\"\n\nfoo = 1\n", "t.conf:3: no such option 'foo'", NULL);
+	assert_parse_fails("model = \"epoll\"\n\nfoo = 1\n", "", NULL);
+	ck_assert_str_eq(err, "t.conf:3: no such option 'foo' (valid: " GLOBAL_KEYS ")");
 	conf_free(&cf);
-	assert_parse_fails("service echo {\n listen = {\"127.0.0.1:1\"}\n bar = 2 }\n",
-	    "t.conf:3: no such option 'bar'", NULL);
+	/* Inside a service, the service keys: not the global ones. */
+	assert_parse_fails("service echo {\n listen = {\"127.0.0.1:1\"}\n bar = 2 }\n", "", NULL);
+	ck_assert_str_eq(err, "t.conf:3: no such option 'bar' (valid: " SERVICE_KEYS ")");
+	conf_free(&cf);
+
+	/* A near miss gets the closest key, then the list all the same. */
+	assert_parse_fails("modle = \"epoll\"\n", "", NULL);
+	ck_assert_str_eq(err,
+	    "t.conf:1: no such option 'modle' (did you mean 'model'? valid: " GLOBAL_KEYS ")");
+	conf_free(&cf);
+	assert_parse_fails("service echo {\n lisen = {\"127.0.0.1:1\"} }\n", "", NULL);
+	ck_assert_str_eq(err,
+	    "t.conf:2: no such option 'lisen' (did you mean 'listen'? valid: " SERVICE_KEYS ")");
+	conf_free(&cf);
+	/* A key of the other level is no fix: "ack" is a service key only. */
+	assert_parse_fails("acks = true\n", "no such option 'acks' (valid: " GLOBAL_KEYS ")",
+	    NULL);
+	conf_free(&cf);
+	assert_parse_fails("max-clients = 5\n", "(did you mean 'max_clients'? valid: ", NULL);
+	conf_free(&cf);
+	assert_parse_fails("maxclient = 5\n", "(did you mean 'max_clients'? valid: ", NULL);
+	conf_free(&cf);
+	assert_parse_fails("Model = \"epoll\"\n", "(did you mean 'model'? valid: ", NULL);
+	conf_free(&cf);
+	assert_parse_fails("servce \"echo\" { listen = {\"127.0.0.1:1\"} }\n",
+	    "no such option 'servce' (did you mean 'service'? valid: ", NULL);
+	conf_free(&cf);
+	/* A unique beginning is a near miss too; an ambiguous one is not. */
+	assert_parse_fails("timestamp = \"%s\"\n", "(did you mean 'timestamp_format'? valid: ",
+	    NULL);
+	conf_free(&cf);
+	assert_parse_fails("max = 5\n", "no such option 'max' (valid: " GLOBAL_KEYS ")", NULL);
+	conf_free(&cf);
+	/* Too far, or too short, to guess from. */
+	assert_parse_fails("modelling = 1\n", "no such option 'modelling' (valid: ", NULL);
+	conf_free(&cf);
+	assert_parse_fails("mo = 1\n", "no such option 'mo' (valid: ", NULL);
 }
 END_TEST
 
@@ -484,7 +546,7 @@ START_TEST(test_libconfuse_silent)
 	close(saved);
 	ck_assert_int_eq(pread(fileno(tf), buf, sizeof(buf), 0), 0);
 	fclose(tf);
-	ck_assert_str_eq(err, "t.conf:1: no such option 'foo'");
+	ck_assert_str_eq(err, "t.conf:1: no such option 'foo' (valid: " GLOBAL_KEYS ")");
 }
 END_TEST
 
@@ -586,15 +648,52 @@ START_TEST(test_load_errors)
 	char want[512];
 
 	ck_assert_int_eq(LOAD("--bogus"), -1);
-	ck_assert_str_eq(err, "unknown option '--bogus'; try 'dispatchd --help'");
+	ck_assert_str_eq(err,
+	    "unknown option '--bogus' (valid: " LONG_OPTS "); try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("--bogus=3"), -1);
-	ck_assert_str_eq(err, "unknown option '--bogus'; try 'dispatchd --help'");
+	ck_assert_str_eq(err,
+	    "unknown option '--bogus' (valid: " LONG_OPTS "); try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("-vx"), -1);
-	ck_assert_str_eq(err, "unknown option '-x'; try 'dispatchd --help'");
+	ck_assert_str_eq(err, "unknown option '-x' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("--daemon", "-xv"), -1);
-	ck_assert_str_eq(err, "unknown option '-x'; try 'dispatchd --help'");
+	ck_assert_str_eq(err, "unknown option '-x' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("--max-clients=5", "-:"), -1);
-	ck_assert_str_eq(err, "unknown option '-:'; try 'dispatchd --help'");
+	ck_assert_str_eq(err, "unknown option '-:' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
+	/* A short option gets no guess: '-M' is not taken for '-m'. */
+	ck_assert_int_eq(LOAD("-M", "epoll"), -1);
+	ck_assert_str_eq(err, "unknown option '-M' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
+
+	/* Near misses get the closest long option, then the list all the same. */
+	ck_assert_int_eq(LOAD("--modle", "epoll"), -1);
+	ck_assert_str_eq(err,
+	    "unknown option '--modle' (did you mean '--model'? valid: " LONG_OPTS
+	    "); try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("--mdoel=epoll"), -1);
+	assert_err_has("unknown option '--mdoel' (did you mean '--model'? valid: --config, ");
+	ck_assert_int_eq(LOAD("--quite"), -1);
+	assert_err_has("(did you mean '--quiet'? valid: ");
+	ck_assert_int_eq(LOAD("--max_clients", "5"), -1);
+	assert_err_has("(did you mean '--max-clients'? valid: ");
+	ck_assert_int_eq(LOAD("--shutdowntimeout=5"), -1);
+	assert_err_has("(did you mean '--shutdown-timeout'? valid: ");
+	ck_assert_int_eq(LOAD("--timestampformat=%s"), -1);
+	assert_err_has("(did you mean '--timestamp-format'? valid: ");
+	/* Two edits away is too far for a short word. */
+	ck_assert_int_eq(LOAD("--mdl", "epoll"), -1);
+	ck_assert_str_eq(err, "unknown option '--mdl' (valid: " LONG_OPTS "); try 'dispatchd --help'");
+	/* An abbreviation of several: getopt_long says only '?'. */
+	ck_assert_int_eq(LOAD("--max=5"), -1);
+	ck_assert_str_eq(err,
+	    "option '--max' is ambiguous (could be --max-clients, --max-line, --max-pending, "
+	    "--max-per-source); try 'dispatchd --help'");
+	ck_assert_int_eq(LOAD("--logger", "x"), -1);
+	ck_assert_str_eq(err,
+	    "option '--logger' is ambiguous (could be --logger-output, --logger-ack); "
+	    "try 'dispatchd --help'");
+	/* A unique one is the option itself. */
+	ck_assert_msg(LOAD("--mod", "poll", "-l", "127.0.0.1:0") == 0, "%s", err);
+	ck_assert_ptr_eq(cf.model, model_find("poll"));
+	conf_free(&cf);
 	ck_assert_int_eq(LOAD("-vc"), -1);
 	ck_assert_str_eq(err, "option '-c' needs an argument; try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("--logger-ack=1"), -1);
@@ -613,6 +712,14 @@ START_TEST(test_load_errors)
 	ck_assert_str_eq(err, want);
 	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "-H", "x"), -1);
 	snprintf(want, sizeof(want), "invalid handler 'x' (valid: %s)", valid_handlers());
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(LOAD("-m", "Thread"), -1);
+	snprintf(want, sizeof(want), "invalid model 'Thread' (did you mean 'thread'? valid: %s)",
+	    valid_models());
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "-H", "timestmap"), -1);
+	snprintf(want, sizeof(want),
+	    "invalid handler 'timestmap' (did you mean 'timestamp'? valid: %s)", valid_handlers());
 	ck_assert_str_eq(err, want);
 	ck_assert_int_eq(LOAD("-l", "nope"), -1);
 	assert_err_has("invalid listen address 'nope'");
