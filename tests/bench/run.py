@@ -522,8 +522,12 @@ def write_markdown(args, table, servers, runs, elapsed, outdir, chart_err):
                  f"{elapsed / 60:.1f} min in all")
     lines.append(f"- machine: {machine_line()}; median CPU stolen by the hypervisor "
                  f"during the windows: {fmt_num(steal, 0)}% (a run with more than "
-                 f"{args.max_steal:g}% stolen is run again, within a budget, and the least "
-                 f"disturbed attempt kept: stolen time is charged to the server's CPU)")
+                 f"{args.max_steal:g}% stolen is run again after the whole plan, up to "
+                 f"{args.max_attempts} attempts within a budget, and the least disturbed "
+                 f"attempt kept: stolen time is charged to the server's CPU); "
+                 f"{sum(1 for r in runs if r.get('attempt', 1) > 1)} run(s) were run again, "
+                 f"{sum(1 for r in runs if r.get('ok') and (r.get('steal_pct') or 0) > args.max_steal)} "
+                 f"kept more than {args.max_steal:g}% stolen")
     lines.append("- reproduce: `make bench` (full) or `BENCH_QUICK=1 make bench` "
                  "(quick); raw reports in `build/bench/raw/`")
     lines.append("- client: `build/dispatchd-bench` (epoll, one thread) on the same 2 cores; "
@@ -624,8 +628,9 @@ def main():
     # inflated a window's CPU per round trip by 20% or more on these
     # machines, while most windows see under 2%.
     args.max_steal = 3.0
-    args.retries = 8 if args.quick else 40
-    args.retry_until = 100 if args.quick else 900
+    args.max_attempts = 5
+    args.retries = 8 if args.quick else 60
+    args.retry_until = 100 if args.quick else 1020
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
@@ -661,46 +666,70 @@ def main():
     t_start = time.time()
     runs = []
     jsonl = open(os.path.join(rawdir, "results.jsonl"), "w")
+
+    def attempt(name, sc, rnd, n):
+        try:
+            res = run_one(args, name, sc, rnd, rawdir)
+        except (RuntimeError, OSError) as e:
+            res = {"server": name, "scenario": sc.key, "round": rnd, "ok": False,
+                   "note": str(e)}
+        res["attempt"] = n
+        jsonl.write(json.dumps(res) + "\n")
+        jsonl.flush()
+        return res
+
+    def disturbed(res):
+        return res.get("ok") and (res.get("steal_pct") or 0.0) > args.max_steal
+
+    def report(tag, name, sc, rnd, res):
+        unit = {"pingpong": "rt", "lines": "line", "bulk": "MiB", "connrate": "conn",
+                "hold": "ping"}[sc.mode]
+        extra = ""
+        if sc.mode == "hold" and res.get("kib_per_conn") is not None:
+            extra = (f", {res.get('answered', 0):.0f}/{sc.conns} answered, "
+                     f"{res['kib_per_conn']:.3f} KiB/conn")
+        status = "ok" if res.get("ok") else f"FAILED: {res.get('note')}"
+        if disturbed(res):
+            status += f" ({res.get('steal_pct')}% stolen: to run again)"
+        elif res.get("attempt", 1) > 1:
+            status += f" (attempt {res['attempt']}, {res.get('steal_pct')}% stolen)"
+        print(f"[{tag} {time.time() - t_start:5.0f}s] {name:16} {sc.key:10} r{rnd}: "
+              f"{fmt_rate(res.get('rate'))} {unit}/s, "
+              f"{fmt_num(res.get('cpu_us_per_op'))} µs CPU/{unit}, "
+              f"{fmt_num(res.get('syscalls_per_op'))} syscalls/{unit}{extra} {status}",
+              flush=True)
+
     try:
+        pending = []
+        for i, (name, sc, rnd) in enumerate(plan):
+            res = attempt(name, sc, rnd, 1)
+            runs.append(res)
+            report(f"{i + 1}/{len(plan)}", name, sc, rnd, res)
+            if disturbed(res):
+                pending.append(i)
+        # A window the hypervisor stole much of inflates every CPU figure
+        # (the stolen time is charged to whoever was running), and the
+        # theft comes in bursts of a minute or more: such runs are run
+        # again after the whole plan, pass after pass, within a budget,
+        # and the least disturbed attempt is kept.
         retries_left = args.retries
-        for i, (name, sc, rnd) in enumerate(plan, 1):
-            # A window the hypervisor stole much of inflates every CPU figure
-            # (the stolen time is charged to whoever was running): run it
-            # again, within a budget, and keep the least disturbed attempt.
-            best = None
-            for attempt in range(3):
-                try:
-                    res = run_one(args, name, sc, rnd, rawdir)
-                except (RuntimeError, OSError) as e:
-                    res = {"server": name, "scenario": sc.key, "round": rnd, "ok": False,
-                           "note": str(e)}
-                res["attempt"] = attempt + 1
-                jsonl.write(json.dumps(res) + "\n")
-                jsonl.flush()
-                steal = res.get("steal_pct") or 0.0
-                if best is None or (res.get("ok") and (not best.get("ok") or
-                                    steal < (best.get("steal_pct") or 0.0))):
-                    best = res
-                if (not res.get("ok") or steal <= args.max_steal or retries_left <= 0
-                        or time.time() - t_start > args.retry_until):
+        while pending and retries_left > 0 and time.time() - t_start < args.retry_until:
+            again = []
+            for i in pending:
+                name, sc, rnd = plan[i]
+                if retries_left <= 0 or time.time() - t_start >= args.retry_until:
                     break
                 retries_left -= 1
-            res = best
-            runs.append(res)
-            unit = {"pingpong": "rt", "lines": "line", "bulk": "MiB", "connrate": "conn",
-                    "hold": "ping"}[sc.mode]
-            extra = ""
-            if sc.mode == "hold" and res.get("kib_per_conn") is not None:
-                extra = (f", {res.get('answered', 0):.0f}/{sc.conns} answered, "
-                         f"{res['kib_per_conn']:.3f} KiB/conn")
-            status = "ok" if res.get("ok") else f"FAILED: {res.get('note')}"
-            if res.get("attempt", 1) > 1:
-                status += f" (attempt {res['attempt']}, {res.get('steal_pct')}% stolen)"
-            print(f"[{i}/{len(plan)} {time.time() - t_start:5.0f}s] {name:16} {sc.key:10} r{rnd}: "
-                  f"{fmt_rate(res.get('rate'))} {unit}/s, "
-                  f"{fmt_num(res.get('cpu_us_per_op'))} µs CPU/{unit}, "
-                  f"{fmt_num(res.get('syscalls_per_op'))} syscalls/{unit}{extra} {status}",
-                  flush=True)
+                res = attempt(name, sc, rnd, runs[i]["attempt"] + 1)
+                if res.get("ok") and (res.get("steal_pct") or 0.0) < (runs[i].get("steal_pct") or 0.0):
+                    runs[i] = res
+                else:
+                    runs[i]["attempt"] = res["attempt"]
+                report(f"again {args.retries - retries_left}/{args.retries}", name, sc, rnd,
+                       runs[i])
+                if disturbed(runs[i]) and runs[i]["attempt"] < args.max_attempts:
+                    again.append(i)
+            pending = again
     finally:
         jsonl.close()
         end_all()
