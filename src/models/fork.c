@@ -93,6 +93,7 @@ child(struct config *cf, struct client *c)
 	pidfile_forget();
 	net_close_all(cf);	/* the parent's listeners: never removes their files */
 	serve_counts_connections = false;	/* the parent does */
+	serve_blocking_reads = true;		/* the parent's cut is the backstop */
 	serve(cf, c);
 	close(c->fd);
 	handler_fini_all(cf->svcs, cf->nsvcs);

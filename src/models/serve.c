@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #define SERVE_STREAM_READ_SIZE (256 * 1024)
 
 bool serve_handles_signals = true;
+bool serve_blocking_reads = false;
 bool serve_counts_connections = true;
 
 static struct pollfd *accept_pfds;
@@ -136,10 +138,45 @@ struct session {
 	void *st;
 	struct sink out;
 	long long deadline_ms;	/* drain deadline once stopping, else -1 */
-	bool abort;		/* stop now: second signal */
 	bool eof_done;
 	bool timed_out;
 };
+
+/* Sets SO_RCVTIMEO (and SO_SNDTIMEO with both) to ms; 0 waits forever. */
+static void
+set_timeouts(struct session *s, long long ms, bool both)
+{
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+
+	if (setsockopt(s->c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    (both && setsockopt(s->c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0))
+		log_warn("%s: cannot set socket timeouts", s->c->peer.text);
+}
+
+/*
+ * Acts on the signal flags (SIGHUP reopens, a first stop starts the drain
+ * deadline).  0 to go on, -1 when the connection must end now (a second
+ * stop signal, or the fork parent's cut).
+ */
+static int
+take_signals(struct session *s)
+{
+	if (!(sig_stop || sig_hup || sig_usr1))
+		return 0;
+	int stop = model_signals(s->cf);
+	if (stop >= 2)
+		return -1;
+	if (stop && s->deadline_ms < 0) {
+		long long left = s->cf->shutdown_timeout * 1000;
+
+		s->deadline_ms = now_ms() + left;
+		/* A blocking read must end at the deadline too. */
+		if (serve_blocking_reads && left > 0 &&
+		    (s->cf->idle_timeout <= 0 || left < s->cf->idle_timeout * 1000))
+			set_timeouts(s, left, false);
+	}
+	return 0;
+}
 
 /*
  * Where signals interrupt this process (iterative, fork children) a
@@ -158,16 +195,12 @@ wait_ready(struct session *s, short events)
 	};
 
 	for (;;) {
-		long long due = -1, now = now_ms();
+		long long due = -1, now;
 		int timeout;
 
-		if (sig_stop || sig_hup || sig_usr1) {
-			int stop = model_signals(s->cf);
-			if (stop >= 2)
-				return -1;
-			if (stop && s->deadline_ms < 0)
-				s->deadline_ms = now + s->cf->shutdown_timeout * 1000;
-		}
+		if (take_signals(s) < 0)
+			return -1;
+		now = now_ms();
 		if (s->cf->idle_timeout > 0)
 			due = now + s->cf->idle_timeout * 1000;
 		if (s->deadline_ms >= 0 && (due < 0 || s->deadline_ms < due))
@@ -187,18 +220,6 @@ wait_ready(struct session *s, short events)
 			return 1;
 		sig_drain();	/* the flags are looked at above */
 	}
-}
-
-/* Thread workers block in read and send: their signals go to the main
- * thread, which ends stuck connections with shutdown(2). */
-static void
-set_timeouts(struct session *s)
-{
-	struct timeval tv = { .tv_sec = (time_t)s->cf->idle_timeout };
-
-	if (setsockopt(s->c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(s->c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		log_warn("%s: cannot set socket timeouts", s->c->peer.text);
 }
 
 /* Sends every pending reply. 0, or -1 when the client is gone or stuck. */
@@ -289,18 +310,36 @@ serve(struct config *cf, struct client *c)
 		stats_add(&stats->conns_now, 1);
 		stats_add(&stats->conns_total, 1);
 	}
+	/* Thread workers block in read and send: their signals go to the main
+	 * thread, which ends stuck connections with shutdown(2). */
 	if (!serve_handles_signals && cf->idle_timeout > 0)
-		set_timeouts(&s);
+		set_timeouts(&s, cf->idle_timeout * 1000, true);
+	else if (serve_blocking_reads && cf->idle_timeout > 0)
+		set_timeouts(&s, cf->idle_timeout * 1000, false);
 	log_debug("connection from %s", c->peer.text);
 	if (s.h->open(s.st, c->svc, &c->peer, &s.out) < 0 || flush(&s) < 0)
 		goto done;
 	for (;;) {
-		if (serve_handles_signals && wait_ready(&s, POLLIN) <= 0)
+		bool cut = false;
+
+		if (serve_blocking_reads) {
+			if (take_signals(&s) < 0)
+				break;
+			if (s.deadline_ms >= 0 && now_ms() >= s.deadline_ms) {
+				s.timed_out = true;
+				break;
+			}
+		} else if (serve_handles_signals && wait_ready(&s, POLLIN) <= 0) {
 			break;
+		}
 		ssize_t n = read(c->fd, rbuf, rsize);
 		if (n > 0) {
 			stats_add(&stats->bytes_in, (unsigned long long)n);
-			if (feed(&s, rbuf, (size_t)n) < 0)
+			/* A signal that came just before the read blocked is acted
+			 * on before the handler writes (SIGHUP: the new file). */
+			if (serve_blocking_reads)
+				cut = take_signals(&s) < 0;
+			if (feed(&s, rbuf, (size_t)n) < 0 || cut)
 				break;
 			/* Without memory the stack buffer just goes on serving. */
 			if ((size_t)n == rsize && big == NULL &&

@@ -49,6 +49,17 @@ void serve(struct config *cf, struct client *c);
  */
 extern bool serve_handles_signals;
 
+/*
+ * Whether serve() blocks in read(2) itself (false: it first waits in
+ * poll(2) on the client and the signal pipe).  Saves a system call per
+ * read; a signal interrupts the read, but one that lands just before it
+ * is only acted on when the read returns.  So only fork children use it,
+ * whose parent cuts them at the drain deadline anyway (SIGUSR2 a second
+ * after it, SIGKILL a second later); SO_RCVTIMEO carries idle_timeout and
+ * the drain deadline.
+ */
+extern bool serve_blocking_reads;
+
 /* Whether serve() counts the connection (false in fork children: the
  * parent counts them, so a child killed mid-connection is not lost). */
 extern bool serve_counts_connections;
