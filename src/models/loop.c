@@ -267,8 +267,10 @@ conn_readable(struct evloop *ev, struct conn *c)
 		} else if (round > 0) {
 			return;		/* settled after the previous read */
 		}
-		if (conn_settle(ev, c) < 0 || (size_t)n < want || !(c->mask & LOOP_READ) ||
-		    sink_pending(&c->out) > 0)
+		/* Only a full read suggests more: not a short one, the end of
+		 * stream or a wake-up with nothing to read. */
+		if (conn_settle(ev, c) < 0 || n <= 0 || (size_t)n < want ||
+		    !(c->mask & LOOP_READ) || sink_pending(&c->out) > 0)
 			return;
 	}
 }

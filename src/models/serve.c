@@ -146,7 +146,10 @@ struct session {
 static void
 set_timeouts(struct session *s, long long ms, bool both)
 {
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+	struct timeval tv = {
+		.tv_sec = (time_t)(ms / 1000),
+		.tv_usec = (suseconds_t)(ms % 1000 * 1000),
+	};
 
 	if (setsockopt(s->c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    (both && setsockopt(s->c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0))
