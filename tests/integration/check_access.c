@@ -13,12 +13,6 @@
 
 #define D H_DEADLINE_MS
 
-static bool
-verbose(void)
-{
-	return getenv("H_VERBOSE") != NULL;
-}
-
 /* Models serving connections at once (iterative: the rest wait). */
 static bool
 concurrent(const char *model)
@@ -396,7 +390,7 @@ START_TEST(test_rate_limit)
 	burst_ms = h_now_ms() - t0;
 	/* Tokens that came back while the burst lasted, rounded up, + 1. */
 	slack = (int)((burst_ms * RATE + 999) / 1000) + 1;
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "rate_limit %s: %d of %d admitted in %lld ms\n",
 		    model, admitted, BURST, burst_ms);
 	H_ASSERT(admitted >= 1 && admitted <= RATE + slack,

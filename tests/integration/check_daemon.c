@@ -1189,14 +1189,10 @@ START_TEST(test_status)
 END_TEST
 
 /* Models with concurrent connections (iterative keeps the rest in the backlog). */
-static const char *const conc_models[] = {
-	"fork", "thread", "select", "poll", "epoll",
-};
-
 /* --max-clients 1: the refused second connection is counted. */
 START_TEST(test_status_refused)
 {
-	const char *model = conc_models[_i];
+	const char *model = h_conc_models[_i];
 	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
 		"--max-clients", "1", NULL };
 	char want[512], got[512];
@@ -1256,6 +1252,6 @@ main(void)
 	h_tcase_models(su, "status", 30, test_status);
 	tcase_add_loop_test(h_tcase(su, "status_refused", 30),
 	    test_status_refused, 0,
-	    (int)(sizeof conc_models / sizeof conc_models[0]));
+	    H_NCONC_MODELS);
 	return h_run_suite(su);
 }

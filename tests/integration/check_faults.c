@@ -25,12 +25,6 @@
 
 #define D H_DEADLINE_MS
 
-static bool
-verbose(void)
-{
-	return getenv("H_VERBOSE") != NULL;
-}
-
 /* H_TIME_SCALE (valgrind: 5) stretches the few coarse time bounds. */
 static long
 tscale(void)
@@ -404,7 +398,7 @@ START_TEST(test_reset_pending)
 	sent1 = push(a1, 16L << 20);
 	sent2 = push(a2, 16L << 20);
 	H_ASSERT(sent1 > 0 && sent2 > 0, "%s: push: %s", model, H_ERR);
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "reset %s: pushed %ld and %ld KiB unread\n",
 		    model, sent1 >> 10, sent2 >> 10);
 	cli_reset(a1);
@@ -536,7 +530,7 @@ START_TEST(test_slowloris)
 	elapsed = h_now_ms() - t0;
 	H_ASSERT(elapsed >= 800, "%s: slow client cut %lld ms after it "
 	    "stopped, before the 1 s timeout", model, elapsed);
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "slowloris %s: quiet cut after %lld ms, slow "
 		    "cut %lld ms after it stopped\n", model, q_cut, elapsed);
 	close(sl);
@@ -603,7 +597,7 @@ START_TEST(test_flood)
 		h_nap(2);
 	}
 	attempts = flood_stop(&f);
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "flood %s: %ld attempts, %d exchanges of the "
 		    "well-behaved client\n", model, attempts, rounds);
 	H_ASSERT(rounds > 0 && attempts > 0, "%s: %ld attempts, %d exchanges",
@@ -664,7 +658,7 @@ START_TEST(test_sigterm_flood)
 	H_ASSERT(r == 0, "%s: %s within %ld ms of SIGTERM during a flood "
 	    "(%ld attempts)", model, r == -1 ? "no exit" : "bad exit status",
 	    2000 + D * tscale(), flood_count(&f));
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "sigterm_flood %s: exit after %lld ms, %ld "
 		    "attempts\n", model, h_now_ms() - t0, flood_count(&f));
 	flood_stop(&f);
@@ -756,7 +750,7 @@ START_TEST(test_fd_exhaustion)
 			fds[i] = -1;
 		}
 	}
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "fd_exhaustion %s: %d served, %d refused\n",
 		    model, nserved, nrefused);
 	if (!holds) {
@@ -791,7 +785,7 @@ START_TEST(test_fd_exhaustion)
 		h_nap(100);
 	}
 	cpu1 = h_proc_cpu_ms(s.pid);
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "fd_exhaustion %s: %ld ms of CPU in the "
 		    "1-s hold\n", model, cpu1 - cpu0);
 	H_ASSERT(cpu0 >= 0 && cpu1 >= 0 && cpu1 - cpu0 < cpu_bound,
@@ -1307,7 +1301,7 @@ START_TEST(test_signal_storm)
 	usr = h_count(s.log, "status: service") - usr0;
 	kill(storm, SIGKILL);
 	waitpid(storm, NULL, 0);
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "signal_storm %s: %d lines in %lld ms, %zu "
 		    "reopens and %zu status lines meanwhile\n", model,
 		    STORM_CLIENTS * STORM_LINES, h_now_ms() - t0, hups, usr);

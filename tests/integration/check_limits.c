@@ -39,12 +39,6 @@ fill_pat(void)
 	memcpy(pat + PAT_LEN, pat, SEND_MAX);
 }
 
-static bool
-verbose(void)
-{
-	return getenv("H_VERBOSE") != NULL;
-}
-
 /* The process that serves connections: for fork, the (only) child. */
 struct serving {
 	pid_t server;
@@ -137,7 +131,7 @@ START_TEST(test_backpressure)
 	    H_ERR);
 	rss1 = h_proc_kb(sv.pid, "VmRSS");
 	hwm1 = h_proc_kb(sv.pid, "VmHWM");
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "backpressure %s: pushed %ld KiB, VmRSS %ld -> "
 		    "%ld KiB, VmHWM %ld -> %ld KiB\n", model, sent >> 10, rss0,
 		    rss1, hwm0, hwm1);
@@ -192,10 +186,6 @@ served(void *arg)
 }
 
 /* Models with concurrent connections (iterative keeps the rest in the backlog). */
-static const char *const conc_models[] = {
-	"fork", "thread", "select", "poll", "epoll",
-};
-
 /*
  * --max-clients 2: a third connection is closed at once (EOF or RST,
  * nothing echoed) while the first two keep working; once one of them
@@ -204,7 +194,7 @@ static const char *const conc_models[] = {
  */
 START_TEST(test_max_clients)
 {
-	const char *model = conc_models[_i];
+	const char *model = h_conc_models[_i];
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		"--max-clients", "2", NULL };
 	struct hbuf in = { 0 };
@@ -544,7 +534,7 @@ START_TEST(test_shutdown)
 	r = srv_wait(&s, 3000);
 	H_ASSERT(r == 0, "%s: %s within 3 s of the last client leaving "
 	    "(shutdown-timeout 10)", model, exit_desc(r));
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "shutdown %s: exit %lld ms after the last "
 		    "client left\n", model, h_now_ms() - t0);
 	srv_stop(&s, SIGKILL, D);	/* reaps orphans, if any */
@@ -559,7 +549,7 @@ START_TEST(test_shutdown)
 	r = srv_wait(&s, 4000);
 	H_ASSERT(r == 0, "%s: %s within 4 s of SIGTERM with an idle "
 	    "client (shutdown-timeout 1)", model, exit_desc(r));
-	if (verbose())
+	if (h_verbose())
 		fprintf(stderr, "shutdown %s: exit %lld ms after SIGTERM with "
 		    "an idle client\n", model, h_now_ms() - t0);
 	H_ASSERT(cli_wait_closed(a, 1000),
@@ -588,7 +578,7 @@ main(void)
 	tcase_add_loop_test(pat_tcase(su, "backpressure", 60),
 	    test_backpressure, 0, H_NMODELS);
 	tcase_add_loop_test(pat_tcase(su, "max_clients", 30), test_max_clients,
-	    0, (int)(sizeof conc_models / sizeof conc_models[0]));
+	    0, H_NCONC_MODELS);
 	tcase_add_loop_test(pat_tcase(su, "idle_timeout", 30),
 	    test_idle_timeout, 0, H_NMODELS);
 	tcase_add_loop_test(pat_tcase(su, "reset", 30), test_reset, 0,

@@ -14,10 +14,6 @@
 #define CHUNK	1500	/* bytes per send: clients interleave, lines get cut */
 
 /* The concurrent models: iterative serves one client at a time. */
-static const char *const load_models[] = {
-	"fork", "thread", "select", "poll", "epoll",
-};
-
 /* Line l of client c without its LF: unique prefix, varying padding. */
 static size_t
 make_line(char *buf, size_t cap, int c, int l)
@@ -79,7 +75,7 @@ note(struct hbuf *rep, int *nprob, const char *what, const char *rec, int len)
 
 START_TEST(test_load)
 {
-	const char *model = load_models[_i];
+	const char *model = h_conc_models[_i];
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "load.log");
 	const char *args[] = { "-m", model, "-H", "logger", "-l",
@@ -272,6 +268,6 @@ main(void)
 	Suite *su = suite_create("logger_load");
 
 	tcase_add_loop_test(h_tcase(su, "no_loss", 60), test_load, 0,
-	    (int)(sizeof load_models / sizeof load_models[0]));
+	    H_NCONC_MODELS);
 	return h_run_suite(su);
 }

@@ -29,6 +29,15 @@ const char *const h_models[H_NMODELS] = {
 	"iterative", "fork", "thread", "select", "poll", "epoll",
 };
 const char *const h_handlers[H_NHANDLERS] = { "echo", "timestamp", "logger" };
+const char *const h_conc_models[H_NCONC_MODELS] = {
+	"fork", "thread", "select", "poll", "epoll",
+};
+
+bool
+h_verbose(void)
+{
+	return getenv("H_VERBOSE") != NULL;
+}
 
 /*
  * What h_fail and h_cleanup must find even when the test's own struct srv

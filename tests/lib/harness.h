@@ -24,6 +24,13 @@
 extern const char *const h_models[H_NMODELS];
 extern const char *const h_handlers[H_NHANDLERS];
 
+/* The models that serve connections at once (all but iterative). */
+#define H_NCONC_MODELS	5
+extern const char *const h_conc_models[H_NCONC_MODELS];
+
+/* True when H_VERBOSE is set: tests may print what they measured. */
+bool h_verbose(void);
+
 /* ---- assertions ---------------------------------------------------- */
 
 /*
