@@ -984,34 +984,38 @@ wait_fd(int fd, short events, long long end)
 	return r;
 }
 
-int
-cli_connect_host(const char *host, int port, int timeout_ms)
+/* A numeric address into ss (port set); its length, or 0. */
+static socklen_t
+numeric_addr(const char *host, int port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	long long end = h_now_ms() + timeout_ms;
-	socklen_t len;
-	int fd, err = 0;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
-	memset(&ss, 0, sizeof ss);
+	memset(ss, 0, sizeof *ss);
 	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
-		len = sizeof *s4;
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		return sizeof *s4;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
-		len = sizeof *s6;
-	} else {
-		errno = EINVAL;
-		return -1;
+		return sizeof *s6;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+	return 0;
+}
+
+/*
+ * Connects the non-blocking socket fd to sa by the deadline end.  Returns
+ * fd, or -1 with errno (fd closed).
+ */
+static int
+connect_within(int fd, const struct sockaddr_storage *sa, socklen_t salen, long long end)
+{
+	socklen_t len;
+	int err = 0;
+
+	if (connect(fd, (const struct sockaddr *)sa, salen) == 0)
 		return fd;
 	if (errno != EINPROGRESS)
 		goto fail;
@@ -1030,6 +1034,25 @@ fail:
 	close(fd);
 	errno = err;
 	return -1;
+}
+
+int
+cli_connect_host(const char *host, int port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	long long end = h_now_ms() + timeout_ms;
+	socklen_t len = numeric_addr(host, port, &ss);
+	int fd;
+
+	if (len == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	return connect_within(fd, &ss, len, end);
 }
 
 int
@@ -1408,35 +1431,14 @@ h_next_spawn_hook(void (*fn)(void *), void *arg)
 	next_hook_arg = arg;
 }
 
-/* A numeric address into ss (port set); its length, or 0. */
-static socklen_t
-numeric_addr(const char *host, int port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof *ss);
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		return sizeof *s4;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		return sizeof *s6;
-	}
-	return 0;
-}
-
 int
 cli_connect_from(const char *src, const char *host, int port,
     int timeout_ms)
 {
 	struct sockaddr_storage to, from;
-	socklen_t tolen, fromlen, len;
+	socklen_t tolen, fromlen;
 	long long end = h_now_ms() + timeout_ms;
-	int fd, err = 0;
+	int fd;
 
 	tolen = numeric_addr(host, port, &to);
 	fromlen = numeric_addr(src, 0, &from);
@@ -1455,27 +1457,14 @@ cli_connect_from(const char *src, const char *host, int port,
 	 */
 	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &(int){ 1 },
 	    sizeof(int));
-	if (bind(fd, (struct sockaddr *)&from, fromlen) == -1)
-		goto fail;
-	if (connect(fd, (struct sockaddr *)&to, tolen) == 0)
-		return fd;
-	if (errno != EINPROGRESS)
-		goto fail;
-	if (wait_fd(fd, POLLOUT, end) <= 0)
-		goto fail;
-	len = sizeof err;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		goto fail;
-	if (err != 0) {
+	if (bind(fd, (struct sockaddr *)&from, fromlen) == -1) {
+		int err = errno;
+
+		close(fd);
 		errno = err;
-		goto fail;
+		return -1;
 	}
-	return fd;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
+	return connect_within(fd, &to, tolen, end);
 }
 
 /* The last status line of svc in log and how many there are. */
