@@ -378,22 +378,6 @@ START_TEST(test_listeners)
 }
 END_TEST
 
-struct has {
-	const char *path;
-	const char *needle;
-};
-
-static bool
-file_has(void *arg)
-{
-	struct has *h = arg;
-	char *t = h_read_file(h->path, NULL);
-	bool ok = t != NULL && strstr(t, h->needle) != NULL;
-
-	free(t);
-	return ok;
-}
-
 /* Logger peers: "[::1]:port" for IPv6 and "unix" for a unix socket. */
 START_TEST(test_logger_peers)
 {
@@ -404,7 +388,7 @@ START_TEST(test_logger_peers)
 	char spec[256], want[128], ack[8];
 	const char *args[] = { "-m", model, "-H", "logger", "--logger-ack",
 		"--logger-output", out, "-l", "[::1]:0", "-l", spec, NULL };
-	struct has h = { out, want };
+	struct h_has h = { out, want };
 	struct srv s;
 	char *t;
 	int a, u;
@@ -422,7 +406,7 @@ START_TEST(test_logger_peers)
 	    model);
 	snprintf(want, sizeof want, " [::1]:%d: six\n", cli_local_port(a));
 	close(a);
-	H_ASSERT(h_wait_for(file_has, &h, D), "%s: no record '%s'", model,
+	H_ASSERT(h_wait_for(h_file_has, &h, D), "%s: no record '%s'", model,
 	    want);
 	u = cli_connect_unix(sock, D);
 	H_ASSERT(u >= 0 && cli_send(u, "local\n") == 0 &&
@@ -430,7 +414,7 @@ START_TEST(test_logger_peers)
 	    model);
 	close(u);
 	snprintf(want, sizeof want, " unix disconnected\n");
-	H_ASSERT(h_wait_for(file_has, &h, D), "%s: no 'unix disconnected'",
+	H_ASSERT(h_wait_for(h_file_has, &h, D), "%s: no 'unix disconnected'",
 	    model);
 	t = h_read_file(out, NULL);
 	H_ASSERT(t != NULL && strstr(t, " unix connected\n") != NULL &&

@@ -242,22 +242,6 @@ START_TEST(test_notify_abstract)
 }
 END_TEST
 
-struct has {
-	const char *path;
-	const char *needle;
-};
-
-static bool
-file_has(void *arg)
-{
-	struct has *h = arg;
-	char *t = h_read_file(h->path, NULL);
-	bool ok = t != NULL && strstr(t, h->needle) != NULL;
-
-	free(t);
-	return ok;
-}
-
 /*
  * Fork children never speak for the service: with two children serving
  * logger connections, SIGHUP (which the children handle too: each reopens
@@ -302,20 +286,20 @@ START_TEST(test_notify_fork_children)
 	H_ASSERT(kill(s.pid, SIGHUP) == 0, "kill: %s", H_ERR);
 	for (i = 0; i < 2; i++) {
 		char rec[64];
-		struct has h = { out, rec };
+		struct h_has h = { out, rec };
 		long long end = h_now_ms() + D;
 
 		/* Each child writes to the new file once it took SIGHUP. */
 		snprintf(rec, sizeof rec, ": after-hup-%d\n", i);
-		while (!file_has(&h) && h_now_ms() < end) {
+		while (!h_file_has(&h) && h_now_ms() < end) {
 			snprintf(line, sizeof line, "after-hup-%d\n", i);
 			H_ASSERT(cli_send(c[i], line) == 0 &&
 			    cli_read_line(c[i], line, sizeof line, D) == 3,
 			    "client %d not served after SIGHUP", i);
-			if (!file_has(&h))
+			if (!h_file_has(&h))
 				h_nap(5);
 		}
-		H_ASSERT(file_has(&h), "the child serving client %d did not "
+		H_ASSERT(h_file_has(&h), "the child serving client %d did not "
 		    "reopen its output at SIGHUP", i);
 	}
 	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 &&

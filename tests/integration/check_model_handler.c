@@ -208,22 +208,6 @@ START_TEST(test_timestamp)
 }
 END_TEST
 
-struct file_has {
-	const char *path;
-	const char *needle;
-};
-
-static bool
-file_has(void *arg)
-{
-	struct file_has *f = arg;
-	char *t = h_read_file(f->path, NULL);
-	bool ok = t != NULL && strstr(t, f->needle) != NULL;
-
-	free(t);
-	return ok;
-}
-
 /*
  * logger: with --logger-ack, "OK\n" after each record is written (so the
  * record is in the file when OK arrives); records "TIME PEER connected",
@@ -276,7 +260,7 @@ START_TEST(test_logger)
 	};
 	const size_t nwant = sizeof want / sizeof want[0];
 	struct hbuf in = { 0 };
-	struct file_has fh;
+	struct h_has fh;
 	char peer[64], line[64], needle[96], *text, *p, *eol;
 	long long lo, hi, last = 0;
 	struct srv s;
@@ -323,7 +307,7 @@ START_TEST(test_logger)
 	snprintf(needle, sizeof needle, " %s disconnected\n", peer);
 	fh.path = out;
 	fh.needle = needle;
-	H_ASSERT(h_wait_for(file_has, &fh, D),
+	H_ASSERT(h_wait_for(h_file_has, &fh, D),
 	    "%s: no '%s disconnected' record", model, peer);
 	hi = h_wall_us();
 

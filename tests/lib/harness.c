@@ -175,6 +175,17 @@ h_read_file(const char *path, size_t *len)
 	return b.p;
 }
 
+bool
+h_file_has(void *arg)
+{
+	const struct h_has *h = arg;
+	char *t = h_read_file(h->path, NULL);
+	bool ok = t != NULL && strstr(t, h->needle) != NULL;
+
+	free(t);
+	return ok;
+}
+
 int
 h_write_file(const char *path, const char *text)
 {

@@ -306,6 +306,13 @@ const char *h_path(const char *dir, const char *name);
 
 /* The whole file, NUL-terminated (len without the NUL); NULL on error. */
 char *h_read_file(const char *path, size_t *len);
+/* A file and a string it should come to hold, for h_wait_for(h_file_has, ...). */
+struct h_has {
+	const char *path;
+	const char *needle;
+};
+/* True when the file at arg's path exists and holds its needle. */
+bool h_file_has(void *arg);
 /* Creates path with text. 0 or -1. */
 int h_write_file(const char *path, const char *text);
 /* Occurrences of needle in haystack. */
