@@ -655,12 +655,21 @@ def main():
     if shutil.which("perf") is None:
         print("bench: perf not installed: no system call counts", file=sys.stderr)
 
+    # Each round runs one scenario on every server back to back, so the
+    # servers a target compares are measured seconds apart, not minutes:
+    # the host's load drifts and comes in bursts, and this way a burst
+    # lands on both sides of a comparison or on neither.  Even rounds run
+    # the servers in reverse, so no server always goes first or last.
     plan = []
     for rnd in range(1, args.rounds + 1):
-        for name in servers:
-            for sc in scenarios_for(name, args.quick):
-                if only_sc is None or sc.key in only_sc:
-                    plan.append((name, sc, rnd))
+        order = servers if rnd % 2 else servers[::-1]
+        for key in SCENARIO_ORDER:
+            if only_sc is not None and key not in only_sc:
+                continue
+            for name in order:
+                for sc in scenarios_for(name, args.quick):
+                    if sc.key == key:
+                        plan.append((name, sc, rnd))
     print(f"bench: {len(plan)} runs, {args.rounds} round(s), "
           f"{'quick' if args.quick else 'full'} mode; results in {args.out}", flush=True)
     t_start = time.time()
