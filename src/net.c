@@ -243,17 +243,12 @@ backlog_of(const struct config *cf)
 	return cf->backlog > 0 ? (int)cf->backlog : CONF_DEFAULT_BACKLOG;
 }
 
-/*
- * Records a listening fd in cf->ls (the fd is closed on failure) and prints
- * its line.  unix_path is copied.
- */
+/* Records a listening fd in cf->ls (the fd is closed on failure); unix_path is copied. */
 static int
 add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
     const char *unix_path)
 {
 	struct listener *ls, *l;
-	char line[1024];
-	int n;
 
 	if ((ls = realloc(cf->ls, (cf->nls + 1) * sizeof(*ls))) == NULL) {
 		close(fd);
@@ -273,17 +268,31 @@ add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
 		return -1;
 	}
 	cf->nls++;
-
-	/* One write: scripts read this line while other processes share stderr. */
-	n = snprintf(line, sizeof(line), "listening on %s (%s, %s)\n", l->addr, svc->name,
-	    svc->handler != NULL ? svc->handler->name : "none");
-	if (n > (int)sizeof(line) - 1) {
-		n = (int)sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	while (write(STDERR_FILENO, line, (size_t)n) == -1 && errno == EINTR)
-		;
 	return 0;
+}
+
+/*
+ * The "listening on" lines, printed once every listener is bound: a script
+ * that waits for them never sees one from a start that then fails.
+ */
+static void
+announce(const struct config *cf)
+{
+	for (size_t i = 0; i < cf->nls; i++) {
+		const struct listener *l = &cf->ls[i];
+		char line[1024];
+		int n;
+
+		/* One write: scripts read this line while other processes share stderr. */
+		n = snprintf(line, sizeof(line), "listening on %s (%s, %s)\n", l->addr,
+		    l->svc->name, l->svc->handler != NULL ? l->svc->handler->name : "none");
+		if (n > (int)sizeof(line) - 1) {
+			n = (int)sizeof(line) - 1;
+			line[n - 1] = '\n';
+		}
+		while (write(STDERR_FILENO, line, (size_t)n) == -1 && errno == EINTR)
+			;
+	}
 }
 
 /* The bound address as printed ("*:PORT" for the wildcard) and its real port. */
@@ -717,6 +726,7 @@ net_listen_all(struct config *cf, char *err, size_t errlen)
 				goto fail;
 		}
 	}
+	announce(cf);
 	return 0;
 fail:
 	net_close_all(cf);

@@ -45,8 +45,9 @@ int net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen);
 
 /*
  * Binds and listens on every address of every service of cf (a host name
- * may yield several sockets), non-blocking and close-on-exec, and prints
- * "listening on ADDR (SERVICE, HANDLER)" to stderr for each.  Fills cf->ls.
+ * may yield several sockets), non-blocking and close-on-exec, then prints
+ * "listening on ADDR (SERVICE, HANDLER)" to stderr for each; on failure
+ * nothing is printed and nothing stays bound.  Fills cf->ls.
  * 0, or -1 with err naming the address and the system error.
  */
 int net_listen_all(struct config *cf, char *err, size_t errlen);
