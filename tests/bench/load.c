@@ -741,6 +741,14 @@ run_load(struct run *R)
 	finish_window(R, p, t0, cpu0, &m0);
 	if (!ok && R->fatal)
 		goto out;
+	/* A window with nothing done measures nothing: a stuck server fails
+	 * the run here, well before the no-progress timeout would. */
+	if (!(R->r->ops > 0)) {
+		if (R->r->note[0] == '\0')
+			snprintf(R->r->note, sizeof(R->r->note),
+			    "no operation completed in the %.1f s window", R->r->window_s);
+		goto out;
+	}
 
 	/* Let what is in flight finish, so the server sees orderly closes. */
 	R->stopping = true;

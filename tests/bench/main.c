@@ -33,7 +33,8 @@ usage(FILE *f)
 	    "      --timeout SEC     give up after this long without progress (default 10)\n"
 	    "      --max-errors N    give up after N errors (default 100)\n"
 	    "      --label TEXT      copied to the RESULT line\n"
-	    "Prints a report and one line 'RESULT key=value ...'; exits 1 on any error.\n");
+	    "Prints a report and one line 'RESULT key=value ...'; exits 1 on any error\n"
+	    "and when the measured window completed no operation.\n");
 }
 
 static double
