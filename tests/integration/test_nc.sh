@@ -58,6 +58,7 @@ start() {
 	_h=$2
 	shift 2
 	err=$tmp/$_m-$_h.err
+	: >"$err"	# before the background job opens it: have_port reads it at once
 	"$DISPATCHD" -m "$_m" -H "$_h" -l 127.0.0.1:0 "$@" 2>"$err" </dev/null &
 	pid=$!
 	pids="$pids $pid"
