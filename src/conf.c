@@ -779,6 +779,29 @@ fail:
 	return -1;
 }
 
+/*
+ * Checks that need a service's final values (file and flags merged).
+ * syslog(3) cannot tell whether a record reached the log, so an OK there
+ * would promise what nobody knows: ack needs a file or standard output.
+ */
+static int
+check_services(struct config *cf, const char *where, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cf->nsvcs; i++) {
+		struct service *svc = &cf->svcs[i];
+
+		if (svc->handler == &handler_logger && svc->ack && svc->output != NULL &&
+		    strcmp(svc->output, "syslog") == 0) {
+			snprintf(err, errlen,
+			    "%s: service '%s': ack = true needs a file or '-' output (valid: a file "
+			    "path, '-'): syslog(3) cannot report whether a record was delivered",
+			    where, svc->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 conf_parse_text(struct config *cf, const char *name, const char *text, char *err, size_t errlen)
 {
@@ -787,7 +810,7 @@ conf_parse_text(struct config *cf, const char *name, const char *text, char *err
 
 	r = parse_file(cf, name, text, &gtsfmt, err, errlen);
 	free(gtsfmt);
-	return r;
+	return r == 0 ? check_services(cf, name, err, errlen) : r;
 }
 
 /* Reads a whole file into a terminated buffer, *text, owned by the caller. */
@@ -1260,6 +1283,8 @@ conf_load(struct config *cf, int argc, char **argv, char *err, size_t errlen)
 		snprintf(err, errlen, "invalid model '%s' (valid: %s)", CONF_DEFAULT_MODEL, names);
 		goto out;
 	}
+	if (check_services(cf, path != NULL ? path : "command line", err, errlen) == -1)
+		goto out;
 	/* A file may hold only globals when --listen gives the services. */
 	if (cf->nsvcs == 0) {
 		snprintf(err, errlen,

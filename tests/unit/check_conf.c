@@ -252,7 +252,7 @@ START_TEST(test_every_key)
 	    "service ts2 { listen = {\"localhost:9\"} handler = timestamp\n"
 	    "              timestamp_format = \"%s.%f\" }\n"
 	    "service log { listen = \"127.0.0.1:0\" handler = \"logger\"\n"
-	    "              output = \"syslog\" ack = true }\n";
+	    "              output = \"/var/log/d.log\" ack = true }\n";
 	struct service *s;
 
 	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
@@ -280,7 +280,7 @@ START_TEST(test_every_key)
 	s = svc_named("log");
 	ck_assert_ptr_eq(s->handler, handler_find("logger"));
 	ck_assert_uint_eq(s->nlisten, 1);
-	ck_assert_str_eq(s->output, "syslog");
+	ck_assert_str_eq(s->output, "/var/log/d.log");
 	ck_assert(s->ack);
 }
 END_TEST
@@ -508,6 +508,11 @@ START_TEST(test_bad_strings)
 	assert_parse_fails("service logger { listen = {\"127.0.0.1:1\"} output = \"\" }\n",
 	    "service 'logger': empty output", "'-' or 'syslog'");
 	conf_free(&cf);
+	/* Audit finding 11: syslog(3) cannot confirm a record, so no OK for it. */
+	assert_parse_fails("service l { listen = {\"127.0.0.1:1\"} handler = logger\n"
+	                   "  output = \"syslog\" ack = true }\n",
+	    "service 'l': ack = true needs a file or '-' output", "syslog(3)");
+	conf_free(&cf);
 	assert_parse_fails("pidfile = \"\"\n", "pidfile is empty", NULL);
 }
 END_TEST
@@ -570,7 +575,7 @@ START_TEST(test_load_file_and_overrides)
 	                  "--max-line", "100", "--max-pending", "200",
 	                  "--backlog", "5", "--shutdown-timeout", "9",
 	                  "--pidfile", "/flag.pid", "--user", "flaguser",
-	                  "--logger-output", "syslog", "--logger-ack",
+	                  "--logger-output", "-", "--logger-ack",
 	                  "--timestamp-format", "%T", "-d", "-t",
 	                  "-vv", "-q", "--verbose") == 0,
 	    "%s", err);
@@ -589,7 +594,7 @@ START_TEST(test_load_file_and_overrides)
 	/* The file's services stay; the service flags apply to each. */
 	ck_assert_uint_eq(cf.nsvcs, 3);
 	for (i = 0; i < cf.nsvcs; i++) {
-		ck_assert_str_eq(cf.svcs[i].output, "syslog");
+		ck_assert_str_eq(cf.svcs[i].output, "-");
 		ck_assert(cf.svcs[i].ack);
 		ck_assert_str_eq(cf.svcs[i].timestamp_format, "%T");
 	}
