@@ -13,6 +13,7 @@
 #define SCRATCH_MIN	1024
 
 size_t handler_max_line = CONF_DEFAULT_MAX_LINE;
+bool handler_nowait;
 
 /* Adding a handler: its file under handlers/ plus one line here. */
 const struct handler *const handlers[] = {

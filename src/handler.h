@@ -2,6 +2,7 @@
 #ifndef DISPATCHD_HANDLER_H
 #define DISPATCHD_HANDLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,7 +29,12 @@ struct peer;
  *   setup   at start-up, before serving: open outputs etc.; on error
  *           fills err and returns -1;
  *   reopen  on SIGHUP, in every process that serves (log rotation);
- *   fini    at exit.
+ *   backlog where handler_nowait is set (below): writes what the handler
+ *           queued for an output of its own that could not take it at
+ *           once.  Returns the descriptor to wait on for writability while
+ *           some is still queued, else -1; sets *room when the service's
+ *           held sinks may be released (see sink_hold);
+ *   fini    at exit; reports what its outputs could not write.
  */
 struct handler {
 	const char *name;
@@ -40,6 +46,7 @@ struct handler {
 	void (*close)(void *st);
 	int (*setup)(struct service *svc, char *err, size_t errlen);
 	void (*reopen)(struct service *svc);
+	int (*backlog)(struct service *svc, bool *room);
 	void (*fini)(struct service *svc);
 };
 
@@ -52,6 +59,17 @@ extern const struct handler handler_logger;
  * struct config: set by the core before setup and open (default 8192).
  */
 extern size_t handler_max_line;
+
+/*
+ * How a handler writes to an output of its own (the logger's pipe or
+ * terminal) that cannot take a record at once.  false (iterative, fork,
+ * thread: a process or thread per connection): it waits, until the cut
+ * (sig.h).  true (select, poll, epoll: one thread serves everyone): it
+ * never waits; it queues a bounded backlog, holds the sinks of the
+ * connections that feed it (backpressure) and the core calls backlog()
+ * when the output is writable.  Set by the model before serving.
+ */
+extern bool handler_nowait;
 
 /*
  * For handlers that assemble a reply or record before one sink_write or

@@ -1,9 +1,13 @@
 /* log.c - diagnostics: one format, levels, stderr or syslog, rate limits. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +16,11 @@
 
 static enum log_level log_level = LOG_LVL_INFO;
 static int log_syslog;
+/* log_nowait: stderr is written without ever waiting; lines that find it
+ * full are dropped and counted (atomic: threads and signal-free paths). */
+static bool log_dontwait;
+static bool log_socket;
+static _Atomic unsigned long log_dropped;
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 static const int level_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
@@ -32,6 +41,8 @@ log_get_level(void)
 {
 	return log_level;
 }
+
+static void log_line(const char *line, size_t len);
 
 static void vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
@@ -69,10 +80,67 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		    msg);
 		if (len > (int)sizeof(line) - 1)
 			len = (int)sizeof(line) - 1;
-		while (write(STDERR_FILENO, line, (size_t)len) < 0 && errno == EINTR)
-			;
+		log_line(line, (size_t)len);
 	}
 	errno = saved;
+}
+
+/* One write(2) of one line to stderr; see log_nowait. */
+static void
+log_put(const char *line, size_t len)
+{
+	ssize_t w;
+
+	do {
+		if (log_socket)
+			w = send(STDERR_FILENO, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		else
+			w = write(STDERR_FILENO, line, len);
+	} while (w < 0 && errno == EINTR);
+	if (w < 0 && log_dontwait && (errno == EAGAIN || errno == EWOULDBLOCK))
+		atomic_fetch_add(&log_dropped, 1);
+}
+
+static void
+log_line(const char *line, size_t len)
+{
+	unsigned long dropped = atomic_exchange(&log_dropped, 0);
+
+	if (dropped > 0) {
+		char note[128];
+		int n = snprintf(note, sizeof(note),
+		    "dispatchd: warning: %lu diagnostic line%s dropped: stderr was not "
+		    "taking them\n", dropped, dropped == 1 ? "" : "s");
+		log_put(note, (size_t)n);
+	}
+	log_put(line, len);
+}
+
+void
+log_nowait(void)
+{
+	struct stat st;
+	int fd;
+
+	if (log_syslog || fstat(STDERR_FILENO, &st) < 0 || S_ISREG(st.st_mode))
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		log_socket = true;	/* the journal's stream: send(MSG_DONTWAIT) */
+	} else {
+		/* A pipe or terminal is shared with whoever started us: our
+		 * own open file description of it, made non-blocking, goes
+		 * over descriptor 2 and leaves theirs as it was. */
+		fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_APPEND);
+		if (fd < 0) {
+			log_warn("stderr: cannot open a non-blocking descriptor of it, "
+				 "so a reader that stops reading stops the server");
+			return;
+		}
+		if (dup3(fd, STDERR_FILENO, 0) < 0)
+			log_warn("stderr: cannot make it non-blocking");
+		close(fd);
+	}
+	log_dontwait = true;
 }
 
 #define LOG_FN(fn, level, with_errno)            \

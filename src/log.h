@@ -13,6 +13,14 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
  * Safe to call again (e.g. when detaching).
  */
 void log_init(enum log_level level, bool use_syslog);
+/*
+ * From now on never wait for stderr: when it is a pipe, terminal or
+ * socket whose reader stopped reading, a diagnostic line is dropped
+ * (counted, and the count reported with the next line that gets
+ * through) rather than stopping the server.  Called once serving starts;
+ * start-up lines (the listening lines) are written waiting.
+ */
+void log_nowait(void);
 enum log_level log_get_level(void);
 
 /* log_warn/log_err append ": strerror(errno)"; the x variants do not. */

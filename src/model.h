@@ -33,10 +33,19 @@ const struct model *model_find(const char *name);
 void model_names(char *dst, size_t len);
 
 /*
- * Acts on the signal flags shared by every model: SIGHUP reopens handler
- * outputs, SIGUSR1 writes the status line.  Drains the self-pipe first.
+ * Acts on the signal flags shared by every model: SIGCHLD reaps (see
+ * model_set_reaper), SIGHUP reopens handler outputs, SIGUSR1 writes the
+ * status line.  Drains the self-pipe first.
  * Returns the SIGTERM/SIGINT count (0: keep serving).
  */
 int model_signals(struct config *cf);
+
+/*
+ * Who reaps children when SIGCHLD comes (model_signals calls it): by
+ * default every exited child is reaped and forgotten; the fork model
+ * passes its own reaper, which accounts for its children.  NULL restores
+ * the default.
+ */
+void model_set_reaper(void (*fn)(void));
 
 #endif

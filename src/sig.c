@@ -1,9 +1,12 @@
 /* sig.c - signals: flags plus a self-pipe that every model waits on. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sig.h"
@@ -14,11 +17,41 @@ volatile sig_atomic_t sig_usr1;
 volatile sig_atomic_t sig_chld;
 
 static int sig_pipe[2] = { -1, -1 };
+/* Readable once connections are to be cut now; never drained. */
+static int cut_pipe[2] = { -1, -1 };
+/* The cut, CLOCK_MONOTONIC ms: -1 while serving, set by the first stop
+ * signal (now + drain_ms), made "now" by a second one.  Lock-free atomics
+ * are safe in a signal handler. */
+static _Atomic long long cut_at = -1;
+static _Atomic long long drain_ms = 5000;
 /* In a fork child a repeated SIGTERM/SIGINT (from the parent and from the
  * terminal's process group) must not count as the "second signal". */
 static volatile sig_atomic_t sig_in_child;
 
 static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* async-signal-safe */
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Async-signal-safe: a flag, a clock read and one write. */
+static void
+cut_mark(int stops)
+{
+	if (stops >= 2) {
+		atomic_store(&cut_at, mono_ms());
+		if (cut_pipe[1] >= 0 && write(cut_pipe[1], "", 1) < 0) {
+			/* full: already readable */
+		}
+	} else if (stops == 1 && atomic_load(&cut_at) < 0) {
+		atomic_store(&cut_at, mono_ms() + atomic_load(&drain_ms));
+	}
+}
 
 static void
 on_signal(int signo)
@@ -33,9 +66,11 @@ on_signal(int signo)
 			sig_stop = sig_stop < 1 ? 1 : sig_stop;
 		else if (sig_stop < 2)
 			sig_stop++;
+		cut_mark(sig_stop);
 		break;
 	case SIGUSR2:	/* fork children only: the parent cuts us now */
 		sig_stop = 2;
+		cut_mark(2);
 		break;
 	case SIGHUP:
 		sig_hup = 1;
@@ -70,7 +105,13 @@ install(int signo, void (*fn)(int))
 static int
 open_pipe(void)
 {
-	return pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC);
+	for (int i = 0; i < 2; i++) {
+		if (cut_pipe[i] >= 0)
+			close(cut_pipe[i]);
+		cut_pipe[i] = -1;
+	}
+	return pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ||
+	    pipe2(cut_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ? -1 : 0;
 }
 
 int
@@ -121,7 +162,68 @@ sig_fini(void)
 	for (int i = 0; i < 2; i++) {
 		if (sig_pipe[i] >= 0)
 			close(sig_pipe[i]);
-		sig_pipe[i] = -1;
+		if (cut_pipe[i] >= 0)
+			close(cut_pipe[i]);
+		sig_pipe[i] = cut_pipe[i] = -1;
+	}
+}
+
+void
+sig_set_drain(long seconds)
+{
+	atomic_store(&drain_ms, (long long)seconds * 1000);
+}
+
+void
+sig_cut_now(void)
+{
+	cut_mark(2);
+}
+
+long long
+sig_cut_ms(void)
+{
+	return atomic_load(&cut_at);
+}
+
+bool
+sig_cut_due(void)
+{
+	long long at = atomic_load(&cut_at);
+
+	return at >= 0 && mono_ms() >= at;
+}
+
+int
+sig_cut_fd(void)
+{
+	return cut_pipe[0];
+}
+
+int
+sig_wait_cut(int fd, short events)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = events },
+		{ .fd = cut_pipe[0], .events = POLLIN },
+	};
+
+	for (;;) {
+		long long at = atomic_load(&cut_at), now = mono_ms();
+		int timeout;
+
+		if (at >= 0 && now >= at)
+			return 0;
+		/* Threads other than the one signals reach learn of a first
+		 * stop signal only from cut_at: look again every second. */
+		timeout = at < 0 ? 1000 : at - now > 1000 ? 1000 : (int)(at - now);
+		int n = poll(pfd, cut_pipe[0] >= 0 ? 2 : 1, timeout);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0 && pfd[1].revents)
+			return 0;
+		if (n > 0 && pfd[0].revents)
+			return 1;
 	}
 }
 

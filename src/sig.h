@@ -3,6 +3,7 @@
 #define DISPATCHD_SIG_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 /* Set by the handlers; the models poll them after every wake-up. */
 extern volatile sig_atomic_t sig_stop;	/* SIGTERM/SIGINT count */
@@ -34,6 +35,28 @@ int sig_child_setup(void);
 
 /* Closes the self-pipe (at exit). */
 void sig_fini(void);
+
+/*
+ * The cut: the moment this process stops serving open connections and
+ * hands what it received to the handlers (the drain deadline).  The first
+ * SIGTERM/SIGINT sets it to now + the drain time (sig_set_drain, the
+ * shutdown_timeout); a second one, SIGUSR2 in a fork child, or
+ * sig_cut_now() (any thread) makes it now.  Blocking waits outside the
+ * models' own loops (a logger output that does not drain) end there.
+ */
+void sig_set_drain(long seconds);
+void sig_cut_now(void);
+/* The cut on CLOCK_MONOTONIC in ms, or -1 while no stop was asked for. */
+long long sig_cut_ms(void);
+/* True once the cut has come. */
+bool sig_cut_due(void);
+/* Readable once the cut was made "now" (never drained). */
+int sig_cut_fd(void);
+/*
+ * Waits (poll) until fd reports events: 1, or 0 once the cut came first,
+ * -1 on a poll error.  Usable from any thread.
+ */
+int sig_wait_cut(int fd, short events);
 
 /* Blocks every handled signal in the calling thread (worker threads). */
 void sig_block_thread(void);

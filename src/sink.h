@@ -25,9 +25,11 @@ struct sink {
 	const char *lent;	/* lent pending bytes (when lent_len > 0) */
 	size_t lent_len;
 	size_t cap;
+	bool held;		/* sink_hold: full until the core releases it */
 };
 
-#define SINK_INIT(capacity) { .out = BUF_INIT, .lent = NULL, .lent_len = 0, .cap = (capacity) }
+#define SINK_INIT(capacity) \
+	{ .out = BUF_INIT, .lent = NULL, .lent_len = 0, .cap = (capacity), .held = false }
 
 /* Appends a copy of n bytes; 0, or -1 with errno ENOMEM (nothing added). */
 int sink_write(struct sink *s, const void *p, size_t n);
@@ -59,14 +61,28 @@ static inline void sink_consume(struct sink *s, size_t n)
 		buf_consume(&s->out, n);
 	}
 }
-/* True once the pending bytes reached the cap. */
-static inline bool sink_full(const struct sink *s) { return sink_pending(s) >= s->cap; }
+/* True once the pending bytes reached the cap, or while held. */
+static inline bool sink_full(const struct sink *s)
+{
+	return s->held || sink_pending(s) >= s->cap;
+}
 /* How many more bytes fit below the cap (0 when full). */
 static inline size_t sink_room(const struct sink *s)
 {
 	size_t n = sink_pending(s);
 
-	return n >= s->cap ? 0 : s->cap - n;
+	return s->held || n >= s->cap ? 0 : s->cap - n;
 }
+
+/*
+ * Backpressure from somewhere other than the client: a handler whose own
+ * output is backed up (the logger writing to a pipe nobody drains) holds
+ * the sink.  It then reads as full, so the handler stops consuming and the
+ * core stops reading that connection, until the core releases it when the
+ * handler's backlog hook reports room (see handler.h).  Only where
+ * handler_nowait is set: elsewhere handlers wait for their output.
+ */
+static inline void sink_hold(struct sink *s) { s->held = true; }
+static inline void sink_release(struct sink *s) { s->held = false; }
 
 #endif

@@ -170,6 +170,7 @@ fork_run(struct config *cf)
 		log_err("fork model");
 		return 1;
 	}
+	model_set_reaper(reap);
 	for (;;) {
 		int r = serve_accept(cf, kids_count, &c);
 		if (r < 0) {

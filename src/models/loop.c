@@ -30,7 +30,10 @@
 /* Reads in a row on one connection while each fills the buffer. */
 #define LOOP_READ_ROUNDS 4
 
-enum { C_RD_EOF = 1, C_EOF_DONE = 2 };
+/* After an unexpected accept error the listener rests this long. */
+#define LOOP_ACCEPT_PAUSE_MS 1000
+
+enum { C_RD_EOF = 1, C_EOF_DONE = 2, C_HELD = 4 };
 
 struct conn {
 	int fd;
@@ -41,6 +44,8 @@ struct conn {
 	struct buf in;		/* input the handler has not consumed yet */
 	struct conn *prev;	/* idle list, least recently active first */
 	struct conn *next;
+	struct conn *hprev;	/* held list: sinks held by their handler */
+	struct conn *hnext;
 	long long active_ms;
 	/* The peer, for access_release: unix peers are never counted, so an
 	 * IPv6-sized address is enough and keeps idle connections small. */
@@ -57,6 +62,13 @@ struct evloop {
 	long nconns;
 	struct conn *idle_head;
 	struct conn *idle_tail;
+	struct conn *held;	/* connections whose handler's output is backed up */
+	/* Per service, for handlers with a backlog hook: the output descriptor
+	 * watched for writability (-1: none), and whether held sinks may go. */
+	int *out_fd;
+	bool *out_room;
+	int nwatched;		/* services with an output watched */
+	long long *paused;	/* per listener: resting until (ms), 0 when not */
 	char *rbuf;
 	bool stopping;
 	long long now_ms;	/* the clock, read once per wake-up */
@@ -65,6 +77,7 @@ struct evloop {
 	struct log_rate warn_fds;
 	struct log_rate warn_setsize;
 	struct log_rate warn_access;
+	struct log_rate warn_accept;
 };
 
 static long long
@@ -118,6 +131,21 @@ idle_touch(struct evloop *ev, struct conn *c)
 }
 
 static void
+held_unlink(struct evloop *ev, struct conn *c)
+{
+	if (!(c->flags & C_HELD))
+		return;
+	if (c->hprev)
+		c->hprev->hnext = c->hnext;
+	else
+		ev->held = c->hnext;
+	if (c->hnext)
+		c->hnext->hprev = c->hprev;
+	c->hprev = c->hnext = NULL;
+	c->flags &= ~C_HELD;
+}
+
+static void
 conn_close(struct evloop *ev, struct conn *c)
 {
 	if (c->mask && ev->be->set(&ev->l, c->fd, c->mask, 0) < 0)
@@ -125,6 +153,7 @@ conn_close(struct evloop *ev, struct conn *c)
 	ev->conns[c->fd] = NULL;
 	close(c->fd);
 	idle_unlink(ev, c);
+	held_unlink(ev, c);
 	c->svc->handler->close(conn_state(c));
 	buf_free(&c->in);
 	sink_clear(&c->out);
@@ -134,8 +163,13 @@ conn_close(struct evloop *ev, struct conn *c)
 	free(c);
 }
 
-/* Registers the interest the connection's state calls for: read while
- * the handler can take input, write while replies are pending. */
+/*
+ * Registers the interest the connection's state calls for: read while
+ * the handler can take input, write while replies are pending.  A sink
+ * its handler holds puts the connection on the held list, which the loop
+ * looks at when the handler's output drains: no connection is ever left
+ * with nothing that would wake it.
+ */
 static int
 conn_update(struct evloop *ev, struct conn *c)
 {
@@ -145,6 +179,14 @@ conn_update(struct evloop *ev, struct conn *c)
 		mask |= LOOP_READ;
 	if (sink_pending(&c->out) > 0)
 		mask |= LOOP_WRITE;
+	if (c->out.held && !(c->flags & C_HELD)) {
+		c->flags |= C_HELD;
+		c->hprev = NULL;
+		c->hnext = ev->held;
+		if (ev->held)
+			ev->held->hprev = c;
+		ev->held = c;
+	}
 	if (mask != c->mask) {
 		if (ev->be->set(&ev->l, c->fd, c->mask, mask) < 0) {
 			log_warn("%s: cannot watch descriptor %d", ev->be->name, c->fd);
@@ -192,37 +234,58 @@ conn_feed(struct conn *c, const char *p, size_t n)
 	return 0;
 }
 
-/* Feeds kept input while the sink has room, then the end of stream. */
+/*
+ * Feeds kept input while the sink has room, then the end of stream (again
+ * after a held sink was released: the handler may hold it from eof too).
+ */
 static int
 conn_progress(struct conn *c)
 {
+	const struct handler *h = c->svc->handler;
+
 	while (c->in.len > 0 && !sink_full(&c->out)) {
-		ssize_t used = c->svc->handler->data(conn_state(c), buf_peek(&c->in), c->in.len,
-		    &c->out);
+		ssize_t used = h->data(conn_state(c), buf_peek(&c->in), c->in.len, &c->out);
 		/* Consuming may free or move the input a reply was lent from. */
 		if (used < 0 || sink_keep(&c->out) < 0)
 			return -1;
 		buf_consume(&c->in, (size_t)used);
+		if (used == 0 && !sink_full(&c->out))
+			break;	/* breaks the handler contract; never spin on it */
 	}
-	if ((c->flags & (C_RD_EOF | C_EOF_DONE)) == C_RD_EOF && c->in.len == 0) {
-		c->flags |= C_EOF_DONE;
-		if (c->svc->handler->eof(conn_state(c), &c->out) < 0)
+	if ((c->flags & (C_RD_EOF | C_EOF_DONE)) == C_RD_EOF && c->in.len == 0 && !c->out.held) {
+		if (h->eof(conn_state(c), &c->out) < 0)
 			return -1;
+		if (!c->out.held)
+			c->flags |= C_EOF_DONE;
 	}
 	return 0;
 }
 
-/* Everything after a readiness event: feed, send, decide, re-register.
- * 0, or -1 when the connection was closed (c is gone). */
+/*
+ * Everything after a readiness event: feed, send, decide, re-register.
+ * Feeding and sending alternate until the input is consumed, the socket
+ * is full or the handler holds: a connection with kept input and room in
+ * its sink is never left waiting for a wake-up that cannot come (audit
+ * finding 1).  Each round consumes input or sends replies, so this ends
+ * within the one read's worth of input the connection keeps.
+ * 0, or -1 when the connection was closed (c is gone).
+ */
 static int
 conn_settle(struct evloop *ev, struct conn *c)
 {
-	if (conn_progress(c) < 0 || conn_flush(ev, c) < 0)
-		goto close;
-	/* A flush that freed room lets kept input through; one more round. */
-	if (c->in.len > 0 && !sink_full(&c->out) &&
-	    (conn_progress(c) < 0 || conn_flush(ev, c) < 0))
-		goto close;
+	for (;;) {
+		size_t before = c->in.len, queued;
+
+		if (conn_progress(c) < 0)
+			goto close;
+		queued = sink_pending(&c->out);
+		if (conn_flush(ev, c) < 0)
+			goto close;
+		if (c->in.len == 0 || sink_full(&c->out) || sink_pending(&c->out) > 0)
+			break;
+		if (c->in.len == before && queued == 0)
+			break;	/* no progress: the handler broke its contract */
+	}
 	if ((c->flags & C_EOF_DONE) && sink_pending(&c->out) == 0)
 		goto close;
 	if (conn_update(ev, c) < 0)
@@ -283,6 +346,28 @@ refuse(int fd, struct service *svc, enum refuse_reason why)
 }
 
 static void
+listener_pause(struct evloop *ev, struct listener *ls)
+{
+	size_t i = (size_t)(ls - ev->cf->ls);
+
+	if (ev->paused[i] == 0 && ev->be->set(&ev->l, ls->fd, LOOP_READ, 0) < 0)
+		log_warn("%s: cannot pause the listener", ls->addr);
+	ev->paused[i] = ev->now_ms + LOOP_ACCEPT_PAUSE_MS;
+}
+
+static void
+listeners_resume(struct evloop *ev)
+{
+	for (size_t i = 0; i < ev->cf->nls && !ev->stopping; i++) {
+		if (ev->paused[i] == 0 || ev->now_ms < ev->paused[i])
+			continue;
+		ev->paused[i] = 0;
+		if (ev->be->set(&ev->l, ev->cf->ls[i].fd, 0, LOOP_READ) < 0)
+			log_warn("%s: cannot watch the listener", ev->cf->ls[i].addr);
+	}
+}
+
+static void
 conn_accept(struct evloop *ev, struct listener *ls)
 {
 	struct service *svc = ls->svc;
@@ -303,7 +388,12 @@ conn_accept(struct evloop *ev, struct listener *ls)
 				return;
 			if (errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
 				continue;
-			log_warn("%s: accept", ls->addr);
+			/* ENOBUFS, ENOMEM, a listener shut down from outside: the
+			 * listener stays readable, so it rests instead of spinning. */
+			if (log_rate_ok(&ev->warn_accept))
+				log_warn("%s: accept (not accepting for %d ms)", ls->addr,
+				    LOOP_ACCEPT_PAUSE_MS);
+			listener_pause(ev, ls);
 			return;
 		}
 		if (fd >= ev->l.setsize) {
@@ -369,7 +459,7 @@ static void
 begin_stop(struct evloop *ev)
 {
 	for (size_t i = 0; i < ev->cf->nls; i++)
-		if (ev->cf->ls[i].fd >= 0)
+		if (ev->cf->ls[i].fd >= 0 && ev->paused[i] == 0)
 			ev->be->set(&ev->l, ev->cf->ls[i].fd, LOOP_READ, 0);
 	net_close_all(ev->cf);
 	ev->stopping = true;
@@ -378,17 +468,23 @@ begin_stop(struct evloop *ev)
 	    ev->nconns == 1 ? "" : "s", ev->cf->shutdown_timeout);
 }
 
-/* The drain time is over: whatever the client already sent is still
- * handed to the handler (replies are dropped, so a full sink cannot hold
- * input back), so the logger records every line received. */
+/*
+ * The connection is cut (the drain deadline, a second stop signal, idle
+ * expiry): whatever the client already sent is still handed to the
+ * handler, with replies dropped so a full sink cannot hold input back, so
+ * the logger records every line received, in order and without a gap.
+ * read_rest (the deadline) also reads what waits in the socket, up to
+ * LOOP_DRAIN_READS reads; the other cuts end at what was read.
+ */
 static void
-conn_force_close(struct evloop *ev, struct conn *c)
+conn_cut(struct evloop *ev, struct conn *c, bool read_rest)
 {
 	const struct handler *h = c->svc->handler;
 	void *st = conn_state(c);
-	bool eof = false;
+	bool eof = (c->flags & C_RD_EOF) != 0;
 
 	sink_clear(&c->out);
+	sink_release(&c->out);
 	for (int i = 0; i <= LOOP_DRAIN_READS; i++) {
 		while (c->in.len > 0) {
 			ssize_t used = h->data(st, buf_peek(&c->in), c->in.len, &c->out);
@@ -396,8 +492,11 @@ conn_force_close(struct evloop *ev, struct conn *c)
 				goto out;
 			sink_clear(&c->out);	/* before the lent-from input moves */
 			buf_consume(&c->in, (size_t)used);
+			if (used == 0 && c->out.held)
+				goto out;	/* its output is stuck (before the cut) */
+			sink_release(&c->out);
 		}
-		if (eof || i == LOOP_DRAIN_READS)
+		if (eof || !read_rest || i == LOOP_DRAIN_READS)
 			break;
 		ssize_t n = read(c->fd, ev->rbuf, LOOP_READ_SIZE);
 		if (n <= 0) {
@@ -410,9 +509,70 @@ conn_force_close(struct evloop *ev, struct conn *c)
 			goto out;
 	}
 	if (!(c->flags & C_EOF_DONE))
-		h->eof(st, &c->out);
+		h->eof(st, &c->out);	/* a partial last line is a line */
 out:
+	sink_clear(&c->out);
 	conn_close(ev, c);
+}
+
+/* True when another service before index i watches the same descriptor. */
+static bool
+out_fd_taken(const struct evloop *ev, size_t i, int fd)
+{
+	for (size_t k = 0; k < i; k++)
+		if (ev->out_fd[k] == fd)
+			return true;
+	return false;
+}
+
+/*
+ * The handlers' own outputs (the logger's pipe): writes what they queued,
+ * watches each output that still holds some for writability, and resumes
+ * the held connections of the services whose output has room again.
+ * Services may share an output, hence one registration per descriptor.
+ */
+static void
+loop_outputs(struct evloop *ev)
+{
+	struct config *cf = ev->cf;
+
+	for (size_t i = 0; i < cf->nsvcs; i++) {
+		const struct handler *h = cf->svcs[i].handler;
+		bool room = true;
+		int fd = h->backlog ? h->backlog(&cf->svcs[i], &room) : -1;
+		int old = ev->out_fd[i];
+
+		ev->out_room[i] = room;
+		if (fd == old)
+			continue;
+		ev->out_fd[i] = -1;
+		if (old >= 0 && !out_fd_taken(ev, cf->nsvcs, old)) {
+			ev->be->set(&ev->l, old, LOOP_WRITE, 0);
+			ev->nwatched--;
+		}
+		if (fd >= 0 && !out_fd_taken(ev, cf->nsvcs, fd)) {
+			if (ev->be->set(&ev->l, fd, 0, LOOP_WRITE) < 0) {
+				log_warn("%s: cannot watch output descriptor %d", ev->be->name, fd);
+				continue;
+			}
+			ev->nwatched++;
+		}
+		ev->out_fd[i] = fd;
+	}
+	for (struct conn *c = ev->held, *next; c != NULL; c = next) {
+		next = c->hnext;
+		if (!ev->out_room[c->svc - cf->svcs])
+			continue;
+		held_unlink(ev, c);
+		sink_release(&c->out);
+		/* A call without input lets the handler send what it owes. */
+		if (c->svc->handler->data(conn_state(c), "", 0, &c->out) < 0 ||
+		    sink_keep(&c->out) < 0) {
+			conn_close(ev, c);
+			continue;
+		}
+		conn_settle(ev, c);
+	}
 }
 
 static int
@@ -424,6 +584,9 @@ wait_timeout(struct evloop *ev)
 		due = ev->idle_head->active_ms + ev->cf->idle_timeout * 1000;
 	if (ev->stopping && (due < 0 || ev->deadline_ms < due))
 		due = ev->deadline_ms;
+	for (size_t i = 0; i < ev->cf->nls && !ev->stopping; i++)
+		if (ev->paused[i] > 0 && (due < 0 || ev->paused[i] < due))
+			due = ev->paused[i];
 	if (due < 0)
 		return -1;
 	return due <= now ? 0 : (int)(due - now > 86400000 ? 86400000 : due - now);
@@ -437,7 +600,7 @@ expire_idle(struct evloop *ev)
 	while (ev->idle_head && ev->now_ms - ev->idle_head->active_ms >= ev->cf->idle_timeout * 1000) {
 		struct conn *c = ev->idle_head;
 		log_debug("closing idle connection on descriptor %d", c->fd);
-		conn_close(ev, c);
+		conn_cut(ev, c, false);
 	}
 }
 
@@ -465,6 +628,16 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	ev->warn_fds = (struct log_rate)LOG_RATE_INIT(10);
 	ev->warn_setsize = (struct log_rate)LOG_RATE_INIT(10);
 	ev->warn_access = (struct log_rate)LOG_RATE_INIT(10);
+	ev->warn_accept = (struct log_rate)LOG_RATE_INIT(10);
+	ev->out_fd = malloc((cf->nsvcs + 1) * sizeof(*ev->out_fd));
+	ev->out_room = calloc(cf->nsvcs + 1, sizeof(*ev->out_room));
+	ev->paused = calloc(cf->nls + 1, sizeof(*ev->paused));
+	if (ev->out_fd == NULL || ev->out_room == NULL || ev->paused == NULL)
+		return -1;
+	for (size_t i = 0; i < cf->nsvcs; i++)
+		ev->out_fd[i] = -1;
+	/* One thread serves everyone: handlers must never wait on an output. */
+	handler_nowait = true;
 	ev->l.fired = calloc((size_t)want, sizeof(struct fired));
 	if (ev->l.fired == NULL)
 		return -1;
@@ -488,13 +661,18 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 static void
 loop_fini(struct evloop *ev)
 {
+	/* Only after a second stop signal (or a failed wait) are connections
+	 * left: what they sent is handed over, the unread rest is cut. */
 	if (ev->conns) {
 		for (int fd = 0; fd < ev->l.setsize; fd++)
 			if (ev->conns[fd])
-				conn_close(ev, ev->conns[fd]);
+				conn_cut(ev, ev->conns[fd], false);
 	}
 	if (ev->l.setsize > 0)
 		ev->be->fini(&ev->l);
+	free(ev->out_fd);
+	free(ev->out_room);
+	free(ev->paused);
 	free(ev->conns);
 	free(ev->rbuf);
 	free(ev->l.fired);
@@ -512,7 +690,9 @@ loop_run(struct config *cf, const struct backend *be)
 		return 1;
 	}
 	for (;;) {
-		if (ev.stopping && ev.nconns == 0)
+		/* Stopped: once the connections are done and the handlers'
+		 * outputs took what was queued for them, or at the deadline. */
+		if (ev.stopping && ev.nconns == 0 && (ev.nwatched == 0 || ev.now_ms >= ev.deadline_ms))
 			break;
 		int n = be->wait(&ev.l, wait_timeout(&ev));
 		if (n < 0) {
@@ -568,11 +748,13 @@ loop_run(struct config *cf, const struct backend *be)
 				begin_stop(&ev);
 		}
 		expire_idle(&ev);
+		listeners_resume(&ev);
 		if (ev.stopping && ev.now_ms >= ev.deadline_ms) {
 			for (int fd = 0; fd < ev.l.setsize; fd++)
 				if (ev.conns[fd])
-					conn_force_close(&ev, ev.conns[fd]);
+					conn_cut(&ev, ev.conns[fd], true);
 		}
+		loop_outputs(&ev);
 	}
 	loop_fini(&ev);
 	return status;

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "../conf.h"
 #include "../daemon.h"
@@ -44,12 +45,35 @@ model_names(char *dst, size_t len)
 	}
 }
 
+/*
+ * Children this process did not start (a shell's background job it
+ * inherited by exec) end as zombies and raise SIGCHLD: reap them, or the
+ * flag would stay set.  The fork model reaps its own children instead.
+ */
+static void
+reap_strays(void)
+{
+	sig_chld = 0;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static void (*reaper)(void) = reap_strays;
+
+void
+model_set_reaper(void (*fn)(void))
+{
+	reaper = fn != NULL ? fn : reap_strays;
+}
+
 int
 model_signals(struct config *cf)
 {
 	static bool stopping_sent;
 
 	sig_drain();
+	if (sig_chld)
+		reaper();
 	if (sig_hup) {
 		sig_hup = 0;
 		log_info("SIGHUP: reopening outputs");

@@ -33,11 +33,49 @@ bool serve_handles_signals = true;
 bool serve_blocking_reads = false;
 bool serve_counts_connections = true;
 
+/* After an unexpected accept error the listener rests this long. */
+#define SERVE_ACCEPT_PAUSE_MS 1000
+
 static struct pollfd *accept_pfds;
+static long long *accept_paused;	/* per listener: resting until (ms), 0 if not */
 static size_t accept_next;	/* round robin over ready listeners */
 static struct log_rate warn_full = LOG_RATE_INIT(10);
 static struct log_rate warn_fds = LOG_RATE_INIT(10);
 static struct log_rate warn_access = LOG_RATE_INIT(10);
+static struct log_rate warn_accept = LOG_RATE_INIT(10);
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Listeners that rest after an unexpected accept error are left out of
+ * the poll (a negative descriptor) until their time is up.  Returns the
+ * poll timeout: until the next one is due, or -1.
+ */
+static int
+accept_resume(struct config *cf)
+{
+	long long now = 0, due = -1;
+
+	for (size_t i = 0; i < cf->nls; i++) {
+		if (accept_paused[i] == 0)
+			continue;
+		if (now == 0)
+			now = now_ms();
+		if (now >= accept_paused[i]) {
+			accept_paused[i] = 0;
+			accept_pfds[i + 1].fd = cf->ls[i].fd;
+		} else if (due < 0 || accept_paused[i] < due) {
+			due = accept_paused[i];
+		}
+	}
+	return due < 0 ? -1 : (int)(due - now);
+}
 
 int
 serve_accept(struct config *cf, long (*active)(void), struct client *c)
@@ -46,7 +84,8 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 
 	if (accept_pfds == NULL) {
 		accept_pfds = calloc(n, sizeof(*accept_pfds));
-		if (accept_pfds == NULL)
+		accept_paused = calloc(n, sizeof(*accept_paused));
+		if (accept_pfds == NULL || accept_paused == NULL)
 			return -1;
 		accept_pfds[0].fd = sig_fd();
 		for (size_t i = 0; i < cf->nls; i++)
@@ -57,7 +96,7 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 	for (;;) {
 		if (sig_stop || sig_hup || sig_usr1 || sig_chld)
 			return 0;
-		if (poll(accept_pfds, (nfds_t)n, -1) < 0) {
+		if (poll(accept_pfds, (nfds_t)n, accept_resume(cf)) < 0) {
 			if (errno == EINTR)
 				return 0;
 			log_err("poll");
@@ -79,7 +118,14 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 						    ls->addr);
 				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 				    errno != ECONNABORTED && errno != EPROTO && errno != EPERM) {
-					log_warn("%s: accept", ls->addr);
+					/* ENOBUFS, ENOMEM, a listener shut down from
+					 * outside: it stays readable, so it rests
+					 * instead of spinning. */
+					if (log_rate_ok(&warn_accept))
+						log_warn("%s: accept (not accepting for %d ms)",
+						    ls->addr, SERVE_ACCEPT_PAUSE_MS);
+					accept_paused[i] = now_ms() + SERVE_ACCEPT_PAUSE_MS;
+					accept_pfds[i + 1].fd = -1;
 				}
 				continue;
 			}
@@ -119,15 +165,9 @@ void
 serve_accept_fini(void)
 {
 	free(accept_pfds);
+	free(accept_paused);
 	accept_pfds = NULL;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	accept_paused = NULL;
 }
 
 /* One connection's progress through serve(). */
@@ -138,6 +178,8 @@ struct session {
 	void *st;
 	struct sink out;
 	long long deadline_ms;	/* drain deadline once stopping, else -1 */
+	const char *rest;	/* read but not yet consumed by the handler */
+	size_t rest_len;
 	bool eof_done;
 	bool timed_out;
 };
@@ -208,13 +250,18 @@ wait_ready(struct session *s, short events)
 			due = now + s->cf->idle_timeout * 1000;
 		if (s->deadline_ms >= 0 && (due < 0 || s->deadline_ms < due))
 			due = s->deadline_ms;
-		timeout = due < 0 ? -1 : due <= now ? 0 : (int)(due - now);
+		/* idle_timeout may be a year: poll takes an int of ms, so a
+		 * long wait is taken a day at a time. */
+		timeout = due < 0 ? -1 : due <= now ? 0 :
+		    (int)(due - now > 86400000 ? 86400000 : due - now);
 		int n = poll(pfd, 2, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
+		if (n == 0 && now_ms() < due)
+			continue;
 		if (n == 0) {
 			s->timed_out = true;
 			return 0;
@@ -255,13 +302,37 @@ flush(struct session *s)
 	return 0;
 }
 
-/* Hands p[0..n) to the handler, sending whenever the sink fills. */
+/*
+ * Hands p[0..n) to the handler, sending whenever the sink fills.  What
+ * it has not consumed when sending fails stays noted in s->rest, so that
+ * a cut can still hand it over.
+ */
 static int
 feed(struct session *s, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t used = s->h->data(s->st, p, n, &s->out);
-		if (used < 0 || flush(s) < 0)
+		if (used < 0)
+			return -1;
+		p += used;
+		n -= (size_t)used;
+		s->rest = p;
+		s->rest_len = n;
+		if (flush(s) < 0)
+			return -1;
+	}
+	s->rest_len = 0;
+	return 0;
+}
+
+/* Hands p[0..n) to the handler with every reply dropped. 0 or -1. */
+static int
+feed_dropping(struct session *s, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t used = s->h->data(s->st, p, n, &s->out);
+		sink_clear(&s->out);
+		if (used < 0)
 			return -1;
 		p += used;
 		n -= (size_t)used;
@@ -269,28 +340,30 @@ feed(struct session *s, const char *p, size_t n)
 	return 0;
 }
 
-/* The drain time is over: hand what the client already sent to the
- * handler (replies are dropped, the client is being cut off) and end. */
+/*
+ * The connection is cut (the drain deadline, a second stop signal, the
+ * thread model's shutdown, idle expiry): what the client already sent is
+ * handed to the handler, replies dropped, so the logger records every
+ * line received in order and without a gap.  First the rest of the last
+ * read (it lives in rbuf, so before anything is read into it), then, with
+ * read_more, what still waits in the socket (up to 64 reads).
+ */
 static void
-drain_rest(struct session *s, char *rbuf, size_t rsize)
+drain_rest(struct session *s, char *rbuf, size_t rsize, bool read_more)
 {
-	for (int i = 0; i < 64; i++) {
+	sink_clear(&s->out);	/* lent bytes may point into rbuf */
+	if (s->rest_len > 0 && feed_dropping(s, s->rest, s->rest_len) < 0)
+		return;
+	s->rest_len = 0;
+	for (int i = 0; read_more && i < 64; i++) {
 		ssize_t n = recv(s->c->fd, rbuf, rsize, MSG_DONTWAIT);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
 			break;
 		}
-		const char *p = rbuf;
-		size_t left = (size_t)n;
-		while (left > 0) {
-			ssize_t used = s->h->data(s->st, p, left, &s->out);
-			sink_clear(&s->out);
-			if (used < 0)
-				return;
-			p += used;
-			left -= (size_t)used;
-		}
+		if (feed_dropping(s, rbuf, (size_t)n) < 0)
+			return;
 	}
 	s->h->eof(s->st, &s->out);
 	sink_clear(&s->out);
@@ -360,12 +433,18 @@ serve(struct config *cf, struct client *c)
 			break;
 		}
 	}
-	/* Cut off at the drain deadline (waiting to read, or stuck writing):
-	 * what the client sent is still handed to the handler. */
-	if (s.timed_out && s.deadline_ms >= 0 && now_ms() >= s.deadline_ms && !s.eof_done)
-		drain_rest(&s, rbuf, rsize);
-	else if (s.timed_out)
+	/* Cut off (the drain deadline while waiting to read or stuck writing,
+	 * a second signal, the thread model's shutdown): what the client sent
+	 * is still handed to the handler.  Idle expiry hands over what was
+	 * read.  A client that went away (reset) takes nothing more. */
+	if (!s.eof_done && (sig_cut_due() ||
+	    (s.timed_out && s.deadline_ms >= 0 && now_ms() >= s.deadline_ms))) {
+		drain_rest(&s, rbuf, rsize, true);
+	} else if (s.timed_out) {
 		log_debug("%s: idle for %lds, closing", c->peer.text, cf->idle_timeout);
+		if (!s.eof_done)
+			drain_rest(&s, rbuf, rsize, false);
+	}
 done:
 	s.h->close(s.st);
 	free(s.st);

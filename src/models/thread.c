@@ -56,11 +56,15 @@ worker_main(void *arg)
 		workers = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
+	pthread_mutex_unlock(&lock);
+	close(w->c.fd);
+	serve_release(&w->c);	/* reads the configuration */
+	/* Counted out only now: once the last worker is, the main thread may
+	 * return and exit() free the configuration (audit finding 8). */
+	pthread_mutex_lock(&lock);
 	nworkers--;
 	pthread_cond_signal(&gone);
 	pthread_mutex_unlock(&lock);
-	close(w->c.fd);
-	serve_release(&w->c);
 	free(w);
 	return NULL;
 }
@@ -144,7 +148,9 @@ stop_workers(struct config *cf)
 		wait_workers(&deadline, true);
 	/* Time is up: shutdown() wakes every blocked read (it returns what
 	 * was received, then end of stream) and write, so each worker hands
-	 * the rest to its handler and ends. */
+	 * the rest to its handler and ends; the cut wakes workers waiting for
+	 * a logger output. */
+	sig_cut_now();
 	pthread_mutex_lock(&lock);
 	left = nworkers;
 	for (struct worker *w = workers; w; w = w->next)
