@@ -13,9 +13,10 @@
 
 /*
  * A custom format as expanded for one second: out holds the strftime
- * output with a 6-byte hole at each %f, so a call within the same second
- * is a copy plus the digits.  Keyed by the format's text, not its address:
- * a format freed and another allocated at the same place must not hit.
+ * output with a hole of 1 to 6 bytes at each %f, so a call within the
+ * same second is a copy plus the digits.  Keyed by the format's text, not
+ * its address: a format freed and another allocated at the same place
+ * must not hit.
  */
 struct tf_entry {
 	bool valid;
@@ -24,7 +25,9 @@ struct tf_entry {
 	char out[TIMEFMT_MAX];
 	size_t outlen;
 	size_t nus;
-	unsigned short us[TIMEFMT_MAX / 2];
+	/* Each hole takes at least one byte of out: at most TIMEFMT_MAX - 1. */
+	unsigned short us[TIMEFMT_MAX];	/* where each %f's digits go */
+	unsigned char usw[TIMEFMT_MAX];	/* ... and how many: 1 to 6 */
 };
 
 /* Two entries, so a thread serving two formats does not thrash. */
@@ -135,53 +138,175 @@ tf_segment(struct tf_entry *e, const char *fmt, size_t n, const struct tm *tm)
 }
 
 /*
- * Expands fmt for second sec (tm: the same in UTC) into e, with holes for
- * %f, which strftime does not know; "%%" stays strftime's.  False when the
- * output is longer than TIMEFMT_MAX - 1 bytes; e then holds what fitted.
+ * One conversion specification as the C library's strftime(3) reads it:
+ * '%', flags from "_-0^#", a decimal width, an E or O modifier, then the
+ * conversion character.  Parsed whole, so that a spec strftime handles is
+ * passed to it whole ("%-%s" is "%-%" then "s", as strftime reads it).
+ */
+struct tf_spec {
+	const char *at;		/* the '%' */
+	size_t len;		/* through the conversion character */
+	char conv;		/* '\0' when the format ends first */
+	char pad;		/* the last of '_', '-', '0'; '\0' for none */
+	bool flags;		/* any flag, '^' and '#' included */
+	bool mod;		/* E or O */
+	int width;		/* -1 for none; saturates above TIMEFMT_MAX */
+};
+
+static void
+tf_parse(const char *p, struct tf_spec *sp)
+{
+	const char *q = p + 1;
+
+	sp->at = p;
+	sp->pad = '\0';
+	sp->flags = false;
+	sp->mod = false;
+	sp->width = -1;
+	for (; *q != '\0' && strchr("_-0^#", *q) != NULL; q++) {
+		sp->flags = true;
+		if (*q != '^' && *q != '#')
+			sp->pad = *q;
+	}
+	if (*q >= '1' && *q <= '9') {
+		sp->width = 0;
+		for (; *q >= '0' && *q <= '9'; q++)
+			if (sp->width <= TIMEFMT_MAX)
+				sp->width = sp->width * 10 + (*q - '0');
+	}
+	if (*q == 'E' || *q == 'O') {
+		sp->mod = true;
+		q++;
+	}
+	sp->conv = *q;
+	sp->len = (size_t)(q - p) + (*q != '\0');
+}
+
+/* What becomes of a spec: strftime's, or one it never sees. */
+enum tf_kind {
+	TF_LIBC,	/* strftime's own */
+	TF_SECONDS,	/* %s: strftime's runs mktime, which reads tm as local time */
+	TF_MICRO,	/* %f, %1f..%6f: not strftime's */
+	TF_BAD		/* %f with a flag, modifier or other width; '+' (see below) */
+};
+
+static enum tf_kind
+tf_kind(const struct tf_spec *sp)
+{
+	switch (sp->conv) {
+	case 's':
+		return TF_SECONDS;
+	case 'f':
+		return sp->flags || sp->mod || sp->width > USEC_DIGITS ? TF_BAD : TF_MICRO;
+	case '+':
+		/* Not a flag to glibc, which prints "%+" as it is; a C library
+		 * that takes it as one (POSIX) would read "%+s" as its own %s. */
+		return TF_BAD;
+	default:
+		return TF_LIBC;
+	}
+}
+
+/*
+ * Appends n bytes of p to e->out, as many as fit.  False when not all did.
  */
 static bool
-tf_build(struct tf_entry *e, const char *fmt, time_t sec, const struct tm *tm)
+tf_append(struct tf_entry *e, const char *p, size_t n)
+{
+	size_t room = sizeof(e->out) - 1 - e->outlen;
+	size_t k = n < room ? n : room;
+
+	memcpy(e->out + e->outlen, p, k);
+	e->outlen += k;
+	return k == n;
+}
+
+/*
+ * %s for second sec, with the flags and width as strftime applies them to
+ * its own %s: padded to the width with spaces, or with zeros for the '0'
+ * flag ('-' and '_' pad with spaces too once a width is given).  Zeros go
+ * after a minus sign (glibc puts them before it).
+ */
+static bool
+tf_seconds(struct tf_entry *e, time_t sec, const struct tf_spec *sp)
+{
+	char num[32];
+	int n = snprintf(num, sizeof(num), "%lld", (long long)sec);
+	size_t len = (size_t)n, pad = sp->width > n ? (size_t)sp->width - len : 0;
+	const char *digits = num;
+
+	if (sp->pad == '0' && num[0] == '-') {
+		if (!tf_append(e, "-", 1))
+			return false;
+		digits++;
+		len--;
+	}
+	while (pad-- > 0)
+		if (!tf_append(e, sp->pad == '0' ? "0" : " ", 1))
+			return false;
+	return tf_append(e, digits, len);
+}
+
+/*
+ * Expands fmt for second sec (tm: the same in UTC) into e, with holes for
+ * %f, whose digits change within the second.  False when the output is
+ * longer than TIMEFMT_MAX - 1 bytes; e then holds what fitted.  A spec
+ * timefmt_check refuses is copied as it is, as strftime does with specs
+ * it does not know; *bad (if not NULL) gets the first one, or len 0.
+ */
+static bool
+tf_build(struct tf_entry *e, const char *fmt, time_t sec, const struct tm *tm,
+    struct tf_spec *bad)
 {
 	const char *seg = fmt, *p = fmt;
+	struct tf_spec sp;
+	bool fits = true;
 
 	e->outlen = 0;
 	e->nus = 0;
-	while (*p != '\0') {
+	if (bad != NULL)
+		bad->len = 0;
+	while (*p != '\0' && fits) {
 		if (p[0] != '%') {
 			p++;
 			continue;
 		}
-		if (p[1] != 'f' && p[1] != 's') {
-			/* Skip the conversion character too, so the second
-			 * '%' of "%%" never starts a conversion. */
-			p += p[1] != '\0' ? 2 : 1;
+		tf_parse(p, &sp);
+		enum tf_kind kind = tf_kind(&sp);
+		if (kind == TF_LIBC) {
+			p += sp.len;
 			continue;
 		}
 		if (!tf_segment(e, seg, (size_t)(p - seg), tm))
 			return false;
-		size_t room = sizeof(e->out) - 1 - e->outlen;
-		if (p[1] == 's') {
-			/* strftime's %s runs mktime, which reads tm as local
-			 * time: wrong for our UTC tm unless TZ is UTC. */
-			char secs[32];
-			int n = snprintf(secs, sizeof(secs), "%lld", (long long)sec);
-			size_t k = (size_t)n < room ? (size_t)n : room;
-			memcpy(e->out + e->outlen, secs, k);
-			e->outlen += k;
-			if (k < (size_t)n)
-				return false;
-		} else {
-			e->us[e->nus++] = (unsigned short)e->outlen;
-			if (room < USEC_DIGITS) {
-				e->outlen += room;
-				return false;
+		switch (kind) {
+		case TF_SECONDS:
+			fits = tf_seconds(e, sec, &sp);
+			break;
+		case TF_MICRO: {
+			size_t room = sizeof(e->out) - 1 - e->outlen;
+			size_t w = sp.width > 0 ? (size_t)sp.width : USEC_DIGITS;
+
+			if (room == 0) {
+				fits = false;
+				break;
 			}
-			e->outlen += USEC_DIGITS;
+			e->us[e->nus] = (unsigned short)e->outlen;
+			e->usw[e->nus++] = (unsigned char)w;
+			fits = w <= room;
+			e->outlen += fits ? w : room;
+			break;
 		}
-		p += 2;
+		default:
+			if (bad != NULL && bad->len == 0)
+				*bad = sp;
+			fits = tf_append(e, p, sp.len);
+			break;
+		}
+		p += sp.len;
 		seg = p;
 	}
-	return tf_segment(e, seg, (size_t)(p - seg), tm);
+	return fits && tf_segment(e, seg, (size_t)(p - seg), tm);
 }
 
 /* Copies the expansion into dst (len > 0) with the microseconds filled in. */
@@ -193,8 +318,10 @@ tf_render(const struct tf_entry *e, char *dst, size_t len, unsigned long usec)
 
 	tf_digits(digits, usec, USEC_DIGITS);
 	memcpy(dst, e->out, n);
+	/* %3f is the first 3 digits: milliseconds, cut, never rounded up
+	 * into the next second. */
 	for (size_t i = 0; i < e->nus && e->us[i] < n; i++) {
-		size_t k = n - e->us[i] < USEC_DIGITS ? n - e->us[i] : USEC_DIGITS;
+		size_t k = n - e->us[i] < e->usw[i] ? n - e->us[i] : e->usw[i];
 		memcpy(dst + e->us[i], digits, k);
 	}
 	dst[n] = '\0';
@@ -234,7 +361,7 @@ timefmt_format(char *dst, size_t len, const char *fmt, const struct timeval *tv)
 		 * expanded on every call. */
 		struct tf_entry e;
 		tf_gmtime(sec, &tm);
-		tf_build(&e, fmt, sec, &tm);
+		tf_build(&e, fmt, sec, &tm, NULL);
 		return tf_render(&e, dst, len, usec);
 	}
 
@@ -253,7 +380,7 @@ timefmt_format(char *dst, size_t len, const char *fmt, const struct timeval *tv)
 	}
 	if (!e->valid || e->sec != sec) {
 		tf_gmtime(sec, &tm);
-		tf_build(e, fmt, sec, &tm);
+		tf_build(e, fmt, sec, &tm, NULL);
 		e->sec = sec;
 		e->valid = true;
 	}
@@ -264,6 +391,7 @@ int
 timefmt_check(const char *fmt, char *err, size_t errlen)
 {
 	struct tf_entry e;
+	struct tf_spec bad;
 	struct tm tm;
 
 	if (fmt == NULL)
@@ -280,7 +408,20 @@ timefmt_check(const char *fmt, char *err, size_t errlen)
 	 * in the C locale, so the output is at its longest. */
 	const time_t sample = 1790812799;
 	tf_gmtime(sample, &tm);
-	if (!tf_build(&e, fmt, sample, &tm)) {
+	bool fits = tf_build(&e, fmt, sample, &tm, &bad);
+	/* The format last: a long one may be cut, the reason never. */
+	if (bad.len > 0 && bad.conv == '+') {
+		snprintf(err, errlen, "the '+' flag (\"%.*s\") is not supported, in timestamp "
+		    "format \"%s\"", (int)bad.len, bad.at, fmt);
+		return -1;
+	}
+	if (bad.len > 0) {
+		snprintf(err, errlen, "\"%.*s\" is not supported (%%f takes no flag or modifier, "
+		    "only a width of 1 to 6 digits: %%3f is milliseconds), in timestamp format "
+		    "\"%s\"", (int)bad.len, bad.at, fmt);
+		return -1;
+	}
+	if (!fits) {
 		snprintf(err, errlen, "timestamp format \"%s\" gives more than %d bytes", fmt,
 		    TIMEFMT_MAX - 1);
 		return -1;

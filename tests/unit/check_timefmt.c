@@ -79,6 +79,126 @@ START_TEST(test_utc)
 }
 END_TEST
 
+/* %s with strftime's flags and widths, one spec per entry. */
+static const char *const seconds_specs[] = {
+	"%s", "%-s", "%_s", "%0s", "%^s", "%#s", "%Es", "%Os", "%3s", "%10s", "%12s", "%_12s",
+	"%-12s", "%012s", "%_012s", "%0_12s", "%00012s", "%12Es", "%12Os", "%^#12s", "%-_s",
+};
+
+/* strftime's own %s in UTC, the reference: there mktime reads tm right. */
+static void
+utc_strftime(char *out, size_t len, const char *fmt, time_t sec)
+{
+	struct tm tm;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	ck_assert_ptr_nonnull(gmtime_r(&sec, &tm));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	ck_assert_uint_ne(strftime(out, len, fmt, &tm), 0);
+#pragma GCC diagnostic pop
+}
+
+/*
+ * Audit finding 12: "%s" with a flag, width or modifier never reaches
+ * strftime, whose %s runs mktime on our UTC fields as if they were local
+ * time; it gives what strftime gives in UTC, in any zone.
+ */
+START_TEST(test_seconds_flags)
+{
+	const time_t at[] = { T0, 0, 7, 86400 * 365 };
+	char want[TIMEFMT_MAX], fmt[64];
+
+	for (size_t i = 0; i < sizeof(seconds_specs) / sizeof(seconds_specs[0]); i++) {
+		for (size_t j = 0; j < sizeof(at) / sizeof(at[0]); j++) {
+			snprintf(fmt, sizeof(fmt), "<%s>%%H", seconds_specs[i]);
+			utc_strftime(want, sizeof(want), fmt, at[j]);
+			setenv("TZ", "Asia/Kolkata", 1);
+			tzset();
+			ck_assert_msg(strcmp(fmt_at(fmt, at[j], 5), want) == 0,
+			    "TZ=Asia/Kolkata, \"%s\" at %lld: \"%s\", want \"%s\"", fmt,
+			    (long long)at[j], fmt_at(fmt, at[j], 5), want);
+		}
+	}
+	/* The audit's reproduction, and the widths spelled out. */
+	ck_assert_str_eq(fmt_at("%s|%-s|%_s", T0, 0), "1795342530|1795342530|1795342530");
+	ck_assert_str_eq(fmt_at("%12s|%_12s|%012s|%-12s", T0, 0),
+	    "  1795342530|  1795342530|001795342530|  1795342530");
+	ck_assert_str_eq(fmt_at("%10s.%f", T0, 42), "1795342530.000042");
+	/* Before 1970, zeros go after the sign. */
+	ck_assert_str_eq(fmt_at("%012s|%12s|%s", -5, 0), "-00000000005|          -5|-5");
+	/* A flagged %s among other specs, the same second cached. */
+	ck_assert_str_eq(fmt_at("%H:%M %_11s %f", T0, 1), "10:15  1795342530 000001");
+	ck_assert_str_eq(fmt_at("%H:%M %_11s %f", T0, 2), "10:15  1795342530 000002");
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
+/* %1f..%6f: the first 1 to 6 digits of the microseconds, cut, never rounded. */
+START_TEST(test_micro_width)
+{
+	setenv("TZ", "Asia/Kolkata", 1);
+	tzset();
+	ck_assert_str_eq(fmt_at("%s.%3f", T0, 123456), "1795342530.123");
+	ck_assert_str_eq(fmt_at("%1f|%2f|%3f|%4f|%5f|%6f|%f", T0, 987654),
+	    "9|98|987|9876|98765|987654|987654");
+	ck_assert_str_eq(fmt_at("%H:%M:%S.%3f", T0, 999999), "10:15:30.999");
+	ck_assert_str_eq(fmt_at("%H:%M:%S.%3f", T0, 1000), "10:15:30.001");
+	ck_assert_str_eq(fmt_at("%3f%f", T0, 42), "000000042");
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
+/* More holes than a short format can have: the uncached path of a long one. */
+START_TEST(test_many_holes)
+{
+	char fmt[1024], out[TIMEFMT_MAX], want[TIMEFMT_MAX];
+	struct timeval tv = tv_at(T0, 700000);
+
+	fmt[0] = '\0';
+	for (int i = 0; i < 300; i++)
+		strcat(fmt, "%1f");
+	memset(want, '7', TIMEFMT_MAX - 1);
+	want[TIMEFMT_MAX - 1] = '\0';
+	ck_assert_uint_eq(timefmt_format(out, sizeof(out), fmt, &tv), TIMEFMT_MAX - 1);
+	ck_assert_str_eq(out, want);
+}
+END_TEST
+
+/* Specs timefmt_check refuses, each named with the format in the error. */
+static const char *const refused_specs[] = {
+	"%Ef", "%Of", "%-f", "%_f", "%0f", "%^f", "%#f", "%03f", "%_3f", "%7f", "%10f", "%3Ef",
+	"%+4Y", "%+s", "%H:%M:%S.%-3f",
+};
+
+START_TEST(test_check_refused)
+{
+	const char *fmt = refused_specs[_i];
+	char err[512];
+
+	err[0] = '\0';
+	ck_assert_msg(timefmt_check(fmt, err, sizeof(err)) == -1, "\"%s\" accepted", fmt);
+	ck_assert_msg(strstr(err, fmt) != NULL, "\"%s\": the error '%s' does not name it", fmt,
+	    err);
+	ck_assert_msg(strstr(err, "not supported") != NULL, "\"%s\": error '%s'", fmt, err);
+}
+END_TEST
+
+START_TEST(test_check_flags_accepted)
+{
+	const char *ok[] = { "%-s", "%_s", "%10s", "%Es", "%012s", "%1f", "%3f", "%6f",
+		"%s.%3f", "%-%s", "%-d %_H %^a %#b" };
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		ck_assert_msg(timefmt_check(ok[i], err, sizeof(err)) == 0, "\"%s\": %s", ok[i],
+		    err);
+}
+END_TEST
+
 START_TEST(test_null_is_rfc3339)
 {
 	ck_assert_str_eq(fmt_at(NULL, T0, 123456), "2026-11-22T10:15:30.123456Z");
@@ -103,6 +223,9 @@ START_TEST(test_percent)
 	ck_assert_str_eq(fmt_at("100%%", T0, 0), "100%");
 	ck_assert_str_eq(fmt_at("%%%%f%f", T0, 1), "%%f000001");
 	ck_assert_str_eq(fmt_at("%H%%%M", T0, 0), "10%15");
+	/* A spec is read whole, as strftime reads it: "%-%" then "s". */
+	ck_assert_str_eq(fmt_at("%-%s", T0, 0), "%s");
+	ck_assert_str_eq(fmt_at("%3%f", T0, 0), "  %f");
 }
 END_TEST
 
@@ -276,6 +399,12 @@ timefmt_suite(void)
 	tcase_add_test(tc, test_epoch_constant);
 	tcase_add_test(tc, test_rfc3339);
 	tcase_add_test(tc, test_utc);
+	tcase_add_test(tc, test_seconds_flags);
+	tcase_add_test(tc, test_micro_width);
+	tcase_add_test(tc, test_many_holes);
+	tcase_add_loop_test(tc, test_check_refused, 0,
+	    (int)(sizeof(refused_specs) / sizeof(refused_specs[0])));
+	tcase_add_test(tc, test_check_flags_accepted);
 	tcase_add_test(tc, test_null_is_rfc3339);
 	tcase_add_test(tc, test_custom);
 	tcase_add_test(tc, test_percent);
