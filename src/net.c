@@ -243,10 +243,14 @@ backlog_of(const struct config *cf)
 	return cf->backlog > 0 ? (int)cf->backlog : CONF_DEFAULT_BACKLOG;
 }
 
-/* Records a listening fd in cf->ls (the fd is closed on failure); unix_path is copied. */
+/*
+ * Records a listening fd in cf->ls (the fd is closed on failure);
+ * unix_path, the socket file this process bound (or NULL), is copied with
+ * its identity *file.
+ */
 static int
 add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
-    const char *unix_path)
+    const char *unix_path, const struct stat *file)
 {
 	struct listener *ls, *l;
 
@@ -262,10 +266,14 @@ add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
 	l->svc = svc;
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	l->owner = getpid();
-	if (unix_path != NULL && (l->unix_path = strdup(unix_path)) == NULL) {
-		close(fd);
-		errno = ENOMEM;
-		return -1;
+	if (unix_path != NULL) {
+		if ((l->unix_path = strdup(unix_path)) == NULL) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		l->unix_dev = file->st_dev;
+		l->unix_ino = file->st_ino;
 	}
 	cf->nls++;
 	return 0;
@@ -344,7 +352,7 @@ listen_any(struct config *cf, struct service *svc, const char *spec, const struc
 		errno = saved;
 		goto fail;
 	}
-	if (add_listener(cf, fd, svc, name, NULL) == -1)
+	if (add_listener(cf, fd, svc, name, NULL, NULL) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -427,7 +435,7 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 			freeaddrinfo(res);
 			return -1;
 		}
-		if (add_listener(cf, fd, svc, name, NULL) == -1) {
+		if (add_listener(cf, fd, svc, name, NULL, NULL) == -1) {
 			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 			freeaddrinfo(res);
 			return -1;
@@ -490,10 +498,28 @@ bind_unix(int fd, const struct sockaddr_un *su, socklen_t len, const char *path)
 	}
 }
 
+/*
+ * Removes the socket file at path if it is still the one bind(2) made
+ * (dev, ino): another server may have removed ours and bound its own
+ * there.  Keeps errno.
+ */
+static void
+unlink_ours(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat now;
+	int saved = errno;
+
+	if (lstat(path, &now) == 0 && now.st_dev == dev && now.st_ino == ino &&
+	    unlink(path) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s", path);
+	errno = saved;
+}
+
 static int
 listen_unix(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
     char *err, size_t errlen)
 {
+	struct stat file;
 	struct sockaddr_un su;
 	socklen_t len;
 	mode_t old_mask = 0;
@@ -529,15 +555,28 @@ listen_unix(struct config *cf, struct service *svc, const char *spec, const stru
 	}
 	if (r == -1)
 		goto fail;
+	/*
+	 * The file bind(2) just made, identified, so that only it is ever
+	 * removed: by the time we stop, the path may name another server's
+	 * socket.
+	 */
+	r = lstat(a->path, &file);
+	if (r == -1 || !S_ISSOCK(file.st_mode)) {
+		saved = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot listen on %s: socket file after bind: %s", spec,
+		    r == -1 ? strerror(saved) : "replaced by another file");
+		return -1;
+	}
 	if (listen(fd, backlog_of(cf)) == -1) {
 		saved = errno;
-		unlink(a->path);
+		unlink_ours(a->path, file.st_dev, file.st_ino);
 		errno = saved;
 		goto fail;
 	}
-	if (add_listener(cf, fd, svc, name, a->path) == -1) {
+	if (add_listener(cf, fd, svc, name, a->path, &file) == -1) {
 		saved = errno;
-		unlink(a->path);
+		unlink_ours(a->path, file.st_dev, file.st_ino);
 		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
 		return -1;
 	}
@@ -673,7 +712,7 @@ adopt_passed(struct config *cf, char *err, size_t errlen)
 			net_peer_name((struct sockaddr *)&ss, sl, name, sizeof(name));
 		}
 		/* No unix_path: the socket file belongs to the service manager. */
-		if (add_listener(cf, fd, svc, name, NULL) == -1) {
+		if (add_listener(cf, fd, svc, name, NULL, NULL) == -1) {
 			snprintf(err, errlen, "socket activation: %s", strerror(errno));
 			goto out;
 		}
@@ -746,7 +785,7 @@ net_close_all(struct config *cf)
 			close(l->fd);
 		/* A fork child closing its copies must not remove the parent's file. */
 		if (l->unix_path != NULL && l->owner == me)
-			unlink(l->unix_path);
+			unlink_ours(l->unix_path, l->unix_dev, l->unix_ino);
 		free(l->unix_path);
 	}
 	free(cf->ls);

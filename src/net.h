@@ -26,7 +26,9 @@ struct listener {
 	int fd;
 	struct service *svc;
 	char addr[NET_ADDRSTRLEN];	/* as printed: real port, "unix:/path" */
-	char *unix_path;		/* removed at exit by the process that bound it */
+	char *unix_path;		/* removed at exit by the process that bound it, */
+	dev_t unix_dev;			/* ... if it is still the file bind(2) made */
+	ino_t unix_ino;
 	pid_t owner;
 };
 
@@ -52,7 +54,11 @@ int net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen);
  */
 int net_listen_all(struct config *cf, char *err, size_t errlen);
 
-/* Closes the listeners (removing unix socket files this process bound). */
+/*
+ * Closes the listeners.  Removes the socket file of each unix listener
+ * this process bound, if the path still names the file its bind(2)
+ * created (one removed and bound again by another server is left alone).
+ */
 void net_close_all(struct config *cf);
 
 /*

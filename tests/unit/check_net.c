@@ -691,6 +691,40 @@ START_TEST(test_unix_removed_only_by_owner)
 }
 END_TEST
 
+/*
+ * Audit finding 9: a server whose socket file was removed and bound again
+ * by another server leaves the other's file in place when it stops.
+ */
+START_TEST(test_unix_replaced_not_removed)
+{
+	struct fixture a, b;
+	struct peer peer;
+	char err[512], out[1024], spec[128];
+	struct stat st;
+	int c, s;
+
+	snprintf(spec, sizeof(spec), "unix:%s/u.sock", tmpdir);
+	fixture_init(&a, spec, NULL);
+	ck_assert_msg(listen_capture(&a.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	ck_assert_int_eq(unlink(spec + 5), 0);
+	fixture_init(&b, spec, NULL);
+	ck_assert_msg(listen_capture(&b.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+
+	net_close_all(&a.cf);
+	ck_assert_msg(lstat(spec + 5, &st) == 0 && S_ISSOCK(st.st_mode),
+	    "the first server removed the second's socket file at stop");
+	c = connect_unix(spec + 5);
+	ck_assert_int_ge(c, 0);
+	s = accept_wait(b.cf.ls[0].fd, &peer);
+	ck_assert_int_ge(s, 0);
+	close(s);
+	close(c);
+	/* Its own file, the second removes. */
+	net_close_all(&b.cf);
+	ck_assert_int_eq(access(spec + 5, F_OK), -1);
+}
+END_TEST
+
 /* Listens on a unix socket of a service with mode (or none: -1) under umask mask. */
 static mode_t
 unix_mode_after_listen(int mode, mode_t mask)
@@ -963,6 +997,7 @@ net_suite(void)
 	tcase_add_test(tc, test_listen_unix_live);
 	tcase_add_test(tc, test_listen_unix_regular_file);
 	tcase_add_test(tc, test_unix_removed_only_by_owner);
+	tcase_add_test(tc, test_unix_replaced_not_removed);
 	tcase_add_test(tc, test_listen_unix_mode);
 	tcase_add_test(tc, test_listen_unix_mode_effect);
 	tcase_add_test(tc, test_listen_mode_tcp);
