@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -104,15 +105,63 @@ static char *pid_path;
 static int pid_fd = -1;
 static pid_t pid_owner;
 
-int
-pidfile_create(const char *path, char *err, size_t errlen)
-{
-	char text[32];
-	int fd, len;
+/* Attempts at locking a pidfile that others keep replacing meanwhile. */
+#define PIDFILE_TRIES 10
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+/*
+ * Refuses a pidfile that someone else could write or that is not where
+ * its name says: another user's file (they could write another pid into
+ * it, or hold its lock to keep us from starting), a device or FIFO, a
+ * hard link to some other file.  0, or -1 with err filled.
+ */
+static int
+pidfile_trusted(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "pidfile %s: not a regular file; refusing to use it", path);
+		return -1;
+	}
+	if (st->st_uid != geteuid()) {
+		snprintf(err, errlen, "pidfile %s: owned by uid %lu, not by uid %lu that runs "
+		    "dispatchd; refusing to use it", path, (unsigned long)st->st_uid,
+		    (unsigned long)geteuid());
+		return -1;
+	}
+	if (st->st_nlink != 1) {
+		snprintf(err, errlen, "pidfile %s: has %lu hard links, not 1; refusing to use it",
+		    path, (unsigned long)st->st_nlink);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Opens, checks and locks path.  The locked descriptor; -1 with err filled
+ * (refused, locked by another process, or a system error); or -2 when path
+ * no longer names the file that was locked (removed or replaced between
+ * open and flock): try again.
+ */
+static int
+pidfile_lock(const char *path, char *err, size_t errlen)
+{
+	struct stat st, now;
+	char text[32];
+	int fd;
+
+	/* O_NONBLOCK, O_NOCTTY: a FIFO or terminal there must neither block
+	 * us nor become our terminal before it is refused. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0644);
 	if (fd < 0) {
 		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "pidfile %s: fstat: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (pidfile_trusted(path, &st, err, errlen) < 0) {
+		close(fd);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -128,6 +177,63 @@ pidfile_create(const char *path, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	/*
+	 * The holder we waited for may have removed the file between our
+	 * open and our flock (pidfile_remove unlinks, then unlocks): we
+	 * would hold a lock on a file nobody can see, while the next
+	 * instance creates and locks a new one.
+	 */
+	if (lstat(path, &now) < 0) {
+		if (errno == ENOENT) {
+			close(fd);
+			return -2;
+		}
+		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "pidfile %s: fstat: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+		close(fd);
+		return -2;
+	}
+	/* Linked elsewhere while we were locking it. */
+	if (pidfile_trusted(path, &st, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+pidfile_create(const char *path, char *err, size_t errlen)
+{
+	char text[32];
+	int fd, len;
+
+	for (int tries = 1;; tries++) {
+		fd = pidfile_lock(path, err, errlen);
+		if (fd >= 0)
+			break;
+		if (fd == -1)
+			return -1;
+		if (tries == PIDFILE_TRIES) {
+			snprintf(err, errlen, "pidfile %s: replaced by someone else while being "
+			    "locked, %d times; giving up", path, PIDFILE_TRIES);
+			return -1;
+		}
+	}
+	/* A stale file of ours may have any mode: others may read it, only
+	 * we may write it. */
+	if (fchmod(fd, 0644) < 0) {
+		snprintf(err, errlen, "pidfile %s: chmod 0644: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	/* Overwrite, then cut: a reader never sees an empty file. */
 	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 	if (pwrite(fd, text, (size_t)len, 0) != len || ftruncate(fd, len) < 0) {
@@ -135,7 +241,11 @@ pidfile_create(const char *path, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	pid_path = strdup(path);
+	if ((pid_path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	pid_fd = fd;
 	pid_owner = getpid();
 	return 0;
@@ -153,10 +263,28 @@ pidfile_forget(void)
 void
 pidfile_remove(void)
 {
+	struct stat ours, now;
+
 	if (pid_fd < 0 || getpid() != pid_owner)
 		return;
-	if (unlink(pid_path) < 0 && errno != ENOENT)
+	/*
+	 * Unlink while still holding the lock, then unlock: an instance
+	 * that opened the file meanwhile gets the lock only after the file
+	 * is gone, sees that (pidfile_lock) and starts over on a new file.
+	 * Closing first would let it lock and write the file we then
+	 * remove.  And only our file: if ours was removed and another
+	 * instance made a new one, that one is not ours to remove.
+	 */
+	if (fstat(pid_fd, &ours) < 0) {
+		log_warn("pidfile %s: fstat", pid_path);
+	} else if (lstat(pid_path, &now) < 0) {
+		if (errno != ENOENT)
+			log_warn("pidfile %s", pid_path);
+	} else if (now.st_dev != ours.st_dev || now.st_ino != ours.st_ino) {
+		log_warnx("pidfile %s was replaced by another file; left in place", pid_path);
+	} else if (unlink(pid_path) < 0 && errno != ENOENT) {
 		log_warn("cannot remove %s", pid_path);
+	}
 	close(pid_fd);
 	pid_fd = -1;
 	free(pid_path);

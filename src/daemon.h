@@ -20,12 +20,19 @@ int daemon_detach(char *err, size_t errlen);
 void daemon_ready(void);
 
 /*
- * Creates path holding this process's pid, locked (flock) for as long as
- * the process lives; another live holder is refused with its pid named.
- * 0, or -1 with err filled.
+ * Creates path holding this process's pid, mode 0644, locked (flock) for
+ * as long as the process lives; another live holder is refused with its
+ * pid named.  An existing file is reused only if it is a regular file
+ * owned by the effective uid with one link (never through a symlink);
+ * anything else is refused with the path and the reason.  If the file
+ * is removed or replaced while being locked, it starts over (a bounded
+ * number of times).  0, or -1 with err filled.
  */
 int pidfile_create(const char *path, char *err, size_t errlen);
-/* Removes the pidfile if this process created it. */
+/*
+ * In the process that created it: removes the pidfile if path still
+ * names the file it locked (never another instance's), then unlocks.
+ */
 void pidfile_remove(void);
 /* In a fork child: closes the inherited pidfile descriptor, so the lock
  * is the main process's alone. */

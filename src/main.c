@@ -1,4 +1,6 @@
 /* main.c - parse, configure, bind, run the chosen model, exit status. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,38 @@
 #include "net.h"
 #include "sig.h"
 #include "stats.h"
+
+/*
+ * Descriptors 0-2 that whoever started us left closed would be taken by
+ * the first pipe or file we open: logger output '-' would then write into
+ * it, and daemon_ready() would dup2 /dev/null over it (closing a pidfile
+ * lock or the start-up pipe).  Each closed one is opened on /dev/null
+ * before anything else opens a descriptor.  0, or -1 with errno.
+ */
+static int
+stdio_open(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int nul;
+
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* The lowest free number: fd, as the ones below are open now. */
+		if ((nul = open("/dev/null", O_RDWR)) == -1)
+			return -1;
+		if (nul != fd) {
+			int saved;
+
+			saved = dup2(nul, fd) == -1 ? errno : 0;
+			close(nul);
+			if (saved != 0) {
+				errno = saved;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
 
 /* Descriptors are the limit of every model: take all the hard limit allows. */
 static void
@@ -110,6 +144,10 @@ main(int argc, char **argv)
 	char err[512];
 	int r, status;
 
+	if (stdio_open() == -1) {
+		log_err("cannot open /dev/null for a closed standard descriptor");
+		return 1;
+	}
 	log_init(LOG_LVL_INFO, false);
 	atexit(cleanup);
 	r = conf_load(&cf, argc, argv, err, sizeof(err));
@@ -142,6 +180,7 @@ main(int argc, char **argv)
 	raise_nofile();
 	if (sig_setup() < 0 || net_spare_init() < 0 || stats_init(&cf) < 0)
 		fatal("start-up");
+	sig_set_drain(cf.shutdown_timeout);
 	setup_services(&cf);
 	if (net_listen_all(&cf, err, sizeof(err)) < 0)
 		fatalx("%s", err);
@@ -151,6 +190,7 @@ main(int argc, char **argv)
 	    cf.model->name, cf.nsvcs, cf.nsvcs == 1 ? "" : "s", cf.max_clients);
 	daemon_ready();
 	announce_ready(&cf);
+	log_nowait();
 	status = cf.model->run(&cf);
 	log_info("stopped");
 	return status;
