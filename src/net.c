@@ -803,6 +803,12 @@ net_spare_init(void)
 	return spare_fd >= 0 ? 0 : -1;
 }
 
+bool
+net_spare_ready(void)
+{
+	return spare_fd >= 0;
+}
+
 void
 net_spare_close(void)
 {

@@ -2,6 +2,7 @@
 #ifndef DISPATCHD_NET_H
 #define DISPATCHD_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -68,6 +69,12 @@ void net_close_all(struct config *cf);
 int net_spare_init(void);
 /* Closes the spare (fork children, which never accept). */
 void net_spare_close(void);
+/*
+ * False when the spare could not be taken back (another process or thread
+ * took the last descriptor): an EMFILE from net_accept then left the
+ * connection pending, and a level-triggered wait would report it at once.
+ */
+bool net_spare_ready(void);
 
 /*
  * accept4(lfd, flags | SOCK_CLOEXEC) filling peer.  Returns the descriptor,

@@ -382,7 +382,11 @@ conn_accept(struct evloop *ev, struct listener *ls)
 				stats_add(&svc->stats->refused[REFUSE_NO_FDS], 1);
 				if (log_rate_ok(&ev->warn_fds))
 					log_warn("%s: connection refused, out of descriptors", ls->addr);
-				continue;
+				if (net_spare_ready())
+					continue;
+				/* Nothing shed it: the connection is still pending. */
+				listener_pause(ev, ls);
+				return;
 			}
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
@@ -599,6 +603,11 @@ expire_idle(struct evloop *ev)
 		return;
 	while (ev->idle_head && ev->now_ms - ev->idle_head->active_ms >= ev->cf->idle_timeout * 1000) {
 		struct conn *c = ev->idle_head;
+		if (c->flags & C_HELD) {
+			/* It waits for its handler's output, not for the client. */
+			idle_touch(ev, c);
+			continue;
+		}
 		log_debug("closing idle connection on descriptor %d", c->fd);
 		conn_cut(ev, c, false);
 	}

@@ -116,6 +116,11 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 					if (log_rate_ok(&warn_fds))
 						log_warn("%s: connection refused, out of descriptors",
 						    ls->addr);
+					/* Nothing shed it: still pending, rest a while. */
+					if (!net_spare_ready()) {
+						accept_paused[i] = now_ms() + SERVE_ACCEPT_PAUSE_MS;
+						accept_pfds[i + 1].fd = -1;
+					}
 				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 				    errno != ECONNABORTED && errno != EPROTO && errno != EPERM) {
 					/* ENOBUFS, ENOMEM, a listener shut down from
