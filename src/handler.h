@@ -67,7 +67,11 @@ extern size_t handler_max_line;
  * (sig.h).  true (select, poll, epoll: one thread serves everyone): it
  * never waits; it queues a bounded backlog, holds the sinks of the
  * connections that feed it (backpressure) and the core calls backlog()
- * when the output is writable.  Set by the model before serving.
+ * when the output is writable.  Set by the model before serving; a loop
+ * clears it at its cut, when nobody is served any more.  After the cut
+ * (sig.h) an output is still waited for while it keeps taking bytes (at
+ * most 2 s, half a second without progress), then it has given up: its
+ * later records are lost and reported, so none leaves a gap.
  */
 extern bool handler_nowait;
 

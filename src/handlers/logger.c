@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../conf.h"
@@ -30,6 +32,13 @@
 /* handler_nowait: bytes an output may hold queued before the connections
  * feeding it are held; a record that starts below it is queued whole. */
 #define LG_QUEUE_MAX	(1024 * 1024)
+/*
+ * After the cut, what the cut handed over is still written to an output
+ * that keeps taking it: up to LG_STALL_MS without progress, and no later
+ * than LG_CUT_GRACE_MS after the cut.  Then the output has given up.
+ */
+#define LG_STALL_MS	500
+#define LG_CUT_GRACE_MS	2000
 
 enum lg_kind {
 	LG_FILE,	/* regular file: one O_APPEND write(2) is atomic */
@@ -69,6 +78,9 @@ struct lg_out {
 	bool is_socket;		/* send(2) with MSG_DONTWAIT */
 	int refs;
 	struct lg_shared *sh;	/* LG_STREAM */
+	/* Set when a record was lost after the cut: every later one is lost
+	 * too, so each connection's records stay a prefix without a gap. */
+	atomic_bool gave_up;
 	pid_t sh_owner;		/* the process that set sh up */
 	pthread_mutex_t lock;	/* rl and lost: threads share the output */
 	struct log_rate rl;
@@ -136,29 +148,76 @@ lg_write_some(struct lg_out *o, const char *p, size_t n)
 	return w;
 }
 
+static long long
+lg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Writes p[0..n) to a stream output: when wait, waits for room until the
- * cut (sig.h).  Returns the bytes written; errno tells why when short.
+ * Waits for room in a stream output.  Before the cut, until the cut
+ * (sig.h); after it, while the output keeps taking bytes (see
+ * LG_STALL_MS), so a healthy reader still gets what the cut handed over
+ * and a stuck one costs half a second once.  1 when there is room, 0
+ * when the output has given up (errno ETIMEDOUT), -1 on a poll error.
+ */
+static int
+lg_wait_room(struct lg_out *o, long long progress_ms)
+{
+	for (;;) {
+		if (!sig_cut_due()) {
+			int r = sig_wait_cut(o->fd, POLLOUT);
+			if (r != 0)
+				return r;
+			continue;	/* the cut came: the rules below */
+		}
+		if (atomic_load(&o->gave_up))
+			break;
+		long long now = lg_now_ms(), until = progress_ms + LG_STALL_MS;
+		long long cut = sig_cut_ms();
+
+		if (cut >= 0 && cut + LG_CUT_GRACE_MS < until)
+			until = cut + LG_CUT_GRACE_MS;
+		if (now >= until) {
+			atomic_store(&o->gave_up, true);
+			break;
+		}
+		struct pollfd pfd = { .fd = o->fd, .events = POLLOUT };
+		int n = poll(&pfd, 1, (int)(until - now));
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+	errno = ETIMEDOUT;
+	return 0;
+}
+
+/*
+ * Writes p[0..n) to a stream output: when wait, waits for room (see
+ * lg_wait_room).  Returns the bytes written; errno tells why when short.
  */
 static size_t
 lg_put(struct lg_out *o, const char *p, size_t n, bool wait)
 {
+	long long progress = lg_now_ms();
 	size_t off = 0;
 
 	while (off < n) {
 		ssize_t w = lg_write_some(o, p + off, n - off);
 		if (w > 0) {
 			off += (size_t)w;
+			progress = lg_now_ms();
 			continue;
 		}
 		if (w == 0)
 			errno = EIO;
-		else if (wait && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int r = sig_wait_cut(o->fd, POLLOUT);
-			if (r == 1)
-				continue;
-			errno = r == 0 ? ETIMEDOUT : errno;
-		}
+		else if (wait && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    lg_wait_room(o, progress) == 1)
+			continue;
 		break;
 	}
 	return off;
@@ -187,11 +246,24 @@ lg_emit_wait(struct lg_out *o, const char *rec, size_t len)
 	size_t put = 0;
 	int saved;
 
+	if (atomic_load(&o->gave_up)) {
+		errno = ETIMEDOUT;
+		lg_complain(o, -1, len);
+		return LG_LOST;
+	}
 	lg_shared_lock(o->sh);
 	o->sh->writing = true;
 	if (o->sh->torn && lg_put(o, "\n", 1, true) == 1)
 		o->sh->torn = false;
-	if (!o->sh->torn) {
+	/* What a readiness loop queued before its cut goes first. */
+	if (!o->sh->torn && o->q.len > 0) {
+		size_t qput = lg_put(o, buf_peek(&o->q), o->q.len, true);
+		buf_consume(&o->q, qput);
+		o->sh->torn = o->q.len > 0 && qput > 0;
+		if (o->q.len == 0)
+			o->done = o->seq;
+	}
+	if (!o->sh->torn && o->q.len == 0) {
 		put = lg_put(o, rec, len, true);
 		o->sh->torn = put > 0 && put < len;
 	}
@@ -208,8 +280,9 @@ lg_emit_wait(struct lg_out *o, const char *rec, size_t len)
 /*
  * A stream output where one thread serves everyone (handler_nowait):
  * never waits.  What the output does not take goes to the queue, behind
- * which every later record waits its turn; backlog() writes it out.  Once
- * the cut came, a queue over its bound takes nothing more: lost.
+ * which every later record waits its turn; backlog() writes it out.  (At
+ * its cut the loop clears handler_nowait: the cut's records then wait,
+ * queue first, in lg_emit_wait.)
  */
 static enum lg_fate
 lg_emit_queue(struct lg_out *o, const char *rec, size_t len)
@@ -224,10 +297,6 @@ lg_emit_queue(struct lg_out *o, const char *rec, size_t len)
 			lg_complain(o, put > 0 ? (ssize_t)put : -1, len);
 			return LG_LOST;
 		}
-	} else if (o->q.len >= LG_QUEUE_MAX && sig_cut_due()) {
-		errno = ETIMEDOUT;
-		lg_complain(o, -1, len);
-		return LG_LOST;
 	}
 	if (buf_append(&o->q, rec + put, len - put) < 0) {
 		lg_complain(o, put > 0 ? (ssize_t)put : -1, len);
@@ -620,10 +689,20 @@ lg_flush(struct lg_out *o, bool *room)
 	return o->fd;
 }
 
+/*
+ * An ack connection is held until its record is written, so for an ack
+ * service there is room only once the queue is empty: releasing it
+ * earlier would only see it held again.
+ */
 static int
 lg_backlog(struct service *svc, bool *room)
 {
-	return lg_flush(svc->hdata, room);
+	struct lg_out *o = svc->hdata;
+	int fd = lg_flush(o, room);
+
+	if (svc->ack && o != NULL && o->q.len > 0)
+		*room = false;
+	return fd;
 }
 
 /* At exit: what never reached the output is reported, not silently lost. */
@@ -638,8 +717,13 @@ lg_fini(struct service *svc)
 	if (--o->refs > 0)
 		return;
 	if (o->q.len > 0) {
-		bool room;
-		lg_flush(o, &room);	/* one last try, never waiting */
+		/* At exit: as long as the output takes it, as after a cut
+		 * (an exit without a stop signal must not wait forever). */
+		if (!sig_cut_due())
+			sig_cut_now();
+		buf_consume(&o->q, lg_put(o, buf_peek(&o->q), o->q.len, true));
+		if (o->q.len == 0)
+			o->done = o->seq;
 	}
 	if (o->q.len > 0)
 		o->lost += o->seq - o->done;

@@ -68,6 +68,7 @@ struct evloop {
 	int *out_fd;
 	bool *out_room;
 	int nwatched;		/* services with an output watched */
+	bool held_ready;	/* held connections may go on: do not block */
 	long long *paused;	/* per listener: resting until (ms), 0 when not */
 	char *rbuf;
 	bool stopping;
@@ -530,13 +531,12 @@ out_fd_taken(const struct evloop *ev, size_t i, int fd)
 }
 
 /*
- * The handlers' own outputs (the logger's pipe): writes what they queued,
- * watches each output that still holds some for writability, and resumes
- * the held connections of the services whose output has room again.
+ * The handlers' own outputs (the logger's pipe): writes what they queued
+ * and watches each output that still holds some for writability.
  * Services may share an output, hence one registration per descriptor.
  */
 static void
-loop_outputs(struct evloop *ev)
+outputs_watch(struct evloop *ev)
 {
 	struct config *cf = ev->cf;
 
@@ -563,20 +563,54 @@ loop_outputs(struct evloop *ev)
 		}
 		ev->out_fd[i] = fd;
 	}
+}
+
+/* Resumes the held connections whose service's output has room again;
+ * how many. */
+static int
+held_release(struct evloop *ev)
+{
+	struct config *cf = ev->cf;
+	int n = 0;
+
 	for (struct conn *c = ev->held, *next; c != NULL; c = next) {
 		next = c->hnext;
 		if (!ev->out_room[c->svc - cf->svcs])
 			continue;
 		held_unlink(ev, c);
 		sink_release(&c->out);
+		n++;
 		/* A call without input lets the handler send what it owes. */
 		if (c->svc->handler->data(conn_state(c), "", 0, &c->out) < 0 ||
 		    sink_keep(&c->out) < 0) {
 			conn_close(ev, c);
 			continue;
 		}
-		conn_settle(ev, c);
+		conn_settle(ev, c);	/* may hold it again: it goes back on the list */
 	}
+	return n;
+}
+
+/*
+ * After every wake-up: the outputs, then the held connections of the
+ * services whose output has room again, then the outputs again (those
+ * connections may have queued records that nothing would otherwise
+ * watch), a few rounds while that frees room.  Should held connections
+ * with room remain, the next wait does not block (held_ready): nothing
+ * is left for a wake-up that may not come.
+ */
+static void
+loop_outputs(struct evloop *ev)
+{
+	outputs_watch(ev);
+	for (int round = 0; round < 4 && ev->held != NULL; round++) {
+		if (held_release(ev) == 0)
+			break;
+		outputs_watch(ev);
+	}
+	ev->held_ready = false;
+	for (struct conn *c = ev->held; c != NULL && !ev->held_ready; c = c->hnext)
+		ev->held_ready = ev->out_room[c->svc - ev->cf->svcs];
 }
 
 static int
@@ -588,6 +622,8 @@ wait_timeout(struct evloop *ev)
 		due = ev->idle_head->active_ms + ev->cf->idle_timeout * 1000;
 	if (ev->stopping && (due < 0 || ev->deadline_ms < due))
 		due = ev->deadline_ms;
+	if (ev->held_ready)
+		return 0;
 	for (size_t i = 0; i < ev->cf->nls && !ev->stopping; i++)
 		if (ev->paused[i] > 0 && (due < 0 || ev->paused[i] < due))
 			due = ev->paused[i];
@@ -671,7 +707,10 @@ static void
 loop_fini(struct evloop *ev)
 {
 	/* Only after a second stop signal (or a failed wait) are connections
-	 * left: what they sent is handed over, the unread rest is cut. */
+	 * left: what they sent is handed over, the unread rest is cut.  Nobody
+	 * is served any more, so handlers may wait on their outputs again
+	 * (within the cut's grace, see handler.h). */
+	handler_nowait = false;
 	if (ev->conns) {
 		for (int fd = 0; fd < ev->l.setsize; fd++)
 			if (ev->conns[fd])
@@ -759,6 +798,7 @@ loop_run(struct config *cf, const struct backend *be)
 		expire_idle(&ev);
 		listeners_resume(&ev);
 		if (ev.stopping && ev.now_ms >= ev.deadline_ms) {
+			handler_nowait = false;	/* as in loop_fini */
 			for (int fd = 0; fd < ev.l.setsize; fd++)
 				if (ev.conns[fd])
 					conn_cut(&ev, ev.conns[fd], true);
