@@ -30,8 +30,8 @@ static volatile sig_atomic_t sig_in_child;
 
 static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
 
-static long long
-mono_ms(void)
+long long
+sig_now_ms(void)
 {
 	struct timespec ts;
 
@@ -44,12 +44,12 @@ static void
 cut_mark(int stops)
 {
 	if (stops >= 2) {
-		atomic_store(&cut_at, mono_ms());
+		atomic_store(&cut_at, sig_now_ms());
 		if (cut_pipe[1] >= 0 && write(cut_pipe[1], "", 1) < 0) {
 			/* full: already readable */
 		}
 	} else if (stops == 1 && atomic_load(&cut_at) < 0) {
-		atomic_store(&cut_at, mono_ms() + atomic_load(&drain_ms));
+		atomic_store(&cut_at, sig_now_ms() + atomic_load(&drain_ms));
 	}
 }
 
@@ -191,7 +191,7 @@ sig_cut_due(void)
 {
 	long long at = atomic_load(&cut_at);
 
-	return at >= 0 && mono_ms() >= at;
+	return at >= 0 && sig_now_ms() >= at;
 }
 
 int
@@ -209,7 +209,7 @@ sig_wait_cut(int fd, short events)
 	};
 
 	for (;;) {
-		long long at = atomic_load(&cut_at), now = mono_ms();
+		long long at = atomic_load(&cut_at), now = sig_now_ms();
 		int timeout;
 
 		if (at >= 0 && now >= at)

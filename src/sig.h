@@ -46,6 +46,8 @@ void sig_fini(void);
  */
 void sig_set_drain(long seconds);
 void sig_cut_now(void);
+/* CLOCK_MONOTONIC in ms; async-signal-safe. */
+long long sig_now_ms(void);
 /* The cut on CLOCK_MONOTONIC in ms, or -1 while no stop was asked for. */
 long long sig_cut_ms(void);
 /* True once the cut has come. */

@@ -148,15 +148,6 @@ lg_write_some(struct lg_out *o, const char *p, size_t n)
 	return w;
 }
 
-static long long
-lg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Waits for room in a stream output.  Before the cut, until the cut
  * (sig.h); after it, while the output keeps taking bytes (see
@@ -176,7 +167,7 @@ lg_wait_room(struct lg_out *o, long long progress_ms)
 		}
 		if (atomic_load(&o->gave_up))
 			break;
-		long long now = lg_now_ms(), until = progress_ms + LG_STALL_MS;
+		long long now = sig_now_ms(), until = progress_ms + LG_STALL_MS;
 		long long cut = sig_cut_ms();
 
 		if (cut >= 0 && cut + LG_CUT_GRACE_MS < until)
@@ -203,14 +194,14 @@ lg_wait_room(struct lg_out *o, long long progress_ms)
 static size_t
 lg_put(struct lg_out *o, const char *p, size_t n, bool wait)
 {
-	long long progress = lg_now_ms();
+	long long progress = sig_now_ms();
 	size_t off = 0;
 
 	while (off < n) {
 		ssize_t w = lg_write_some(o, p + off, n - off);
 		if (w > 0) {
 			off += (size_t)w;
-			progress = lg_now_ms();
+			progress = sig_now_ms();
 			continue;
 		}
 		if (w == 0)

@@ -101,14 +101,6 @@ child(struct config *cf, struct client *c)
 	_exit(0);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reaps children until none is left or the deadline; false if some are. */
 static bool
 reap_until(struct config *cf, long long deadline)
@@ -120,7 +112,7 @@ reap_until(struct config *cf, long long deadline)
 		reap();
 		if (nkids == 0)
 			return true;
-		long long left = deadline - now_ms();
+		long long left = deadline - sig_now_ms();
 		if (left <= 0 || sig_stop != stops)
 			return false;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
@@ -140,10 +132,10 @@ static void
 wait_kids(struct config *cf)
 {
 	kids_signal(SIGTERM);
-	if (sig_stop < 2 && reap_until(cf, now_ms() + cf->shutdown_timeout * 1000 + 1000))
+	if (sig_stop < 2 && reap_until(cf, sig_now_ms() + cf->shutdown_timeout * 1000 + 1000))
 		return;
 	kids_signal(SIGUSR2);
-	if (reap_until(cf, now_ms() + 1000))
+	if (reap_until(cf, sig_now_ms() + 1000))
 		return;
 	log_warnx("killing %ld child%s still serving", nkids, nkids == 1 ? "" : "ren");
 	kids_signal(SIGKILL);

@@ -81,14 +81,6 @@ struct evloop {
 	struct log_rate warn_accept;
 };
 
-static long long
-clock_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *
 conn_state(struct conn *c)
 {
@@ -666,7 +658,7 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	int want = setsize_wanted();
 
 	memset(ev, 0, sizeof(*ev));
-	ev->now_ms = clock_ms();
+	ev->now_ms = sig_now_ms();
 	ev->cf = cf;
 	ev->be = be;
 	ev->warn_full = (struct log_rate)LOG_RATE_INIT(10);
@@ -748,7 +740,7 @@ loop_run(struct config *cf, const struct backend *be)
 			status = 1;
 			break;
 		}
-		ev.now_ms = clock_ms();
+		ev.now_ms = sig_now_ms();
 		bool signalled = false;
 		int nlisten = 0;
 		for (int i = 0; i < n; i++) {

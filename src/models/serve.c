@@ -44,14 +44,6 @@ static struct log_rate warn_fds = LOG_RATE_INIT(10);
 static struct log_rate warn_access = LOG_RATE_INIT(10);
 static struct log_rate warn_accept = LOG_RATE_INIT(10);
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Listeners that rest after an unexpected accept error are left out of
  * the poll (a negative descriptor) until their time is up.  Returns the
@@ -66,7 +58,7 @@ accept_resume(struct config *cf)
 		if (accept_paused[i] == 0)
 			continue;
 		if (now == 0)
-			now = now_ms();
+			now = sig_now_ms();
 		if (now >= accept_paused[i]) {
 			accept_paused[i] = 0;
 			accept_pfds[i + 1].fd = cf->ls[i].fd;
@@ -118,7 +110,7 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 						    ls->addr);
 					/* Nothing shed it: still pending, rest a while. */
 					if (!net_spare_ready()) {
-						accept_paused[i] = now_ms() + SERVE_ACCEPT_PAUSE_MS;
+						accept_paused[i] = sig_now_ms() + SERVE_ACCEPT_PAUSE_MS;
 						accept_pfds[i + 1].fd = -1;
 					}
 				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
@@ -129,7 +121,7 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 					if (log_rate_ok(&warn_accept))
 						log_warn("%s: accept (not accepting for %d ms)",
 						    ls->addr, SERVE_ACCEPT_PAUSE_MS);
-					accept_paused[i] = now_ms() + SERVE_ACCEPT_PAUSE_MS;
+					accept_paused[i] = sig_now_ms() + SERVE_ACCEPT_PAUSE_MS;
 					accept_pfds[i + 1].fd = -1;
 				}
 				continue;
@@ -219,7 +211,7 @@ take_signals(struct session *s)
 	if (stop && s->deadline_ms < 0) {
 		long long left = s->cf->shutdown_timeout * 1000;
 
-		s->deadline_ms = now_ms() + left;
+		s->deadline_ms = sig_now_ms() + left;
 		/* A blocking read must end at the deadline too. */
 		if (serve_blocking_reads && left > 0 &&
 		    (s->cf->idle_timeout <= 0 || left < s->cf->idle_timeout * 1000))
@@ -250,7 +242,7 @@ wait_ready(struct session *s, short events)
 
 		if (take_signals(s) < 0)
 			return -1;
-		now = now_ms();
+		now = sig_now_ms();
 		if (s->cf->idle_timeout > 0)
 			due = now + s->cf->idle_timeout * 1000;
 		if (s->deadline_ms >= 0 && (due < 0 || s->deadline_ms < due))
@@ -265,7 +257,7 @@ wait_ready(struct session *s, short events)
 				continue;
 			return -1;
 		}
-		if (n == 0 && now_ms() < due)
+		if (n == 0 && sig_now_ms() < due)
 			continue;
 		if (n == 0) {
 			s->timed_out = true;
@@ -406,7 +398,7 @@ serve(struct config *cf, struct client *c)
 		if (serve_blocking_reads) {
 			if (take_signals(&s) < 0)
 				break;
-			if (s.deadline_ms >= 0 && now_ms() >= s.deadline_ms) {
+			if (s.deadline_ms >= 0 && sig_now_ms() >= s.deadline_ms) {
 				s.timed_out = true;
 				break;
 			}
@@ -443,7 +435,7 @@ serve(struct config *cf, struct client *c)
 	 * is still handed to the handler.  Idle expiry hands over what was
 	 * read.  A client that went away (reset) takes nothing more. */
 	if (!s.eof_done && (sig_cut_due() ||
-	    (s.timed_out && s.deadline_ms >= 0 && now_ms() >= s.deadline_ms))) {
+	    (s.timed_out && s.deadline_ms >= 0 && sig_now_ms() >= s.deadline_ms))) {
 		drain_rest(&s, rbuf, rsize, true);
 	} else if (s.timed_out) {
 		log_debug("%s: idle for %lds, closing", c->peer.text, cf->idle_timeout);
