@@ -25,27 +25,6 @@
 
 #define D H_DEADLINE_MS
 
-/* H_TIME_SCALE (valgrind: 5) stretches the few coarse time bounds. */
-static long
-tscale(void)
-{
-	const char *p = getenv("H_TIME_SCALE");
-	long v = p != NULL ? strtol(p, NULL, 10) : 1;
-
-	return v >= 1 ? v : 1;
-}
-
-/*
- * Under valgrind (tests/valgrind-dispatchd) the server's descriptor limit
- * is lower than ours, and valgrind itself closes what accept returns
- * above it: those refusals the server never sees.
- */
-static bool
-under_valgrind(void)
-{
-	return strstr(h_binary(), "valgrind") != NULL;
-}
-
 static bool
 is(const char *model, const char *name)
 {
@@ -79,17 +58,6 @@ served(void *arg)
 		    sizeof got_, D), "%s: %s counter of %s is not %ld:\n%s",\
 		    model, name, svc, (long)(want), got_);		\
 	} while (0)
-
-/* Counter name of svc now (one SIGUSR1), -1 if there was no status. */
-static long
-status_now(struct srv *s, const char *svc, const char *name)
-{
-	char line[512];
-
-	if (!srv_status(s, svc, line, sizeof line, D))
-		return -1;
-	return h_status_num(line, name);
-}
 
 /* Our children in any state (zombies too) other than except; how many. */
 static int
@@ -458,7 +426,8 @@ START_TEST(test_slowloris)
 	const char *model = h_models[_i];
 	const char *args[] = { "-m", model, "-H", "timestamp", "-l",
 		"127.0.0.1:0", "--idle-timeout", "1", NULL };
-	long long tq = 0, q_cut = -1, t0, elapsed, bound = 4000 * tscale();
+	long long tq = 0, q_cut = -1, t0, elapsed;
+	long long bound = 4000 * h_time_scale();
 	char line[SLOW_BYTES + 2];
 	struct srv s;
 	int q = -1, sl;
@@ -548,7 +517,7 @@ END_TEST
 static bool
 refused_some(void *arg)
 {
-	return status_now(arg, "echo", "max_clients") > 0;
+	return srv_status_num(arg, "echo", "max_clients") > 0;
 }
 
 #define HOGS	3	/* with the well-behaved client: max_clients */
@@ -654,10 +623,10 @@ START_TEST(test_sigterm_flood)
 	H_ASSERT(kill(s.pid, SIGTERM) == 0, "kill: %s", H_ERR);
 	t0 = h_now_ms();
 	/* shutdown_timeout, the fork parent's extra second, the margin. */
-	r = srv_wait(&s, (int)(1000 + 1000 + D * tscale()));
+	r = srv_wait(&s, (int)(1000 + 1000 + D * h_time_scale()));
 	H_ASSERT(r == 0, "%s: %s within %ld ms of SIGTERM during a flood "
 	    "(%ld attempts)", model, r == -1 ? "no exit" : "bad exit status",
-	    2000 + D * tscale(), flood_count(&f));
+	    2000 + D * h_time_scale(), flood_count(&f));
 	if (h_verbose())
 		fprintf(stderr, "sigterm_flood %s: exit after %lld ms, %ld "
 		    "attempts\n", model, h_now_ms() - t0, flood_count(&f));
@@ -711,7 +680,7 @@ START_TEST(test_fd_exhaustion)
 		NULL };
 	bool holds = !is(model, "fork") && !is(model, "iterative");
 	int fds[NCONN], nserved = 0, nrefused = 0, port, i;
-	long cpu0, cpu1, cpu_bound = 300 * tscale();
+	long cpu0, cpu1, cpu_bound = 300 * h_time_scale();
 	long long hold_end;
 	struct srv s;
 
@@ -791,7 +760,12 @@ START_TEST(test_fd_exhaustion)
 	H_ASSERT(cpu0 >= 0 && cpu1 >= 0 && cpu1 - cpu0 < cpu_bound,
 	    "%s: %ld ms of CPU in a 1-s hold out of descriptors: a busy "
 	    "loop?", model, cpu1 - cpu0);
-	if (!under_valgrind()) {
+	/*
+	 * Under valgrind (tests/valgrind-dispatchd) the server's descriptor
+	 * limit is lower than ours, and valgrind itself closes what accept
+	 * returns above it: those refusals the server never sees.
+	 */
+	if (!h_under_valgrind()) {
 		H_ASSERT(strstr(srv_log(&s), "out of descriptors") != NULL,
 		    "%s: no warning 'out of descriptors'", model);
 		EXPECT_STATUS(&s, model, "echo", "no_fds", nrefused);

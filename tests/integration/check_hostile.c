@@ -29,22 +29,6 @@ is(const char *model, const char *name)
 	return strcmp(model, name) == 0;
 }
 
-/* H_TIME_SCALE (valgrind: 5) stretches the time bounds of a reply. */
-static long
-tscale(void)
-{
-	const char *p = getenv("H_TIME_SCALE");
-	long v = p != NULL ? strtol(p, NULL, 10) : 1;
-
-	return v >= 1 ? v : 1;
-}
-
-static bool
-under_valgrind(void)
-{
-	return strstr(h_binary(), "valgrind") != NULL;
-}
-
 static void
 models_init(void)
 {
@@ -115,17 +99,6 @@ send_terms(struct srv *s, int n, const char *model)
 		    "%s: SIGTERM still pending after %d ms", model, D);
 		H_ASSERT(kill(s->pid, SIGTERM) == 0, "kill: %s", H_ERR);
 	}
-}
-
-/* The SIGUSR1 counter name of svc now; -1 without a status line. */
-static long
-status_now(struct srv *s, const char *svc, const char *name)
-{
-	char line[512];
-
-	if (!srv_status(s, svc, line, sizeof line, D))
-		return -1;
-	return h_status_num(line, name);
 }
 
 static bool
@@ -254,6 +227,27 @@ reader_count(struct reader *r, const char *needle)
 	return n;
 }
 
+/*
+ * srv_start, with the server's standard output a pipe that rd reads all
+ * along when rd is not NULL (else the output stays as srv_start sets it).
+ */
+static void
+start_piped(struct srv *s, const char *const args[], const char *model,
+    struct reader *rd)
+{
+	int pfd[2] = { -1, -1 };
+
+	if (rd != NULL) {
+		H_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", H_ERR);
+		h_next_spawn_hook(stdout_hook, &pfd[1]);
+	}
+	H_ASSERT(srv_start(s, args) == 0, "%s: server did not start", model);
+	if (rd != NULL) {
+		close(pfd[1]);
+		reader_start(rd, pfd[0]);
+	}
+}
+
 /* Stops the thread and closes the pipe; r->text stays for the caller. */
 static void
 reader_finish(struct reader *r)
@@ -317,7 +311,7 @@ START_TEST(test_ready_echo)
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	hbuf_add(&in, "", 0);
 	r = cli_exchange(fd, data, sizeof data, true, &in,
-	    (int)(3000 * tscale()));
+	    (int)(3000 * h_time_scale()));
 	H_ASSERT(r == 0 && in.len == sizeof data,
 	    "%s: %zu of %zu bytes echoed, then %s", model, in.len,
 	    sizeof data, r == 0 ? "end of stream" :
@@ -357,7 +351,8 @@ START_TEST(test_ready_timestamp)
 	fd = cli_connect(srv_port(&s, 0));
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	hbuf_add(&in, "", 0);
-	r = cli_exchange(fd, out.p, out.len, true, &in, (int)(D * tscale()));
+	r = cli_exchange(fd, out.p, out.len, true, &in,
+	    (int)(D * h_time_scale()));
 	for (p = in.p; (eol = memchr(p, '\n', in.len - (size_t)(p - in.p)))
 	    != NULL; p = eol + 1) {
 		const char *sp = memchr(p, ' ', (size_t)(eol - p));
@@ -384,6 +379,36 @@ START_TEST(test_ready_timestamp)
 END_TEST
 
 /*
+ * Steps *pp over the LF-terminated records of a logger output to the next
+ * line record, skipping connected and disconnected ones and asserting that
+ * every record is well-formed.  True with the line record in *rec and, if
+ * line is not NULL, the whole record (without its LF) in *line and *len;
+ * *pp is then just after it.  False when no whole record is left, with *pp
+ * at what follows the last LF.
+ */
+static bool
+next_line_record(const char *model, char **pp, struct h_record *rec,
+    const char **line, int *len)
+{
+	char *p, *eol;
+
+	for (p = *pp; (eol = strchr(p, '\n')) != NULL; p = eol + 1) {
+		H_ASSERT(h_parse_record(p, (size_t)(eol - p), rec),
+		    "%s: malformed record '%.*s'", model, (int)(eol - p), p);
+		if (rec->kind != H_REC_LINE)
+			continue;
+		if (line != NULL) {
+			*line = p;
+			*len = (int)(eol - p);
+		}
+		*pp = eol + 1;
+		return true;
+	}
+	*pp = p;
+	return false;
+}
+
+/*
  * logger --logger-ack --max-pending 4 --idle-timeout 2 over a unix
  * socket: 100 lines from a client that reads as it goes get 100 OKs and
  * the end of stream within 1.5 s (a stall would only end by the idle
@@ -403,7 +428,8 @@ START_TEST(test_ready_logger)
 	char line[64];
 	struct srv s;
 	int fd, r, nok, nrec = 0;
-	char *t, *p, *eol;
+	struct h_record rec;
+	char *t, *p;
 
 	for (int i = 1; i <= READY_LG_LINES; i++) {
 		int n = snprintf(line, sizeof line, "line %d\n", i);
@@ -416,7 +442,7 @@ START_TEST(test_ready_logger)
 	hbuf_add(&in, "", 0);
 	/* Under valgrind, a stall is still cut short by the idle timeout. */
 	r = cli_exchange(fd, lines.p, lines.len, true, &in,
-	    (int)(READY_LG_MS * tscale()));
+	    (int)(READY_LG_MS * h_time_scale()));
 	nok = (int)h_count(in.p, "OK\n");
 	H_ASSERT(r == 0 && nok == READY_LG_LINES &&
 	    in.len == 3 * (size_t)READY_LG_LINES,
@@ -428,13 +454,8 @@ START_TEST(test_ready_logger)
 	    "%s: SIGTERM did not give exit status 0", model);
 	t = h_read_file(out, NULL);
 	H_ASSERT(t != NULL, "%s: read %s: %s", model, out, H_ERR);
-	for (p = t; (eol = strchr(p, '\n')) != NULL; p = eol + 1) {
-		struct h_record rec;
-
-		H_ASSERT(h_parse_record(p, (size_t)(eol - p), &rec),
-		    "%s: malformed record '%.*s'", model, (int)(eol - p), p);
-		if (rec.kind != H_REC_LINE)
-			continue;
+	p = t;
+	while (next_line_record(model, &p, &rec, NULL, NULL)) {
 		snprintf(line, sizeof line, "line %d", nrec + 1);
 		H_ASSERT(rec.textlen == strlen(line) &&
 		    memcmp(rec.text, line, rec.textlen) == 0,
@@ -465,20 +486,18 @@ END_TEST
 static long
 cut_records(const char *model, const char *path, bool *partial)
 {
-	char *t = h_read_file(path, NULL), *p, *eol, want[24];
+	char *t = h_read_file(path, NULL), *p, want[24];
+	struct h_record rec;
+	const char *line;
 	long n = 0;
+	int len;
 
 	H_ASSERT(t != NULL, "%s: read %s: %s", model, path, H_ERR);
 	*partial = false;
-	for (p = t; (eol = strchr(p, '\n')) != NULL; p = eol + 1) {
-		struct h_record rec;
-
-		H_ASSERT(h_parse_record(p, (size_t)(eol - p), &rec),
-		    "%s: malformed record '%.*s'", model, (int)(eol - p), p);
-		if (rec.kind != H_REC_LINE)
-			continue;
+	p = t;
+	while (next_line_record(model, &p, &rec, &line, &len)) {
 		H_ASSERT(!*partial, "%s: a record after the partial line "
-		    "L%06ld: '%.*s'", model, n, (int)(eol - p), p);
+		    "L%06ld: '%.*s'", model, n, len, line);
 		snprintf(want, sizeof want, "L%06ld", n);
 		if (rec.textlen < CUT_LEN - 1 &&
 		    memcmp(rec.text, want, rec.textlen) == 0) {
@@ -522,7 +541,7 @@ cut_case(const char *model, int nsig, bool to_pipe)
 	static char data[CUT_LINES * CUT_LEN];
 	size_t sent = 0;
 	long nread = 0, nrec, want;
-	int fd, r, pfd[2];
+	int fd, r;
 	struct reader rd;
 	long long end;
 	struct srv s;
@@ -534,15 +553,7 @@ cut_case(const char *model, int nsig, bool to_pipe)
 		snprintf(line, sizeof line, "L%06d\n", i);
 		memcpy(data + (size_t)i * CUT_LEN, line, CUT_LEN);
 	}
-	if (to_pipe) {
-		H_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", H_ERR);
-		h_next_spawn_hook(stdout_hook, &pfd[1]);
-	}
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
-	if (to_pipe) {
-		close(pfd[1]);
-		reader_start(&rd, pfd[0]);
-	}
+	start_piped(&s, args, model, to_pipe ? &rd : NULL);
 	fd = cli_connect_unix(sock, D);
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	while (sent < sizeof data) {
@@ -565,10 +576,10 @@ cut_case(const char *model, int nsig, bool to_pipe)
 	    "without the OKs being read", model, sent);
 	/* What the server has read by now must reach the handler. */
 	for (end = h_now_ms() + D; nread <= 0 && h_now_ms() < end;)
-		nread = status_now(&s, "logger", "in");
+		nread = srv_status_num(&s, "logger", "in");
 	H_ASSERT(nread > 0, "%s: the server read nothing", model);
 	send_terms(&s, nsig, model);
-	r = srv_wait(&s, (int)(3000 + D * tscale()));
+	r = srv_wait(&s, (int)(3000 + D * h_time_scale()));
 	H_ASSERT(r == 0, "%s: %s after %d SIGTERM", model, r == -1 ?
 	    "no exit" : "bad exit status", nsig);
 	close(fd);
@@ -635,37 +646,6 @@ END_TEST
 #define CHUNK	1500	/* bytes per send: clients interleave, lines get cut */
 #define BURST	65536
 
-/* Line l of client c without its LF: unique prefix, varying padding. */
-static size_t
-make_line(char *buf, size_t cap, int c, int l)
-{
-	int n = snprintf(buf, cap, "c%02d l%04d ", c, l);
-	int pad = 10 + (c * 7 + l * 13) % 61, j;
-
-	for (j = 0; j < pad && (size_t)n + 1 < cap; j++)
-		buf[n++] = (char)('a' + (c + l + j) % 26);
-	buf[n] = '\0';
-	return (size_t)n;
-}
-
-/* Parses "cNN lNNNN " at the start of a record's text. */
-static bool
-line_id(const char *t, size_t n, int *c, int *l)
-{
-	if (n < 10 || t[0] != 'c' || t[3] != ' ' || t[4] != 'l' || t[9] != ' ')
-		return false;
-	if (t[1] < '0' || t[1] > '9' || t[2] < '0' || t[2] > '9')
-		return false;
-	*c = (t[1] - '0') * 10 + (t[2] - '0');
-	*l = 0;
-	for (int i = 5; i < 9; i++) {
-		if (t[i] < '0' || t[i] > '9')
-			return false;
-		*l = *l * 10 + (t[i] - '0');
-	}
-	return *c < NCLI && *l < NLINES;
-}
-
 /* Appends a problem to the report (the first few are kept). */
 static void
 note(struct hbuf *rep, int *nprob, const char *what, const char *rec, int len)
@@ -696,7 +676,7 @@ load_verify(const char *model, const char *how, const char *text,
 	struct hbuf rep = { 0 };
 	size_t nrec = 0;
 	const char *p, *eol;
-	char line[128], msg[256];
+	char msg[256];
 
 	memset(seen, 0, sizeof seen);
 	memset(nextl, 0, sizeof nextl);
@@ -736,14 +716,13 @@ load_verify(const char *model, const char *how, const char *text,
 			disc[pc]++;
 			continue;
 		}
-		if (!line_id(rec.text, rec.textlen, &c, &l)) {
+		if (!h_load_line_id(rec.text, rec.textlen, NCLI, NLINES, &c,
+		    &l)) {
 			note(&rep, &nprob, "torn or foreign line", p,
 			    (int)(eol - p));
 			continue;
 		}
-		make_line(line, sizeof line, c, l);
-		if (rec.textlen != strlen(line) ||
-		    memcmp(rec.text, line, rec.textlen) != 0) {
+		if (!h_load_line_is(rec.text, rec.textlen, c, l)) {
 			note(&rep, &nprob, "torn line", p, (int)(eol - p));
 			continue;
 		}
@@ -837,12 +816,12 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 		"127.0.0.1:0", "--shutdown-timeout", keep_open ? "1" : "5",
 		"--logger-output", to_pipe ? "-" : file, NULL };
 	static struct hbuf data[NCLI];
-	int fd[NCLI], pfd[2] = { -1, -1 }, c, l, r;
+	int fd[NCLI], c, r;
 	size_t off[NCLI], left = NCLI, len;
 	struct pollfd pf[NCLI];
 	struct count_arg ca;
 	struct reader rd;
-	char line[128], *text;
+	char *text;
 	struct srv s;
 	long long end;
 
@@ -850,23 +829,10 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 	memset(port2cli, -1, sizeof port2cli);
 	for (c = 0; c < NCLI; c++) {
 		hbuf_free(&data[c]);
-		for (l = 0; l < NLINES; l++) {
-			size_t n = make_line(line, sizeof line, c, l);
-
-			line[n++] = '\n';
-			hbuf_add(&data[c], line, n);
-		}
+		h_load_lines(&data[c], c, NLINES);
 		off[c] = 0;
 	}
-	if (to_pipe) {
-		H_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", H_ERR);
-		h_next_spawn_hook(stdout_hook, &pfd[1]);
-	}
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
-	if (to_pipe) {
-		close(pfd[1]);
-		reader_start(&rd, pfd[0]);
-	}
+	start_piped(&s, args, model, to_pipe ? &rd : NULL);
 	for (c = 0; c < NCLI; c++) {
 		fd[c] = cli_connect(srv_port(&s, 0));
 		H_ASSERT(fd[c] >= 0, "%s: connect %d: %s", model, c, H_ERR);
@@ -920,18 +886,19 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 	}
 	if (settle) {
 		ca.want = NCLI * NLINES + NCLI;
-		H_ASSERT(h_wait_for(all_recorded, &ca, (int)(D * tscale())),
+		H_ASSERT(h_wait_for(all_recorded, &ca,
+		    (int)(D * h_time_scale())),
 		    "%s %s: %zu of %zu records on stdout %d ms after the last "
 		    "send, with the pipe read all along (a stall?)", model,
 		    how, reader_count(&rd, "\n"), ca.want,
-		    (int)(D * tscale()));
+		    (int)(D * h_time_scale()));
 		/* All out: the clients may go, no cut needed. */
 		for (c = 0; c < NCLI; c++)
 			cli_shut_wr(fd[c]);
 	}
 	/* Right after the last send (or once all is out, with settle). */
 	H_ASSERT(kill(s.pid, SIGTERM) == 0, "kill: %s", H_ERR);
-	r = srv_wait(&s, (int)((keep_open ? 3000 : 7000) + D * tscale()));
+	r = srv_wait(&s, (int)((keep_open ? 3000 : 7000) + D * h_time_scale()));
 	H_ASSERT(r == 0, "%s %s: %s after SIGTERM", model, how, r == -1 ?
 	    "no exit" : "bad exit status");
 	for (c = 0; c < NCLI; c++)
@@ -1024,7 +991,7 @@ START_TEST(test_pipe_torn)
 	h_nap(1000);
 	reader_start(&rd, pfd[0]);
 	for (c = 0; c < TORN_CLIENTS; c++) {
-		H_ASSERT(cli_wait_closed(fd[c], (int)(D * tscale())),
+		H_ASSERT(cli_wait_closed(fd[c], (int)(D * h_time_scale())),
 		    "%s: client %d not "
 		    "finished once stdout was read", model, c);
 		close(fd[c]);
@@ -1177,14 +1144,14 @@ stuck_case(const char *model, int nsig)
 	sent = push(lc, lines.p, lines.len);
 	H_ASSERT(sent > 0, "%s: push: %s", model, H_ERR);
 	if (!is(model, "iterative"))
-		H_ASSERT(echo_unix_ok(esock, (int)(STUCK_ECHO_MS * tscale())),
-		    "%s: the echo "
+		H_ASSERT(echo_unix_ok(esock,
+		    (int)(STUCK_ECHO_MS * h_time_scale())), "%s: the echo "
 		    "service did not answer within %d ms while stdout is stuck "
 		    "(%ld bytes pushed into the logger)", model, STUCK_ECHO_MS,
 		    sent);
 	rss1 = rss_kb(s.pid);
 	/* valgrind's own memory grows with the code it translates. */
-	if (!under_valgrind())
+	if (!h_under_valgrind())
 		H_ASSERT(rss0 > 0 && rss1 > 0 && rss1 - rss0 < 64 * 1024,
 		    "%s: RSS grew from %ld to %ld kB with stdout stuck",
 		    model, rss0, rss1);
@@ -1195,7 +1162,7 @@ stuck_case(const char *model, int nsig)
 	send_terms(&s, nsig, model);
 	t0 = h_now_ms();
 	r = srv_wait(&s, (int)((nsig == 1 ? STUCK_SHUTDOWN * 1000 : 0) +
-	    (nsig == 1 ? 3000 : 2000) * tscale()));
+	    (nsig == 1 ? 3000 : 2000) * h_time_scale()));
 	H_ASSERT(r == 0, "%s: %s within %lld ms of the %s SIGTERM, with "
 	    "stdout stuck", model, r == -1 ? "no exit" : "bad exit status",
 	    h_now_ms() - t0, nsig == 1 ? "first" : "second");
@@ -1294,7 +1261,7 @@ chld_case(bool via_shell)
 		    "pending", all_models[i]);
 	}
 	for (i = 0; i < nall; i++) {
-		if (echo_unix_ok(sock[i], (int)(CHLD_ECHO_MS * tscale())))
+		if (echo_unix_ok(sock[i], (int)(CHLD_ECHO_MS * h_time_scale())))
 			continue;
 		snprintf(msg, sizeof msg, "%s: no echo within %d ms after "
 		    "the SIGCHLD\n", all_models[i], CHLD_ECHO_MS);
@@ -1431,7 +1398,7 @@ START_TEST(test_idle_overflow)
 		if (stuck[v] < 0)
 			continue;
 		got = cli_read_exact(stuck[v], back, (size_t)pushed[v],
-		    (int)(D * tscale()));
+		    (int)(D * h_time_scale()));
 		if (got != pushed[v] || !cli_echo_ok(stuck[v], "still\n")) {
 			snprintf(msg, sizeof msg, "fork --idle-timeout %s: "
 			    "client not reading for 2 s was cut (%zd of %ld "
@@ -1541,7 +1508,7 @@ START_TEST(test_thread_shutdown)
 			close(fd[c]);
 		if (round % 3 != 1)
 			H_ASSERT(kill(s.pid, SIGTERM) == 0, "kill: %s", H_ERR);
-		r = srv_wait(&s, (int)(D * tscale()));
+		r = srv_wait(&s, (int)(D * h_time_scale()));
 		if (round % 3 == 2) {
 			atomic_store(&ch.stop, true);
 			pthread_join(tid, NULL);

@@ -13,38 +13,6 @@
 #define NLINES	500
 #define CHUNK	1500	/* bytes per send: clients interleave, lines get cut */
 
-/* The concurrent models: iterative serves one client at a time. */
-/* Line l of client c without its LF: unique prefix, varying padding. */
-static size_t
-make_line(char *buf, size_t cap, int c, int l)
-{
-	int n = snprintf(buf, cap, "c%02d l%04d ", c, l);
-	int pad = 10 + (c * 7 + l * 13) % 61, j;
-
-	for (j = 0; j < pad && (size_t)n + 1 < cap; j++)
-		buf[n++] = (char)('a' + (c + l + j) % 26);
-	buf[n] = '\0';
-	return (size_t)n;
-}
-
-/* Parses "cNN lNNNN " at the start of a record's text. */
-static bool
-line_id(const char *t, size_t n, int *c, int *l)
-{
-	if (n < 10 || t[0] != 'c' || t[3] != ' ' || t[4] != 'l' || t[9] != ' ')
-		return false;
-	if (t[1] < '0' || t[1] > '9' || t[2] < '0' || t[2] > '9')
-		return false;
-	*c = (t[1] - '0') * 10 + (t[2] - '0');
-	*l = 0;
-	for (int i = 5; i < 9; i++) {
-		if (t[i] < '0' || t[i] > '9')
-			return false;
-		*l = *l * 10 + (t[i] - '0');
-	}
-	return *c < NCLI && *l < NLINES;
-}
-
 struct count_arg {
 	const char *path;
 	size_t want;
@@ -85,7 +53,7 @@ START_TEST(test_load)
 	static unsigned char seen[NCLI][NLINES];
 	int fd[NCLI], nextl[NCLI], conn[NCLI], disc[NCLI];
 	size_t off[NCLI];
-	char peer[NCLI][32], line[128];
+	char peer[NCLI][32];
 	struct pollfd pf[NCLI];
 	struct count_arg ca;
 	struct hbuf rep = { 0 };
@@ -100,12 +68,7 @@ START_TEST(test_load)
 	memset(port2cli, -1, sizeof port2cli);
 	for (c = 0; c < NCLI; c++) {
 		hbuf_free(&data[c]);
-		for (l = 0; l < NLINES; l++) {
-			size_t n = make_line(line, sizeof line, c, l);
-
-			line[n++] = '\n';
-			hbuf_add(&data[c], line, n);
-		}
+		h_load_lines(&data[c], c, NLINES);
 		off[c] = 0;
 		nextl[c] = conn[c] = disc[c] = 0;
 	}
@@ -206,14 +169,13 @@ START_TEST(test_load)
 			disc[pc]++;
 			continue;
 		}
-		if (!line_id(rec.text, rec.textlen, &c, &l)) {
+		if (!h_load_line_id(rec.text, rec.textlen, NCLI, NLINES, &c,
+		    &l)) {
 			note(&rep, &nprob, "torn or foreign line", p,
 			    (int)(eol - p));
 			continue;
 		}
-		make_line(line, sizeof line, c, l);
-		if (rec.textlen != strlen(line) ||
-		    memcmp(rec.text, line, rec.textlen) != 0) {
+		if (!h_load_line_is(rec.text, rec.textlen, c, l)) {
 			note(&rep, &nprob, "torn line", p,
 			    (int)(eol - p));
 			continue;

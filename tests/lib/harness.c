@@ -72,6 +72,15 @@ h_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long
+h_time_scale(void)
+{
+	const char *p = getenv("H_TIME_SCALE");
+	long v = p != NULL ? strtol(p, NULL, 10) : 1;
+
+	return v >= 1 ? v : 1;
+}
+
 void
 h_nap(int ms)
 {
@@ -540,6 +549,12 @@ h_binary(void)
 	const char *p = getenv("DISPATCHD");
 
 	return p != NULL && *p != '\0' ? p : "build/dispatchd";
+}
+
+bool
+h_under_valgrind(void)
+{
+	return strstr(h_binary(), "valgrind") != NULL;
 }
 
 static int
@@ -1419,6 +1434,58 @@ h_parse_record(const char *line, size_t len, struct h_record *r)
 	return true;
 }
 
+size_t
+h_load_line(char *buf, size_t cap, int c, int l)
+{
+	int n = snprintf(buf, cap, "c%02d l%04d ", c, l);
+	int pad = 10 + (c * 7 + l * 13) % 61, j;
+
+	for (j = 0; j < pad && (size_t)n + 1 < cap; j++)
+		buf[n++] = (char)('a' + (c + l + j) % 26);
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+void
+h_load_lines(struct hbuf *b, int c, int nlines)
+{
+	char line[H_LOAD_LINE_MAX + 2];
+
+	for (int l = 0; l < nlines; l++) {
+		size_t n = h_load_line(line, sizeof line - 1, c, l);
+
+		line[n++] = '\n';
+		hbuf_add(b, line, n);
+	}
+}
+
+bool
+h_load_line_id(const char *t, size_t n, int ncli, int nlines, int *c,
+    int *l)
+{
+	if (n < 10 || t[0] != 'c' || t[3] != ' ' || t[4] != 'l' || t[9] != ' ')
+		return false;
+	if (t[1] < '0' || t[1] > '9' || t[2] < '0' || t[2] > '9')
+		return false;
+	*c = (t[1] - '0') * 10 + (t[2] - '0');
+	*l = 0;
+	for (int i = 5; i < 9; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return false;
+		*l = *l * 10 + (t[i] - '0');
+	}
+	return *c < ncli && *l < nlines;
+}
+
+bool
+h_load_line_is(const char *t, size_t n, int c, int l)
+{
+	char line[H_LOAD_LINE_MAX + 1];
+
+	return n == h_load_line(line, sizeof line, c, l) &&
+	    memcmp(t, line, n) == 0;
+}
+
 /* ---- limits, sources, status --------------------------------------- */
 
 int
@@ -1554,6 +1621,16 @@ h_status_num(const char *line, const char *name)
 		p += nl;
 	}
 	return -1;
+}
+
+long
+srv_status_num(struct srv *s, const char *svc, const char *name)
+{
+	char line[512];
+
+	if (!srv_status(s, svc, line, sizeof line, H_DEADLINE_MS))
+		return -1;
+	return h_status_num(line, name);
 }
 
 bool

@@ -115,6 +115,12 @@ struct srv {
 const char *h_binary(void);
 
 /*
+ * True when the binary under test is a valgrind wrapper (its path names
+ * valgrind, as tests/valgrind-dispatchd for make check-valgrind does).
+ */
+bool h_under_valgrind(void);
+
+/*
  * Starts the binary with args (NULL-terminated, without argv[0]): stdin
  * /dev/null, stdout and stderr to temp files, in this process group, with
  * PR_SET_PDEATHSIG SIGKILL, default signal dispositions and mask, no
@@ -287,6 +293,11 @@ int cli_local_port(int fd);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long h_now_ms(void);
+/*
+ * $H_TIME_SCALE (valgrind: 5), at least 1: the factor by which a test
+ * stretches the time bounds that a slowed-down server must still meet.
+ */
+long h_time_scale(void);
 /* Sleeps ms milliseconds: only as the nap inside a condition-polling loop. */
 void h_nap(int ms);
 
@@ -352,6 +363,34 @@ struct h_record {
 /* Parses one record line of len bytes (without the LF). True if well-formed. */
 bool h_parse_record(const char *line, size_t len, struct h_record *r);
 
+/*
+ * Lines for loading the logger with many clients, each line telling whose
+ * it is: line l of client c is "cNN lNNNN " (c 0..99, l 0..9999, zero
+ * padded) and 10 to 70 letters that vary with c and l, so that a torn or
+ * spliced line does not pass for a whole one.
+ */
+#define H_LOAD_LINE_MAX	80	/* the longest, without LF and NUL */
+
+/*
+ * Line l of client c without its LF, NUL-terminated, into buf of cap
+ * bytes (cap > H_LOAD_LINE_MAX holds any line).  Returns its length.
+ */
+size_t h_load_line(char *buf, size_t cap, int c, int l);
+
+/* Appends lines 0 to nlines-1 of client c to b, each with its LF. */
+void h_load_lines(struct hbuf *b, int c, int nlines);
+
+/*
+ * Parses the "cNN lNNNN " that starts a load line from the n bytes at t
+ * (a record's text) into *c and *l.  True if it is there and names a
+ * client below ncli and a line below nlines; the rest is not checked.
+ */
+bool h_load_line_id(const char *t, size_t n, int ncli, int nlines, int *c,
+    int *l);
+
+/* True if the n bytes at t are exactly line l of client c (no LF). */
+bool h_load_line_is(const char *t, size_t n, int c, int l);
+
 
 /* ---- limits, sources, status --------------------------------------- */
 
@@ -391,6 +430,13 @@ bool srv_status(struct srv *s, const char *svc, char *out, size_t cap,
  * "now" is 2; "refused 1 max_clients, 3 denied" -> "denied" is 3), or -1.
  */
 long h_status_num(const char *line, const char *name);
+
+/*
+ * Sends SIGUSR1 once and returns the number in front of name in the
+ * status line of svc that comes within H_DEADLINE_MS (as h_status_num),
+ * -1 if none came or it has no such field.
+ */
+long srv_status_num(struct srv *s, const char *svc, const char *name);
 
 /*
  * Polls the status of svc (SIGUSR1 again and again) until field name
