@@ -41,8 +41,8 @@ TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
 SCRIPT_TESTS  := $(wildcard tests/integration/test_*.sh)
 
-.PHONY: all run check check-unit check-integration check-asan check-valgrind deps install \
-	uninstall clean
+.PHONY: all run check check-unit check-integration check-asan check-valgrind stress deps \
+	install uninstall clean
 
 all: $(BIN)
 
@@ -101,6 +101,22 @@ check-valgrind: deps $(BIN) $(INT_BINS)
 	@DISPATCHD=$(CURDIR)/tests/valgrind-dispatchd DISPATCHD_REAL=$(CURDIR)/$(BIN) VG_LOGDIR=$(CURDIR)/$(VG_LOGDIR) \
 	  sh tests/run-suites.sh valgrind-suites $(INT_BINS) $(SCRIPT_TESTS); \
 	  s=$$?; sh tests/valgrind-verdict.sh $(VG_LOGDIR) && exit $$s
+
+# The differential model-equivalence test alone, for longer: every model
+# against the oracle under ROUNDS seeded random rounds (default 1000, about
+# ten minutes on two cores) of SEED (default: a random one, printed).
+# A failure prints the line that reruns its round:
+#   make stress SEED=N ROUND=R ROUNDS=1 MODEL=NAME
+# DURATION=SECONDS stops starting rounds after that long.
+STRESS_BIN := $(BUILD)/tests/integration/check_differential
+ROUNDS     ?= 1000
+ROUND      ?= 0
+stress: deps
+	@$(MAKE) --no-print-directory $(BIN) $(STRESS_BIN)
+	@seed='$(SEED)'; [ -n "$$seed" ] || seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+	  echo "stress: seed $$seed, rounds $(ROUND) to $$(($(ROUND) + $(ROUNDS) - 1))$(if $(MODEL), of model $(MODEL))"; \
+	  DISPATCHD=$(BIN) DIFF_SEED=$$seed DIFF_ROUNDS='$(ROUNDS)' DIFF_ROUND='$(ROUND)' \
+	  DIFF_MODEL='$(MODEL)' DIFF_SECONDS='$(DURATION)' $(STRESS_BIN)
 
 # Installs the Debian packages above when something is missing: with
 # apt-get when root, otherwise prints the exact command and fails.
