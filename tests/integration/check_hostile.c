@@ -142,6 +142,7 @@ struct reader {
 	pthread_t tid;
 	pthread_mutex_t mu;
 	struct hbuf text;	/* under mu */
+	size_t lines;		/* LFs in text, under mu */
 	bool eof;		/* under mu */
 	int err;		/* errno of a failed read, under mu */
 	atomic_bool stop;
@@ -165,8 +166,14 @@ reader_main(void *arg)
 		if (k == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		pthread_mutex_lock(&r->mu);
-		if (k > 0)
+		if (k > 0) {
 			hbuf_add(&r->text, chunk, (size_t)k);
+			/* Counted as it comes: a poll for "all records are
+			 * out" must not rescan megabytes under the lock. */
+			for (const char *q = chunk; (q = memchr(q, '\n',
+			    (size_t)(chunk + k - q))) != NULL; q++)
+				r->lines++;
+		}
 		else if (k == 0)
 			r->eof = true;
 		else
@@ -222,7 +229,7 @@ reader_count(struct reader *r, const char *needle)
 	size_t n;
 
 	pthread_mutex_lock(&r->mu);
-	n = h_count(r->text.p, needle);
+	n = strcmp(needle, "\n") == 0 ? r->lines : h_count(r->text.p, needle);
 	pthread_mutex_unlock(&r->mu);
 	return n;
 }
