@@ -101,6 +101,14 @@ handler_names(char *dst, size_t len)
 }
 
 void
+handler_reopen_all(struct service *svcs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (svcs[i].handler != NULL && svcs[i].handler->reopen != NULL)
+			svcs[i].handler->reopen(&svcs[i]);
+}
+
+void
 handler_fini_all(struct service *svcs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

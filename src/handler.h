@@ -28,7 +28,8 @@ struct peer;
  * Per service (all optional):
  *   setup   at start-up, before serving: open outputs etc.; on error
  *           fills err and returns -1;
- *   reopen  on SIGHUP, in every process that serves (log rotation);
+ *   reopen  on SIGHUP, in every process that serves (log rotation), and
+ *           once after -d detached (standard output is /dev/null then);
  *   backlog where handler_nowait is set (below): writes what the handler
  *           queued for an output of its own that could not take it at
  *           once.  Returns the descriptor to wait on for writability while
@@ -92,6 +93,9 @@ extern const struct handler *const handlers[];
 const struct handler *handler_find(const char *name);
 /* "echo, timestamp, logger" into dst (always terminated). */
 void handler_names(char *dst, size_t len);
+
+/* Calls every service's reopen: SIGHUP, and after -d detached. */
+void handler_reopen_all(struct service *svcs, size_t n);
 
 /* Calls every service's fini (closes handler outputs), at exit. */
 void handler_fini_all(struct service *svcs, size_t n);

@@ -189,6 +189,8 @@ main(int argc, char **argv)
 	log_info("dispatchd %s: model %s, %zu service%s, max_clients %ld", DISPATCHD_VERSION,
 	    cf.model->name, cf.nsvcs, cf.nsvcs == 1 ? "" : "s", cf.max_clients);
 	daemon_ready();
+	if (cf.daemonize)
+		handler_reopen_all(cf.svcs, cf.nsvcs);	/* '-' is /dev/null now */
 	announce_ready(&cf);
 	log_nowait();
 	status = cf.model->run(&cf);

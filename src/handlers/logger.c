@@ -627,12 +627,44 @@ lg_setup(struct service *svc, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Standard output written through a descriptor of our own follows what
+ * descriptor 1 is now: after -d detached, /dev/null, not the terminal it
+ * was at setup.  (The socket case switches descriptors: only before
+ * serving, when -d replaced the socket, so no other thread writes yet.)
+ */
+static void
+lg_restdout(struct lg_out *o)
+{
+	struct stat st;
+	int fd;
+
+	if (o->kind != LG_STREAM || fstat(STDOUT_FILENO, &st) < 0 || S_ISSOCK(st.st_mode))
+		return;
+	fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_APPEND);
+	if (fd < 0) {
+		log_warn("logger output %s: cannot reopen standard output", o->path);
+		return;
+	}
+	if (o->is_socket) {
+		o->fd = fd;
+		o->is_socket = false;
+		o->close_fd = true;
+		return;
+	}
+	if (dup3(fd, o->fd, O_CLOEXEC) < 0)
+		log_warn("logger output %s: cannot reopen standard output", o->path);
+	close(fd);
+}
+
 static void
 lg_reopen(struct service *svc)
 {
 	struct lg_out *o = svc->hdata;
 	int fd;
 
+	if (o != NULL && !o->own_fd && o->kind != LG_SYSLOG)
+		lg_restdout(o);
 	if (o == NULL || !o->own_fd)
 		return;
 	if ((fd = lg_open_path(o->path)) == -1) {

@@ -78,9 +78,7 @@ model_signals(struct config *cf)
 		sig_hup = 0;
 		log_info("SIGHUP: reopening outputs");
 		notify_reloading();
-		for (size_t i = 0; i < cf->nsvcs; i++)
-			if (cf->svcs[i].handler->reopen != NULL)
-				cf->svcs[i].handler->reopen(&cf->svcs[i]);
+		handler_reopen_all(cf->svcs, cf->nsvcs);
 		notify_send("READY=1");
 	}
 	if (sig_usr1) {
