@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -1528,6 +1530,109 @@ START_TEST(test_thread_shutdown)
 }
 END_TEST
 
+/* ====================================================================
+ * Finding 13: an accept error that repeats at once.
+ * ==================================================================== */
+
+#define ACCEPT_IDLE_MS	1000
+#define ACCEPT_CPU_MS	200
+
+/*
+ * A duplicate of the server's listening socket on port, taken with
+ * pidfd_getfd(2); -1 with errno when the kernel or the rules do not
+ * allow it.
+ */
+static int
+grab_listener(pid_t pid, int port)
+{
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0)
+		return -1;
+	for (int n = 3; n < 64; n++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, n, 0), on = 0;
+		socklen_t onlen = sizeof on;
+
+		if (fd < 0)
+			continue;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+		    ss.ss_family == AF_INET &&
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port) == port &&
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &onlen) == 0 &&
+		    on) {
+			close(pidfd);
+			return fd;
+		}
+		close(fd);
+	}
+	close(pidfd);
+	errno = ENOENT;
+	return -1;
+#else
+	(void)pid;
+	(void)port;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/*
+ * A listener shut down from outside (shutdown(2) on a copy of it, as
+ * anyone holding the socket can) stays readable while accept fails with
+ * EINVAL.  The server must neither spin nor flood its log: it warns and
+ * rests the listener, and another service keeps serving.
+ */
+START_TEST(test_accept_error)
+{
+	const char *model = all_models[_i];
+	const char *dir = h_tmpdir();
+	char sock[PATH_MAX], addr[PATH_MAX + 8];
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "-l", addr,
+		NULL };
+	struct srv s;
+	long cpu0, cpu;
+	int lfd, fd;
+
+	H_ASSERT(dir != NULL, "tmpdir");
+	snprintf(sock, sizeof sock, "%s", h_path(dir, "echo.sock"));
+	unix_addr(addr, sizeof addr, sock);
+	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	lfd = grab_listener(s.pid, srv_port(&s, 0));
+	if (lfd < 0) {
+		fprintf(stderr, "SKIP accept_error %s: pidfd_getfd: %s\n", model,
+		    strerror(errno));
+		srv_stop(&s, SIGTERM, H_DEADLINE_MS);
+		srv_free(&s);
+		return;
+	}
+	H_ASSERT(shutdown(lfd, SHUT_RDWR) == 0, "shutdown: %s", H_ERR);
+	close(lfd);
+	cpu0 = h_proc_cpu_ms(s.pid);
+	/* The measurement window: the listener keeps failing meanwhile. */
+	h_nap(ACCEPT_IDLE_MS);
+	cpu = h_proc_cpu_ms(s.pid);
+	H_ASSERT(cpu0 >= 0 && cpu >= 0 && cpu - cpu0 < ACCEPT_CPU_MS,
+	    "%s: %ld ms of CPU in %d ms with a failing listener (spinning)",
+	    model, cpu - cpu0, ACCEPT_IDLE_MS);
+	H_ASSERT(h_count(srv_log(&s), "accept") >= 1 &&
+	    h_count(srv_log(&s), "accept") <= 2, "%s: want one or two "
+	    "warnings about the failing accept (rate-limited), got:\n%s",
+	    model, srv_log(&s));
+	fd = cli_connect_unix(sock, H_DEADLINE_MS);
+	H_ASSERT(fd >= 0, "%s: connect to the other listener: %s", model,
+	    H_ERR);
+	H_ASSERT(cli_echo_ok(fd, "still here\n"), "%s: the other listener "
+	    "does not serve", model);
+	close(fd);
+	H_ASSERT(srv_stop(&s, SIGTERM, H_DEADLINE_MS) == 0,
+	    "%s: no clean exit", model);
+	srv_free(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1565,5 +1670,7 @@ main(void)
 	    test_sigchld_inherited);
 	tcase_add_test(h_tcase(su, "idle_overflow", 30), test_idle_overflow);
 	tcase_add_test(h_tcase(su, "thread_shutdown", 60), test_thread_shutdown);
+	tcase_add_loop_test(h_tcase(su, "accept_error", 30), test_accept_error, 0,
+	    nall);
 	return h_run_suite(su);
 }
