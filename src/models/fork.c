@@ -30,8 +30,7 @@ static long nkids;
 static void
 kid_remove(long i)
 {
-	/* The parent counts: a child killed mid-connection cannot. */
-	stats_sub(&kids[i].c.svc->stats->conns_now, 1);
+	/* The parent ends it: a child killed mid-connection cannot. */
 	serve_release(&kids[i].c);
 	kids[i] = kids[--nkids];
 }
@@ -72,8 +71,6 @@ kids_add(pid_t pid, const struct client *c)
 	kids[nkids].pid = pid;
 	kids[nkids].c = *c;
 	nkids++;
-	stats_add(&c->svc->stats->conns_now, 1);
-	stats_add(&c->svc->stats->conns_total, 1);
 }
 
 static void
@@ -92,7 +89,6 @@ child(struct config *cf, struct client *c)
 	net_spare_close();
 	pidfile_forget();
 	net_close_all(cf);	/* the parent's listeners: never removes their files */
-	serve_counts_connections = false;	/* the parent does */
 	serve_blocking_reads = true;		/* the parent's cut is the backstop */
 	serve(cf, c);
 	close(c->fd);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../access.h"
+#include "../admit.h"
 #include "../conf.h"
 #include "../handler.h"
 #include "../log.h"
@@ -74,10 +75,7 @@ struct evloop {
 	bool stopping;
 	long long now_ms;	/* the clock, read once per wake-up */
 	long long deadline_ms;
-	struct log_rate warn_full;
-	struct log_rate warn_fds;
 	struct log_rate warn_setsize;
-	struct log_rate warn_access;
 	struct log_rate warn_accept;
 };
 
@@ -150,8 +148,7 @@ conn_close(struct evloop *ev, struct conn *c)
 	c->svc->handler->close(conn_state(c));
 	buf_free(&c->in);
 	sink_clear(&c->out);
-	access_release(c->svc, (struct sockaddr *)&c->sa, c->salen);
-	stats_sub(&c->svc->stats->conns_now, 1);
+	admit_release(c->svc, (struct sockaddr *)&c->sa, c->salen);
 	ev->nconns--;
 	free(c);
 }
@@ -332,13 +329,6 @@ conn_readable(struct evloop *ev, struct conn *c)
 }
 
 static void
-refuse(int fd, struct service *svc, enum refuse_reason why)
-{
-	close(fd);
-	stats_add(&svc->stats->refused[why], 1);
-}
-
-static void
 listener_pause(struct evloop *ev, struct listener *ls)
 {
 	size_t i = (size_t)(ls - ev->cf->ls);
@@ -372,9 +362,7 @@ conn_accept(struct evloop *ev, struct listener *ls)
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				stats_add(&svc->stats->refused[REFUSE_NO_FDS], 1);
-				if (log_rate_ok(&ev->warn_fds))
-					log_warn("%s: connection refused, out of descriptors", ls->addr);
+				admit_refuse(ls, -1, REFUSE_NO_FDS);
 				if (net_spare_ready())
 					continue;
 				/* Nothing shed it: the connection is still pending. */
@@ -394,32 +382,19 @@ conn_accept(struct evloop *ev, struct listener *ls)
 			return;
 		}
 		if (fd >= ev->l.setsize) {
-			refuse(fd, svc, REFUSE_FDSETSIZE);
+			admit_refuse(ls, fd, REFUSE_FDSETSIZE);
 			if (log_rate_ok(&ev->warn_setsize))
 				log_warnx("%s: closed connection from %s: descriptor %d is beyond "
 					  "what %s can watch (%d)",
 				    ls->addr, peer.text, fd, ev->be->name, ev->l.setsize);
 			continue;
 		}
-		if (ev->nconns >= ev->cf->max_clients) {
-			refuse(fd, svc, REFUSE_MAX_CLIENTS);
-			if (log_rate_ok(&ev->warn_full))
-				log_warnx("%s: refused %s: max_clients (%ld) reached", ls->addr,
-				    peer.text, ev->cf->max_clients);
+		if (admit_take(ls, fd, &peer, ev->nconns, ev->cf->max_clients) != REFUSE_NONE)
 			continue;
-		}
-		enum refuse_reason why = access_admit(svc, (struct sockaddr *)&peer.sa, peer.salen);
-		if (why != REFUSE_NONE) {
-			refuse(fd, svc, why);
-			if (log_rate_ok(&ev->warn_access))
-				log_warnx("%s: refused %s: %s", ls->addr, peer.text,
-				    access_reason_name(why));
-			continue;
-		}
 		struct conn *c = calloc(1, sizeof(*c) + h->state_size);
 		if (c == NULL) {
 			log_warn("%s: refused %s", ls->addr, peer.text);
-			access_release(svc, (struct sockaddr *)&peer.sa, peer.salen);
+			admit_release(svc, (struct sockaddr *)&peer.sa, peer.salen);
 			close(fd);
 			continue;
 		}
@@ -430,8 +405,6 @@ conn_accept(struct evloop *ev, struct listener *ls)
 		c->out.cap = (size_t)ev->cf->max_pending;
 		ev->conns[fd] = c;
 		ev->nconns++;
-		stats_add(&svc->stats->conns_now, 1);
-		stats_add(&svc->stats->conns_total, 1);
 		idle_touch(ev, c);
 		log_debug("%s: connection from %s", ls->addr, peer.text);
 		if (h->open(conn_state(c), svc, &peer, &c->out) < 0) {
@@ -661,10 +634,7 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	ev->now_ms = sig_now_ms();
 	ev->cf = cf;
 	ev->be = be;
-	ev->warn_full = (struct log_rate)LOG_RATE_INIT(10);
-	ev->warn_fds = (struct log_rate)LOG_RATE_INIT(10);
 	ev->warn_setsize = (struct log_rate)LOG_RATE_INIT(10);
-	ev->warn_access = (struct log_rate)LOG_RATE_INIT(10);
 	ev->warn_accept = (struct log_rate)LOG_RATE_INIT(10);
 	ev->out_fd = malloc((cf->nsvcs + 1) * sizeof(*ev->out_fd));
 	ev->out_room = calloc(cf->nsvcs + 1, sizeof(*ev->out_room));

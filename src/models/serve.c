@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../access.h"
+#include "../admit.h"
 #include "../conf.h"
 #include "../handler.h"
 #include "../log.h"
@@ -31,7 +32,6 @@
 
 bool serve_handles_signals = true;
 bool serve_blocking_reads = false;
-bool serve_counts_connections = true;
 
 /* After an unexpected accept error the listener rests this long. */
 #define SERVE_ACCEPT_PAUSE_MS 1000
@@ -39,9 +39,6 @@ bool serve_counts_connections = true;
 static struct pollfd *accept_pfds;
 static long long *accept_paused;	/* per listener: resting until (ms), 0 if not */
 static size_t accept_next;	/* round robin over ready listeners */
-static struct log_rate warn_full = LOG_RATE_INIT(10);
-static struct log_rate warn_fds = LOG_RATE_INIT(10);
-static struct log_rate warn_access = LOG_RATE_INIT(10);
 static struct log_rate warn_accept = LOG_RATE_INIT(10);
 
 /*
@@ -104,10 +101,7 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 			int fd = net_accept(ls->fd, &c->peer, 0);
 			if (fd < 0) {
 				if (errno == EMFILE || errno == ENFILE) {
-					stats_add(&ls->svc->stats->refused[REFUSE_NO_FDS], 1);
-					if (log_rate_ok(&warn_fds))
-						log_warn("%s: connection refused, out of descriptors",
-						    ls->addr);
+					admit_refuse(ls, -1, REFUSE_NO_FDS);
 					/* Nothing shed it: still pending, rest a while. */
 					if (!net_spare_ready()) {
 						accept_paused[i] = sig_now_ms() + SERVE_ACCEPT_PAUSE_MS;
@@ -126,24 +120,9 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 				}
 				continue;
 			}
-			if (active != NULL && active() >= cf->max_clients) {
-				close(fd);
-				stats_add(&ls->svc->stats->refused[REFUSE_MAX_CLIENTS], 1);
-				if (log_rate_ok(&warn_full))
-					log_warnx("%s: refused %s: max_clients (%ld) reached", ls->addr,
-					    c->peer.text, cf->max_clients);
+			if (admit_take(ls, fd, &c->peer, active != NULL ? active() : -1,
+				cf->max_clients) != REFUSE_NONE)
 				continue;
-			}
-			enum refuse_reason why = access_admit(ls->svc, (struct sockaddr *)&c->peer.sa,
-			    c->peer.salen);
-			if (why != REFUSE_NONE) {
-				close(fd);
-				stats_add(&ls->svc->stats->refused[why], 1);
-				if (log_rate_ok(&warn_access))
-					log_warnx("%s: refused %s: %s", ls->addr, c->peer.text,
-					    access_reason_name(why));
-				continue;
-			}
 			accept_next = i + 1;
 			c->fd = fd;
 			c->svc = ls->svc;
@@ -155,7 +134,7 @@ serve_accept(struct config *cf, long (*active)(void), struct client *c)
 void
 serve_release(struct client *c)
 {
-	access_release(c->svc, (struct sockaddr *)&c->peer.sa, c->peer.salen);
+	admit_release(c->svc, (struct sockaddr *)&c->peer.sa, c->peer.salen);
 }
 
 void
@@ -379,10 +358,6 @@ serve(struct config *cf, struct client *c)
 		log_warn("%s: cannot serve", c->peer.text);
 		return;
 	}
-	if (serve_counts_connections) {
-		stats_add(&stats->conns_now, 1);
-		stats_add(&stats->conns_total, 1);
-	}
 	/* Thread workers block in read and send: their signals go to the main
 	 * thread, which ends stuck connections with shutdown(2). */
 	if (!serve_handles_signals && cf->idle_timeout > 0)
@@ -447,6 +422,4 @@ done:
 	free(s.st);
 	free(big);
 	sink_clear(&s.out);
-	if (serve_counts_connections)
-		stats_sub(&stats->conns_now, 1);
 }

@@ -22,8 +22,10 @@ struct client {
  * caller acts on the flags, e.g. with model_signals()), or -1 on an
  * unexpected error.  Connections over cf->max_clients are refused here
  * (active, NULL for none, counts the connections being served at that
- * moment), and so are those the service's access rules refuse.  Every
- * connection returned must be given back with serve_release() when done.
+ * moment), and so are those the service's access rules refuse: the one
+ * admission path of admit.h.  Every connection returned counts as open
+ * until it is given back with serve_release() (any thread or process
+ * that shares the counters: the fork parent at reaping).
  */
 int serve_accept(struct config *cf, long (*active)(void), struct client *c);
 
@@ -38,7 +40,8 @@ void serve_accept_fini(void);
  * open/data/eof/close, replies written fully, idle_timeout through
  * SO_RCVTIMEO/SO_SNDTIMEO, and, once SIGTERM was seen in this process, a
  * drain deadline of shutdown_timeout.  Does not close c->fd (the caller
- * does, after it forgot the descriptor).  Updates counters.
+ * does, after it forgot the descriptor).  Counts bytes; the connection
+ * itself was counted by serve_accept (admit.h) until serve_release.
  */
 void serve(struct config *cf, struct client *c);
 
@@ -59,9 +62,5 @@ extern bool serve_handles_signals;
  * the drain deadline.
  */
 extern bool serve_blocking_reads;
-
-/* Whether serve() counts the connection (false in fork children: the
- * parent counts them, so a child killed mid-connection is not lost). */
-extern bool serve_counts_connections;
 
 #endif

@@ -1,0 +1,66 @@
+/* admit.c - one admission path: whether a model serves a connection, and its end. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "admit.h"
+#include "conf.h"
+#include "log.h"
+#include "net.h"
+#include "stats.h"
+
+/* One warning per reason at most every 10 s: a flood must not flood the log. */
+static struct log_rate warn_full = LOG_RATE_INIT(10);
+static struct log_rate warn_fds = LOG_RATE_INIT(10);
+static struct log_rate warn_access = LOG_RATE_INIT(10);
+
+static void
+refuse(struct listener *ls, int fd, enum refuse_reason why)
+{
+	if (fd >= 0)
+		close(fd);
+	stats_add(&ls->svc->stats->refused[why], 1);
+}
+
+enum refuse_reason
+admit_take(struct listener *ls, int fd, const struct peer *peer, long active, long max_clients)
+{
+	struct service *svc = ls->svc;
+	enum refuse_reason why;
+
+	if (active >= 0 && active >= max_clients) {
+		refuse(ls, fd, REFUSE_MAX_CLIENTS);
+		if (log_rate_ok(&warn_full))
+			log_warnx("%s: refused %s: max_clients (%ld) reached", ls->addr, peer->text,
+			    max_clients);
+		return REFUSE_MAX_CLIENTS;
+	}
+	why = access_admit(svc, (const struct sockaddr *)&peer->sa, peer->salen);
+	if (why != REFUSE_NONE) {
+		refuse(ls, fd, why);
+		if (log_rate_ok(&warn_access))
+			log_warnx("%s: refused %s: %s", ls->addr, peer->text, access_reason_name(why));
+		return why;
+	}
+	stats_add(&svc->stats->conns_now, 1);
+	stats_add(&svc->stats->conns_total, 1);
+	return REFUSE_NONE;
+}
+
+void
+admit_release(struct service *svc, const struct sockaddr *sa, socklen_t salen)
+{
+	access_release(svc, sa, salen);
+	stats_sub(&svc->stats->conns_now, 1);
+}
+
+void
+admit_refuse(struct listener *ls, int fd, enum refuse_reason why)
+{
+	int saved = errno;
+
+	refuse(ls, fd, why);
+	errno = saved;
+	if (why == REFUSE_NO_FDS && log_rate_ok(&warn_fds))
+		log_warn("%s: connection refused, out of descriptors", ls->addr);
+}

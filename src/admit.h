@@ -1,0 +1,43 @@
+/* admit.h - one admission path: whether a model serves a connection, and its end. */
+#ifndef DISPATCHD_ADMIT_H
+#define DISPATCHD_ADMIT_H
+
+#include <sys/socket.h>
+
+#include "stats.h"
+
+struct listener;
+struct peer;
+struct service;
+
+/*
+ * Every model asks here whether to serve a connection it just accepted on
+ * ls, and says here when one ends, so that refusals are counted once and
+ * the open and total counts mean the same under every model.
+ *
+ * admit_take checks, in order, max_clients (active: the connections the
+ * model serves now; -1 for a model that serves one at a time) and the
+ * service's access rules (allow/deny, max_per_source, rate_limit; last,
+ * as a refused attempt takes no rate token).  On a refusal it closes fd,
+ * counts the reason, warns (at most once every 10 s per reason) and
+ * returns the reason.  On REFUSE_NONE the connection counts as open (and
+ * in the total) until admit_release.  Called by the thread that accepts.
+ */
+enum refuse_reason admit_take(struct listener *ls, int fd, const struct peer *peer, long active,
+    long max_clients);
+
+/*
+ * A connection ends (any thread, any process that shares the counters):
+ * its per-source accounting and the open count.  sa/salen: the peer
+ * admit_take was given.
+ */
+void admit_release(struct service *svc, const struct sockaddr *sa, socklen_t salen);
+
+/*
+ * Counts a refusal decided before admit_take (fd closed unless -1):
+ * REFUSE_NO_FDS (accept failed for lack of descriptors; warns here) or
+ * REFUSE_FDSETSIZE (the caller, which knows the limit, warns).
+ */
+void admit_refuse(struct listener *ls, int fd, enum refuse_reason why);
+
+#endif
