@@ -292,12 +292,11 @@ pidfile_remove(void)
 }
 
 int
-privs_drop(const char *user, char *err, size_t errlen)
+privs_lookup(const char *user, struct privs *out, char *err, size_t errlen)
 {
 	struct passwd *pw;
 	char *end;
 
-	errno = 0;
 	pw = getpwnam(user);
 	if (pw == NULL) {
 		unsigned long uid = strtoul(user, &end, 10);
@@ -312,15 +311,28 @@ privs_drop(const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "--user: refusing to run as root ('%s')", user);
 		return -1;
 	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
-		snprintf(err, errlen, "--user %s: cannot drop privileges: %s", user,
+	/* pw points into getpw*'s static storage: keep what privs_drop needs. */
+	if (strlen(pw->pw_name) >= sizeof(out->name)) {
+		snprintf(err, errlen, "--user '%s': user name too long", user);
+		return -1;
+	}
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	strcpy(out->name, pw->pw_name);
+	return 0;
+}
+
+int
+privs_drop(const struct privs *pv, char *err, size_t errlen)
+{
+	if (initgroups(pv->name, pv->gid) < 0 || setgid(pv->gid) < 0 || setuid(pv->uid) < 0) {
+		snprintf(err, errlen, "--user %s: cannot drop privileges: %s", pv->name,
 		    strerror(errno));
 		return -1;
 	}
-	if (setuid(0) == 0 || getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
-	    getgid() != pw->pw_gid || getegid() != pw->pw_gid) {
-		snprintf(err, errlen, "--user %s: privileges were not dropped", user);
+	if (setuid(0) == 0 || getuid() != pv->uid || geteuid() != pv->uid ||
+	    getgid() != pv->gid || getegid() != pv->gid) {
+		snprintf(err, errlen, "--user %s: privileges were not dropped", pv->name);
 		return -1;
 	}
 	return 0;

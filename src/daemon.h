@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Starts detaching (-d): double fork and setsid.  The original process
@@ -38,11 +39,26 @@ void pidfile_remove(void);
  * is the main process's alone. */
 void pidfile_forget(void);
 
+/* A user to switch to, looked up before anything is bound. */
+struct privs {
+	uid_t uid;
+	gid_t gid;
+	char name[256];		/* the passwd name, for initgroups */
+};
+
 /*
- * Drops to user (name or uid) and its groups: initgroups, setgid, setuid,
- * then checks that root cannot be regained.  Refuses root.  0 or -1, err.
+ * Looks user up (a name, else a numeric uid) into *out, so that a bad
+ * --user fails before anything is bound and under -t.  Refuses an unknown
+ * user and root (uid 0).  Needs no privileges.  0, or -1 with err filled
+ * naming the value.
  */
-int privs_drop(const char *user, char *err, size_t errlen);
+int privs_lookup(const char *user, struct privs *out, char *err, size_t errlen);
+
+/*
+ * Drops to the user privs_lookup() found, and its groups: initgroups,
+ * setgid, setuid, then checks that root cannot be regained.  0 or -1, err.
+ */
+int privs_drop(const struct privs *pv, char *err, size_t errlen);
 
 /*
  * systemd's notify protocol, natively (no libsystemd): reads and clears

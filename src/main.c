@@ -141,6 +141,7 @@ cleanup(void)
 int
 main(int argc, char **argv)
 {
+	struct privs privs = { 0 };
 	char err[512];
 	int r, status;
 
@@ -158,6 +159,12 @@ main(int argc, char **argv)
 	}
 	log_init(cf.verbosity < 0 ? LOG_LVL_WARN :
 	    cf.verbosity > 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO, false);
+	/* A bad user fails here, before -t answers and before anything is
+	 * bound; the switch itself waits until after binding (ports < 1024). */
+	if (cf.user && privs_lookup(cf.user, &privs, err, sizeof(err)) < 0) {
+		log_errx("%s", err);
+		return 1;
+	}
 	if (cf.test_only) {
 		printf("configuration ok\n");
 		return 0;
@@ -184,7 +191,7 @@ main(int argc, char **argv)
 	setup_services(&cf);
 	if (net_listen_all(&cf, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if (cf.user && privs_drop(cf.user, err, sizeof(err)) < 0)
+	if (cf.user && privs_drop(&privs, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_info("dispatchd %s: model %s, %zu service%s, max_clients %ld", DISPATCHD_VERSION,
 	    cf.model->name, cf.nsvcs, cf.nsvcs == 1 ? "" : "s", cf.max_clients);

@@ -1467,24 +1467,79 @@ START_TEST(test_user)
 }
 END_TEST
 
-/* --user values refused (as any user): root by name or uid, unknown names. */
+/*
+ * --user values refused (as any user): root by name or uid, unknown names.
+ * The user is looked up before anything is bound, so each is the usual
+ * start-up error: exit 1..127, exactly one line on stderr naming the
+ * value, no "listening on" line; under -t the same error, and the same
+ * for the config file's user key.
+ */
 static const char *const bad_users[][2] = {
-	{ "root", "refusing to run as root" },
-	{ "0", "refusing to run as root" },
+	{ "root", "refusing to run as root ('root')" },
+	{ "0", "refusing to run as root ('0')" },
 	{ "no-such-user-dispatchd", "no such user 'no-such-user-dispatchd'" },
+	{ "nosuchuser_xyz", "--user: no such user 'nosuchuser_xyz'" },
 };
+
+static size_t
+lines_in(const char *t)
+{
+	return h_count(t, "\n") + (*t && t[strlen(t) - 1] != '\n');
+}
 
 START_TEST(test_user_refused)
 {
-	const char *args[] = { "-l", "127.0.0.1:0", "--user", bad_users[_i][0],
+	const char *user = bad_users[_i][0], *want = bad_users[_i][1];
+	const char *conf = h_path(h_tmpdir(), "user.conf");
+	const char *flag[] = { "-l", "127.0.0.1:0", "--user", user, NULL };
+	const char *test[] = { "-t", "-l", "127.0.0.1:0", "--user", user,
+		NULL };
+	const char *file[] = { "-c", conf, NULL };
+	const char *file_t[] = { "-t", "-c", conf, NULL };
+	const char *const *runs[] = { flag, test, file, file_t };
+	const char *what[] = { "--user", "-t --user", "user =", "-t, user =" };
+	char text[256];
+
+	snprintf(text, sizeof text, "user = \"%s\"\n"
+	    "service \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n",
+	    user);
+	H_ASSERT(h_write_file(conf, text) == 0, "cannot write %s", conf);
+	for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+		struct srv s;
+		int r = srv_run(&s, runs[k], D);
+		const char *log = srv_log(&s);
+
+		H_ASSERT(r >= 1 && r <= 127, "%s %s: exit status %d, want "
+		    "1..127\n%s", what[k], user, r, log);
+		H_ASSERT(strstr(log, "listening on") == NULL,
+		    "%s %s: listened before refusing the user:\n%s", what[k],
+		    user, log);
+		H_ASSERT(lines_in(log) == 1 && strstr(log, want) != NULL,
+		    "%s %s: want one line on stderr with '%s', got %zu:\n%s",
+		    what[k], user, want, lines_in(log), log);
+		H_ASSERT(strstr(srv_stdout(&s), "configuration ok") == NULL,
+		    "%s %s: 'configuration ok' for a bad user", what[k], user);
+		srv_free(&s);
+	}
+}
+END_TEST
+
+/* -t with an existing user needs no privileges: "configuration ok". */
+START_TEST(test_user_check_config)
+{
+	const char *args[] = { "-t", "-l", "127.0.0.1:0", "--user", "nobody",
 		NULL };
 	struct srv s;
-	int r = srv_run(&s, args, D);
+	int r;
 
-	H_ASSERT(r >= 1 && r <= 127 &&
-	    strstr(srv_log(&s), bad_users[_i][1]) != NULL,
-	    "--user %s: status %d, want 1..127 and '%s'", bad_users[_i][0], r,
-	    bad_users[_i][1]);
+	if (getpwnam("nobody") == NULL) {
+		printf("SKIP: no user nobody\n");
+		return;
+	}
+	r = srv_run(&s, args, D);
+	H_ASSERT(r == 0 && strstr(srv_stdout(&s), "configuration ok") != NULL,
+	    "-t --user nobody: exit status %d, want 0 and 'configuration ok'"
+	    "\n%s%s", r, srv_stdout(&s), srv_log(&s));
 	srv_free(&s);
 }
 END_TEST
@@ -1705,6 +1760,8 @@ main(void)
 	h_tcase_models(su, "user", 30, test_user);
 	tcase_add_loop_test(h_tcase(su, "user_refused", 30), test_user_refused,
 	    0, (int)(sizeof bad_users / sizeof bad_users[0]));
+	tcase_add_test(h_tcase(su, "user_check_config", 30),
+	    test_user_check_config);
 	h_tcase_models(su, "status", 30, test_status);
 	tcase_add_loop_test(h_tcase(su, "status_refused", 30),
 	    test_status_refused, 0,
