@@ -1319,10 +1319,16 @@ conf_usage(FILE *fp)
 {
 	size_t i;
 
+	/* The lists come from the registries: a new model or handler shows. */
 	fputs("usage: dispatchd [-c FILE] [-m MODEL] [-H HANDLER] [-l ADDR]... [options]\n"
-	      "  -c, --config FILE         libconfuse configuration file\n"
-	      "  -m, --model MODEL         iterative|fork|thread|select|poll|epoll\n"
-	      "  -H, --handler NAME        echo|timestamp|logger (with --listen)\n"
+	      "  -c, --config FILE         libconfuse configuration file\n", fp);
+	fputs("  -m, --model MODEL         ", fp);
+	for (i = 0; models[i] != NULL; i++)
+		fprintf(fp, "%s%s", i ? "|" : "", models[i]->name);
+	fputs("\n  -H, --handler NAME        ", fp);
+	for (i = 0; handlers[i] != NULL; i++)
+		fprintf(fp, "%s%s", i ? "|" : "", handlers[i]->name);
+	fputs(" (with --listen)\n"
 	      "  -l, --listen ADDR         serve HANDLER on ADDR (repeatable)\n"
 	      "      --max-clients N       concurrent connections (all listeners together)\n"
 	      "      --idle-timeout SEC    close a connection silent this long (0: never)\n"

@@ -20,6 +20,10 @@ const struct handler *const handlers[] = {
 	&handler_echo,
 	&handler_timestamp,
 	&handler_logger,
+	&handler_discard,
+	&handler_chargen,
+	&handler_daytime,
+	&handler_time,
 	NULL,
 };
 

@@ -21,9 +21,18 @@ struct peer;
  *          byte, or returns with the sink full (a reply filled it);
  *   eof    once, when the client half-closed and all its bytes were
  *          consumed; the core then sends what is pending and closes;
+ *   more   (optional) whenever the sink has room, while the handler asked
+ *          for it with sink_want_more(out, true) (in open or later): it
+ *          writes output without input, up to sink_room(), and returns 0
+ *          or -1 to drop the connection.  Never called with the sink full,
+ *          so a client that does not read holds it at max_pending;
  *   close  exactly once, always (also after errors, resets and timeouts,
  *          without eof); releases what the state owns.
  * open/eof return 0, or -1 to drop the connection.
+ *
+ * A handler may speak first (write in open), and may end the connection
+ * itself: sink_close_after(out) closes it once all pending output is
+ * sent (daytime and time do both in open).  See sink.h.
  *
  * Per service (all optional):
  *   setup   at start-up, before serving: open outputs etc.; on error
@@ -45,6 +54,7 @@ struct handler {
 	ssize_t (*data)(void *st, const char *p, size_t n, struct sink *out);
 	int (*eof)(void *st, struct sink *out);
 	void (*close)(void *st);
+	int (*more)(void *st, struct sink *out);
 	int (*setup)(struct service *svc, char *err, size_t errlen);
 	void (*reopen)(struct service *svc);
 	int (*backlog)(struct service *svc, bool *room);
@@ -54,6 +64,10 @@ struct handler {
 extern const struct handler handler_echo;
 extern const struct handler handler_timestamp;
 extern const struct handler handler_logger;
+extern const struct handler handler_discard;
+extern const struct handler handler_chargen;
+extern const struct handler handler_daytime;
+extern const struct handler handler_time;
 
 /*
  * The line framing limit (max_line) for the line handlers, which cannot see
@@ -91,7 +105,7 @@ extern const struct handler *const handlers[];
 
 /* The handler called name, or NULL. */
 const struct handler *handler_find(const char *name);
-/* "echo, timestamp, logger" into dst (always terminated). */
+/* The registry's names, "echo, timestamp, ...", into dst (always terminated). */
 void handler_names(char *dst, size_t len);
 
 /* Calls every service's reopen: SIGHUP, and after -d detached. */

@@ -803,6 +803,20 @@ net_spare_init(void)
 	return spare_fd >= 0 ? 0 : -1;
 }
 
+void
+net_end_gently(int fd)
+{
+	char tmp[4096];
+
+	if (shutdown(fd, SHUT_WR) < 0)
+		return;
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break;
+	}
+}
+
 bool
 net_spare_ready(void)
 {

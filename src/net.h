@@ -70,6 +70,14 @@ int net_spare_init(void);
 /* Closes the spare (fork children, which never accept). */
 void net_spare_close(void);
 /*
+ * Before closing a connection the server ends on its own (daytime, time):
+ * sends FIN and reads, without waiting, what the client already sent, so
+ * the close does not turn into a reset that could destroy the reply in
+ * the client's kernel.  Errors are ignored: the caller closes fd anyway.
+ */
+void net_end_gently(int fd);
+
+/*
  * False when the spare could not be taken back (another process or thread
  * took the last descriptor): an EMFILE from net_accept then left the
  * connection pending, and a level-triggered wait would report it at once.

@@ -26,10 +26,13 @@ struct sink {
 	size_t lent_len;
 	size_t cap;
 	bool held;		/* sink_hold: full until the core releases it */
+	bool close_after;	/* sink_close_after: close once all is sent */
+	bool more;		/* sink_want_more: call the handler's more() */
 };
 
 #define SINK_INIT(capacity) \
-	{ .out = BUF_INIT, .lent = NULL, .lent_len = 0, .cap = (capacity), .held = false }
+	{ .out = BUF_INIT, .lent = NULL, .lent_len = 0, .cap = (capacity), .held = false, \
+	  .close_after = false, .more = false }
 
 /* Appends a copy of n bytes; 0, or -1 with errno ENOMEM (nothing added). */
 int sink_write(struct sink *s, const void *p, size_t n);
@@ -84,5 +87,20 @@ static inline size_t sink_room(const struct sink *s)
  */
 static inline void sink_hold(struct sink *s) { s->held = true; }
 static inline void sink_release(struct sink *s) { s->held = false; }
+
+/*
+ * A handler that has said all it will say (daytime, time) asks the core to
+ * close the connection once every pending byte is sent; input that comes
+ * meanwhile is still handed to it.
+ */
+static inline void sink_close_after(struct sink *s) { s->close_after = true; }
+
+/*
+ * A handler that produces output without input (chargen, file bodies)
+ * asks the core to call its more() whenever the sink has room, until it
+ * calls sink_want_more(out, false).  The connection then stays open after
+ * the client's half-close (it may still read) until sending fails.
+ */
+static inline void sink_want_more(struct sink *s, bool on) { s->more = on; }
 
 #endif

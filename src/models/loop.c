@@ -30,6 +30,9 @@
 #define LOOP_DRAIN_READS 64
 /* Reads in a row on one connection while each fills the buffer. */
 #define LOOP_READ_ROUNDS 4
+/* Rounds of more() and send per wake-up for a handler producing without
+ * input (chargen): a fast reader cannot starve the others. */
+#define LOOP_MORE_ROUNDS 4
 
 /* After an unexpected accept error the listener rests this long. */
 #define LOOP_ACCEPT_PAUSE_MS 1000
@@ -167,7 +170,9 @@ conn_update(struct evloop *ev, struct conn *c)
 
 	if (!(c->flags & C_RD_EOF) && c->in.len == 0 && !sink_full(&c->out))
 		mask |= LOOP_READ;
-	if (sink_pending(&c->out) > 0)
+	/* A handler producing without input writes whenever the socket can
+	 * take more, not only while replies are pending. */
+	if (sink_pending(&c->out) > 0 || (c->out.more && !c->out.close_after))
 		mask |= LOOP_WRITE;
 	if (c->out.held && !(c->flags & C_HELD)) {
 		c->flags |= C_HELD;
@@ -252,6 +257,27 @@ conn_progress(struct conn *c)
 }
 
 /*
+ * Output without input (sink_want_more): the handler fills the sink, the
+ * core sends, a few rounds while the socket takes it all.  0, or -1 when
+ * the connection must close.
+ */
+static int
+conn_produce(struct evloop *ev, struct conn *c)
+{
+	const struct handler *h = c->svc->handler;
+
+	for (int i = 0; i < LOOP_MORE_ROUNDS && c->out.more && h->more != NULL &&
+	    !c->out.close_after && !sink_full(&c->out); i++) {
+		if (h->more(conn_state(c), &c->out) < 0 || sink_keep(&c->out) < 0 ||
+		    conn_flush(ev, c) < 0)
+			return -1;
+		if (sink_pending(&c->out) > 0)
+			break;	/* the socket is full: wait for writability */
+	}
+	return 0;
+}
+
+/*
  * Everything after a readiness event: feed, send, decide, re-register.
  * Feeding and sending alternate until the input is consumed, the socket
  * is full or the handler holds: a connection with kept input and room in
@@ -276,7 +302,15 @@ conn_settle(struct evloop *ev, struct conn *c)
 		if (c->in.len == before && queued == 0)
 			break;	/* no progress: the handler broke its contract */
 	}
-	if ((c->flags & C_EOF_DONE) && sink_pending(&c->out) == 0)
+	if (conn_produce(ev, c) < 0)
+		goto close;
+	/* Done: the handler said all it will (sink_close_after), or the
+	 * client's end of stream was handled and nothing more is to come. */
+	if (sink_pending(&c->out) == 0 && c->out.close_after) {
+		net_end_gently(c->fd);
+		goto close;
+	}
+	if (sink_pending(&c->out) == 0 && (c->flags & C_EOF_DONE) && !c->out.more)
 		goto close;
 	if (conn_update(ev, c) < 0)
 		goto close;

@@ -345,6 +345,45 @@ drain_rest(struct session *s, char *rbuf, size_t rsize, bool read_more)
 	sink_clear(&s->out);
 }
 
+/*
+ * One round for a handler that produces without input (chargen): what
+ * the client sent meanwhile is read without waiting and handed over, then
+ * more() fills the sink and flush() sends it, waiting for room as any
+ * reply does (idle_timeout, signals, the thread model's shutdown).  The
+ * client's half-close does not end it; a failed send does.  0 or -1.
+ */
+static int
+produce(struct session *s, char *rbuf, size_t rsize)
+{
+	if (serve_handles_signals && take_signals(s) < 0)
+		return -1;
+	if (s->deadline_ms >= 0 && sig_now_ms() >= s->deadline_ms) {
+		s->timed_out = true;
+		return -1;
+	}
+	while (!s->eof_done) {
+		ssize_t n = recv(s->c->fd, rbuf, rsize, MSG_DONTWAIT);
+		if (n > 0) {
+			stats_add(&s->c->svc->stats->bytes_in, (unsigned long long)n);
+			if (feed(s, rbuf, (size_t)n) < 0)
+				return -1;
+		} else if (n == 0) {
+			s->eof_done = true;
+			if (s->h->eof(s->st, &s->out) < 0 || flush(s) < 0)
+				return -1;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else {
+			return -1;
+		}
+	}
+	if (s->h->more(s->st, &s->out) < 0 || flush(s) < 0)
+		return -1;
+	return 0;
+}
+
 void
 serve(struct config *cf, struct client *c)
 {
@@ -370,6 +409,15 @@ serve(struct config *cf, struct client *c)
 	for (;;) {
 		bool cut = false;
 
+		if (s.out.close_after) {
+			net_end_gently(c->fd);	/* the handler said all; flushed */
+			break;
+		}
+		if (s.out.more && s.h->more != NULL) {
+			if (produce(&s, rbuf, rsize) < 0)
+				break;
+			continue;
+		}
 		if (serve_blocking_reads) {
 			if (take_signals(&s) < 0)
 				break;
@@ -397,9 +445,9 @@ serve(struct config *cf, struct client *c)
 			}
 		} else if (n == 0) {
 			s.eof_done = true;
-			if (s.h->eof(s.st, &s.out) == 0)
-				flush(&s);
-			break;
+			if (s.h->eof(s.st, &s.out) < 0 || flush(&s) < 0 || !s.out.more)
+				break;
+			/* A producing handler goes on after the half-close. */
 		} else if (errno != EINTR) {
 			s.timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
 			break;

@@ -322,7 +322,8 @@ START_TEST(test_bad_handler)
 	    valid_handlers());
 	assert_parse_fails("service echo { listen = {\"127.0.0.1:1\"} handler = \"x\" }\n", want,
 	    NULL);
-	ck_assert_str_eq(valid_handlers(), "echo, timestamp, logger");
+	ck_assert_str_eq(valid_handlers(),
+	    "echo, timestamp, logger, discard, chargen, daytime, time");
 	conf_free(&cf);
 	snprintf(want, sizeof(want),
 	    "invalid handler 'echo2' in service 'echo' (did you mean 'echo'? valid: %s)",

@@ -129,7 +129,11 @@ START_TEST(test_registry)
 	ck_assert_ptr_eq(handlers[0], &handler_echo);
 	ck_assert_ptr_eq(handlers[1], &handler_timestamp);
 	ck_assert_ptr_eq(handlers[2], &handler_logger);
-	ck_assert_ptr_null(handlers[3]);
+	ck_assert_ptr_eq(handlers[3], &handler_discard);
+	ck_assert_ptr_eq(handlers[4], &handler_chargen);
+	ck_assert_ptr_eq(handlers[5], &handler_daytime);
+	ck_assert_ptr_eq(handlers[6], &handler_time);
+	ck_assert_ptr_null(handlers[7]);
 	for (size_t i = 0; handlers[i] != NULL; i++) {
 		const struct handler *h = handlers[i];
 		ck_assert_ptr_eq(handler_find(h->name), h);
@@ -138,9 +142,9 @@ START_TEST(test_registry)
 	}
 	ck_assert_ptr_null(handler_find("ECHO"));
 	ck_assert_ptr_null(handler_find(""));
-	ck_assert_ptr_null(handler_find("discard"));
+	ck_assert_ptr_null(handler_find("DISCARD"));
 	handler_names(names, sizeof(names));
-	ck_assert_str_eq(names, "echo, timestamp, logger");
+	ck_assert_str_eq(names, "echo, timestamp, logger, discard, chargen, daytime, time");
 	handler_names(names, 6);
 	ck_assert_str_eq(names, "echo,");
 	names[0] = 'x';

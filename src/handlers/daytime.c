@@ -1,0 +1,73 @@
+/* daytime.c - the RFC 867 daytime handler: the UTC time in ctime's layout, then close. */
+#include <stdio.h>
+#include <time.h>
+
+#include "../handler.h"
+#include "../sink.h"
+
+/* "Sun Dec  6 05:55:49 2026\r\n" is 26 bytes; room for a 10-digit year. */
+#define DT_MAX	64
+
+/* Our own names: strftime's %a and %b would follow LC_TIME. */
+static const char *const dt_days[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char *const dt_months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+	"Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/* The whole reply at once, then the core closes once it is sent. */
+static int
+dt_open(void *st, struct service *svc, const struct peer *peer, struct sink *out)
+{
+	char line[DT_MAX];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	(void)st;
+	(void)svc;
+	(void)peer;
+	if (gmtime_r(&now, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
+	    tm.tm_mon > 11)
+		return -1;
+	/* ctime's layout: the day of the month padded with a space, like %e. */
+	n = snprintf(line, sizeof(line), "%s %s %2d %02d:%02d:%02d %d\r\n", dt_days[tm.tm_wday],
+	    dt_months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    tm.tm_year + 1900);
+	if (n < 0 || (size_t)n >= sizeof(line) || sink_write(out, line, (size_t)n) == -1)
+		return -1;
+	sink_close_after(out);
+	return 0;
+}
+
+/* Input that comes before the close is read and dropped. */
+static ssize_t
+dt_data(void *st, const char *p, size_t n, struct sink *out)
+{
+	(void)st;
+	(void)p;
+	(void)out;
+	return (ssize_t)n;
+}
+
+static int
+dt_eof(void *st, struct sink *out)
+{
+	(void)st;
+	(void)out;
+	return 0;
+}
+
+static void
+dt_close(void *st)
+{
+	(void)st;
+}
+
+const struct handler handler_daytime = {
+	.name = "daytime",
+	.summary = "RFC 867 daytime: the UTC time as text, then close",
+	.state_size = 0,
+	.open = dt_open,
+	.data = dt_data,
+	.eof = dt_eof,
+	.close = dt_close,
+};
