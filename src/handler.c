@@ -74,6 +74,39 @@ handler_scratch_done(void)
 		pthread_setspecific(scratch_key, NULL);
 }
 
+int
+handler_open_none(void *st, struct service *svc, const struct peer *peer, struct sink *out)
+{
+	(void)st;
+	(void)svc;
+	(void)peer;
+	(void)out;
+	return 0;
+}
+
+ssize_t
+handler_data_drop(void *st, const char *p, size_t n, struct sink *out)
+{
+	(void)st;
+	(void)p;
+	(void)out;
+	return (ssize_t)n;
+}
+
+int
+handler_eof_none(void *st, struct sink *out)
+{
+	(void)st;
+	(void)out;
+	return 0;
+}
+
+void
+handler_close_none(void *st)
+{
+	(void)st;
+}
+
 const struct handler *
 handler_find(const char *name)
 {

@@ -100,6 +100,19 @@ extern bool handler_nowait;
 char *handler_scratch(size_t n);
 void handler_scratch_done(void);
 
+/*
+ * Shared pieces for handlers with nothing to do there: an open that says
+ * nothing and keeps nothing, data that consumes
+ * and drops every byte (discard, and the built-ins that speak on their own:
+ * the client's input is read so its sends never block), an eof that adds
+ * nothing (the core sends what is pending and closes), a close that owns
+ * nothing.
+ */
+int handler_open_none(void *st, struct service *svc, const struct peer *peer, struct sink *out);
+ssize_t handler_data_drop(void *st, const char *p, size_t n, struct sink *out);
+int handler_eof_none(void *st, struct sink *out);
+void handler_close_none(void *st);
+
 /* The registry, NULL-terminated, in the order names are listed. */
 extern const struct handler *const handlers[];
 

@@ -52,38 +52,13 @@ cg_more(void *st, struct sink *out)
 	return 0;
 }
 
-/* Input is read (so the client's sends never block) and dropped. */
-static ssize_t
-cg_data(void *st, const char *p, size_t n, struct sink *out)
-{
-	(void)st;
-	(void)p;
-	(void)out;
-	return (ssize_t)n;
-}
-
-/* A half-close changes nothing: lines go on while the client still reads. */
-static int
-cg_eof(void *st, struct sink *out)
-{
-	(void)st;
-	(void)out;
-	return 0;
-}
-
-static void
-cg_close(void *st)
-{
-	(void)st;
-}
-
 const struct handler handler_chargen = {
 	.name = "chargen",
 	.summary = "RFC 864 chargen: 72-character lines until the client goes",
 	.state_size = sizeof(struct cg_state),
 	.open = cg_open,
-	.data = cg_data,
-	.eof = cg_eof,
-	.close = cg_close,
+	.data = handler_data_drop,
+	.eof = handler_eof_none,
+	.close = handler_close_none,
 	.more = cg_more,
 };

@@ -38,36 +38,12 @@ dt_open(void *st, struct service *svc, const struct peer *peer, struct sink *out
 	return 0;
 }
 
-/* Input that comes before the close is read and dropped. */
-static ssize_t
-dt_data(void *st, const char *p, size_t n, struct sink *out)
-{
-	(void)st;
-	(void)p;
-	(void)out;
-	return (ssize_t)n;
-}
-
-static int
-dt_eof(void *st, struct sink *out)
-{
-	(void)st;
-	(void)out;
-	return 0;
-}
-
-static void
-dt_close(void *st)
-{
-	(void)st;
-}
-
 const struct handler handler_daytime = {
 	.name = "daytime",
 	.summary = "RFC 867 daytime: the UTC time as text, then close",
 	.state_size = 0,
 	.open = dt_open,
-	.data = dt_data,
-	.eof = dt_eof,
-	.close = dt_close,
+	.data = handler_data_drop,
+	.eof = handler_eof_none,
+	.close = handler_close_none,
 };

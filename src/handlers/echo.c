@@ -2,16 +2,6 @@
 #include "../handler.h"
 #include "../sink.h"
 
-static int
-echo_open(void *st, struct service *svc, const struct peer *peer, struct sink *out)
-{
-	(void)st;
-	(void)svc;
-	(void)peer;
-	(void)out;
-	return 0;
-}
-
 /*
  * Takes only what fits below the cap: the rest stays in the core's read
  * buffer, so a client that never reads cannot grow our memory.  The bytes
@@ -31,27 +21,12 @@ echo_data(void *st, const char *p, size_t n, struct sink *out)
 	return (ssize_t)n;
 }
 
-/* Nothing held back: the core sends what is pending, then closes. */
-static int
-echo_eof(void *st, struct sink *out)
-{
-	(void)st;
-	(void)out;
-	return 0;
-}
-
-static void
-echo_close(void *st)
-{
-	(void)st;
-}
-
 const struct handler handler_echo = {
 	.name = "echo",
 	.summary = "RFC 862 echo: every byte back, unchanged",
 	.state_size = 0,
-	.open = echo_open,
+	.open = handler_open_none,
 	.data = echo_data,
-	.eof = echo_eof,
-	.close = echo_close,
+	.eof = handler_eof_none,
+	.close = handler_close_none,
 };

@@ -28,36 +28,12 @@ tm_open(void *st, struct service *svc, const struct peer *peer, struct sink *out
 	return 0;
 }
 
-/* Input that comes before the close is read and dropped. */
-static ssize_t
-tm_data(void *st, const char *p, size_t n, struct sink *out)
-{
-	(void)st;
-	(void)p;
-	(void)out;
-	return (ssize_t)n;
-}
-
-static int
-tm_eof(void *st, struct sink *out)
-{
-	(void)st;
-	(void)out;
-	return 0;
-}
-
-static void
-tm_close(void *st)
-{
-	(void)st;
-}
-
 const struct handler handler_time = {
 	.name = "time",
 	.summary = "RFC 868 time: seconds since 1900 in 4 bytes, then close",
 	.state_size = 0,
 	.open = tm_open,
-	.data = tm_data,
-	.eof = tm_eof,
-	.close = tm_close,
+	.data = handler_data_drop,
+	.eof = handler_eof_none,
+	.close = handler_close_none,
 };
