@@ -1,0 +1,486 @@
+/* net_listen.c - binding listeners, unix socket files, net_listen_all and net_close_all. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "handler.h"
+#include "log.h"
+#include "net.h"
+#include "net_int.h"
+
+static unsigned
+sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+	return 0;
+}
+
+static void
+sa_set_port(struct sockaddr_storage *ss, unsigned port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)(void *)ss)->sin_port = htons((uint16_t)port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+/*
+ * A bound, listening, non-blocking TCP socket, or -1 with errno.  v6only is
+ * applied to AF_INET6 sockets: 0 for the dual-stack "*", 1 otherwise so an
+ * IPv6 listener never takes the IPv4 port of a sibling.
+ */
+static int
+tcp_listen(const struct sockaddr *sa, socklen_t salen, int v6only, int backlog)
+{
+	int fd, on = 1, saved;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* A restart must not wait for TIME_WAIT connections of the last run. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
+		goto fail;
+	if (bind(fd, sa, salen) == -1 || listen(fd, backlog) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int
+backlog_of(const struct config *cf)
+{
+	return cf->backlog > 0 ? (int)cf->backlog : CONF_DEFAULT_BACKLOG;
+}
+
+/*
+ * Records a listening fd in cf->ls (the fd is closed on failure);
+ * unix_path, the socket file this process bound (or NULL), is copied with
+ * its identity *file.
+ */
+int
+add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
+    const char *unix_path, const struct stat *file)
+{
+	struct listener *ls, *l;
+
+	if ((ls = realloc(cf->ls, (cf->nls + 1) * sizeof(*ls))) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	cf->ls = ls;
+	l = &ls[cf->nls];
+	memset(l, 0, sizeof(*l));
+	l->fd = fd;
+	l->svc = svc;
+	snprintf(l->addr, sizeof(l->addr), "%s", addr);
+	l->owner = getpid();
+	if (unix_path != NULL) {
+		if ((l->unix_path = strdup(unix_path)) == NULL) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		l->unix_dev = file->st_dev;
+		l->unix_ino = file->st_ino;
+	}
+	cf->nls++;
+	return 0;
+}
+
+/*
+ * The "listening on" lines, printed once every listener is bound: a script
+ * that waits for them never sees one from a start that then fails.
+ */
+static void
+announce(const struct config *cf)
+{
+	for (size_t i = 0; i < cf->nls; i++) {
+		const struct listener *l = &cf->ls[i];
+		char line[1024];
+		int n;
+
+		/* One write: scripts read this line while other processes share stderr. */
+		n = snprintf(line, sizeof(line), "listening on %s (%s, %s)\n", l->addr,
+		    l->svc->name, l->svc->handler != NULL ? l->svc->handler->name : "none");
+		if (n > (int)sizeof(line) - 1) {
+			n = (int)sizeof(line) - 1;
+			line[n - 1] = '\n';
+		}
+		while (write(STDERR_FILENO, line, (size_t)n) == -1 && errno == EINTR)
+			;
+	}
+}
+
+/* The bound address as printed ("*:PORT" for the wildcard) and its real port. */
+static int
+bound_name(int fd, bool any, char *dst, size_t len, unsigned *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	*port = sa_port(&ss);
+	if (any)
+		snprintf(dst, len, "*:%u", *port);
+	else
+		net_peer_name((struct sockaddr *)&ss, sl, dst, len);
+	return 0;
+}
+
+static int
+listen_any(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
+    char *err, size_t errlen)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+	char name[NET_ADDRSTRLEN];
+	unsigned port;
+	int fd;
+
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_addr = in6addr_any;
+	s6.sin6_port = htons((uint16_t)a->port);
+	fd = tcp_listen((struct sockaddr *)&s6, sizeof(s6), 0, backlog_of(cf));
+	if (fd == -1 && errno == EAFNOSUPPORT) {
+		/* A kernel without IPv6: IPv4 alone is all there is. */
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		s4.sin_addr.s_addr = htonl(INADDR_ANY);
+		s4.sin_port = htons((uint16_t)a->port);
+		fd = tcp_listen((struct sockaddr *)&s4, sizeof(s4), 0, backlog_of(cf));
+	}
+	if (fd == -1)
+		goto fail;
+	if (bound_name(fd, true, name, sizeof(name), &port) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		goto fail;
+	}
+	if (add_listener(cf, fd, svc, name, NULL, NULL) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+	return -1;
+}
+
+static bool
+seen_before(const struct addrinfo *res, const struct addrinfo *ai)
+{
+	for (; res != ai; res = res->ai_next)
+		if (res->ai_addrlen == ai->ai_addrlen &&
+		    memcmp(res->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Every address of a literal or a name.  With port 0, the addresses after
+ * the first reuse the port the first one got, so "localhost:0" is one port
+ * on 127.0.0.1 and ::1 (or fresh ports if that one is taken).
+ */
+static int
+listen_inet(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	struct sockaddr_storage ss;
+	struct in_addr in;
+	char portstr[8], name[NET_ADDRSTRLEN], numeric[NET_ADDRSTRLEN];
+	unsigned port = 0, got;
+	bool literal;
+	int gai, fd, skipped = 0, bound = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%u", a->port);
+	if ((gai = getaddrinfo(a->host, portstr, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", spec,
+		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		return -1;
+	}
+	literal = strchr(a->host, ':') != NULL || inet_pton(AF_INET, a->host, &in) == 1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(ss) || seen_before(res, ai))
+			continue;
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		if (a->port == 0 && port != 0)
+			sa_set_port(&ss, port);
+		fd = tcp_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf));
+		if (fd == -1 && errno == EADDRINUSE && a->port == 0 && port != 0) {
+			sa_set_port(&ss, 0);
+			fd = tcp_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf));
+		}
+		if (fd == -1) {
+			int saved = errno;
+
+			net_peer_name((struct sockaddr *)&ss, ai->ai_addrlen, numeric,
+			    sizeof(numeric));
+			/* A name may list ::1 on a host without IPv6: use what exists. */
+			if (!literal && (saved == EAFNOSUPPORT || saved == EADDRNOTAVAIL)) {
+				log_warnx("%s: skipping %s: %s", spec, numeric, strerror(saved));
+				skipped = saved;
+				continue;
+			}
+			if (literal)
+				snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
+			else
+				snprintf(err, errlen, "cannot listen on %s (%s): %s", spec, numeric,
+				    strerror(saved));
+			freeaddrinfo(res);
+			return -1;
+		}
+		if (bound_name(fd, false, name, sizeof(name), &got) == -1) {
+			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+			close(fd);
+			freeaddrinfo(res);
+			return -1;
+		}
+		if (add_listener(cf, fd, svc, name, NULL, NULL) == -1) {
+			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+			freeaddrinfo(res);
+			return -1;
+		}
+		if (port == 0)
+			port = got;
+		bound++;
+	}
+	freeaddrinfo(res);
+	if (bound == 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", spec,
+		    strerror(skipped != 0 ? skipped : EADDRNOTAVAIL));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whether path is a stale socket file: a socket nobody accepts on.  A
+ * non-blocking probe, so a live server with a full backlog (EAGAIN) counts
+ * as live instead of blocking us.
+ */
+static bool
+stale_socket(const struct sockaddr_un *su, socklen_t len)
+{
+	int fd, r, e;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	r = connect(fd, (const struct sockaddr *)su, len);
+	e = errno;
+	close(fd);
+	return r == -1 && e == ECONNREFUSED;
+}
+
+/*
+ * Binds fd to su, replacing a stale socket file at path.  0, -1 with
+ * errno, or -2 when path exists and is not a socket.
+ */
+static int
+bind_unix(int fd, const struct sockaddr_un *su, socklen_t len, const char *path)
+{
+	struct stat st;
+
+	for (int tries = 0;; tries++) {
+		if (bind(fd, (const struct sockaddr *)su, len) == 0)
+			return 0;
+		if (errno != EADDRINUSE || tries > 0)
+			return -1;
+		/* Never delete what is not ours to delete. */
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return -2;
+		/* A socket left by a process that died: replace it. */
+		if (!stale_socket(su, len)) {
+			errno = EADDRINUSE;
+			return -1;
+		}
+		if (unlink(path) == -1 && errno != ENOENT)
+			return -1;
+	}
+}
+
+/*
+ * Removes the socket file at path if it is still the one bind(2) made
+ * (dev, ino): another server may have removed ours and bound its own
+ * there.  Keeps errno.
+ */
+static void
+unlink_ours(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat now;
+	int saved = errno;
+
+	if (lstat(path, &now) == 0 && now.st_dev == dev && now.st_ino == ino &&
+	    unlink(path) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s", path);
+	errno = saved;
+}
+
+static int
+listen_unix(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
+    char *err, size_t errlen)
+{
+	struct stat file;
+	struct sockaddr_un su;
+	socklen_t len;
+	mode_t old_mask = 0;
+	char name[NET_ADDRSTRLEN];
+	int fd, saved, r;
+
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	memcpy(su.sun_path, a->path, strlen(a->path) + 1);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a->path) + 1);
+	snprintf(name, sizeof(name), "unix:%s", a->path);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		goto fail;
+	/*
+	 * mode: bind creates the file as 0777 minus the umask, so with this
+	 * umask it is born with the mode.  A chmod(path) after bind would
+	 * also come before listen, but it follows a symlink that anyone who
+	 * can write the directory swaps in meanwhile.  Start-up is
+	 * single-threaded, so the process-wide umask touches nothing else.
+	 */
+	if (svc->has_mode)
+		old_mask = umask(0777 & ~(mode_t)svc->mode);
+	r = bind_unix(fd, &su, len, a->path);
+	saved = errno;
+	if (svc->has_mode)
+		umask(old_mask);
+	errno = saved;
+	if (r == -2) {
+		snprintf(err, errlen, "cannot listen on %s: file exists and is not a socket", spec);
+		close(fd);
+		return -1;
+	}
+	if (r == -1)
+		goto fail;
+	/*
+	 * The file bind(2) just made, identified, so that only it is ever
+	 * removed: by the time we stop, the path may name another server's
+	 * socket.
+	 */
+	r = lstat(a->path, &file);
+	if (r == -1 || !S_ISSOCK(file.st_mode)) {
+		saved = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot listen on %s: socket file after bind: %s", spec,
+		    r == -1 ? strerror(saved) : "replaced by another file");
+		return -1;
+	}
+	if (listen(fd, backlog_of(cf)) == -1) {
+		saved = errno;
+		unlink_ours(a->path, file.st_dev, file.st_ino);
+		errno = saved;
+		goto fail;
+	}
+	if (add_listener(cf, fd, svc, name, a->path, &file) == -1) {
+		saved = errno;
+		unlink_ours(a->path, file.st_dev, file.st_ino);
+		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
+		return -1;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
+	return -1;
+}
+
+int
+net_listen_all(struct config *cf, char *err, size_t errlen)
+{
+	struct net_addr a;
+	size_t i, j;
+	int r;
+
+	bool activated;
+
+	r = adopt_passed(cf, err, errlen);
+	if (r == -1)
+		goto fail;
+	activated = r == 1;
+	for (i = 0; i < cf->nsvcs; i++) {
+		struct service *svc = &cf->svcs[i];
+
+		if (activated) {
+			bool passed = false;
+			for (j = 0; j < cf->nls; j++)
+				passed = passed || cf->ls[j].svc == svc;
+			if (passed)
+				continue;
+			log_info("socket activation: no socket passed for service '%s', "
+				 "binding its own addresses", svc->name);
+		}
+		for (j = 0; j < svc->nlisten; j++) {
+			if (net_parse(svc->listen[j], &a, err, errlen) == -1)
+				goto fail;
+			if (a.kind == NET_ANY)
+				r = listen_any(cf, svc, svc->listen[j], &a, err, errlen);
+			else if (a.kind == NET_INET)
+				r = listen_inet(cf, svc, svc->listen[j], &a, err, errlen);
+			else
+				r = listen_unix(cf, svc, svc->listen[j], &a, err, errlen);
+			if (r == -1)
+				goto fail;
+		}
+	}
+	announce(cf);
+	return 0;
+fail:
+	net_close_all(cf);
+	return -1;
+}
+
+void
+net_close_all(struct config *cf)
+{
+	pid_t me = getpid();
+	size_t i;
+
+	for (i = 0; i < cf->nls; i++) {
+		struct listener *l = &cf->ls[i];
+
+		if (l->fd >= 0)
+			close(l->fd);
+		/* A fork child closing its copies must not remove the parent's file. */
+		if (l->unix_path != NULL && l->owner == me)
+			unlink_ours(l->unix_path, l->unix_dev, l->unix_ino);
+		free(l->unix_path);
+	}
+	free(cf->ls);
+	cf->ls = NULL;
+	cf->nls = 0;
+}
