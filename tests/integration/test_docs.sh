@@ -3,7 +3,7 @@
 #
 # Fails when a long option of `$DISPATCHD --help` is missing from
 # man/dispatchd.8, when a model or handler it lists is missing there, when
-# a key of src/conf.c's libconfuse option table is missing from
+# a key of src/conf_file.c's libconfuse option table is missing from
 # man/dispatchd.conf.5, when `groff -man -ww -z` reports anything for
 # either page (skipped with a message without groff), or when README lacks
 # `make run` or `make check`.  Prints "test_docs: N passed, N failed".
@@ -21,7 +21,7 @@ cd "$root" || exit 1
 
 MAN8=man/dispatchd.8
 MAN5=man/dispatchd.conf.5
-CONF_C=src/conf.c
+CONF_C=src/conf_file.c
 
 passed=0
 failed=0
@@ -80,7 +80,7 @@ c_code() {
 	}' "$1"
 }
 
-# config_keys: every option name of the libconfuse tables of src/conf.c,
+# config_keys: every option name of the libconfuse tables of src/conf_file.c,
 # one per line.  Handles every CFG_<TYPE>(...) and CFG_<TYPE>_CB(...)
 # macro, arguments spread over lines, and a name given as a macro that a
 # #define in src/ spells out; an argument it cannot resolve is printed as
@@ -147,7 +147,7 @@ else
 	ok
 fi
 
-# --- 3. every configuration key of src/conf.c is in dispatchd.conf.5 ---
+# --- 3. every configuration key of src/conf_file.c is in dispatchd.conf.5 ---
 config_keys >"$tmp/keys"
 n=$(wc -l <"$tmp/keys")
 missing=""
