@@ -2,6 +2,7 @@
 #ifndef DISPATCHD_MODEL_H
 #define DISPATCHD_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct config;
@@ -15,6 +16,12 @@ struct model {
 	const char *name;
 	const char *summary;
 	int (*run)(struct config *cf);
+	/* Traits the tests and the documentation rely on (false by default):
+	 * serial, one connection at a time while the rest wait in the listen
+	 * backlog; in_children, each connection served by a child process, so
+	 * the accepting process holds no descriptor for it. */
+	bool serial;
+	bool in_children;
 };
 
 extern const struct model model_iterative;

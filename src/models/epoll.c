@@ -74,7 +74,13 @@ ep_fini(struct loop *l)
 	free(d);
 }
 
-static const struct backend epoll_backend = { "epoll", ep_init, ep_set, ep_wait, ep_fini };
+static const struct backend epoll_backend = {
+	.name = "epoll",
+	.init = ep_init,
+	.set = ep_set,
+	.wait = ep_wait,
+	.fini = ep_fini,
+};
 
 static int
 epoll_run(struct config *cf)
@@ -83,5 +89,7 @@ epoll_run(struct config *cf)
 }
 
 const struct model model_epoll = {
-	"epoll", "one thread, non-blocking sockets, epoll(7) readiness loop (default)", epoll_run
+	.name = "epoll",
+	.summary = "one thread, non-blocking sockets, epoll(7) readiness loop (default)",
+	.run = epoll_run,
 };

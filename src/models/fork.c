@@ -193,5 +193,8 @@ fork_run(struct config *cf)
 }
 
 const struct model model_fork = {
-	"fork", "one child process per connection; the parent accepts and reaps", fork_run
+	.name = "fork",
+	.summary = "one child process per connection; the parent accepts and reaps",
+	.run = fork_run,
+	.in_children = true,
 };

@@ -33,5 +33,8 @@ iterative_run(struct config *cf)
 }
 
 const struct model model_iterative = {
-	"iterative", "one connection at a time; the others wait in the backlog", iterative_run
+	.name = "iterative",
+	.summary = "one connection at a time; the others wait in the backlog",
+	.run = iterative_run,
+	.serial = true,
 };

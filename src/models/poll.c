@@ -94,7 +94,13 @@ pl_fini(struct loop *l)
 	free(d);
 }
 
-static const struct backend poll_backend = { "poll", pl_init, pl_set, pl_wait, pl_fini };
+static const struct backend poll_backend = {
+	.name = "poll",
+	.init = pl_init,
+	.set = pl_set,
+	.wait = pl_wait,
+	.fini = pl_fini,
+};
 
 static int
 poll_run(struct config *cf)
@@ -103,5 +109,7 @@ poll_run(struct config *cf)
 }
 
 const struct model model_poll = {
-	"poll", "one thread, non-blocking sockets, poll(2) readiness loop", poll_run
+	.name = "poll",
+	.summary = "one thread, non-blocking sockets, poll(2) readiness loop",
+	.run = poll_run,
 };

@@ -91,7 +91,13 @@ sl_fini(struct loop *l)
 	free(l->be_data);
 }
 
-static const struct backend select_backend = { "select", sl_init, sl_set, sl_wait, sl_fini };
+static const struct backend select_backend = {
+	.name = "select",
+	.init = sl_init,
+	.set = sl_set,
+	.wait = sl_wait,
+	.fini = sl_fini,
+};
 
 static int
 select_run(struct config *cf)
@@ -100,5 +106,7 @@ select_run(struct config *cf)
 }
 
 const struct model model_select = {
-	"select", "one thread, non-blocking sockets, select(2) readiness loop", select_run
+	.name = "select",
+	.summary = "one thread, non-blocking sockets, select(2) readiness loop",
+	.run = select_run,
 };

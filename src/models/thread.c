@@ -212,5 +212,7 @@ thread_run(struct config *cf)
 }
 
 const struct model model_thread = {
-	"thread", "one thread per connection", thread_run
+	.name = "thread",
+	.summary = "one thread per connection",
+	.run = thread_run,
 };
