@@ -29,14 +29,14 @@ listener_pause(struct evloop *ev, struct listener *ls)
 
 	if (ev->paused[i] == 0 && ev->be->set(&ev->l, ls->fd, LOOP_READ, 0) < 0)
 		log_warn("%s: cannot pause the listener", ls->addr);
-	ev->paused[i] = ev->now_ms + LOOP_ACCEPT_PAUSE_MS;
+	ev->paused[i] = ev->cs.now_ms + LOOP_ACCEPT_PAUSE_MS;
 }
 
 static void
 listeners_resume(struct evloop *ev)
 {
 	for (size_t i = 0; i < ev->cf->nls && !ev->stopping; i++) {
-		if (ev->paused[i] == 0 || ev->now_ms < ev->paused[i])
+		if (ev->paused[i] == 0 || ev->cs.now_ms < ev->paused[i])
 			continue;
 		ev->paused[i] = 0;
 		if (ev->be->set(&ev->l, ev->cf->ls[i].fd, 0, LOOP_READ) < 0)
@@ -48,7 +48,6 @@ static void
 conn_accept(struct evloop *ev, struct listener *ls)
 {
 	struct service *svc = ls->svc;
-	const struct handler *h = svc->handler;
 
 	for (int i = 0; i < LOOP_ACCEPT_BATCH; i++) {
 		struct peer peer;
@@ -83,29 +82,22 @@ conn_accept(struct evloop *ev, struct listener *ls)
 				    ls->addr, peer.text, fd, ev->be->name, ev->l.setsize);
 			continue;
 		}
-		if (admit_take(ls, fd, &peer, ev->nconns, ev->cf->max_clients) != REFUSE_NONE)
+		if (admit_take(ls, fd, &peer, ev->cs.n, ev->cf->max_clients) != REFUSE_NONE)
 			continue;
-		struct conn *c = calloc(1, sizeof(*c) + h->state_size);
+		struct conn *c = conn_new(&ev->cs, svc, fd, &peer, ev->cf->max_pending);
 		if (c == NULL) {
 			log_warn("%s: refused %s", ls->addr, peer.text);
 			admit_release(svc, (struct sockaddr *)&peer.sa, peer.salen);
 			close(fd);
 			continue;
 		}
-		c->salen = peer.salen < sizeof(c->sa) ? peer.salen : sizeof(c->sa);
-		memcpy(&c->sa, &peer.sa, c->salen);
-		c->fd = fd;
-		c->svc = svc;
-		c->out.cap = (size_t)ev->cf->max_pending;
 		ev->conns[fd] = c;
-		ev->nconns++;
-		idle_touch(ev, c);
 		log_debug("%s: connection from %s", ls->addr, peer.text);
-		if (h->open(conn_state(c), svc, &peer, &c->out) < 0) {
-			conn_close(ev, c);
+		if (conn_start(c, &peer) < 0) {
+			loop_close(ev, c);
 			continue;
 		}
-		conn_settle(ev, c);
+		loop_settle(ev, c);
 	}
 }
 
@@ -127,9 +119,9 @@ begin_stop(struct evloop *ev)
 			ev->be->set(&ev->l, ev->cf->ls[i].fd, LOOP_READ, 0);
 	net_close_all(ev->cf);
 	ev->stopping = true;
-	ev->deadline_ms = ev->now_ms + ev->cf->shutdown_timeout * 1000;
-	log_info("shutting down: %ld connection%s open, waiting up to %lds", ev->nconns,
-	    ev->nconns == 1 ? "" : "s", ev->cf->shutdown_timeout);
+	ev->deadline_ms = ev->cs.now_ms + ev->cf->shutdown_timeout * 1000;
+	log_info("shutting down: %ld connection%s open, waiting up to %lds", ev->cs.n,
+	    ev->cs.n == 1 ? "" : "s", ev->cf->shutdown_timeout);
 }
 
 /* True when another service before index i watches the same descriptor. */
@@ -185,20 +177,16 @@ held_release(struct evloop *ev)
 	struct config *cf = ev->cf;
 	int n = 0;
 
-	for (struct conn *c = ev->held, *next; c != NULL; c = next) {
+	for (struct conn *c = ev->cs.held, *next; c != NULL; c = next) {
 		next = c->hnext;
 		if (!ev->out_room[c->svc - cf->svcs])
 			continue;
-		held_unlink(ev, c);
-		sink_release(&c->out);
 		n++;
-		/* A call without input lets the handler send what it owes. */
-		if (c->svc->handler->data(conn_state(c), "", 0, &c->out) < 0 ||
-		    sink_keep(&c->out) < 0) {
-			conn_close(ev, c);
+		if (conn_resume(&ev->cs, c) < 0) {
+			loop_close(ev, c);
 			continue;
 		}
-		conn_settle(ev, c);	/* may hold it again: it goes back on the list */
+		loop_settle(ev, c);	/* may hold it again: it goes back on the list */
 	}
 	return n;
 }
@@ -215,23 +203,21 @@ static void
 loop_outputs(struct evloop *ev)
 {
 	outputs_watch(ev);
-	for (int round = 0; round < 4 && ev->held != NULL; round++) {
+	for (int round = 0; round < 4 && ev->cs.held != NULL; round++) {
 		if (held_release(ev) == 0)
 			break;
 		outputs_watch(ev);
 	}
 	ev->held_ready = false;
-	for (struct conn *c = ev->held; c != NULL && !ev->held_ready; c = c->hnext)
+	for (struct conn *c = ev->cs.held; c != NULL && !ev->held_ready; c = c->hnext)
 		ev->held_ready = ev->out_room[c->svc - ev->cf->svcs];
 }
 
 static int
 wait_timeout(struct evloop *ev)
 {
-	long long due = -1, now = ev->now_ms;
+	long long due = conn_idle_due(&ev->cs), now = ev->cs.now_ms;
 
-	if (ev->cf->idle_timeout > 0 && ev->idle_head)
-		due = ev->idle_head->active_ms + ev->cf->idle_timeout * 1000;
 	if (ev->stopping && (due < 0 || ev->deadline_ms < due))
 		due = ev->deadline_ms;
 	if (ev->held_ready)
@@ -247,17 +233,11 @@ wait_timeout(struct evloop *ev)
 static void
 expire_idle(struct evloop *ev)
 {
-	if (ev->cf->idle_timeout <= 0)
-		return;
-	while (ev->idle_head && ev->now_ms - ev->idle_head->active_ms >= ev->cf->idle_timeout * 1000) {
-		struct conn *c = ev->idle_head;
-		if (c->flags & C_HELD) {
-			/* It waits for its handler's output, not for the client. */
-			idle_touch(ev, c);
-			continue;
-		}
+	struct conn *c;
+
+	while ((c = conn_idle_expired(&ev->cs)) != NULL) {
 		log_debug("closing idle connection on descriptor %d", c->fd);
-		conn_cut(ev, c, false);
+		loop_cut(ev, c, false);
 	}
 }
 
@@ -278,7 +258,8 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	int want = setsize_wanted();
 
 	memset(ev, 0, sizeof(*ev));
-	ev->now_ms = sig_now_ms();
+	ev->cs.now_ms = sig_now_ms();
+	ev->cs.idle_timeout_ms = cf->idle_timeout * 1000;
 	ev->cf = cf;
 	ev->be = be;
 	ev->warn_setsize = (struct log_rate)LOG_RATE_INIT(10);
@@ -323,7 +304,7 @@ loop_fini(struct evloop *ev)
 	if (ev->conns) {
 		for (int fd = 0; fd < ev->l.setsize; fd++)
 			if (ev->conns[fd])
-				conn_cut(ev, ev->conns[fd], false);
+				loop_cut(ev, ev->conns[fd], false);
 	}
 	if (ev->l.setsize > 0)
 		ev->be->fini(&ev->l);
@@ -349,7 +330,7 @@ loop_run(struct config *cf, const struct backend *be)
 	for (;;) {
 		/* Stopped: once the connections are done and the handlers'
 		 * outputs took what was queued for them, or at the deadline. */
-		if (ev.stopping && ev.nconns == 0 && (ev.nwatched == 0 || ev.now_ms >= ev.deadline_ms))
+		if (ev.stopping && ev.cs.n == 0 && (ev.nwatched == 0 || ev.cs.now_ms >= ev.deadline_ms))
 			break;
 		int n = be->wait(&ev.l, wait_timeout(&ev));
 		if (n < 0) {
@@ -357,7 +338,7 @@ loop_run(struct config *cf, const struct backend *be)
 			status = 1;
 			break;
 		}
-		ev.now_ms = sig_now_ms();
+		ev.cs.now_ms = sig_now_ms();
 		bool signalled = false;
 		int nlisten = 0;
 		for (int i = 0; i < n; i++) {
@@ -375,19 +356,19 @@ loop_run(struct config *cf, const struct backend *be)
 				continue;
 			}
 			if (f->mask & LOOP_WRITE) {
-				if (conn_flush(&ev, c) < 0) {
-					conn_close(&ev, c);
+				if (loop_flush(&ev, c) < 0) {
+					loop_close(&ev, c);
 					continue;
 				}
-				if (!(f->mask & LOOP_READ) || !(c->mask & LOOP_READ)) {
-					conn_settle(&ev, c);
+				if (!(f->mask & LOOP_READ) || !(c->io & LOOP_READ)) {
+					loop_settle(&ev, c);
 					continue;
 				}
 			}
-			if ((f->mask & LOOP_READ) && (c->mask & LOOP_READ))
-				conn_readable(&ev, c);
+			if ((f->mask & LOOP_READ) && (c->io & LOOP_READ))
+				loop_readable(&ev, c);
 			else if (f->mask & LOOP_READ)
-				conn_settle(&ev, c);
+				loop_settle(&ev, c);
 		}
 		for (int i = 0; i < nlisten && !ev.stopping; i++) {
 			struct listener *ls = find_listener(cf, ev.l.fired[i].fd);
@@ -398,7 +379,7 @@ loop_run(struct config *cf, const struct backend *be)
 			int stop = model_signals(cf);
 			if (stop >= 2) {
 				log_info("second stop signal: exiting now, dropping %ld connection%s",
-				    ev.nconns, ev.nconns == 1 ? "" : "s");
+				    ev.cs.n, ev.cs.n == 1 ? "" : "s");
 				break;
 			}
 			if (stop && !ev.stopping)
@@ -406,11 +387,11 @@ loop_run(struct config *cf, const struct backend *be)
 		}
 		expire_idle(&ev);
 		listeners_resume(&ev);
-		if (ev.stopping && ev.now_ms >= ev.deadline_ms) {
+		if (ev.stopping && ev.cs.now_ms >= ev.deadline_ms) {
 			handler_nowait = false;	/* as in loop_fini */
 			for (int fd = 0; fd < ev.l.setsize; fd++)
 				if (ev.conns[fd])
-					conn_cut(&ev, ev.conns[fd], true);
+					loop_cut(&ev, ev.conns[fd], true);
 		}
 		loop_outputs(&ev);
 	}
