@@ -14,7 +14,13 @@ BUILD      ?= build
 VERSION    := 0.1.0
 
 CFLAGS   ?= -O2 -g
-WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+            -Wpointer-arith
+# make WERROR=1 ...: any warning fails the build (CI; check-asan and the fuzz
+# build too).  Not the default: a newer compiler must not break a user's build.
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
 CPPFLAGS += -D_GNU_SOURCE -DDISPATCHD_VERSION='"$(VERSION)"' \
             -DDISPATCHD_CONFIG='"$(SYSCONFDIR)/dispatchd/dispatchd.conf"'
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -pthread -MMD -MP
@@ -117,6 +123,30 @@ stress: deps
 	  echo "stress: seed $$seed, rounds $(ROUND) to $$(($(ROUND) + $(ROUNDS) - 1))$(if $(MODEL), of model $(MODEL))"; \
 	  DISPATCHD=$(BIN) DIFF_SEED=$$seed DIFF_ROUNDS='$(ROUNDS)' DIFF_ROUND='$(ROUND)' \
 	  DIFF_MODEL='$(MODEL)' DIFF_SECONDS='$(DURATION)' $(STRESS_BIN)
+
+# The house style is .clang-format (clang-format 14, as in Debian 12), over
+# the C files git tracks in src/ and tests/.  make format rewrites them in
+# place; make format-check changes nothing, lists each file that differs and
+# fails (CI).  The installed clang-format must be version 14: others format
+# differently.
+CLANG_FORMAT ?= clang-format
+FORMAT_SRCS   = $(wildcard $(shell git ls-files 'src/*.[ch]' 'tests/*.[ch]' 2>/dev/null || \
+                  find src tests -name '*.[ch]'))
+.PHONY: format format-check
+format:
+	@sh tests/apt-deps.sh format clang-format
+	@$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check:
+	@sh tests/apt-deps.sh format-check clang-format
+	@$(CLANG_FORMAT) --version | grep -q ' version 14\.' || \
+	  echo "format-check: warning: not clang-format 14; differences may be its own"
+	@n=0; for f in $(FORMAT_SRCS); do \
+	  $(CLANG_FORMAT) --dry-run -Werror --ferror-limit=1 "$$f" >/dev/null 2>&1 || \
+	    { echo "format-check: $$f differs from .clang-format"; n=$$((n + 1)); }; \
+	done; \
+	[ $$n -eq 0 ] || { echo "format-check: $$n files; 'make format' rewrites them" \
+	  "('$(CLANG_FORMAT) FILE | diff -u FILE -' shows one)"; exit 1; }
 
 # Installs the Debian packages above when something is missing: with
 # apt-get when root, otherwise prints the exact command and fails.
