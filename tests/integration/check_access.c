@@ -13,13 +13,6 @@
 
 #define D H_DEADLINE_MS
 
-/* Models serving connections at once (iterative: the rest wait). */
-static bool
-concurrent(const char *model)
-{
-	return strcmp(model, "iterative") != 0;
-}
-
 /* What became of a connection. */
 enum outcome {
 	SERVED,		/* the probe came back */
@@ -120,7 +113,7 @@ have_ipv6(void)
  */
 START_TEST(test_deny)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args8[] = { "-m", model, "-l", "127.0.0.1:0", "--deny",
 		"127.0.0.0/8", NULL };
 	const char *args1[] = { "-m", model, "-l", "127.0.0.1:0", "--deny",
@@ -158,7 +151,7 @@ END_TEST
  */
 START_TEST(test_allow)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--allow",
 		"127.0.0.2/32", NULL };
 	const char *both[] = { "-m", model, "-l", "127.0.0.1:0", "--allow",
@@ -198,7 +191,7 @@ END_TEST
  */
 START_TEST(test_ipv6)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *a6[] = { "-m", model, "-l", "[::1]:0", "--deny", "::1/128",
 		NULL };
 	const char *any[] = { "-m", model, "-l", "*:0", "--deny",
@@ -280,7 +273,7 @@ served_again(void *arg)
  */
 START_TEST(test_per_source)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
 		"--max-per-source", "2", NULL };
 	struct retry r = { "127.0.0.1", 0, -1, 0, false };
@@ -291,7 +284,7 @@ START_TEST(test_per_source)
 	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
 	port = r.port = srv_port(&s, 0);
 
-	if (!concurrent(model)) {
+	if (h_model_serial(model)) {
 		for (int i = 0; i < 4; i++)
 			EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
 		/* b waits behind a in the backlog, then is served. */
@@ -366,7 +359,7 @@ END_TEST
  */
 START_TEST(test_rate_limit)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
 		"--rate-limit", "5", NULL };
 	struct retry r = { "127.0.0.1", 0, -1, 0, false };
@@ -437,11 +430,11 @@ write_conf(const char *dir, const char *text)
  */
 START_TEST(test_service_config)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *conf;
 	const char *args[] = { "-m", model, "-c", NULL, NULL };
-	bool conc = concurrent(model);
+	bool conc = !h_model_serial(model);
 	struct srv s;
 	int lim, open_, a, b, c, i;
 	int fds[3];
@@ -526,7 +519,7 @@ perms(const char *path)
  */
 START_TEST(test_unix_mode)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	char text[2048];
 	const char *conf, *p, *g, *o;
@@ -569,8 +562,8 @@ START_TEST(test_unix_mode)
 	H_ASSERT(perms(o) == 0604, "%s: %s has mode %o, want 604 (global)",
 	    model, o, perms(o));
 
-	n = concurrent(model) ? 3 : 1;
-	for (int round = 0; round < (concurrent(model) ? 1 : 3); round++) {
+	n = h_model_serial(model) ? 1 : 3;
+	for (int round = 0; round < (h_model_serial(model) ? 3 : 1); round++) {
 		for (i = 0; i < n; i++) {
 			fds[i] = cli_connect_unix(p, D);
 			H_ASSERT(fds[i] >= 0, "%s: connect %s: %s", model, p,

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "model.h"
 
 #define D H_DEADLINE_MS
 /* For the bulk transfers (MiBs): a slowed-down server (valgrind) needs longer. */
@@ -24,24 +23,6 @@
 #define CG_COLS		72
 #define CG_LINE		74
 #define CG_NCHARS	95
-
-/* The models of the registry, in its order. */
-#define MAX_MODELS	16
-static const char *all_models[MAX_MODELS];
-static int nall;
-
-static bool
-is(const char *model, const char *name)
-{
-	return strcmp(model, name) == 0;
-}
-
-static void
-models_init(void)
-{
-	for (int i = 0; models[i] != NULL && nall < MAX_MODELS; i++)
-		all_models[nall++] = models[i]->name;
-}
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -372,14 +353,14 @@ reply_case(const char *model, bool daytime)
 /* daytime: one ctime line, UTC, then the server closes. */
 START_TEST(test_daytime)
 {
-	reply_case(all_models[_i], true);
+	reply_case(h_model(_i), true);
 }
 END_TEST
 
 /* time: 4 bytes, seconds since 1900 big-endian, then the server closes. */
 START_TEST(test_time)
 {
-	reply_case(all_models[_i], false);
+	reply_case(h_model(_i), false);
 }
 END_TEST
 
@@ -391,7 +372,7 @@ END_TEST
  */
 START_TEST(test_discard)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	const size_t total = 1 << 20;
 	unsigned char *data = malloc(total);
 	struct hbuf in = { 0 };
@@ -520,11 +501,11 @@ cg_read_lines(const char *model, const char *what, int fd, struct cg *cg,
 
 /*
  * chargen: 100 lines of the pattern; each connection starts at line 0
- * (a second one while the first is open, except under iterative).
+ * (a second one while the first is open, except under a serial model).
  */
 START_TEST(test_chargen)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	struct cg a = { 0 }, b = { 0 };
 	char first[CG_LINE];
 	struct srv s;
@@ -541,11 +522,11 @@ START_TEST(test_chargen)
 	cg_feed(model, "chargen", &a, first, CG_LINE);
 	cg_read_lines(model, "chargen", fa, &a, 99, D);
 
-	if (is(model, "iterative"))
+	if (h_model_serial(model))
 		close(fa);
 	fb = connect_ok(model, &s);
 	cg_read_lines(model, "chargen (second client)", fb, &b, 100, D);
-	if (!is(model, "iterative")) {
+	if (!h_model_serial(model)) {
 		/* The first one carries on where it was. */
 		cg_read_lines(model, "chargen (first client again)", fa, &a,
 		    100, D);
@@ -564,7 +545,7 @@ END_TEST
  */
 START_TEST(test_chargen_input)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	const size_t total = 8 << 20;
 	unsigned char *data = malloc(total);
 	const char *what = "chargen with client data";
@@ -647,7 +628,7 @@ END_TEST
  */
 START_TEST(test_chargen_halfclose)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	const char *what = "chargen after the half-close";
 	struct cg cg = { 0 }, c2 = { 0 };
 	struct srv s;
@@ -681,13 +662,14 @@ has_child(void *arg)
 /*
  * chargen to a client that never reads, with --max-pending 4096: the
  * server's memory stays flat and it does not spin (measured on the process
- * that serves the client: the server, or under fork its child), other
- * clients are served meanwhile (not under iterative), and when the client
- * leaves with its data unread the server carries on.
+ * that serves the client: the server, or its child under a model serving
+ * in children), other clients are served meanwhile (not under a serial
+ * model), and when the client leaves with its data unread the server
+ * carries on.
  */
 START_TEST(test_chargen_stalled)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	const char *const extra[] = { "--max-pending", "4096", NULL };
 	bool measure = !h_under_valgrind();
 	struct cg cg = { 0 }, cb = { 0 };
@@ -712,13 +694,13 @@ START_TEST(test_chargen_stalled)
 	target = s.pid;
 	rss0 = h_proc_kb(target, "VmRSS");
 	fa = connect_ok(model, &s);
-	if (is(model, "fork")) {
+	if (h_model_in_children(model)) {
 		pid_t kids[4];
 
 		H_ASSERT(h_wait_for(has_child, &s.pid, D),
-		    "fork: no child for the connection");
+		    "%s: no child for the connection", model);
 		H_ASSERT(h_proc_children(s.pid, kids, 4) == 1,
-		    "fork: more than one child for one connection");
+		    "%s: more than one child for one connection", model);
 		target = kids[0];
 		rss0 = h_proc_kb(target, "VmRSS");
 	}
@@ -748,7 +730,7 @@ START_TEST(test_chargen_stalled)
 	}
 
 	/* Another client is served meanwhile. */
-	if (!is(model, "iterative")) {
+	if (!h_model_serial(model)) {
 		fb = connect_ok(model, &s);
 		cg_read_lines(model, "chargen (second client, first stalled)",
 		    fb, &cb, 20, D);
@@ -820,7 +802,7 @@ run_nc(const char *model, const char *const argv[], size_t *len)
  */
 START_TEST(test_nc)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	static const char *const modes[] = { "-d", "-N" };
 	char port[16], what[32], *out;
 	struct srv s, t;
@@ -871,18 +853,13 @@ main(void)
 	/* The bulk transfers wait up to 2 * DS: a slowed-down server gets longer. */
 	int to = 30 * (int)h_time_scale();
 
-	models_init();
-	tcase_add_loop_test(h_tcase(su, "daytime", to), test_daytime, 0,
-	    nall);
-	tcase_add_loop_test(h_tcase(su, "time", to), test_time, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "discard", to), test_discard, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "chargen", to), test_chargen, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "chargen_input", to),
-	    test_chargen_input, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "chargen_halfclose", to),
-	    test_chargen_halfclose, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "chargen_stalled", to),
-	    test_chargen_stalled, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "nc", to), test_nc, 0, nall);
+	h_tcase_models(su, "daytime", to, test_daytime);
+	h_tcase_models(su, "time", to, test_time);
+	h_tcase_models(su, "discard", to, test_discard);
+	h_tcase_models(su, "chargen", to, test_chargen);
+	h_tcase_models(su, "chargen_input", to, test_chargen_input);
+	h_tcase_models(su, "chargen_halfclose", to, test_chargen_halfclose);
+	h_tcase_models(su, "chargen_stalled", to, test_chargen_stalled);
+	h_tcase_models(su, "nc", to, test_nc);
 	return h_run_suite(su);
 }

@@ -159,7 +159,7 @@ mono_us(void)
  */
 START_TEST(test_notify)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *argv[] = { abs_binary(), "-m", model, "-l", "127.0.0.1:0",
 		"-l", "127.0.0.1:0", NULL };
 	struct notify n;
@@ -454,7 +454,7 @@ ts_ok(int fd)
  */
 START_TEST(test_activation)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	char upath[PATH_MAX], addr[PATH_MAX + 8];
 	const char *args[] = { "-m", model, "-c", sa_config(dir), NULL };
@@ -702,7 +702,7 @@ only_child(void *arg)
  */
 START_TEST(test_daemon)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	char pidf[PATH_MAX], addr[64], want[PATH_MAX + 128], text[64];
 	char cwd[PATH_MAX];
 	const char *args[] = { "-d", "--pidfile", pidf, "-m", model, "-l",
@@ -1160,7 +1160,7 @@ unix_serving(void *arg)
 START_TEST(test_daemon_stdio_closed)
 {
 	static int closed = FD_IN | FD_OUT | FD_ERR;
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	char pidf[PATH_MAX], sock[PATH_MAX], addr[PATH_MAX + 8];
 	char want[PATH_MAX + 128];
@@ -1209,15 +1209,15 @@ END_TEST
 
 /*
  * In the foreground in every model, logger output '-' with stdout closed
- * (_i < H_NMODELS: stderr observed, no "record lost" warning), or with
+ * (case 0: stderr observed, no "record lost" warning), or with
  * 0-2 all closed (a unix socket): stdout is /dev/null, every record is
  * written (OK with --logger-ack) and SIGTERM gives status 0.
  */
 START_TEST(test_stdio_closed_logger)
 {
 	static int out_only = FD_OUT, every = FD_IN | FD_OUT | FD_ERR;
-	const char *model = h_models[_i % H_NMODELS];
-	bool all = _i >= H_NMODELS;
+	const char *model = h_model(H_LOOP_MODEL(_i));
+	bool all = H_LOOP_CASE(_i) == 1;
 	char sock[PATH_MAX], addr[PATH_MAX + 8], line[64];
 	const char *args[] = { "-m", model, "-H", "logger", "--logger-output",
 		"-", "--logger-ack", "-l", addr, NULL };
@@ -1420,12 +1420,13 @@ find_child(void *arg)
 
 /*
  * As root, --user nobody in every model: after binding, every thread (and
- * for fork the child serving a connection) runs with nobody's uid, gid and
- * only nobody's groups, without capabilities, and still serves.
+ * under a model serving in children the child serving a connection) runs
+ * with nobody's uid, gid and only nobody's groups, without capabilities,
+ * and still serves.
  */
 START_TEST(test_user)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--user",
 		"nobody", NULL };
 	struct passwd *pw;
@@ -1453,12 +1454,12 @@ START_TEST(test_user)
 	    "%s: not serving as nobody", model);
 	why = creds_wrong(s.pid, pw, groups, ngroups);
 	H_ASSERT(why == NULL, "%s: server: %s", model, why);
-	if (strcmp(model, "fork") == 0) {
+	if (h_model_in_children(model)) {
 		pp[0] = s.pid;
 		H_ASSERT(h_wait_for(find_child, pp, D),
-		    "fork: no child serving the connection");
+		    "%s: no child serving the connection", model);
 		why = creds_wrong(pp[1], pw, groups, ngroups);
-		H_ASSERT(why == NULL, "fork: child: %s", why);
+		H_ASSERT(why == NULL, "%s: child: %s", model, why);
 	}
 	H_ASSERT(cli_echo_ok(fd, "still\n"), "%s: not serving", model);
 	close(fd);
@@ -1632,17 +1633,17 @@ status_want(char *buf, size_t cap, const char *svc, int now, int total,
 
 /*
  * SIGUSR1 in every model: one line per service with exact counters after
- * two echo connections of 1000 and 234 bytes (iterative: one after the
- * other), counted in shared memory by fork children too; once both
- * clients left, "0 now" with the totals kept.  A second, idle service
- * reports zeros.
+ * two echo connections of 1000 and 234 bytes (serial: one after the
+ * other), counted in shared memory by the children of a model serving in
+ * children too; once both clients left, "0 now" with the totals kept.  A
+ * second, idle service reports zeros.
  */
 START_TEST(test_status)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "-l",
 		"127.0.0.1:0", NULL };
-	bool iterative = strcmp(model, "iterative") == 0;
+	bool serial = h_model_serial(model);
 	char big[1001], small[235], want[512], got[512];
 	struct srv s;
 	int a, b, port;
@@ -1655,19 +1656,19 @@ START_TEST(test_status)
 	port = srv_port(&s, srv_find(&s, "echo"));
 	a = cli_connect(port);
 	H_ASSERT(a >= 0 && cli_echo_ok(a, big), "%s: first client", model);
-	if (iterative)
+	if (serial)
 		close(a);	/* the second is served once the first left */
 	b = cli_connect(port);
 	H_ASSERT(b >= 0 && cli_echo_ok(b, small), "%s: second client", model);
 
-	status_want(want, sizeof want, "echo", iterative ? 1 : 2, 2, 1234, 0);
+	status_want(want, sizeof want, "echo", serial ? 1 : 2, 2, 1234, 0);
 	H_ASSERT(status_is(&s, "echo", want, got, sizeof got),
 	    "%s: status line\n'%s'\nwant\n'%s'", model, got, want);
 	status_want(want, sizeof want, "echo-2", 0, 0, 0, 0);
 	H_ASSERT(status_is(&s, "echo-2", want, got, sizeof got),
 	    "%s: status line\n'%s'\nwant\n'%s'", model, got, want);
 
-	if (!iterative)
+	if (!serial)
 		close(a);
 	close(b);
 	status_want(want, sizeof want, "echo", 0, 2, 1234, 0);
@@ -1679,11 +1680,13 @@ START_TEST(test_status)
 }
 END_TEST
 
-/* Models with concurrent connections (iterative keeps the rest in the backlog). */
-/* --max-clients 1: the refused second connection is counted. */
+/*
+ * --max-clients 1: the refused second connection is counted (not under a
+ * serial model, which keeps the rest in the backlog).
+ */
 START_TEST(test_status_refused)
 {
-	const char *model = h_conc_models[_i];
+	const char *model = h_conc_model(_i);
 	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
 		"--max-clients", "1", NULL };
 	char want[512], got[512];
@@ -1753,8 +1756,8 @@ main(void)
 	    test_pidfile_swapped_while_locking);
 	h_tcase_models(su, "daemon_stdio_closed", 30,
 	    test_daemon_stdio_closed);
-	tcase_add_loop_test(h_tcase(su, "stdio_closed_logger", 30),
-	    test_stdio_closed_logger, 0, 2 * H_NMODELS);
+	h_tcase_models_n(su, "stdio_closed_logger", 30,
+	    test_stdio_closed_logger, 2);
 	tcase_add_test(h_tcase(su, "unix_replaced_kept", 30),
 	    test_unix_replaced_kept);
 	h_tcase_models(su, "user", 30, test_user);
@@ -1763,8 +1766,6 @@ main(void)
 	tcase_add_test(h_tcase(su, "user_check_config", 30),
 	    test_user_check_config);
 	h_tcase_models(su, "status", 30, test_status);
-	tcase_add_loop_test(h_tcase(su, "status_refused", 30),
-	    test_status_refused, 0,
-	    H_NCONC_MODELS);
+	h_tcase_conc_models(su, "status_refused", 30, test_status_refused);
 	return h_run_suite(su);
 }

@@ -25,19 +25,6 @@
 
 #define D H_DEADLINE_MS
 
-static bool
-is(const char *model, const char *name)
-{
-	return strcmp(model, name) == 0;
-}
-
-/* Models serving connections at once (iterative: the rest wait). */
-static bool
-concurrent(const char *model)
-{
-	return !is(model, "iterative");
-}
-
 /* Connects and gets an echo; for polling until the server serves again. */
 static bool
 served(void *arg)
@@ -342,10 +329,10 @@ push(int fd, long total)
  */
 START_TEST(test_reset_pending)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		NULL };
-	bool conc = concurrent(model);
+	bool conc = !h_model_serial(model);
 	struct srv s;
 	int a1, a2, b = -1, c, port;
 	long sent1, sent2;
@@ -423,7 +410,7 @@ ts_ok(int fd, const char *line)
  */
 START_TEST(test_slowloris)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "timestamp", "-l",
 		"127.0.0.1:0", "--idle-timeout", "1", NULL };
 	long long tq = 0, q_cut = -1, t0, elapsed;
@@ -433,7 +420,7 @@ START_TEST(test_slowloris)
 	int q = -1, sl;
 
 	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
-	if (concurrent(model)) {
+	if (!h_model_serial(model)) {
 		q = cli_connect(srv_port(&s, 0));
 		/* Its last activity is after tq: the cut comes >= 1 s later. */
 		tq = h_now_ms();
@@ -534,10 +521,10 @@ refused_some(void *arg)
  */
 START_TEST(test_flood)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		"--max-clients", "4", NULL };
-	bool conc = concurrent(model);
+	bool conc = !h_model_serial(model);
 	int g, port, rounds = 0, hogs[HOGS], i;
 	struct flood f;
 	struct srv s;
@@ -606,7 +593,7 @@ END_TEST
  */
 START_TEST(test_sigterm_flood)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		"--max-clients", "8", "--shutdown-timeout", "1", NULL };
 	pid_t left[16];
@@ -670,15 +657,16 @@ outcome(int fd)
  * more connections coming in the server uses little CPU (no busy loop);
  * once connections close, new ones are served again.
  *
- * fork and iterative hold no descriptor per connection in the accepting
- * process: there every one of the 40 is served.
+ * Models serving each connection in a child, or one at a time (serial),
+ * hold no descriptor per connection in the accepting process: there every
+ * one of the 40 is served.
  */
 START_TEST(test_fd_exhaustion)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		NULL };
-	bool holds = !is(model, "fork") && !is(model, "iterative");
+	bool holds = !h_model_serial(model) && !h_model_in_children(model);
 	int fds[NCONN], nserved = 0, nrefused = 0, port, i;
 	long cpu0, cpu1, cpu_bound = 300 * h_time_scale();
 	long long hold_end;
@@ -690,7 +678,7 @@ START_TEST(test_fd_exhaustion)
 	    "%s: server did not start with %d descriptors", model, NOFILE);
 	port = srv_port(&s, 0);
 
-	if (is(model, "iterative")) {
+	if (h_model_serial(model)) {
 		for (i = 0; i < NCONN; i++)
 			H_ASSERT(served(&port), "%s: connection %d not served",
 			    model, i + 1);
@@ -825,10 +813,10 @@ log_lines(int port, const char *text, struct hbuf *in)
  */
 START_TEST(test_logger_full)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *args[] = { "-m", model, "-c", NULL, NULL };
-	bool conc = concurrent(model);
+	bool conc = !h_model_serial(model);
 	struct hbuf in = { 0 };
 	struct logged lg;
 	struct srv s;
@@ -987,7 +975,7 @@ can_tmpfs(const char *dir)
  */
 START_TEST(test_logger_resume)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	char fs[256], out[300], text[1024], mine_out[400], mine_fill[400];
 	const char *args[] = { "-m", model, "-c", NULL, NULL };
@@ -1225,7 +1213,7 @@ pump(struct client *cl, int n, int timeout_ms)
  */
 START_TEST(test_signal_storm)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "storm.log");
 	const char *args[] = { "-m", model, "-H", "logger", "-l",

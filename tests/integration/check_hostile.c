@@ -14,32 +14,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "model.h"
 
 #define D H_DEADLINE_MS
-
-/* The models of the registry, and those serving connections at once. */
-#define MAX_MODELS	16
-static const char *all_models[MAX_MODELS];
-static int nall;
-static const char *conc_models[MAX_MODELS];
-static int nconc;
-
-static bool
-is(const char *model, const char *name)
-{
-	return strcmp(model, name) == 0;
-}
-
-static void
-models_init(void)
-{
-	for (int i = 0; models[i] != NULL && nall < MAX_MODELS; i++) {
-		all_models[nall++] = models[i]->name;
-		if (!is(models[i]->name, "iterative"))
-			conc_models[nconc++] = models[i]->name;
-	}
-}
 
 /* "unix:" + path into buf. */
 static const char *
@@ -111,7 +87,7 @@ has_child(void *arg)
 	return h_proc_children(*(pid_t *)arg, &kid, 1) > 0;
 }
 
-/* VmRSS of pid and its children (fork) in kB. */
+/* VmRSS of pid and its children (a model serving in children) in kB. */
 static long
 rss_kb(pid_t pid)
 {
@@ -302,7 +278,7 @@ echo_unix_ok(const char *sock, int ms)
  */
 START_TEST(test_ready_echo)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *sock = h_path(dir, "e.sock");
 	char addr[PATH_MAX + 8];
@@ -341,7 +317,7 @@ END_TEST
  */
 START_TEST(test_ready_timestamp)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "timestamp", "-l",
 		"127.0.0.1:0", NULL };
 	struct hbuf out = { 0 }, in = { 0 };
@@ -425,7 +401,7 @@ next_line_record(const char *model, char **pp, struct h_record *rec,
  */
 START_TEST(test_ready_logger)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *sock = h_path(dir, "l.sock");
 	const char *out = h_path(dir, "l.log");
@@ -630,19 +606,19 @@ cut_case(const char *model, int nsig, bool to_pipe)
 
 START_TEST(test_cut_drain)
 {
-	cut_case(all_models[_i], 1, false);
+	cut_case(h_model(_i), 1, false);
 }
 END_TEST
 
 START_TEST(test_cut_drain_pipe)
 {
-	cut_case(all_models[_i], 1, true);
+	cut_case(h_model(_i), 1, true);
 }
 END_TEST
 
 START_TEST(test_cut_second_signal)
 {
-	cut_case(all_models[_i], 2, false);
+	cut_case(h_model(_i), 2, false);
 }
 END_TEST
 
@@ -930,13 +906,13 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 
 START_TEST(test_load_file_halfclose)
 {
-	load_case(conc_models[_i], false, false, false);
+	load_case(h_conc_model(_i), false, false, false);
 }
 END_TEST
 
 START_TEST(test_load_pipe_halfclose)
 {
-	load_case(conc_models[_i], true, false, false);
+	load_case(h_conc_model(_i), true, false, false);
 }
 END_TEST
 
@@ -944,13 +920,13 @@ END_TEST
 START_TEST(test_load_pipe_settle)
 {
 	for (int round = 0; round < 3; round++)
-		load_case(conc_models[_i], true, true, true);
+		load_case(h_conc_model(_i), true, true, true);
 }
 END_TEST
 
 START_TEST(test_load_pipe_open)
 {
-	load_case(conc_models[_i], true, true, false);
+	load_case(h_conc_model(_i), true, true, false);
 }
 END_TEST
 
@@ -962,9 +938,11 @@ END_TEST
 #define TORN_LEN	60000
 
 /*
- * fork and thread, --max-line 65536, logger output "-" on a pipe nobody
- * reads for the first second while 6 clients each send one 60000-byte
- * line of their own letter: then everything is read, and each record is
+ * fork and thread (by name: no trait of struct model tells the models
+ * whose records come from a process or thread per connection),
+ * --max-line 65536, logger output "-" on a pipe nobody reads for the
+ * first second while 6 clients each send one 60000-byte line of their
+ * own letter: then everything is read, and each record is
  * whole: "TIME PEER: " and 60000 times one letter, or connected or
  * disconnected.
  */
@@ -1099,7 +1077,7 @@ push(int fd, const char *p, size_t len)
  * A logger service with output "-" and an echo service; standard output
  * a pipe that is never read.  A client pushes some 6000 lines into the
  * logger with non-blocking sends.  The echo service still answers
- * (except under iterative, where the logger connection holds the one
+ * (except under a serial model, where the logger connection holds the one
  * turn), memory stays bounded, and SIGTERM ends the server within
  * shutdown_timeout (2) + 3 s, status 0, with a "lost" diagnostic for the
  * records it could not write; with nsig 2, the second SIGTERM ends it at
@@ -1145,14 +1123,14 @@ stuck_case(const char *model, int nsig)
 	close(pfd[1]);		/* pfd[0] stays open, never read */
 	lc = cli_connect_unix(lsock, D);
 	H_ASSERT(lc >= 0, "%s: connect to logger: %s", model, H_ERR);
-	/* The baseline with the fork child serving it (its RSS counts). */
-	if (is(model, "fork"))
-		H_ASSERT(h_wait_for(has_child, &s.pid, D), "fork: no child "
-		    "serves the logger connection");
+	/* The baseline with the child serving it (its RSS counts). */
+	if (h_model_in_children(model))
+		H_ASSERT(h_wait_for(has_child, &s.pid, D), "%s: no child "
+		    "serves the logger connection", model);
 	rss0 = rss_kb(s.pid);
 	sent = push(lc, lines.p, lines.len);
 	H_ASSERT(sent > 0, "%s: push: %s", model, H_ERR);
-	if (!is(model, "iterative"))
+	if (!h_model_serial(model))
 		H_ASSERT(echo_unix_ok(esock,
 		    (int)(STUCK_ECHO_MS * h_time_scale())), "%s: the echo "
 		    "service did not answer within %d ms while stdout is stuck "
@@ -1187,13 +1165,13 @@ stuck_case(const char *model, int nsig)
 
 START_TEST(test_stuck_stdout)
 {
-	stuck_case(all_models[_i], 1);
+	stuck_case(h_model(_i), 1);
 }
 END_TEST
 
 START_TEST(test_stuck_stdout_second)
 {
-	stuck_case(all_models[_i], 2);
+	stuck_case(h_model(_i), 2);
 }
 END_TEST
 
@@ -1225,77 +1203,77 @@ static void
 chld_case(bool via_shell)
 {
 	const char *dir = h_tmpdir();
-	struct srv s[MAX_MODELS];
-	static char sock[MAX_MODELS][PATH_MAX];
+	struct srv s[H_MAX_MODELS];
+	static char sock[H_MAX_MODELS][PATH_MAX];
 	char addr[PATH_MAX + 8];
-	long cpu0[MAX_MODELS], cpu;
+	long cpu0[H_MAX_MODELS], cpu;
 	struct hbuf rep = { 0 };
 	int i, bad = 0;
 	char msg[256];
 
 	H_ASSERT(dir != NULL, "tmpdir");
 	hbuf_add(&rep, "", 0);
-	for (i = 0; i < nall; i++) {
+	for (i = 0; i < h_nmodels(); i++) {
 		snprintf(sock[i], sizeof sock[i], "%s/%s.sock", dir,
-		    all_models[i]);
+		    h_model(i));
 		unix_addr(addr, sizeof addr, sock[i]);
 		if (via_shell) {
 			const char *argv[] = { "sh", "-c",
 				"sleep 0.2 & exec \"$0\" -m \"$1\" -l \"$2\"",
-				h_binary(), all_models[i], addr, NULL };
+				h_binary(), h_model(i), addr, NULL };
 
 			H_ASSERT(srv_spawn_cmd(&s[i], argv, NULL, NULL) == 0 &&
 			    srv_wait_listening(&s[i], 1, H_START_MS) == 0,
-			    "%s: server did not start", all_models[i]);
+			    "%s: server did not start", h_model(i));
 		} else {
-			const char *args[] = { "-m", all_models[i], "-l", addr,
+			const char *args[] = { "-m", h_model(i), "-l", addr,
 				NULL };
 
 			H_ASSERT(srv_start(&s[i], args) == 0,
-			    "%s: server did not start", all_models[i]);
+			    "%s: server did not start", h_model(i));
 		}
 	}
-	for (i = 0; i < nall; i++) {
+	for (i = 0; i < h_nmodels(); i++) {
 		struct sigwait w = { s[i].pid, SIGCHLD };
 
 		if (via_shell)
 			H_ASSERT(h_wait_for(no_running_child, &s[i].pid, D),
 			    "%s: the inherited sleep did not exit",
-			    all_models[i]);
+			    h_model(i));
 		else
 			H_ASSERT(kill(s[i].pid, SIGCHLD) == 0, "kill: %s",
 			    H_ERR);
 		/* Handled before the client comes, not with its wake-up. */
 		H_ASSERT(h_wait_for(sig_taken, &w, D), "%s: SIGCHLD still "
-		    "pending", all_models[i]);
+		    "pending", h_model(i));
 	}
-	for (i = 0; i < nall; i++) {
+	for (i = 0; i < h_nmodels(); i++) {
 		if (echo_unix_ok(sock[i], (int)(CHLD_ECHO_MS * h_time_scale())))
 			continue;
 		snprintf(msg, sizeof msg, "%s: no echo within %d ms after "
-		    "the SIGCHLD\n", all_models[i], CHLD_ECHO_MS);
+		    "the SIGCHLD\n", h_model(i), CHLD_ECHO_MS);
 		hbuf_add(&rep, msg, strlen(msg));
 		bad++;
 	}
-	for (i = 0; i < nall; i++)
+	for (i = 0; i < h_nmodels(); i++)
 		cpu0[i] = h_proc_cpu_ms(s[i].pid);
 	/* The measurement window: idling, nothing to wait for. */
 	h_nap(CHLD_IDLE_MS);
-	for (i = 0; i < nall; i++) {
+	for (i = 0; i < h_nmodels(); i++) {
 		cpu = h_proc_cpu_ms(s[i].pid);
 		if (cpu0[i] >= 0 && cpu >= 0 && cpu - cpu0[i] < CHLD_CPU_MS)
 			continue;
 		snprintf(msg, sizeof msg, "%s: %ld ms of CPU in %d ms of "
-		    "idling\n", all_models[i], cpu - cpu0[i], CHLD_IDLE_MS);
+		    "idling\n", h_model(i), cpu - cpu0[i], CHLD_IDLE_MS);
 		hbuf_add(&rep, msg, strlen(msg));
 		bad++;
 	}
 	H_ASSERT(bad == 0, "after a %s:\n%s", via_shell ? "SIGCHLD from an "
 	    "inherited child" : "kill -CHLD", rep.p);
-	for (i = 0; i < nall; i++)
+	for (i = 0; i < h_nmodels(); i++)
 		H_ASSERT(srv_stop(&s[i], SIGTERM, D) == 0,
-		    "%s: SIGTERM did not give exit status 0", all_models[i]);
-	for (i = 0; i < nall; i++)
+		    "%s: SIGTERM did not give exit status 0", h_model(i));
+	for (i = 0; i < h_nmodels(); i++)
 		srv_free(&s[i]);
 	hbuf_free(&rep);
 }
@@ -1322,21 +1300,22 @@ END_TEST
 /*
  * --idle-timeout 4294968 (wraps to 704 ms in 32 bits) and 2147484 (a
  * negative poll timeout), every model at once: a connected client that
- * sends nothing is not closed within 2 s.  Under fork, echo to a client
- * that does not read (the child waits to send) is not cut either: after
- * the 2 s everything comes back, and the connection still echoes.
+ * sends nothing is not closed within 2 s.  Under a model serving in
+ * children, echo to a client that does not read (the child waits to send)
+ * is not cut either: after the 2 s everything comes back, and the
+ * connection still echoes.
  */
 START_TEST(test_idle_overflow)
 {
 	static const char *const vals[IDLE_NVAL] = { "4294968", "2147484" };
 	const char *dir = h_tmpdir();
-	static struct srv s[IDLE_NVAL][MAX_MODELS];
+	static struct srv s[IDLE_NVAL][H_MAX_MODELS];
 	static char big[1 << 20];
 	char sock[PATH_MAX], addr[PATH_MAX + 8], msg[256];
-	int quiet[IDLE_NVAL][MAX_MODELS], stuck[IDLE_NVAL] = { -1, -1 };
-	long long spoke[IDLE_NVAL][MAX_MODELS];
-	long pushed[IDLE_NVAL] = { 0 };
-	struct pollfd pf[IDLE_NVAL * MAX_MODELS];
+	int quiet[IDLE_NVAL][H_MAX_MODELS], stuck[IDLE_NVAL][H_MAX_MODELS];
+	long long spoke[IDLE_NVAL][H_MAX_MODELS];
+	long pushed[IDLE_NVAL][H_MAX_MODELS];
+	struct pollfd pf[IDLE_NVAL * H_MAX_MODELS];
 	struct hbuf rep = { 0 };
 	long long t0, left;
 	int v, i, n, bad = 0;
@@ -1345,30 +1324,33 @@ START_TEST(test_idle_overflow)
 	hbuf_add(&rep, "", 0);
 	memset(big, 'i', sizeof big);
 	for (v = 0; v < IDLE_NVAL; v++) {
-		for (i = 0; i < nall; i++) {
-			const char *args[] = { "-m", all_models[i],
+		for (i = 0; i < h_nmodels(); i++) {
+			const char *args[] = { "-m", h_model(i),
 				"--idle-timeout", vals[v], "-l", addr, NULL };
 			char name[64];
 
-			snprintf(name, sizeof name, "%s-%d.sock", all_models[i],
+			snprintf(name, sizeof name, "%s-%d.sock", h_model(i),
 			    v);
 			snprintf(sock, sizeof sock, "%s", h_path(dir, name));
 			unix_addr(addr, sizeof addr, sock);
 			H_ASSERT(srv_start(&s[v][i], args) == 0,
-			    "%s: server did not start", all_models[i]);
+			    "%s: server did not start", h_model(i));
 			quiet[v][i] = cli_connect_unix(sock, D);
 			H_ASSERT(quiet[v][i] >= 0 &&
 			    cli_echo_ok(quiet[v][i], "hi\n"),
 			    "%s --idle-timeout %s: first exchange failed",
-			    all_models[i], vals[v]);
+			    h_model(i), vals[v]);
 			spoke[v][i] = h_now_ms();
-			if (!is(all_models[i], "fork"))
+			stuck[v][i] = -1;
+			if (!h_model_in_children(h_model(i)))
 				continue;
-			stuck[v] = cli_connect_unix(sock, D);
-			H_ASSERT(stuck[v] >= 0, "fork: connect: %s", H_ERR);
-			pushed[v] = push(stuck[v], big, sizeof big);
-			H_ASSERT(pushed[v] > 0 && pushed[v] < (long)sizeof big,
-			    "fork: pushed %ld bytes", pushed[v]);
+			stuck[v][i] = cli_connect_unix(sock, D);
+			H_ASSERT(stuck[v][i] >= 0, "%s: connect: %s",
+			    h_model(i), H_ERR);
+			pushed[v][i] = push(stuck[v][i], big, sizeof big);
+			H_ASSERT(pushed[v][i] > 0 &&
+			    pushed[v][i] < (long)sizeof big,
+			    "%s: pushed %ld bytes", h_model(i), pushed[v][i]);
 		}
 	}
 	/* The window: nothing at all may arrive on a silent client. */
@@ -1376,7 +1358,7 @@ START_TEST(test_idle_overflow)
 	while ((left = t0 + IDLE_WINDOW_MS - h_now_ms()) > 0) {
 		n = 0;
 		for (v = 0; v < IDLE_NVAL; v++)
-			for (i = 0; i < nall; i++) {
+			for (i = 0; i < h_nmodels(); i++) {
 				pf[n].fd = quiet[v][i];
 				pf[n].events = POLLIN;
 				pf[n++].revents = 0;
@@ -1384,13 +1366,13 @@ START_TEST(test_idle_overflow)
 		if (poll(pf, (nfds_t)n, (int)left) <= 0)
 			continue;
 		for (v = 0; v < IDLE_NVAL; v++)
-			for (i = 0; i < nall; i++) {
+			for (i = 0; i < h_nmodels(); i++) {
 				if (quiet[v][i] < 0 ||
-				    pf[v * nall + i].revents == 0)
+				    pf[v * h_nmodels() + i].revents == 0)
 					continue;
 				snprintf(msg, sizeof msg, "%s --idle-timeout "
 				    "%s: silent client %s %lld ms after its "
-				    "last exchange\n", all_models[i], vals[v],
+				    "last exchange\n", h_model(i), vals[v],
 				    cli_wait_closed(quiet[v][i], 0) ?
 				    "closed" : "got data",
 				    h_now_ms() - spoke[v][i]);
@@ -1400,31 +1382,34 @@ START_TEST(test_idle_overflow)
 				quiet[v][i] = -1;
 			}
 	}
-	for (v = 0; v < IDLE_NVAL; v++) {
-		static char back[1 << 20];
-		ssize_t got;
+	for (v = 0; v < IDLE_NVAL; v++)
+		for (i = 0; i < h_nmodels(); i++) {
+			static char back[1 << 20];
+			ssize_t got;
 
-		if (stuck[v] < 0)
-			continue;
-		got = cli_read_exact(stuck[v], back, (size_t)pushed[v],
-		    (int)(D * h_time_scale()));
-		if (got != pushed[v] || !cli_echo_ok(stuck[v], "still\n")) {
-			snprintf(msg, sizeof msg, "fork --idle-timeout %s: "
-			    "client not reading for 2 s was cut (%zd of %ld "
-			    "bytes back)\n", vals[v], got, pushed[v]);
-			hbuf_add(&rep, msg, strlen(msg));
-			bad++;
+			if (stuck[v][i] < 0)
+				continue;
+			got = cli_read_exact(stuck[v][i], back,
+			    (size_t)pushed[v][i], (int)(D * h_time_scale()));
+			if (got != pushed[v][i] ||
+			    !cli_echo_ok(stuck[v][i], "still\n")) {
+				snprintf(msg, sizeof msg, "%s --idle-timeout "
+				    "%s: client not reading for 2 s was cut "
+				    "(%zd of %ld bytes back)\n", h_model(i),
+				    vals[v], got, pushed[v][i]);
+				hbuf_add(&rep, msg, strlen(msg));
+				bad++;
+			}
+			close(stuck[v][i]);
 		}
-		close(stuck[v]);
-	}
 	H_ASSERT(bad == 0, "connections closed long before the idle "
 	    "timeout:\n%s", rep.p);
 	for (v = 0; v < IDLE_NVAL; v++)
-		for (i = 0; i < nall; i++) {
+		for (i = 0; i < h_nmodels(); i++) {
 			close(quiet[v][i]);
 			H_ASSERT(srv_stop(&s[v][i], SIGTERM, D) == 0,
 			    "%s: SIGTERM did not give exit status 0",
-			    all_models[i]);
+			    h_model(i));
 			srv_free(&s[v][i]);
 		}
 	hbuf_free(&rep);
@@ -1587,7 +1572,7 @@ grab_listener(pid_t pid, int port)
  */
 START_TEST(test_accept_error)
 {
-	const char *model = all_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	char sock[PATH_MAX], addr[PATH_MAX + 8];
 	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "-l", addr,
@@ -1638,39 +1623,28 @@ main(void)
 {
 	Suite *su = suite_create("hostile");
 
-	models_init();
-	tcase_add_loop_test(h_tcase(su, "ready_echo", 30), test_ready_echo, 0,
-	    nall);
-	tcase_add_loop_test(h_tcase(su, "ready_timestamp", 30),
-	    test_ready_timestamp, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "ready_logger", 30), test_ready_logger,
-	    0, nall);
-	tcase_add_loop_test(h_tcase(su, "cut_drain", 30), test_cut_drain, 0,
-	    nall);
-	tcase_add_loop_test(h_tcase(su, "cut_drain_pipe", 30),
-	    test_cut_drain_pipe, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "cut_second_signal", 30),
-	    test_cut_second_signal, 0, nall);
-	tcase_add_loop_test(h_tcase(su, "load_file_halfclose", 60),
-	    test_load_file_halfclose, 0, nconc);
-	tcase_add_loop_test(h_tcase(su, "load_pipe_halfclose", 60),
-	    test_load_pipe_halfclose, 0, nconc);
-	tcase_add_loop_test(h_tcase(su, "load_pipe_settle", 60),
-	    test_load_pipe_settle, 0, nconc);
-	tcase_add_loop_test(h_tcase(su, "load_pipe_open", 60),
-	    test_load_pipe_open, 0, nconc);
+	h_tcase_models(su, "ready_echo", 30, test_ready_echo);
+	h_tcase_models(su, "ready_timestamp", 30, test_ready_timestamp);
+	h_tcase_models(su, "ready_logger", 30, test_ready_logger);
+	h_tcase_models(su, "cut_drain", 30, test_cut_drain);
+	h_tcase_models(su, "cut_drain_pipe", 30, test_cut_drain_pipe);
+	h_tcase_models(su, "cut_second_signal", 30, test_cut_second_signal);
+	h_tcase_conc_models(su, "load_file_halfclose", 60,
+	    test_load_file_halfclose);
+	h_tcase_conc_models(su, "load_pipe_halfclose", 60,
+	    test_load_pipe_halfclose);
+	h_tcase_conc_models(su, "load_pipe_settle", 60, test_load_pipe_settle);
+	h_tcase_conc_models(su, "load_pipe_open", 60, test_load_pipe_open);
 	tcase_add_loop_test(h_tcase(su, "pipe_torn", 30), test_pipe_torn, 0,
 	    2);
-	tcase_add_loop_test(h_tcase(su, "stuck_stdout", 30), test_stuck_stdout,
-	    0, nall);
-	tcase_add_loop_test(h_tcase(su, "stuck_stdout_second", 30),
-	    test_stuck_stdout_second, 0, nall);
+	h_tcase_models(su, "stuck_stdout", 30, test_stuck_stdout);
+	h_tcase_models(su, "stuck_stdout_second", 30,
+	    test_stuck_stdout_second);
 	tcase_add_test(h_tcase(su, "sigchld_kill", 30), test_sigchld_kill);
 	tcase_add_test(h_tcase(su, "sigchld_inherited", 30),
 	    test_sigchld_inherited);
 	tcase_add_test(h_tcase(su, "idle_overflow", 30), test_idle_overflow);
 	tcase_add_test(h_tcase(su, "thread_shutdown", 60), test_thread_shutdown);
-	tcase_add_loop_test(h_tcase(su, "accept_error", 30), test_accept_error, 0,
-	    nall);
+	h_tcase_models(su, "accept_error", 30, test_accept_error);
 	return h_run_suite(su);
 }

@@ -39,7 +39,7 @@ fill_pat(void)
 	memcpy(pat + PAT_LEN, pat, SEND_MAX);
 }
 
-/* The process that serves connections: for fork, the (only) child. */
+/* The process that serves connections: in children, the (only) child. */
 struct serving {
 	pid_t server;
 	pid_t pid;
@@ -103,7 +103,7 @@ push(int fd, long total)
  */
 START_TEST(test_backpressure)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		NULL };
 	struct serving sv;
@@ -118,9 +118,9 @@ START_TEST(test_backpressure)
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	H_ASSERT(cli_echo_ok(fd, "x"), "%s: not served", model);
 	sv.server = sv.pid = s.pid;
-	if (strcmp(model, "fork") == 0)
+	if (h_model_in_children(model))
 		H_ASSERT(h_wait_for(find_serving, &sv, D),
-		    "fork: no child serving the connection");
+		    "%s: no child serving the connection", model);
 	rss0 = h_proc_kb(sv.pid, "VmRSS");
 	hwm0 = h_proc_kb(sv.pid, "VmHWM");
 	H_ASSERT(rss0 > 0 && hwm0 > 0, "%s: cannot read /proc/%d/status",
@@ -185,16 +185,15 @@ served(void *arg)
 	return ok;
 }
 
-/* Models with concurrent connections (iterative keeps the rest in the backlog). */
 /*
  * --max-clients 2: a third connection is closed at once (EOF or RST,
  * nothing echoed) while the first two keep working; once one of them
- * leaves, a new client is served again.  Not for iterative: there, the
- * third connection simply waits in the backlog.
+ * leaves, a new client is served again.  Not for a serial model: there,
+ * the third connection simply waits in the backlog.
  */
 START_TEST(test_max_clients)
 {
-	const char *model = h_conc_models[_i];
+	const char *model = h_conc_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		"--max-clients", "2", NULL };
 	struct hbuf in = { 0 };
@@ -233,20 +232,20 @@ END_TEST
 
 /*
  * --idle-timeout 1: a silent client is disconnected after about a second,
- * while (except under iterative) a client that keeps talking is not.
+ * while (except under a serial model) a client that keeps talking is not.
  */
 START_TEST(test_idle_timeout)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		"--idle-timeout", "1", NULL };
-	bool iterative = strcmp(model, "iterative") == 0;
+	bool serial = h_model_serial(model);
 	long long t0, elapsed;
 	struct srv s;
 	int a, b = -1;
 
 	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
-	if (!iterative) {
+	if (!serial) {
 		b = cli_connect(srv_port(&s, 0));
 		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: chatty client",
 		    model);
@@ -284,17 +283,17 @@ END_TEST
  */
 START_TEST(test_reset)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		NULL };
-	bool iterative = strcmp(model, "iterative") == 0;
+	bool serial = h_model_serial(model);
 	struct srv s;
 	int a, b = -1, c, port;
 	long sent;
 
 	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
 	port = srv_port(&s, 0);
-	if (!iterative) {
+	if (!serial) {
 		b = cli_connect(port);
 		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: other client",
 		    model);
@@ -380,17 +379,18 @@ logged(int fd, const char *line)
 /*
  * SIGHUP after the logger output was renamed: new records go to a new
  * file at the old path, from the connection that was open across the
- * signal (its own process under fork) and from a new one.
+ * signal (its own process under a model serving in children) and from a
+ * new one.
  */
 START_TEST(test_sighup)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "out.log");
 	const char *old = h_path(dir, "out.log.1");
 	const char *args[] = { "-m", model, "-H", "logger", "-l",
 		"127.0.0.1:0", "--logger-output", out, "--logger-ack", NULL };
-	bool iterative = strcmp(model, "iterative") == 0;
+	bool serial = h_model_serial(model);
 	struct probe pr = { 0 };
 	struct file_count fc;
 	char *t;
@@ -412,13 +412,13 @@ START_TEST(test_sighup)
 	    "the new %s (%d probes%s)", model, out, pr.n,
 	    pr.failed ? ", connection failed" : "");
 	H_ASSERT(logged(a, "after\n"), "%s: line not acked", model);
-	if (iterative)
+	if (serial)
 		close(a);
 	b = cli_connect(srv_port(&s, 0));
 	H_ASSERT(b >= 0 && logged(b, "from b\n"),
 	    "%s: new client's line not acked", model);
 	close(b);
-	if (!iterative)
+	if (!serial)
 		close(a);
 
 	fc.path = out;
@@ -462,7 +462,7 @@ stale_socket(const char *path)
  */
 START_TEST(test_sigterm_unix)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *sock = h_path(dir, "d.sock");
 	char spec[256];
@@ -513,7 +513,7 @@ exit_desc(int r)
  */
 START_TEST(test_shutdown)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args10[] = { "-m", model, "-H", "echo", "-l",
 		"127.0.0.1:0", "--shutdown-timeout", "10", NULL };
 	const char *args1[] = { "-m", model, "-H", "echo", "-l",
@@ -576,18 +576,18 @@ main(void)
 	Suite *su = suite_create("limits");
 
 	tcase_add_loop_test(pat_tcase(su, "backpressure", 60),
-	    test_backpressure, 0, H_NMODELS);
+	    test_backpressure, 0, h_nmodels());
 	tcase_add_loop_test(pat_tcase(su, "max_clients", 30), test_max_clients,
-	    0, H_NCONC_MODELS);
+	    0, h_nconc_models());
 	tcase_add_loop_test(pat_tcase(su, "idle_timeout", 30),
-	    test_idle_timeout, 0, H_NMODELS);
+	    test_idle_timeout, 0, h_nmodels());
 	tcase_add_loop_test(pat_tcase(su, "reset", 30), test_reset, 0,
-	    H_NMODELS);
+	    h_nmodels());
 	tcase_add_loop_test(pat_tcase(su, "sighup", 30), test_sighup, 0,
-	    H_NMODELS);
+	    h_nmodels());
 	tcase_add_loop_test(pat_tcase(su, "sigterm_unix", 30),
-	    test_sigterm_unix, 0, H_NMODELS);
+	    test_sigterm_unix, 0, h_nmodels());
 	tcase_add_loop_test(pat_tcase(su, "shutdown", 30), test_shutdown, 0,
-	    H_NMODELS);
+	    h_nmodels());
 	return h_run_suite(su);
 }

@@ -43,7 +43,7 @@ note(struct hbuf *rep, int *nprob, const char *what, const char *rec, int len)
 
 START_TEST(test_load)
 {
-	const char *model = h_conc_models[_i];
+	const char *model = h_conc_model(_i);
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "load.log");
 	const char *args[] = { "-m", model, "-H", "logger", "-l",
@@ -229,7 +229,6 @@ main(void)
 {
 	Suite *su = suite_create("logger_load");
 
-	tcase_add_loop_test(h_tcase(su, "no_loss", 60), test_load, 0,
-	    H_NCONC_MODELS);
+	h_tcase_conc_models(su, "no_loss", 60, test_load);
 	return h_run_suite(su);
 }

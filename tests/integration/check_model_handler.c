@@ -38,7 +38,7 @@ fill(unsigned char *p, size_t n, unsigned seed)
  */
 START_TEST(test_echo)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		NULL };
 	static const char m1[] = "hello\0world\r\n";
@@ -138,7 +138,7 @@ check_stamp(const char *model, const char *p, size_t len, struct want w,
  */
 START_TEST(test_timestamp)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "timestamp", "-l",
 		"127.0.0.1:0", "--max-line", "16", NULL };
 	static const char rest[] =
@@ -218,7 +218,7 @@ END_TEST
  */
 START_TEST(test_logger)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "logger.log");
 	const char *args[] = { "-m", model, "-H", "logger", "-l",
@@ -361,16 +361,16 @@ START_TEST(test_logger)
 END_TEST
 
 /*
- * Two clients at once: every model but iterative serves the second while
- * the first stays connected; iterative serves the second only after the
- * first leaves.
+ * Two clients at once: every model but a serial one serves the second
+ * while the first stays connected; a serial one serves the second only
+ * after the first leaves.
  */
 START_TEST(test_two_clients)
 {
-	const char *model = h_models[_i];
+	const char *model = h_model(_i);
 	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
 		NULL };
-	bool iterative = strcmp(model, "iterative") == 0;
+	bool serial = h_model_serial(model);
 	char buf[16];
 	struct srv s;
 	int a, b;
@@ -383,17 +383,18 @@ START_TEST(test_two_clients)
 	b = cli_connect(srv_port(&s, 0));
 	H_ASSERT(b >= 0, "%s: connect: %s", model, H_ERR);
 	H_ASSERT(cli_send(b, "second\n") == 0, "%s: write", model);
-	if (iterative) {
+	if (serial) {
 		/* Bounded wait for an absence: nothing while a is served. */
 		H_ASSERT(cli_quiet(b, 300),
-		    "iterative: second client served while the first is "
-		    "connected");
+		    "%s: second client served while the first is "
+		    "connected", model);
 		H_ASSERT(cli_echo_ok(a, "still\n"),
-		    "iterative: first client no longer served");
+		    "%s: first client no longer served", model);
 		close(a);
 		H_ASSERT(cli_read_exact(b, buf, 7, D) == 7 &&
 		    memcmp(buf, "second\n", 7) == 0,
-		    "iterative: second client not served after the first left");
+		    "%s: second client not served after the first left",
+		    model);
 	} else {
 		H_ASSERT(cli_read_exact(b, buf, 7, D) == 7 &&
 		    memcmp(buf, "second\n", 7) == 0,

@@ -1,5 +1,6 @@
 /* harness.c - integration-test harness: runs the real dispatchd, talks to it over sockets. */
 #include "harness.h"
+#include "model.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -25,13 +26,83 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const h_models[H_NMODELS] = {
-	"iterative", "fork", "thread", "select", "poll", "epoll",
-};
-const char *const h_handlers[H_NHANDLERS] = { "echo", "timestamp", "logger" };
-const char *const h_conc_models[H_NCONC_MODELS] = {
-	"fork", "thread", "select", "poll", "epoll",
-};
+/* ---- the registries --------------------------------------------------- */
+
+/* models[] by index, and the models that are not serial, counted once. */
+static struct {
+	bool done;
+	int n, nconc;
+	const char *conc[H_MAX_MODELS];
+} reg_models;
+
+static void
+models_init(void)
+{
+	if (reg_models.done)
+		return;
+	while (models[reg_models.n] != NULL) {
+		const struct model *m = models[reg_models.n++];
+
+		/* Arrays in the tests are sized by H_MAX_MODELS. */
+		if (reg_models.n > H_MAX_MODELS) {
+			fprintf(stderr, "harness: more than H_MAX_MODELS (%d) "
+			    "models in the registry\n", H_MAX_MODELS);
+			abort();
+		}
+		if (!m->serial)
+			reg_models.conc[reg_models.nconc++] = m->name;
+	}
+	reg_models.done = true;
+}
+
+int
+h_nmodels(void)
+{
+	models_init();
+	return reg_models.n;
+}
+
+const char *
+h_model(int i)
+{
+	ck_assert_int_lt(i, h_nmodels());
+	return models[i]->name;
+}
+
+int
+h_nconc_models(void)
+{
+	models_init();
+	return reg_models.nconc;
+}
+
+const char *
+h_conc_model(int i)
+{
+	ck_assert_int_lt(i, h_nconc_models());
+	return reg_models.conc[i];
+}
+
+static const struct model *
+model_named(const char *name)
+{
+	const struct model *m = model_find(name);
+
+	ck_assert_msg(m != NULL, "no model '%s' in the registry", name);
+	return m;
+}
+
+bool
+h_model_serial(const char *name)
+{
+	return model_named(name)->serial;
+}
+
+bool
+h_model_in_children(const char *name)
+{
+	return model_named(name)->in_children;
+}
 
 bool
 h_verbose(void)
@@ -523,9 +594,26 @@ TCase *
 h_tcase_models(Suite *su, const char *name, int timeout_s,
     const TTest *test)
 {
+	return h_tcase_models_n(su, name, timeout_s, test, 1);
+}
+
+TCase *
+h_tcase_conc_models(Suite *su, const char *name, int timeout_s,
+    const TTest *test)
+{
 	TCase *tc = h_tcase(su, name, timeout_s);
 
-	tcase_add_loop_test(tc, test, 0, H_NMODELS);
+	tcase_add_loop_test(tc, test, 0, h_nconc_models());
+	return tc;
+}
+
+TCase *
+h_tcase_models_n(Suite *su, const char *name, int timeout_s,
+    const TTest *test, int ncases)
+{
+	TCase *tc = h_tcase(su, name, timeout_s);
+
+	tcase_add_loop_test(tc, test, 0, h_nmodels() * ncases);
 	return tc;
 }
 

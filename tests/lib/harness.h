@@ -18,15 +18,28 @@
 #define H_DEADLINE_MS	5000
 #define H_START_MS	5000
 
-/* The six models and three handlers, in registry order. */
-#define H_NMODELS	6
-#define H_NHANDLERS	3
-extern const char *const h_models[H_NMODELS];
-extern const char *const h_handlers[H_NHANDLERS];
+/*
+ * The models, read at run time from the registry models[] (model.h), in
+ * its order: a model added there is tested without editing a test.
+ * h_model(i) for i below h_nmodels() (at most H_MAX_MODELS, for arrays
+ * indexed by model); h_conc_model(i) for i below h_nconc_models(): those
+ * that serve connections at once (not serial).
+ */
+#define H_MAX_MODELS	16
+int h_nmodels(void);
+const char *h_model(int i);
+int h_nconc_models(void);
+const char *h_conc_model(int i);
 
-/* The models that serve connections at once (all but iterative). */
-#define H_NCONC_MODELS	5
-extern const char *const h_conc_models[H_NCONC_MODELS];
+/*
+ * The traits of the model called name (struct model in model.h); an
+ * unknown name fails the test.  Serial: one connection at a time, the
+ * others wait in the listen backlog.  In children: each connection is
+ * served by a child process, the accepting process holds no descriptor
+ * for it.
+ */
+bool h_model_serial(const char *name);
+bool h_model_in_children(const char *name);
 
 /* True when H_VERBOSE is set: tests may print what they measured. */
 bool h_verbose(void);
@@ -75,11 +88,24 @@ void h_setup(void);
 TCase *h_tcase(Suite *su, const char *name, int timeout_s);
 
 /*
- * h_tcase with test added as a loop test over every model: _i in the test
- * indexes h_models.  Returns the test case.
+ * h_tcase with test added as a loop test over every model: the test's
+ * model is h_model(_i).  Returns the test case.
  */
 TCase *h_tcase_models(Suite *su, const char *name, int timeout_s,
     const TTest *test);
+
+/* The same over the models serving connections at once: h_conc_model(_i). */
+TCase *h_tcase_conc_models(Suite *su, const char *name, int timeout_s,
+    const TTest *test);
+
+/*
+ * The same over every model times ncases cases (a table's rows): the
+ * test's model is h_model(H_LOOP_MODEL(_i)), its case H_LOOP_CASE(_i).
+ */
+TCase *h_tcase_models_n(Suite *su, const char *name, int timeout_s,
+    const TTest *test, int ncases);
+#define H_LOOP_MODEL(i)	((i) % h_nmodels())
+#define H_LOOP_CASE(i)	((i) / h_nmodels())
 
 /*
  * Runs every test of su (CK_NORMAL output) and frees the runner with su.
