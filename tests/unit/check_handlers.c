@@ -122,31 +122,41 @@ mksvc(void)
 
 /* ---- registry ---- */
 
+/* The handlers of every build, in the registry's order; others may come
+ * between and after them without a change here. */
+static const struct handler *const known[] = {
+	&handler_echo, &handler_timestamp, &handler_logger, &handler_discard,
+	&handler_chargen, &handler_daytime, &handler_time,
+};
+
 START_TEST(test_registry)
 {
-	char names[64];
+	char names[512], want[512];
+	size_t i, k = 0, used = 0, len0;
 
-	ck_assert_ptr_eq(handlers[0], &handler_echo);
-	ck_assert_ptr_eq(handlers[1], &handler_timestamp);
-	ck_assert_ptr_eq(handlers[2], &handler_logger);
-	ck_assert_ptr_eq(handlers[3], &handler_discard);
-	ck_assert_ptr_eq(handlers[4], &handler_chargen);
-	ck_assert_ptr_eq(handlers[5], &handler_daytime);
-	ck_assert_ptr_eq(handlers[6], &handler_time);
-	ck_assert_ptr_null(handlers[7]);
-	for (size_t i = 0; handlers[i] != NULL; i++) {
+	for (i = 0; handlers[i] != NULL; i++) {
 		const struct handler *h = handlers[i];
+		if (k < sizeof(known) / sizeof(known[0]) && h == known[k])
+			k++;
+		/* Also: no two handlers share a name. */
 		ck_assert_ptr_eq(handler_find(h->name), h);
 		ck_assert_ptr_nonnull(h->summary);
 		ck_assert(h->open != NULL && h->data != NULL && h->eof != NULL && h->close != NULL);
+		used += (size_t)snprintf(want + used, sizeof(want) - used, "%s%s", i > 0 ? ", " : "",
+		    h->name);
+		ck_assert_uint_lt(used, sizeof(want));
 	}
+	ck_assert_uint_eq(k, sizeof(known) / sizeof(known[0]));
 	ck_assert_ptr_null(handler_find("ECHO"));
 	ck_assert_ptr_null(handler_find(""));
 	ck_assert_ptr_null(handler_find("DISCARD"));
 	handler_names(names, sizeof(names));
-	ck_assert_str_eq(names, "echo, timestamp, logger, discard, chargen, daytime, time");
-	handler_names(names, 6);
-	ck_assert_str_eq(names, "echo,");
+	ck_assert_str_eq(names, want);
+	/* Cut short: the first name and as much of ", " as fits. */
+	len0 = strlen(handlers[0]->name);
+	handler_names(names, len0 + 2);
+	ck_assert_int_eq(strncmp(names, handlers[0]->name, len0), 0);
+	ck_assert_str_eq(names + len0, ",");
 	names[0] = 'x';
 	handler_names(names, 1);
 	ck_assert_str_eq(names, "");
