@@ -277,46 +277,39 @@ line_port(const char *out, const char *prefix)
 	return port;
 }
 
+/* Specs net_parse accepts, with what it makes of them: host and port for
+ * NET_INET, the port for NET_ANY, the path for NET_UNIX. */
+static const struct {
+	const char *spec;
+	enum net_kind kind;
+	const char *host_or_path;
+	unsigned port;
+} accepted[] = {
+	{ "127.0.0.1:80", NET_INET, "127.0.0.1", 80 },
+	{ "localhost:0", NET_INET, "localhost", 0 },
+	{ "host-1.example_x.org:65535", NET_INET, "host-1.example_x.org", 65535 },
+	{ "[::1]:8080", NET_INET, "::1", 8080 },
+	{ "[::ffff:10.0.0.1]:1", NET_INET, "::ffff:10.0.0.1", 1 },
+	{ "[fe80::1%lo]:7", NET_INET, "fe80::1%lo", 7 },
+	{ "*:7007", NET_ANY, NULL, 7007 },
+	{ "unix:/run/dispatchd.sock", NET_UNIX, "/run/dispatchd.sock", 0 },
+	{ "unix:relative.sock", NET_UNIX, "relative.sock", 0 },
+};
+
 START_TEST(test_parse_accepted)
 {
+	const char *spec = accepted[_i].spec;
 	struct net_addr a;
 	char err[256];
 
-	ck_assert_int_eq(net_parse("127.0.0.1:80", &a, err, sizeof(err)), 0);
-	ck_assert_int_eq(a.kind, NET_INET);
-	ck_assert_str_eq(a.host, "127.0.0.1");
-	ck_assert_uint_eq(a.port, 80);
-
-	ck_assert_int_eq(net_parse("localhost:0", &a, err, sizeof(err)), 0);
-	ck_assert_int_eq(a.kind, NET_INET);
-	ck_assert_str_eq(a.host, "localhost");
-	ck_assert_uint_eq(a.port, 0);
-
-	ck_assert_int_eq(net_parse("host-1.example_x.org:65535", &a, err, sizeof(err)), 0);
-	ck_assert_str_eq(a.host, "host-1.example_x.org");
-	ck_assert_uint_eq(a.port, 65535);
-
-	ck_assert_int_eq(net_parse("[::1]:8080", &a, err, sizeof(err)), 0);
-	ck_assert_int_eq(a.kind, NET_INET);
-	ck_assert_str_eq(a.host, "::1");
-	ck_assert_uint_eq(a.port, 8080);
-
-	ck_assert_int_eq(net_parse("[::ffff:10.0.0.1]:1", &a, err, sizeof(err)), 0);
-	ck_assert_str_eq(a.host, "::ffff:10.0.0.1");
-
-	ck_assert_int_eq(net_parse("[fe80::1%lo]:7", &a, err, sizeof(err)), 0);
-	ck_assert_str_eq(a.host, "fe80::1%lo");
-
-	ck_assert_int_eq(net_parse("*:7007", &a, err, sizeof(err)), 0);
-	ck_assert_int_eq(a.kind, NET_ANY);
-	ck_assert_uint_eq(a.port, 7007);
-
-	ck_assert_int_eq(net_parse("unix:/run/dispatchd.sock", &a, err, sizeof(err)), 0);
-	ck_assert_int_eq(a.kind, NET_UNIX);
-	ck_assert_str_eq(a.path, "/run/dispatchd.sock");
-
-	ck_assert_int_eq(net_parse("unix:relative.sock", &a, err, sizeof(err)), 0);
-	ck_assert_str_eq(a.path, "relative.sock");
+	ck_assert_msg(net_parse(spec, &a, err, sizeof(err)) == 0, "'%s' rejected: %s", spec, err);
+	ck_assert_int_eq(a.kind, accepted[_i].kind);
+	if (a.kind == NET_INET)
+		ck_assert_str_eq(a.host, accepted[_i].host_or_path);
+	if (a.kind == NET_UNIX)
+		ck_assert_str_eq(a.path, accepted[_i].host_or_path);
+	else
+		ck_assert_uint_eq(a.port, accepted[_i].port);
 }
 END_TEST
 
@@ -976,7 +969,8 @@ net_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("parse");
-	tcase_add_test(tc, test_parse_accepted);
+	tcase_add_loop_test(tc, test_parse_accepted, 0,
+	    (int)(sizeof(accepted) / sizeof(accepted[0])));
 	tcase_add_loop_test(tc, test_parse_rejected, 0,
 	    (int)(sizeof(rejected) / sizeof(rejected[0])));
 	tcase_add_test(tc, test_parse_unix_too_long);
