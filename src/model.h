@@ -8,9 +8,26 @@
 struct config;
 
 /*
- * A model serves every listener of cf (already bound, non-blocking) until
- * SIGTERM/SIGINT, then drains open connections for up to
- * cf->shutdown_timeout seconds.  Returns the process exit status.
+ * A model serves every listener of cf (already bound, non-blocking) and
+ * returns the process exit status.  Every model follows one lifecycle:
+ *
+ *   serve     until the first SIGTERM or SIGINT; SIGHUP and SIGUSR1 go
+ *             through model_signals (which also reaps) wherever they land;
+ *   stop      the listeners are closed at once (net_close_all; unix socket
+ *             files removed): new connections are refused by the kernel;
+ *   drain     open connections are served on for up to shutdown_timeout
+ *             seconds, and the handlers' outputs take what was queued;
+ *   cut       at that deadline or at a second stop signal (sig_cut_now
+ *             tells handlers waiting on an output): what each connection
+ *             already received is handed to its handler with replies
+ *             dropped (conn_cut), then it is closed; nothing received is
+ *             lost, nothing more is read after the cut's few reads;
+ *   return    0, or 1 when serving failed.
+ *
+ * Connections are served through the connection core (conn.h) and
+ * admitted through admit.h.  Readiness models are a struct backend run by
+ * loop_run (models/loop.h); blocking models are a struct dispatcher run by
+ * blocking_run (models/blocking.h).
  */
 struct model {
 	const char *name;

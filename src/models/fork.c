@@ -16,7 +16,7 @@
 #include "../net.h"
 #include "../sig.h"
 #include "../stats.h"
-#include "serve.h"
+#include "blocking.h"
 
 /* The children being served, to count against max_clients, forward
  * signals to, and reap; the parent ends their per-source accounting. */
@@ -89,8 +89,7 @@ child(struct config *cf, struct client *c)
 	net_spare_close();
 	pidfile_forget();
 	net_close_all(cf);	/* the parent's listeners: never removes their files */
-	serve_blocking_reads = true;		/* the parent's cut is the backstop */
-	serve(cf, c);
+	serve(cf, c, SERVE_READ);	/* the parent's cut is the backstop */
 	close(c->fd);
 	handler_fini_all(cf->svcs, cf->nsvcs);
 	sig_fini();
@@ -148,48 +147,60 @@ wait_kids(struct config *cf)
 }
 
 static int
-fork_run(struct config *cf)
+fork_start(struct config *cf)
 {
-	struct client c;
-	int status = 0;
-
 	kids = calloc((size_t)cf->max_clients, sizeof(*kids));
 	if (kids == NULL) {
 		log_err("fork model");
-		return 1;
+		return -1;
 	}
 	model_set_reaper(reap);
-	for (;;) {
-		int r = serve_accept(cf, kids_count, &c);
-		if (r < 0) {
-			status = 1;
-			break;
-		}
-		if (r == 0) {
-			if (sig_chld)
-				reap();
-			if (sig_hup)
-				kids_signal(SIGHUP);	/* children reopen their outputs too */
-			if (model_signals(cf))
-				break;
-			continue;
-		}
-		pid_t pid = fork();
-		if (pid == 0)
-			child(cf, &c);
-		if (pid < 0) {
-			log_warn("%s: cannot fork", c.peer.text);
-			serve_release(&c);
-		} else {
-			kids_add(pid, &c);
-		}
-		close(c.fd);
+	return 0;
+}
+
+static int
+fork_dispatch(struct config *cf, struct client *c)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		child(cf, c);
+	if (pid < 0) {
+		log_warn("%s: cannot fork", c->peer.text);
+		return -1;
 	}
-	serve_accept_fini();
-	net_close_all(cf);
+	kids_add(pid, c);
+	close(c->fd);
+	return 0;
+}
+
+static void
+fork_signalled(struct config *cf)
+{
+	(void)cf;
+	if (sig_hup)
+		kids_signal(SIGHUP);	/* children reopen their outputs too */
+}
+
+static void
+fork_stop(struct config *cf)
+{
 	wait_kids(cf);
 	free(kids);
-	return status;
+}
+
+static const struct dispatcher fork_dispatcher = {
+	.start = fork_start,
+	.active = kids_count,
+	.dispatch = fork_dispatch,
+	.signalled = fork_signalled,
+	.stop = fork_stop,
+};
+
+static int
+fork_run(struct config *cf)
+{
+	return blocking_run(cf, &fork_dispatcher);
 }
 
 const struct model model_fork = {

@@ -1,35 +1,27 @@
 /* iterative.c - one connection at a time, served to its end before the next accept. */
 #include <unistd.h>
 
-#include "../conf.h"
-#include "../log.h"
 #include "../model.h"
-#include "serve.h"
+#include "blocking.h"
+
+/* The others wait in the listen backlog meanwhile. */
+static int
+iterative_dispatch(struct config *cf, struct client *c)
+{
+	serve(cf, c, SERVE_POLL);
+	close(c->fd);
+	serve_release(c);
+	return 0;
+}
+
+static const struct dispatcher inline_dispatcher = {
+	.dispatch = iterative_dispatch,
+};
 
 static int
 iterative_run(struct config *cf)
 {
-	struct client c;
-	int status = 0;
-
-	for (;;) {
-		int r = serve_accept(cf, NULL, &c);
-		if (r < 0) {
-			status = 1;
-			break;
-		}
-		if (r == 0) {
-			if (model_signals(cf))
-				break;
-			continue;
-		}
-		/* The others wait in the listen backlog meanwhile. */
-		serve(cf, &c);
-		close(c.fd);
-		serve_release(&c);
-	}
-	serve_accept_fini();
-	return status;
+	return blocking_run(cf, &inline_dispatcher);
 }
 
 const struct model model_iterative = {

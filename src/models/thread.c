@@ -12,7 +12,7 @@
 #include "../model.h"
 #include "../net.h"
 #include "../sig.h"
-#include "serve.h"
+#include "blocking.h"
 
 /* Handlers keep their buffers on the heap; serve() has a 32 KiB read
  * buffer on the stack.  Small stacks keep thousands of threads cheap. */
@@ -30,6 +30,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gone;	/* on CLOCK_MONOTONIC, see thread_run */
 static struct worker *workers;
 static long nworkers;
+static pthread_attr_t attr;	/* detached, THREAD_STACK_SIZE */
 
 static long
 workers_count(void)
@@ -47,7 +48,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	serve(w->cf, &w->c);
+	serve(w->cf, &w->c, SERVE_WORKER);
 	/* Unlink before closing: shutdown never touches a reused number. */
 	pthread_mutex_lock(&lock);
 	if (w->prev)
@@ -70,7 +71,7 @@ worker_main(void *arg)
 }
 
 static int
-start(struct config *cf, pthread_attr_t *attr, struct client *c)
+start(struct config *cf, struct client *c)
 {
 	struct worker *w = malloc(sizeof(*w));
 	pthread_t tid;
@@ -93,7 +94,7 @@ start(struct config *cf, pthread_attr_t *attr, struct client *c)
 	 * which waits on the self-pipe. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = pthread_create(&tid, attr, worker_main, w);
+	err = pthread_create(&tid, &attr, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != 0) {
 		pthread_mutex_lock(&lock);
@@ -170,14 +171,11 @@ stop_workers(struct config *cf)
 }
 
 static int
-thread_run(struct config *cf)
+thread_start(struct config *cf)
 {
-	pthread_attr_t attr;
 	pthread_condattr_t ca;
-	struct client c;
-	int status = 0;
 
-	serve_handles_signals = false;
+	(void)cf;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&gone, &ca);
@@ -185,30 +183,40 @@ thread_run(struct config *cf)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
-	for (;;) {
-		int r = serve_accept(cf, workers_count, &c);
-		if (r < 0) {
-			status = 1;
-			break;
-		}
-		if (r == 0) {
-			if (model_signals(cf))
-				break;
-			continue;
-		}
-		int err = start(cf, &attr, &c);
-		if (err != 0) {
-			errno = err;
-			log_warn("%s: cannot start a thread", c.peer.text);
-			close(c.fd);
-			serve_release(&c);
-		}
+	return 0;
+}
+
+static int
+thread_dispatch(struct config *cf, struct client *c)
+{
+	int err = start(cf, c);
+
+	if (err != 0) {
+		errno = err;
+		log_warn("%s: cannot start a thread", c->peer.text);
+		return -1;
 	}
+	return 0;
+}
+
+static void
+thread_stop(struct config *cf)
+{
 	pthread_attr_destroy(&attr);
-	serve_accept_fini();
-	net_close_all(cf);
 	stop_workers(cf);
-	return status;
+}
+
+static const struct dispatcher thread_dispatcher = {
+	.start = thread_start,
+	.active = workers_count,
+	.dispatch = thread_dispatch,
+	.stop = thread_stop,
+};
+
+static int
+thread_run(struct config *cf)
+{
+	return blocking_run(cf, &thread_dispatcher);
 }
 
 const struct model model_thread = {

@@ -1,0 +1,164 @@
+/* blocking.c - the one accept loop of the blocking models (iterative, fork, thread). */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../admit.h"
+#include "../conf.h"
+#include "../log.h"
+#include "../model.h"
+#include "../net.h"
+#include "../sig.h"
+#include "blocking.h"
+
+/* After an unexpected accept error the listener rests this long. */
+#define SERVE_ACCEPT_PAUSE_MS 1000
+
+static struct pollfd *accept_pfds;
+static long long *accept_paused;	/* per listener: resting until (ms), 0 if not */
+static size_t accept_next;	/* round robin over ready listeners */
+static struct log_rate warn_accept = LOG_RATE_INIT(10);
+
+/*
+ * Listeners that rest after an unexpected accept error are left out of
+ * the poll (a negative descriptor) until their time is up.  Returns the
+ * poll timeout: until the next one is due, or -1.
+ */
+static int
+accept_resume(struct config *cf)
+{
+	long long now = 0, due = -1;
+
+	for (size_t i = 0; i < cf->nls; i++) {
+		if (accept_paused[i] == 0)
+			continue;
+		if (now == 0)
+			now = sig_now_ms();
+		if (now >= accept_paused[i]) {
+			accept_paused[i] = 0;
+			accept_pfds[i + 1].fd = cf->ls[i].fd;
+		} else if (due < 0 || accept_paused[i] < due) {
+			due = accept_paused[i];
+		}
+	}
+	return due < 0 ? -1 : (int)(due - now);
+}
+
+/*
+ * Waits for the next connection.  1 with c filled and admitted, 0 when
+ * woken by a signal, -1 on an unexpected error.
+ */
+static int
+accept_one(struct config *cf, long (*active)(void), struct client *c)
+{
+	size_t n = cf->nls + 1;
+
+	if (accept_pfds == NULL) {
+		accept_pfds = calloc(n, sizeof(*accept_pfds));
+		accept_paused = calloc(n, sizeof(*accept_paused));
+		if (accept_pfds == NULL || accept_paused == NULL)
+			return -1;
+		accept_pfds[0].fd = sig_fd();
+		for (size_t i = 0; i < cf->nls; i++)
+			accept_pfds[i + 1].fd = cf->ls[i].fd;
+		for (size_t i = 0; i < n; i++)
+			accept_pfds[i].events = POLLIN;
+	}
+	for (;;) {
+		if (sig_stop || sig_hup || sig_usr1 || sig_chld)
+			return 0;
+		if (poll(accept_pfds, (nfds_t)n, accept_resume(cf)) < 0) {
+			if (errno == EINTR)
+				return 0;
+			log_err("poll");
+			return -1;
+		}
+		if (accept_pfds[0].revents)
+			return 0;
+		for (size_t k = 0; k < cf->nls; k++) {
+			size_t i = (accept_next + k) % cf->nls;
+			struct listener *ls = &cf->ls[i];
+			if (accept_pfds[i + 1].revents == 0)
+				continue;
+			int fd = net_accept(ls->fd, &c->peer, 0);
+			if (fd < 0) {
+				if (errno == EMFILE || errno == ENFILE) {
+					admit_refuse(ls, -1, REFUSE_NO_FDS);
+					/* Nothing shed it: still pending, rest a while. */
+					if (!net_spare_ready()) {
+						accept_paused[i] = sig_now_ms() + SERVE_ACCEPT_PAUSE_MS;
+						accept_pfds[i + 1].fd = -1;
+					}
+				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				    errno != ECONNABORTED && errno != EPROTO && errno != EPERM) {
+					/* ENOBUFS, ENOMEM, a listener shut down from
+					 * outside: it stays readable, so it rests
+					 * instead of spinning. */
+					if (log_rate_ok(&warn_accept))
+						log_warn("%s: accept (not accepting for %d ms)",
+						    ls->addr, SERVE_ACCEPT_PAUSE_MS);
+					accept_paused[i] = sig_now_ms() + SERVE_ACCEPT_PAUSE_MS;
+					accept_pfds[i + 1].fd = -1;
+				}
+				continue;
+			}
+			if (admit_take(ls, fd, &c->peer, active != NULL ? active() : -1,
+				cf->max_clients) != REFUSE_NONE)
+				continue;
+			accept_next = i + 1;
+			c->fd = fd;
+			c->svc = ls->svc;
+			return 1;
+		}
+	}
+}
+
+void
+serve_release(struct client *c)
+{
+	admit_release(c->svc, (struct sockaddr *)&c->peer.sa, c->peer.salen);
+}
+
+static void
+accept_fini(void)
+{
+	free(accept_pfds);
+	free(accept_paused);
+	accept_pfds = NULL;
+	accept_paused = NULL;
+}
+
+int
+blocking_run(struct config *cf, const struct dispatcher *d)
+{
+	struct client c;
+	int status = 0;
+
+	if (d->start != NULL && d->start(cf) < 0)
+		return 1;
+	for (;;) {
+		int r = accept_one(cf, d->active, &c);
+		if (r < 0) {
+			status = 1;
+			break;
+		}
+		if (r == 0) {
+			if (d->signalled != NULL)
+				d->signalled(cf);
+			if (model_signals(cf))
+				break;
+			continue;
+		}
+		if (d->dispatch(cf, &c) < 0) {
+			close(c.fd);
+			serve_release(&c);
+		}
+	}
+	/* Stop accepting: new connections are refused by the kernel. */
+	accept_fini();
+	net_close_all(cf);
+	if (d->stop != NULL)
+		d->stop(cf);
+	return status;
+}
