@@ -79,15 +79,6 @@ try_from(const char *src, const char *host, int port)
 		    o_ == NOCONN ? H_ERR : "");				\
 	} while (0)
 
-/* Asserts counter name of svc comes to be want. */
-#define EXPECT_STATUS(s, model, svc, name, want)			\
-	do {								\
-		char got_[512];						\
-		H_ASSERT(srv_status_num_is(s, svc, name, want, got_,	\
-		    sizeof got_, D), "%s: %s counter of %s is not %ld:\n%s",\
-		    model, name, svc, (long)(want), got_);		\
-	} while (0)
-
 /* True if IPv6 loopback is usable here. */
 static bool
 have_ipv6(void)
@@ -121,27 +112,25 @@ START_TEST(test_deny)
 	struct srv s;
 	int port;
 
-	H_ASSERT(srv_start(&s, args8) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args8, model);
 	port = srv_port(&s, 0);
 	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
 	EXPECT(model, "127.0.0.2", "127.0.0.1", port, REFUSED);
-	EXPECT_STATUS(&s, model, "echo", "denied", 2);
-	EXPECT_STATUS(&s, model, "echo", "total", 0);
+	H_EXPECT_STATUS(&s, model, "echo", "denied", 2);
+	H_EXPECT_STATUS(&s, model, "echo", "total", 0);
 	H_ASSERT(strstr(srv_log(&s), ": refused 127.0.0.1:") != NULL &&
 	    strstr(srv_log(&s), ": denied\n") != NULL,
 	    "%s: no warning 'refused 127.0.0.1:PORT: denied'", model);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	srv_free(&s);
 
-	H_ASSERT(srv_start(&s, args1) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args1, model);
 	port = srv_port(&s, 0);
 	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
 	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
-	EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	EXPECT_STATUS(&s, model, "echo", "total", 1);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_EXPECT_STATUS(&s, model, "echo", "total", 1);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -159,26 +148,24 @@ START_TEST(test_allow)
 	struct srv s;
 	int port;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = srv_port(&s, 0);
 	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
 	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
 	EXPECT(model, "127.0.0.3", "127.0.0.1", port, REFUSED);
 	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
-	EXPECT_STATUS(&s, model, "echo", "denied", 2);
-	EXPECT_STATUS(&s, model, "echo", "total", 2);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "echo", "denied", 2);
+	H_EXPECT_STATUS(&s, model, "echo", "total", 2);
+	H_STOP_OK(&s, model);
 	srv_free(&s);
 
-	H_ASSERT(srv_start(&s, both) == 0, "%s: server did not start", model);
+	H_START_OK(&s, both, model);
 	port = srv_port(&s, 0);
 	EXPECT(model, "127.0.0.2", "127.0.0.1", port, REFUSED);
 	EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
 	EXPECT(model, "127.0.0.3", "127.0.0.1", port, SERVED);
-	EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -206,32 +193,28 @@ START_TEST(test_ipv6)
 		fflush(stdout);
 		return;
 	}
-	H_ASSERT(srv_start(&s, a6) == 0, "%s: server did not start", model);
+	H_START_OK(&s, a6, model);
 	port = srv_port(&s, 0);
 	EXPECT(model, "::1", "::1", port, REFUSED);
-	EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_STOP_OK(&s, model);
 	srv_free(&s);
 
-	H_ASSERT(srv_start(&s, any) == 0, "%s: server did not start", model);
+	H_START_OK(&s, any, model);
 	port = srv_port(&s, 0);
 	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
 	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
 	EXPECT(model, "::1", "::1", port, SERVED);
-	EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_STOP_OK(&s, model);
 	srv_free(&s);
 
-	H_ASSERT(srv_start(&s, mapped) == 0, "%s: server did not start",
-	    model);
+	H_START_OK(&s, mapped, model);
 	port = srv_port(&s, 0);
 	EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
 	EXPECT(model, "::1", "::1", port, REFUSED);
-	EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -281,7 +264,7 @@ START_TEST(test_per_source)
 	int a, b, c, d, port;
 	enum outcome o;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = r.port = srv_port(&s, 0);
 
 	if (h_model_serial(model)) {
@@ -298,9 +281,8 @@ START_TEST(test_per_source)
 		    "%s: waiting connection not served after the first left",
 		    model);
 		close(b);
-		EXPECT_STATUS(&s, model, "echo", "per_source", 0);
-		H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-		    "%s: SIGTERM did not give exit status 0", model);
+		H_EXPECT_STATUS(&s, model, "echo", "per_source", 0);
+		H_STOP_OK(&s, model);
 		return;
 	}
 
@@ -319,8 +301,8 @@ START_TEST(test_per_source)
 	    outcome_name[o]);
 	H_ASSERT(cli_echo_ok(a, "a\n") && cli_echo_ok(b, "b\n"),
 	    "%s: admitted connections hurt by the refusal", model);
-	EXPECT_STATUS(&s, model, "echo", "per_source", 1);
-	EXPECT_STATUS(&s, model, "echo", "now", 3);
+	H_EXPECT_STATUS(&s, model, "echo", "per_source", 1);
+	H_EXPECT_STATUS(&s, model, "echo", "now", 3);
 	H_ASSERT(strstr(srv_log(&s), ": per_source\n") != NULL,
 	    "%s: no warning 'refused PEER: per_source'", model);
 
@@ -334,15 +316,14 @@ START_TEST(test_per_source)
 	H_ASSERT(o == REFUSED, "%s: connection over the limit again %s",
 	    model, outcome_name[o]);
 	close(c);
-	EXPECT_STATUS(&s, model, "echo", "per_source", 2 + r.refused);
+	H_EXPECT_STATUS(&s, model, "echo", "per_source", 2 + r.refused);
 	H_ASSERT(cli_echo_ok(b, "b\n") && cli_echo_ok(d, "d\n") &&
 	    cli_echo_ok(r.fd, "e\n"), "%s: admitted connections hurt", model);
 	close(b);
 	close(d);
 	close(r.fd);
-	EXPECT_STATUS(&s, model, "echo", "now", 0);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "echo", "now", 0);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -367,7 +348,7 @@ START_TEST(test_rate_limit)
 	long long t0, burst_ms;
 	struct srv s;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = r.port = srv_port(&s, 0);
 	t0 = h_now_ms();
 	for (int i = 0; i < BURST; i++) {
@@ -389,7 +370,7 @@ START_TEST(test_rate_limit)
 	H_ASSERT(admitted >= 1 && admitted <= RATE + slack,
 	    "%s: %d of a burst of %d admitted in %lld ms, want 1..%d", model,
 	    admitted, BURST, burst_ms, RATE + slack);
-	EXPECT_STATUS(&s, model, "echo", "rate_limit", refused);
+	H_EXPECT_STATUS(&s, model, "echo", "rate_limit", refused);
 
 	/* Another source has a bucket of its own. */
 	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
@@ -400,16 +381,15 @@ START_TEST(test_rate_limit)
 	    "refused%s)", model, r.refused,
 	    r.other ? ", one attempt neither served nor refused" : "");
 	close(r.fd);
-	EXPECT_STATUS(&s, model, "echo", "rate_limit", refused + r.refused);
-	EXPECT_STATUS(&s, model, "echo", "denied", 0);
+	H_EXPECT_STATUS(&s, model, "echo", "rate_limit", refused + r.refused);
+	H_EXPECT_STATUS(&s, model, "echo", "denied", 0);
 
 	/* Warned about, at a limited rate: not once per refusal. */
 	warnings = (int)h_count(srv_log(&s), ": rate_limit\n");
 	H_ASSERT(warnings >= 1 && warnings < refused + r.refused,
 	    "%s: %d 'refused PEER: rate_limit' warnings for %d refusals",
 	    model, warnings, refused + r.refused);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -490,13 +470,12 @@ START_TEST(test_service_config)
 		EXPECT(model, "127.0.0.1", "127.0.0.1", lim, SERVED);
 		EXPECT(model, "127.0.0.1", "127.0.0.1", lim, SERVED);
 	}
-	EXPECT_STATUS(&s, model, "limited", "denied", 2);
-	EXPECT_STATUS(&s, model, "limited", "per_source", conc ? 1 : 0);
-	EXPECT_STATUS(&s, model, "open", "denied", 0);
-	EXPECT_STATUS(&s, model, "open", "per_source", 0);
-	EXPECT_STATUS(&s, model, "open", "total", conc ? 5 : 2);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "limited", "denied", 2);
+	H_EXPECT_STATUS(&s, model, "limited", "per_source", conc ? 1 : 0);
+	H_EXPECT_STATUS(&s, model, "open", "denied", 0);
+	H_EXPECT_STATUS(&s, model, "open", "per_source", 0);
+	H_EXPECT_STATUS(&s, model, "open", "total", conc ? 5 : 2);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -574,12 +553,11 @@ START_TEST(test_unix_mode)
 		for (i = 0; i < n; i++)
 			close(fds[i]);
 	}
-	EXPECT_STATUS(&s, model, "private", "total", 3);
-	EXPECT_STATUS(&s, model, "private", "denied", 0);
-	EXPECT_STATUS(&s, model, "private", "per_source", 0);
-	EXPECT_STATUS(&s, model, "private", "rate_limit", 0);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "private", "total", 3);
+	H_EXPECT_STATUS(&s, model, "private", "denied", 0);
+	H_EXPECT_STATUS(&s, model, "private", "per_source", 0);
+	H_EXPECT_STATUS(&s, model, "private", "rate_limit", 0);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 

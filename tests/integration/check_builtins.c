@@ -346,8 +346,7 @@ reply_case(const char *model, bool daytime)
 	if (h_verbose() && resets > 0)
 		fprintf(stderr, "%s %s: the client that sent data got a reset "
 		    "after the reply\n", model, handler);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 
 /* daytime: one ctime line, UTC, then the server closes. */
@@ -432,8 +431,7 @@ START_TEST(test_discard)
 	    model);
 	close(fd);
 
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	free(data);
 	hbuf_free(&in);
 }
@@ -533,8 +531,7 @@ START_TEST(test_chargen)
 		close(fa);
 	}
 	close(fb);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -616,8 +613,7 @@ START_TEST(test_chargen_input)
 		fprintf(stderr, "%s: chargen read %llu lines while sending %zu "
 		    "bytes\n", model, cg.off / CG_LINE, total);
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	free(data);
 }
 END_TEST
@@ -645,8 +641,7 @@ START_TEST(test_chargen_halfclose)
 	fd = connect_ok(model, &s);
 	cg_read_lines(model, "chargen (next client)", fd, &c2, 10, D);
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -747,8 +742,7 @@ START_TEST(test_chargen_stalled)
 	cg_read_lines(model, "chargen (after the stalled client left)", fb,
 	    &cb, 20, D);
 	close(fb);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -826,8 +820,7 @@ START_TEST(test_nc)
 		check_daytime(model, what, out, len, t0, t1);
 		free(out);
 	}
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 
 	start(&t, model, "discard", NULL);
 	snprintf(port, sizeof port, "%d", srv_port(&t, 0));
@@ -841,8 +834,7 @@ START_TEST(test_nc)
 		    "back: '%s'", model, len, show(out, len));
 		free(out);
 	}
-	H_ASSERT(srv_stop(&t, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&t, model);
 }
 END_TEST
 

@@ -146,7 +146,7 @@ START_TEST(test_unbindable)
 	const char *log;
 	int r, fd;
 
-	H_ASSERT(srv_start(&a, args) == 0, "server did not start");
+	H_START_OK(&a, args, "unbindable");
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", srv_port(&a, 0));
 	r = srv_run(&b, args2, D);
 	log = srv_log(&b);
@@ -320,8 +320,7 @@ START_TEST(test_config_services)
 	    "%s: gamma's output file lacks the record:\n%s", model,
 	    log ? log : "(none)");
 	free(log);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -362,7 +361,7 @@ START_TEST(test_listeners)
 		return;
 	}
 	snprintf(spec, sizeof spec, "unix:%s", sock);
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	H_ASSERT(s.nls == 3 && strncmp(s.ls[0].addr, "[::1]:", 6) == 0 &&
 	    s.ls[0].port > 0 && s.ls[1].port > 0 &&
 	    strcmp(s.ls[2].addr, spec) == 0,
@@ -385,8 +384,7 @@ START_TEST(test_listeners)
 	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "unix\n"), "%s: unix listener",
 	    model);
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -411,7 +409,7 @@ START_TEST(test_logger_peers)
 		return;
 	}
 	snprintf(spec, sizeof spec, "unix:%s", sock);
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	a = cli_connect_host("::1", s.ls[0].port, D);
 	H_ASSERT(a >= 0 && cli_send(a, "six\n") == 0 &&
 	    cli_read_line(a, ack, sizeof ack, D) == 3, "%s: IPv6 client",
@@ -433,8 +431,7 @@ START_TEST(test_logger_peers)
 	    strstr(t, " unix: local\n") != NULL,
 	    "%s: unix peer records wrong:\n%s", model, t ? t : "");
 	free(t);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 

@@ -206,8 +206,7 @@ START_TEST(test_notify)
 	    strcmp(buf, "READY=1") == 0,
 	    "%s: after RELOADING got '%s', want READY=1", model, buf);
 
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	H_ASSERT(notify_recv(&n, buf, sizeof buf, 0) > 0 &&
 	    strcmp(buf, "STOPPING=1") == 0,
 	    "%s: at SIGTERM got '%s', want STOPPING=1", model, buf);
@@ -234,8 +233,7 @@ START_TEST(test_notify_abstract)
 	    "services echo", (int)s.pid);
 	H_ASSERT(strcmp(buf, want) == 0, "first datagram\n'%s'\nwant\n'%s'",
 	    buf, want);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&s, "notify_abstract");
 	H_ASSERT(notify_recv(&n, buf, sizeof buf, 0) > 0 &&
 	    strcmp(buf, "STOPPING=1") == 0, "at SIGTERM got '%s'", buf);
 	H_ASSERT(notify_none(&n), "unexpected datagram after STOPPING=1");
@@ -498,8 +496,7 @@ START_TEST(test_activation)
 	    access(h_path(dir, "bound-ts.sock"), F_OK) == -1,
 	    "%s: the config's own addresses were bound too", model);
 
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	H_ASSERT(stat(upath, &st) == 0 && S_ISSOCK(st.st_mode),
 	    "%s: the passed unix socket file was removed at exit", model);
 }
@@ -536,8 +533,7 @@ START_TEST(test_activation_in_order)
 	u = cli_connect_unix(upath, D);
 	H_ASSERT(u >= 0 && ts_ok(u), "unix not served by ts");
 	close(u);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&s, "activation_in_order");
 }
 END_TEST
 
@@ -581,8 +577,7 @@ START_TEST(test_activation_partial)
 	u = cli_connect_unix(h_path(dir, "bound-ts.sock"), D);
 	H_ASSERT(u >= 0 && ts_ok(u), "ts's own socket not served");
 	close(u);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&s, "activation_partial");
 }
 END_TEST
 
@@ -772,8 +767,7 @@ START_TEST(test_daemon)
 	H_ASSERT(h_wait_for(only_child, &pid, D),
 	    "%s: a failed -d instance left a process running", model);
 
-	H_ASSERT(srv_stop(&d, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&d, model);
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
 	    "%s: the pidfile is still there after exit", model);
 	srv_free(&orig);
@@ -792,7 +786,7 @@ START_TEST(test_pidfile)
 	int r;
 
 	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), "fg.pid"));
-	H_ASSERT(srv_start(&s, args) == 0, "server did not start");
+	H_START_OK(&s, args, "pidfile");
 	snprintf(text, sizeof text, "%s", file_text(pidf));
 	H_ASSERT(read_pidfile(pidf) == s.pid, "pidfile '%s', want %d", text,
 	    (int)s.pid);
@@ -807,8 +801,7 @@ START_TEST(test_pidfile)
 	srv_free(&s2);
 	H_ASSERT(read_pidfile(pidf) == s.pid,
 	    "the second instance changed the pidfile");
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&s, "pidfile");
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
 	    "the pidfile is still there after exit");
 }
@@ -842,8 +835,7 @@ START_TEST(test_daemon_relative_pidfile)
 	pid = read_pidfile(pidf);
 	H_ASSERT(pid > 0 && srv_adopt(&d, pid, orig.errfd) == 0,
 	    "no daemon named in %s", pidf);
-	H_ASSERT(srv_stop(&d, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&d, "daemon_relative_pidfile");
 	H_ASSERT(access(pidf, F_OK) == -1,
 	    "'--pidfile " REL_PIDFILE "' started in %s: %s is still there "
 	    "after exit (the daemon works in /: it unlinked /" REL_PIDFILE
@@ -955,8 +947,7 @@ START_TEST(test_pidfile_stale_reused)
 	H_ASSERT(stat(pidf, &st) == 0 && (st.st_mode & 07777) == 0644,
 	    "pidfile mode %o, want 644", (unsigned)(st.st_mode & 07777));
 	H_ASSERT(pidfile_locked(pidf), "the pidfile is not locked");
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&s, "pidfile_stale_reused");
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
 	    "the pidfile is still there after exit");
 }
@@ -971,15 +962,13 @@ START_TEST(test_pidfile_restart)
 
 	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), "restart.pid"));
 	H_ASSERT(srv_start(&a, args) == 0, "the first instance did not start");
-	H_ASSERT(srv_stop(&a, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&a, "pidfile_restart");
 	H_ASSERT(srv_start(&b, args) == 0,
 	    "the second instance did not start after the first stopped");
 	snprintf(text, sizeof text, "%s", file_text(pidf));
 	H_ASSERT(read_pidfile(pidf) == b.pid && pidfile_locked(pidf),
 	    "pidfile '%s', want %d and locked", text, (int)b.pid);
-	H_ASSERT(srv_stop(&b, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&b, "pidfile_restart");
 	srv_free(&a);
 }
 END_TEST
@@ -998,14 +987,12 @@ START_TEST(test_pidfile_replaced_kept)
 	H_ASSERT(srv_start(&a, args) == 0, "instance A did not start");
 	H_ASSERT(unlink(pidf) == 0, "unlink %s: %s", pidf, H_ERR);
 	H_ASSERT(srv_start(&b, args) == 0, "instance B did not start");
-	H_ASSERT(srv_stop(&a, SIGTERM, D) == 0,
-	    "A: SIGTERM did not give exit status 0");
+	H_STOP_OK(&a, "A");
 	snprintf(text, sizeof text, "%s", file_text(pidf));
 	H_ASSERT(read_pidfile(pidf) == b.pid && pidfile_locked(pidf),
 	    "after A stopped, the pidfile is '%s', want B's pid %d, locked (A "
 	    "removed B's pidfile?)", text, (int)b.pid);
-	H_ASSERT(srv_stop(&b, SIGTERM, D) == 0,
-	    "B: SIGTERM did not give exit status 0");
+	H_STOP_OK(&b, "B");
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
 	    "B's pidfile is still there after B stopped");
 	srv_free(&a);
@@ -1078,8 +1065,7 @@ START_TEST(test_pidfile_swapped_while_locking)
 	close(fan);
 	if (!swapped && srv_listening(&s) >= 1) {
 		printf("SKIP: fanotify reported no open of %s\n", pidf);
-		H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-		    "SIGTERM did not give exit status 0");
+		H_STOP_OK(&s, "pidfile_swapped_while_locking");
 		return;
 	}
 	H_ASSERT(swapped, "the server never opened %s", pidf);
@@ -1092,8 +1078,7 @@ START_TEST(test_pidfile_swapped_while_locking)
 	snprintf(text, sizeof text, "%s", file_text(old));
 	H_ASSERT(strcmp(text, "old") == 0 && !pidfile_locked(old),
 	    "the file moved away holds '%s' (want 'old') or is locked", text);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "SIGTERM did not give exit status 0");
+	H_STOP_OK(&s, "pidfile_swapped_while_locking");
 	H_ASSERT(access(pidf, F_OK) == -1 && access(old, F_OK) == 0,
 	    "at exit the server removed the wrong file");
 }
@@ -1199,8 +1184,7 @@ START_TEST(test_daemon_stdio_closed)
 	    model, r, want);
 	srv_free(&s2);
 
-	H_ASSERT(srv_stop(&d, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&d, model);
 	H_ASSERT(access(pidf, F_OK) == -1 && access(sock, F_OK) == -1,
 	    "%s: the pidfile or the socket is still there after exit", model);
 	srv_free(&orig);
@@ -1287,16 +1271,14 @@ START_TEST(test_unix_replaced_kept)
 	H_ASSERT(srv_start(&a, args) == 0, "server A did not start");
 	H_ASSERT(unlink(sock) == 0, "unlink %s: %s", sock, H_ERR);
 	H_ASSERT(srv_start(&b, args) == 0, "server B did not start");
-	H_ASSERT(srv_stop(&a, SIGTERM, D) == 0,
-	    "A: SIGTERM did not give exit status 0");
+	H_STOP_OK(&a, "A");
 	H_ASSERT(lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode),
 	    "A removed B's socket file %s when it stopped", sock);
 	fd = cli_connect_unix(sock, D);
 	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "still B\n"),
 	    "B does not serve %s after A stopped", sock);
 	close(fd);
-	H_ASSERT(srv_stop(&b, SIGTERM, D) == 0,
-	    "B: SIGTERM did not give exit status 0");
+	H_STOP_OK(&b, "B");
 	H_ASSERT(access(sock, F_OK) == -1 && errno == ENOENT,
 	    "B's socket file is still there after B stopped");
 	srv_free(&a);
@@ -1448,7 +1430,7 @@ START_TEST(test_user)
 	H_ASSERT(getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) >= 0,
 	    "getgrouplist nobody");
 	qsort(groups, (size_t)ngroups, sizeof *groups, cmp_gid);
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	fd = cli_connect(srv_port(&s, 0));
 	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "as nobody\n"),
 	    "%s: not serving as nobody", model);
@@ -1463,8 +1445,7 @@ START_TEST(test_user)
 	}
 	H_ASSERT(cli_echo_ok(fd, "still\n"), "%s: not serving", model);
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -1652,7 +1633,7 @@ START_TEST(test_status)
 	big[1000] = '\0';
 	memset(small, 'b', 234);
 	small[234] = '\0';
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = srv_port(&s, srv_find(&s, "echo"));
 	a = cli_connect(port);
 	H_ASSERT(a >= 0 && cli_echo_ok(a, big), "%s: first client", model);
@@ -1675,8 +1656,7 @@ START_TEST(test_status)
 	H_ASSERT(status_is(&s, "echo", want, got, sizeof got),
 	    "%s: after both left, status line\n'%s'\nwant\n'%s'", model, got,
 	    want);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -1693,7 +1673,7 @@ START_TEST(test_status_refused)
 	struct srv s;
 	int a, b;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	a = cli_connect(srv_port(&s, 0));
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "hello\n"), "%s: first client",
 	    model);
@@ -1706,8 +1686,7 @@ START_TEST(test_status_refused)
 	    "%s: status line\n'%s'\nwant\n'%s'", model, got, want);
 	H_ASSERT(cli_echo_ok(a, "still\n"), "%s: first client hurt", model);
 	close(a);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 

@@ -1,7 +1,5 @@
 /* check_faults.c - the real binary against faults: killed children, resets, slowloris, floods, descriptor exhaustion, a full logger device, signal storms. */
 #include <arpa/inet.h>
-#include <ctype.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -35,51 +33,6 @@ served(void *arg)
 	if (fd >= 0)
 		close(fd);
 	return ok;
-}
-
-/* Asserts counter name of svc comes to be want. */
-#define EXPECT_STATUS(s, model, svc, name, want)			\
-	do {								\
-		char got_[512];						\
-		H_ASSERT(srv_status_num_is(s, svc, name, want, got_,	\
-		    sizeof got_, D), "%s: %s counter of %s is not %ld:\n%s",\
-		    model, name, svc, (long)(want), got_);		\
-	} while (0)
-
-/* Our children in any state (zombies too) other than except; how many. */
-static int
-our_children(pid_t except, pid_t *out, int max)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL && n < max) {
-		char path[300], buf[512], *rp;
-		int fd, ppid;
-		ssize_t r;
-		pid_t pid;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		r = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (r <= 0)
-			continue;
-		buf[r] = '\0';
-		rp = strrchr(buf, ')');
-		if (rp != NULL && sscanf(rp + 1, " %*c %d", &ppid) == 1 &&
-		    ppid == getpid() && pid != except)
-			out[n++] = pid;
-	}
-	closedir(d);
-	return n;
 }
 
 /* ---- a flood of connection attempts, from a process of its own ------ */
@@ -236,7 +189,7 @@ START_TEST(test_fork_kill)
 	pid_t victim;
 	int a, b, port;
 
-	H_ASSERT(srv_start(&s, args) == 0, "fork: server did not start");
+	H_START_OK(&s, args, "fork");
 	port = srv_port(&s, 0);
 	a = cli_connect(port);
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "a\n"), "fork: first client");
@@ -271,12 +224,11 @@ START_TEST(test_fork_kill)
 	H_ASSERT(cli_echo_ok(b, "b still\n"), "fork: other client hurt");
 	H_ASSERT(h_wait_for(served, &port, D),
 	    "fork: no new client served after the child was killed");
-	EXPECT_STATUS(&s, "fork", "echo", "now", 1);
+	H_EXPECT_STATUS(&s, "fork", "echo", "now", 1);
 	H_ASSERT(srv_alive(&s), "fork: server died");
 	close(b);
-	EXPECT_STATUS(&s, "fork", "echo", "now", 0);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "fork: SIGTERM did not give exit status 0");
+	H_EXPECT_STATUS(&s, "fork", "echo", "now", 0);
+	H_STOP_OK(&s, "fork");
 }
 END_TEST
 
@@ -284,40 +236,14 @@ END_TEST
 
 #define STALL_MS	200
 
-/*
- * Pushes up to total bytes into fd without reading until the peer stops
- * taking them (no progress for STALL_MS); bytes pushed, -1 on error.
- */
+/* Pushes up to total bytes of 'p' without reading (see cli_push). */
 static long
 push(int fd, long total)
 {
 	static char buf[256 << 10];
-	long sent = 0;
-	long long last = h_now_ms(), end = last + 20000;
 
 	memset(buf, 'p', sizeof buf);
-	while (sent < total && h_now_ms() < end) {
-		size_t want = (size_t)(total - sent) < sizeof buf ?
-		    (size_t)(total - sent) : sizeof buf;
-		ssize_t w = send(fd, buf, want, MSG_NOSIGNAL);
-		long long now = h_now_ms();
-
-		if (w > 0) {
-			sent += w;
-			last = now;
-			continue;
-		}
-		if (w == -1 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (now - last >= STALL_MS)
-			break;
-		{
-			struct pollfd pf = { fd, POLLOUT, 0 };
-
-			poll(&pf, 1, (int)(STALL_MS - (now - last)));
-		}
-	}
-	return sent;
+	return cli_push(fd, buf, sizeof buf, total, STALL_MS, 20000);
 }
 
 /*
@@ -337,7 +263,7 @@ START_TEST(test_reset_pending)
 	int a1, a2, b = -1, c, port;
 	long sent1, sent2;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = srv_port(&s, 0);
 	if (conc) {
 		b = cli_connect(port);
@@ -362,21 +288,20 @@ START_TEST(test_reset_pending)
 	if (conc) {
 		H_ASSERT(cli_echo_ok(b, "b2\n"),
 		    "%s: other client hurt by the resets", model);
-		EXPECT_STATUS(&s, model, "echo", "now", 1);
+		H_EXPECT_STATUS(&s, model, "echo", "now", 1);
 	}
 	c = cli_connect(port);
 	H_ASSERT(c >= 0 && cli_echo_ok(c, "c\n"),
 	    "%s: new client not served after the resets", model);
-	EXPECT_STATUS(&s, model, "echo", "now", conc ? 2 : 1);
+	H_EXPECT_STATUS(&s, model, "echo", "now", conc ? 2 : 1);
 	if (conc) {
 		H_ASSERT(cli_echo_ok(b, "b3\n"), "%s: other client hurt", model);
 		close(b);
 	}
 	close(c);
-	EXPECT_STATUS(&s, model, "echo", "now", 0);
+	H_EXPECT_STATUS(&s, model, "echo", "now", 0);
 	H_ASSERT(srv_alive(&s), "%s: server died after client resets", model);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -419,7 +344,7 @@ START_TEST(test_slowloris)
 	struct srv s;
 	int q = -1, sl;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	if (!h_model_serial(model)) {
 		q = cli_connect(srv_port(&s, 0));
 		/* Its last activity is after tq: the cut comes >= 1 s later. */
@@ -490,8 +415,7 @@ START_TEST(test_slowloris)
 		fprintf(stderr, "slowloris %s: quiet cut after %lld ms, slow "
 		    "cut %lld ms after it stopped\n", model, q_cut, elapsed);
 	close(sl);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -531,7 +455,7 @@ START_TEST(test_flood)
 	long attempts;
 	long long end;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = srv_port(&s, 0);
 	g = cli_connect(port);
 	H_ASSERT(g >= 0 && cli_echo_ok(g, "hello\n"), "%s: client", model);
@@ -573,16 +497,15 @@ START_TEST(test_flood)
 		H_ASSERT(h_wait_for(served, &port, D),
 		    "%s: no new client served after the flood", model);
 		/* Every flood connection is gone: only g is open. */
-		EXPECT_STATUS(&s, model, "echo", "now", 1);
+		H_EXPECT_STATUS(&s, model, "echo", "now", 1);
 		close(g);
 	} else {
 		close(g);
 		H_ASSERT(h_wait_for(served, &port, D),
 		    "%s: no new client served after the flood", model);
 	}
-	EXPECT_STATUS(&s, model, "echo", "now", 0);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_EXPECT_STATUS(&s, model, "echo", "now", 0);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -602,7 +525,7 @@ START_TEST(test_sigterm_flood)
 	long long t0;
 	int r, n;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	flood_start(&f, srv_port(&s, 0), 1000000, 4 * D);
 	for (t0 = h_now_ms(); flood_count(&f) < 500 && h_now_ms() - t0 < D;)
 		h_nap(1);
@@ -619,7 +542,7 @@ START_TEST(test_sigterm_flood)
 		    "attempts\n", model, h_now_ms() - t0, flood_count(&f));
 	flood_stop(&f);
 	/* What it left would be ours now (we are the subreaper). */
-	n = our_children(s.pid, left, 16);
+	n = h_orphans(left, 16);
 	H_ASSERT(n == 0, "%s: the server left %d process(es) behind (pid %d)",
 	    model, n, n > 0 ? (int)left[0] : 0);
 	srv_stop(&s, SIGKILL, D);
@@ -684,8 +607,7 @@ START_TEST(test_fd_exhaustion)
 			    model, i + 1);
 		H_ASSERT(strstr(srv_log(&s), "out of descriptors") == NULL,
 		    "%s: out of descriptors serving one at a time", model);
-		H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-		    "%s: SIGTERM did not give exit status 0", model);
+		H_STOP_OK(&s, model);
 		return;
 	}
 
@@ -718,8 +640,7 @@ START_TEST(test_fd_exhaustion)
 		H_ASSERT(strstr(srv_log(&s), "out of descriptors") == NULL,
 		    "%s: out of descriptors with a process per connection",
 		    model);
-		H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-		    "%s: SIGTERM did not give exit status 0", model);
+		H_STOP_OK(&s, model);
 		return;
 	}
 	H_ASSERT(nserved >= 1 && nrefused >= 1,
@@ -756,7 +677,7 @@ START_TEST(test_fd_exhaustion)
 	if (!h_under_valgrind()) {
 		H_ASSERT(strstr(srv_log(&s), "out of descriptors") != NULL,
 		    "%s: no warning 'out of descriptors'", model);
-		EXPECT_STATUS(&s, model, "echo", "no_fds", nrefused);
+		H_EXPECT_STATUS(&s, model, "echo", "no_fds", nrefused);
 	}
 
 	for (i = 0; i < NCONN; i++)
@@ -773,8 +694,7 @@ START_TEST(test_fd_exhaustion)
 	}
 	for (i = 0; i < nserved; i++)
 		close(fds[i]);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -863,8 +783,7 @@ START_TEST(test_logger_full)
 	H_ASSERT(h_wait_for(served, &eport, D), "%s: echo service hurt",
 	    model);
 	H_ASSERT(srv_alive(&s), "%s: server died", model);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	hbuf_free(&in);
 }
 END_TEST
@@ -1055,8 +974,7 @@ START_TEST(test_logger_resume)
 		p = eol + 1;
 	}
 	free(t);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	hbuf_free(&in);
 	hbuf_free(&r.in);
 }
@@ -1230,7 +1148,7 @@ START_TEST(test_signal_storm)
 	long long t0;
 
 	H_ASSERT(dir != NULL, "tmpdir");
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = srv_port(&s, 0);
 	memset(seen, 0, sizeof seen);
 	for (c = 0; c < STORM_CLIENTS; c++) {

@@ -226,7 +226,7 @@ start_piped(struct srv *s, const char *const args[], const char *model,
 		H_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", H_ERR);
 		h_next_spawn_hook(stdout_hook, &pfd[1]);
 	}
-	H_ASSERT(srv_start(s, args) == 0, "%s: server did not start", model);
+	H_START_OK(s, args, model);
 	if (rd != NULL) {
 		close(pfd[1]);
 		reader_start(rd, pfd[0]);
@@ -291,7 +291,7 @@ START_TEST(test_ready_echo)
 
 	for (size_t i = 0; i < sizeof data; i++)
 		data[i] = (char)(i * 7 + i / 251);
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	fd = cli_connect_unix(sock, D);
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	hbuf_add(&in, "", 0);
@@ -304,8 +304,7 @@ START_TEST(test_ready_echo)
 	H_ASSERT(memcmp(in.p, data, sizeof data) == 0,
 	    "%s: the echo differs from what was sent", model);
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	hbuf_free(&in);
 }
 END_TEST
@@ -332,7 +331,7 @@ START_TEST(test_ready_timestamp)
 
 		hbuf_add(&out, num, (size_t)n);
 	}
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	fd = cli_connect(srv_port(&s, 0));
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	hbuf_add(&in, "", 0);
@@ -356,8 +355,7 @@ START_TEST(test_ready_timestamp)
 	    "nothing more within the deadline (input kept and forgotten?)");
 	H_ASSERT(p == in.p + in.len, "%s: bytes after the last reply", model);
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	hbuf_free(&in);
 	hbuf_free(&out);
 }
@@ -421,7 +419,7 @@ START_TEST(test_ready_logger)
 
 		hbuf_add(&lines, line, (size_t)n);
 	}
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	fd = cli_connect_unix(sock, D);
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	hbuf_add(&in, "", 0);
@@ -435,8 +433,7 @@ START_TEST(test_ready_logger)
 	    in.len, READY_LG_LINES, r == 0 ? "end of stream" :
 	    "nothing more within 1.5 s (input kept and forgotten?)");
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	t = h_read_file(out, NULL);
 	H_ASSERT(t != NULL, "%s: read %s: %s", model, out, H_ERR);
 	p = t;
@@ -963,7 +960,7 @@ START_TEST(test_pipe_torn)
 
 	H_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", H_ERR);
 	h_next_spawn_hook(stdout_hook, &pfd[1]);
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	close(pfd[1]);
 	for (c = 0; c < TORN_CLIENTS; c++) {
 		memset(body, 'A' + c, TORN_LEN);
@@ -983,8 +980,7 @@ START_TEST(test_pipe_torn)
 		    "finished once stdout was read", model, c);
 		close(fd[c]);
 	}
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	H_ASSERT(reader_wait_eof(&rd, D), "%s: stdout not closed after the "
 	    "server exited", model);
 	reader_finish(&rd);
@@ -1045,32 +1041,12 @@ END_TEST
 
 /*
  * Sends up to len bytes without reading until the peer stops taking them
- * (no progress for STUCK_STALL_MS); bytes sent, -1 on error.
+ * (no progress for STUCK_STALL_MS; see cli_push).
  */
 static long
 push(int fd, const char *p, size_t len)
 {
-	size_t sent = 0;
-	long long last = h_now_ms(), end = last + 20000;
-
-	while (sent < len && h_now_ms() < end) {
-		ssize_t w = send(fd, p + sent, len - sent, MSG_NOSIGNAL |
-		    MSG_DONTWAIT);
-		long long now = h_now_ms();
-		struct pollfd pf = { fd, POLLOUT, 0 };
-
-		if (w > 0) {
-			sent += (size_t)w;
-			last = now;
-			continue;
-		}
-		if (w == -1 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (now - last >= STUCK_STALL_MS)
-			break;
-		poll(&pf, 1, (int)(STUCK_STALL_MS - (now - last)));
-	}
-	return (long)sent;
+	return cli_push(fd, p, len, (long)len, STUCK_STALL_MS, 20000);
 }
 
 /*
@@ -1229,8 +1205,7 @@ chld_case(bool via_shell)
 			const char *args[] = { "-m", h_model(i), "-l", addr,
 				NULL };
 
-			H_ASSERT(srv_start(&s[i], args) == 0,
-			    "%s: server did not start", h_model(i));
+			H_START_OK(&s[i], args, h_model(i));
 		}
 	}
 	for (i = 0; i < h_nmodels(); i++) {
@@ -1271,8 +1246,7 @@ chld_case(bool via_shell)
 	H_ASSERT(bad == 0, "after a %s:\n%s", via_shell ? "SIGCHLD from an "
 	    "inherited child" : "kill -CHLD", rep.p);
 	for (i = 0; i < h_nmodels(); i++)
-		H_ASSERT(srv_stop(&s[i], SIGTERM, D) == 0,
-		    "%s: SIGTERM did not give exit status 0", h_model(i));
+		H_STOP_OK(&s[i], h_model(i));
 	for (i = 0; i < h_nmodels(); i++)
 		srv_free(&s[i]);
 	hbuf_free(&rep);
@@ -1333,8 +1307,7 @@ START_TEST(test_idle_overflow)
 			    v);
 			snprintf(sock, sizeof sock, "%s", h_path(dir, name));
 			unix_addr(addr, sizeof addr, sock);
-			H_ASSERT(srv_start(&s[v][i], args) == 0,
-			    "%s: server did not start", h_model(i));
+			H_START_OK(&s[v][i], args, h_model(i));
 			quiet[v][i] = cli_connect_unix(sock, D);
 			H_ASSERT(quiet[v][i] >= 0 &&
 			    cli_echo_ok(quiet[v][i], "hi\n"),
@@ -1407,9 +1380,7 @@ START_TEST(test_idle_overflow)
 	for (v = 0; v < IDLE_NVAL; v++)
 		for (i = 0; i < h_nmodels(); i++) {
 			close(quiet[v][i]);
-			H_ASSERT(srv_stop(&s[v][i], SIGTERM, D) == 0,
-			    "%s: SIGTERM did not give exit status 0",
-			    h_model(i));
+			H_STOP_OK(&s[v][i], h_model(i));
 			srv_free(&s[v][i]);
 		}
 	hbuf_free(&rep);
@@ -1584,7 +1555,7 @@ START_TEST(test_accept_error)
 	H_ASSERT(dir != NULL, "tmpdir");
 	snprintf(sock, sizeof sock, "%s", h_path(dir, "echo.sock"));
 	unix_addr(addr, sizeof addr, sock);
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	lfd = grab_listener(s.pid, srv_port(&s, 0));
 	if (lfd < 0) {
 		fprintf(stderr, "SKIP accept_error %s: pidfd_getfd: %s\n", model,

@@ -18,9 +18,8 @@
 #define STALL_MS	750		/* no progress this long: server stopped reading */
 #define PUSH_MS		20000		/* the push gives up after this in any case */
 #define PAT_LEN		1000003		/* prime period of the pushed bytes */
-#define SEND_MAX	(256 << 10)
 
-static unsigned char pat[PAT_LEN + SEND_MAX];
+static unsigned char pat[PAT_LEN];
 
 /* Checked fixture, run after h_setup: fills pat. */
 static void
@@ -35,8 +34,6 @@ fill_pat(void)
 		x ^= x << 5;
 		pat[i] = (unsigned char)x;
 	}
-	/* So that any offset has SEND_MAX contiguous bytes after it. */
-	memcpy(pat + PAT_LEN, pat, SEND_MAX);
 }
 
 /* The process that serves connections: in children, the (only) child. */
@@ -58,42 +55,14 @@ find_serving(void *arg)
 }
 
 /*
- * Pushes up to PUSH_TOTAL bytes of the pattern without reading, until the
- * server stops reading (no progress for STALL_MS) or PUSH_MS passed.
- * Returns the bytes pushed; -1 if the connection failed.
+ * Pushes up to total bytes of the pattern without reading, until the
+ * server stops reading (no progress for STALL_MS) or PUSH_MS passed (see
+ * cli_push).
  */
 static long
 push(int fd, long total)
 {
-	long sent = 0;
-	long long now, last = h_now_ms(), end = last + PUSH_MS;
-
-	while (sent < total) {
-		size_t want = (size_t)(total - sent) < SEND_MAX ?
-		    (size_t)(total - sent) : SEND_MAX;
-		ssize_t w = send(fd, pat + sent % PAT_LEN, want, MSG_NOSIGNAL);
-
-		now = h_now_ms();
-		if (w > 0) {
-			sent += w;
-			last = now;
-			if (now >= end)
-				break;
-			continue;
-		}
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1 && errno != EAGAIN)
-			return -1;
-		if (now - last >= STALL_MS || now >= end)
-			break;
-		{
-			struct pollfd pf = { fd, POLLOUT, 0 };
-
-			poll(&pf, 1, (int)(STALL_MS - (now - last)));
-		}
-	}
-	return sent;
+	return cli_push(fd, pat, PAT_LEN, total, STALL_MS, PUSH_MS);
 }
 
 /*
@@ -113,7 +82,7 @@ START_TEST(test_backpressure)
 	struct srv s;
 	int fd;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	fd = cli_connect(srv_port(&s, 0));
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	H_ASSERT(cli_echo_ok(fd, "x"), "%s: not served", model);
@@ -168,8 +137,7 @@ START_TEST(test_backpressure)
 	H_ASSERT(got == sent, "%s: %lld bytes came back, %ld were pushed",
 	    model, got, sent);
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -200,7 +168,7 @@ START_TEST(test_max_clients)
 	struct srv s;
 	int a, b, c, r, port;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = srv_port(&s, 0);
 	a = cli_connect(port);
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "a\n"), "%s: first client", model);
@@ -224,8 +192,7 @@ START_TEST(test_max_clients)
 	    "%s: no new client served after one of two left", model);
 	H_ASSERT(cli_echo_ok(b, "b3\n"), "%s: second client hurt", model);
 	close(b);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	hbuf_free(&in);
 }
 END_TEST
@@ -244,7 +211,7 @@ START_TEST(test_idle_timeout)
 	struct srv s;
 	int a, b = -1;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	if (!serial) {
 		b = cli_connect(srv_port(&s, 0));
 		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: chatty client",
@@ -272,8 +239,7 @@ START_TEST(test_idle_timeout)
 		close(b);
 	}
 	close(a);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -291,7 +257,7 @@ START_TEST(test_reset)
 	int a, b = -1, c, port;
 	long sent;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	port = srv_port(&s, 0);
 	if (!serial) {
 		b = cli_connect(port);
@@ -315,8 +281,7 @@ START_TEST(test_reset)
 	    "%s: new client not served after the reset", model);
 	close(c);
 	H_ASSERT(srv_alive(&s), "%s: server died after a client reset", model);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -398,7 +363,7 @@ START_TEST(test_sighup)
 	int a, b;
 
 	H_ASSERT(dir != NULL, "tmpdir");
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	a = cli_connect(srv_port(&s, 0));
 	H_ASSERT(a >= 0 && logged(a, "before\n"), "%s: first line not acked",
 	    model);
@@ -436,8 +401,7 @@ START_TEST(test_sighup)
 	    strstr(t, ": after\n") == NULL && strstr(t, ": from b\n") == NULL,
 	    "%s: renamed file has wrong records:\n%s", model, t ? t : "");
 	free(t);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 
@@ -522,8 +486,7 @@ START_TEST(test_shutdown)
 	struct srv s;
 	int a, r;
 
-	H_ASSERT(srv_start(&s, args10) == 0, "%s: server did not start",
-	    model);
+	H_START_OK(&s, args10, model);
 	a = cli_connect(srv_port(&s, 0));
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "a\n"), "%s: not served", model);
 	H_ASSERT(kill(s.pid, SIGTERM) == 0, "kill: %s", H_ERR);
@@ -540,8 +503,7 @@ START_TEST(test_shutdown)
 	srv_stop(&s, SIGKILL, D);	/* reaps orphans, if any */
 	srv_free(&s);
 
-	H_ASSERT(srv_start(&s, args1) == 0, "%s: server did not start",
-	    model);
+	H_START_OK(&s, args1, model);
 	a = cli_connect(srv_port(&s, 0));
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "a\n"), "%s: not served", model);
 	t0 = h_now_ms();

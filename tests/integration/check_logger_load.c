@@ -73,7 +73,7 @@ START_TEST(test_load)
 		nextl[c] = conn[c] = disc[c] = 0;
 	}
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	for (c = 0; c < NCLI; c++) {
 		fd[c] = cli_connect(srv_port(&s, 0));
 		H_ASSERT(fd[c] >= 0, "%s: connect %d: %s", model, c, H_ERR);

@@ -51,7 +51,7 @@ START_TEST(test_echo)
 	size_t i;
 	int fd;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	H_ASSERT(s.nls == 1 && strcmp(s.ls[0].handler, "echo") == 0 &&
 	    strncmp(s.ls[0].addr, "127.0.0.1:", 10) == 0 && s.ls[0].port > 0,
 	    "%s: bad listening line '%s (%s, %s)'", model, s.ls[0].addr,
@@ -94,8 +94,7 @@ START_TEST(test_echo)
 	    "%s: echoed bytes differ from those sent", model);
 	close(fd);
 
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	hbuf_free(&in);
 	hbuf_free(&sent);
 }
@@ -167,7 +166,7 @@ START_TEST(test_timestamp)
 	int fd;
 
 	setenv("TZ", "JST-9", 1);	/* the server must still say UTC */
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	H_ASSERT(strcmp(s.ls[0].handler, "timestamp") == 0,
 	    "%s: listening line names handler '%s'", model, s.ls[0].handler);
 	fd = cli_connect(srv_port(&s, 0));
@@ -202,8 +201,7 @@ START_TEST(test_timestamp)
 	H_ASSERT(p == in.p + in.len, "%s: extra replies: '%s'", model, p);
 	close(fd);
 
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	hbuf_free(&in);
 }
 END_TEST
@@ -268,7 +266,7 @@ START_TEST(test_logger)
 	int fd, r;
 
 	H_ASSERT(dir != NULL, "tmpdir");
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	H_ASSERT(strcmp(s.ls[0].handler, "logger") == 0,
 	    "%s: listening line names handler '%s'", model, s.ls[0].handler);
 	lo = h_wall_us();
@@ -354,8 +352,7 @@ START_TEST(test_logger)
 	H_ASSERT(p == text + len, "%s: extra records: '%s'", model, p);
 	free(text);
 
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 	hbuf_free(&in);
 }
 END_TEST
@@ -375,7 +372,7 @@ START_TEST(test_two_clients)
 	struct srv s;
 	int a, b;
 
-	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start", model);
+	H_START_OK(&s, args, model);
 	a = cli_connect(srv_port(&s, 0));
 	H_ASSERT(a >= 0, "%s: connect: %s", model, H_ERR);
 	H_ASSERT(cli_echo_ok(a, "first\n"), "%s: first client not served",
@@ -407,8 +404,7 @@ START_TEST(test_two_clients)
 		close(a);
 	}
 	close(b);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s: SIGTERM did not give exit status 0", model);
+	H_STOP_OK(&s, model);
 }
 END_TEST
 

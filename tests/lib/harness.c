@@ -484,6 +484,18 @@ fd_snapshot(int fd)
 	return b.p;
 }
 
+int
+h_orphans(pid_t *out, int max)
+{
+	int i, n, k = 0;
+
+	n = children(getpid(), out, max, true);
+	for (i = 0; i < n; i++)
+		if (!reg_is_live_server(out[i]))
+			out[k++] = out[i];
+	return k;
+}
+
 /*
  * Kills and reaps our children that are not live servers: the processes
  * a fork-model server left when it exited (we are their subreaper).
@@ -498,13 +510,11 @@ reap_orphans(void)
 
 	do {
 		reaped = 0;
-		n = children(getpid(), kids, 256, true);
+		n = h_orphans(kids, 256);
 		for (i = 0; i < n; i++) {
 			pid_t pp;
 			char st = 'Z';
 
-			if (reg_is_live_server(kids[i]))
-				continue;
 			if (proc_stat(kids[i], &pp, &st) == 0 && st != 'Z') {
 				running++;
 				kill(kids[i], SIGKILL);
@@ -818,29 +828,12 @@ parse_listening(struct srv *s)
 int
 srv_start_n(struct srv *s, const char *const args[], int n)
 {
-	long long end;
-
 	if (srv_spawn(s, args) == -1) {
 		fprintf(stderr, "harness: cannot start %s: %s\n", h_binary(),
 		    strerror(errno));
 		return -1;
 	}
-	end = h_now_ms() + H_START_MS;
-	for (;;) {
-		if (parse_listening(s) >= n)
-			return 0;
-		if (!srv_alive(s)) {
-			parse_listening(s);
-			srv_dump(s, "server exited before listening");
-			return -1;
-		}
-		if (h_now_ms() >= end) {
-			srv_dump(s, "server not listening in time");
-			srv_stop(s, SIGKILL, H_DEADLINE_MS);
-			return -1;
-		}
-		h_nap(2);
-	}
+	return srv_wait_listening(s, n, H_START_MS);
 }
 
 int
@@ -1361,6 +1354,45 @@ cli_echo_ok(int fd, const char *str)
 	    memcmp(buf, str, n) == 0;
 	free(buf);
 	return ok;
+}
+
+long
+cli_push(int fd, const void *p, size_t period, long total, int stall_ms,
+    int max_ms)
+{
+	const char *bytes = p;
+	long sent = 0;
+	long long now, last = h_now_ms(), end = last + max_ms;
+
+	while (sent < total) {
+		/* Up to the end of the pattern: the rest wraps around. */
+		size_t off = (size_t)sent % period, want = period - off;
+		ssize_t w;
+
+		if ((long)want > total - sent)
+			want = (size_t)(total - sent);
+		w = send(fd, bytes + off, want, MSG_NOSIGNAL | MSG_DONTWAIT);
+		now = h_now_ms();
+		if (w > 0) {
+			sent += w;
+			last = now;
+			if (now >= end)
+				break;
+			continue;
+		}
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno != EAGAIN)
+			return -1;
+		if (now - last >= stall_ms || now >= end)
+			break;
+		{
+			struct pollfd pf = { fd, POLLOUT, 0 };
+
+			poll(&pf, 1, (int)(stall_ms - (now - last)));
+		}
+	}
+	return sent;
 }
 
 bool

@@ -3,6 +3,7 @@
 #define DISPATCHD_TEST_HARNESS_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -64,6 +65,30 @@ bool h_verbose(void);
 
 /* For messages: the errno of the failed call (H_ASSERT keeps it intact). */
 #define H_ERR strerror(errno)
+
+/* Asserts that srv_start(s, args) started the server: "WHO: server did not start". */
+#define H_START_OK(s, args, who)					\
+	H_ASSERT(srv_start((s), (args)) == 0, "%s: server did not start",	\
+	    (who))
+
+/* Asserts that SIGTERM stops the server with exit status 0 within H_DEADLINE_MS. */
+#define H_STOP_OK(s, who)						\
+	do {								\
+		int h_rc_ = srv_stop((s), SIGTERM, H_DEADLINE_MS);	\
+		H_ASSERT(h_rc_ == 0, "%s: SIGTERM did not give exit "	\
+		    "status 0 (%d%s)", (who), h_rc_,			\
+		    h_rc_ == -1 ? ": still running, killed" : "");	\
+	} while (0)
+
+/* Asserts that counter name of service svc comes to be want (srv_status_num_is). */
+#define H_EXPECT_STATUS(s, who, svc, name, want)			\
+	do {								\
+		char h_got_[512];					\
+		H_ASSERT(srv_status_num_is((s), (svc), (name), (want),	\
+		    h_got_, sizeof h_got_, H_DEADLINE_MS),		\
+		    "%s: %s counter of %s is not %ld:\n%s", (who),	\
+		    (name), (svc), (long)(want), h_got_);		\
+	} while (0)
 
 /* Prints the diagnosis described above and cleans up. */
 void h_fail(const char *file, int line, const char *expr);
@@ -305,6 +330,16 @@ bool cli_echo_ok(int fd, const char *str);
  */
 bool cli_wait_closed(int fd, int timeout_ms);
 
+/*
+ * Sends without reading, until total bytes are sent, the peer takes none
+ * for stall_ms (it stopped reading and the buffers are full) or max_ms
+ * passed.  Byte k sent is p[k % period]: a pattern of period bytes
+ * repeated, or, with period == total, the total bytes at p.  Returns the
+ * bytes sent, or -1 with errno if the connection failed.
+ */
+long cli_push(int fd, const void *p, size_t period, long total,
+    int stall_ms, int max_ms);
+
 /* True if nothing at all (no data, no EOF) arrives within ms. */
 bool cli_quiet(int fd, int ms);
 
@@ -359,6 +394,12 @@ size_t h_count(const char *haystack, const char *needle);
 long h_proc_kb(pid_t pid, const char *field);
 /* Up to max pids whose parent is ppid; returns how many. */
 int h_proc_children(pid_t ppid, pid_t *out, int max);
+/*
+ * Up to max of our children, zombies too, that are not servers we
+ * started and still run: what exited servers left behind (we are their
+ * subreaper).  Returns how many.
+ */
+int h_orphans(pid_t *out, int max);
 
 /* ---- what dispatchd writes ------------------------------------------ */
 
