@@ -97,124 +97,109 @@ have_ipv6(void)
 	return ok;
 }
 
-/*
- * --deny 127.0.0.0/8 refuses every loopback source at once (nothing
- * served, counted as denied, warned about); a deny list of single hosts
- * refuses exactly those.
- */
-START_TEST(test_deny)
-{
-	const char *model = h_model(_i);
-	const char *args8[] = { "-m", model, "-l", "127.0.0.1:0", "--deny",
-		"127.0.0.0/8", NULL };
-	const char *args1[] = { "-m", model, "-l", "127.0.0.1:0", "--deny",
-		"10.0.0.0/8", "--deny", "127.0.0.1", NULL };
-	struct srv s;
-	int port;
+/* One server, its access rules and what they make of clients: a row. */
+struct rules_case {
+	const char *what;	/* for messages */
+	const char *listen;
+	const char *opts[5];	/* after -m MODEL -l LISTEN */
+	struct {
+		const char *src, *host;
+		enum outcome want;
+	} probes[5];		/* in this order */
+	struct {
+		const char *name;
+		long want;
+	} counters[3];		/* of service echo, after the probes */
+	const char *log[3];	/* what the server's log must hold */
+	bool ipv6;		/* needs the IPv6 loopback */
+};
 
-	H_START_OK(&s, args8, model);
-	port = srv_port(&s, 0);
-	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
-	EXPECT(model, "127.0.0.2", "127.0.0.1", port, REFUSED);
-	H_EXPECT_STATUS(&s, model, "echo", "denied", 2);
-	H_EXPECT_STATUS(&s, model, "echo", "total", 0);
-	H_ASSERT(strstr(srv_log(&s), ": refused 127.0.0.1:") != NULL &&
-	    strstr(srv_log(&s), ": denied\n") != NULL,
-	    "%s: no warning 'refused 127.0.0.1:PORT: denied'", model);
-	H_STOP_OK(&s, model);
-	srv_free(&s);
+static const struct rules_case rules_cases[] = {
+	/* Every loopback source refused at once: nothing served, counted as
+	 * denied, warned about ("refused 127.0.0.1:PORT: denied"). */
+	{ "--deny 127.0.0.0/8", "127.0.0.1:0", { "--deny", "127.0.0.0/8" },
+	    { { "127.0.0.1", "127.0.0.1", REFUSED },
+		{ "127.0.0.2", "127.0.0.1", REFUSED } },
+	    { { "denied", 2 }, { "total", 0 } },
+	    { ": refused 127.0.0.1:", ": denied\n" }, false },
+	/* A deny list of single hosts refuses exactly those. */
+	{ "--deny 10.0.0.0/8 --deny 127.0.0.1", "127.0.0.1:0",
+	    { "--deny", "10.0.0.0/8", "--deny", "127.0.0.1" },
+	    { { "127.0.0.1", "127.0.0.1", REFUSED },
+		{ "127.0.0.2", "127.0.0.1", SERVED } },
+	    { { "denied", 1 }, { "total", 1 } }, { NULL }, false },
+	/* An allow list admits only the clients it names. */
+	{ "--allow 127.0.0.2/32", "127.0.0.1:0", { "--allow", "127.0.0.2/32" },
+	    { { "127.0.0.1", "127.0.0.1", REFUSED },
+		{ "127.0.0.2", "127.0.0.1", SERVED },
+		{ "127.0.0.3", "127.0.0.1", REFUSED },
+		{ "127.0.0.2", "127.0.0.1", SERVED } },
+	    { { "denied", 2 }, { "total", 2 } }, { NULL }, false },
+	/* An allow list and a deny list that both match a client: deny wins. */
+	{ "--allow 127.0.0.0/8 --deny 127.0.0.2/32", "127.0.0.1:0",
+	    { "--allow", "127.0.0.0/8", "--deny", "127.0.0.2/32" },
+	    { { "127.0.0.2", "127.0.0.1", REFUSED },
+		{ "127.0.0.1", "127.0.0.1", SERVED },
+		{ "127.0.0.3", "127.0.0.1", SERVED } },
+	    { { "denied", 1 } }, { NULL }, false },
+	/* IPv6: on [::1]:0, --deny ::1/128 refuses ::1. */
+	{ "[::1]:0 --deny ::1/128", "[::1]:0", { "--deny", "::1/128" },
+	    { { "::1", "::1", REFUSED } }, { { "denied", 1 } }, { NULL },
+	    true },
+	/* On *:0 (one socket for both families) an IPv4 client arrives as
+	 * ::ffff:127.0.0.1 and is matched as IPv4: --deny 127.0.0.1/32
+	 * refuses it but neither 127.0.0.2 nor ::1. */
+	{ "*:0 --deny 127.0.0.1/32", "*:0", { "--deny", "127.0.0.1/32" },
+	    { { "127.0.0.1", "127.0.0.1", REFUSED },
+		{ "127.0.0.2", "127.0.0.1", SERVED }, { "::1", "::1", SERVED } },
+	    { { "denied", 1 } }, { NULL }, true },
+	/* A prefix written in the mapped range (::ffff:127.0.0.0/104) is an
+	 * IPv4 prefix (127.0.0.0/8) that admits IPv4 clients and not ::1. */
+	{ "*:0 --allow ::ffff:127.0.0.0/104", "*:0",
+	    { "--allow", "::ffff:127.0.0.0/104" },
+	    { { "127.0.0.1", "127.0.0.1", SERVED }, { "::1", "::1", REFUSED } },
+	    { { "denied", 1 } }, { NULL }, true },
+};
 
-	H_START_OK(&s, args1, model);
-	port = srv_port(&s, 0);
-	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
-	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
-	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_EXPECT_STATUS(&s, model, "echo", "total", 1);
-	H_STOP_OK(&s, model);
-}
-END_TEST
-
-/*
- * --allow 127.0.0.2/32 admits only a client from 127.0.0.2; with an allow
- * list and a deny list that both match a client, deny wins.
- */
-START_TEST(test_allow)
-{
-	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--allow",
-		"127.0.0.2/32", NULL };
-	const char *both[] = { "-m", model, "-l", "127.0.0.1:0", "--allow",
-		"127.0.0.0/8", "--deny", "127.0.0.2/32", NULL };
-	struct srv s;
-	int port;
-
-	H_START_OK(&s, args, model);
-	port = srv_port(&s, 0);
-	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
-	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
-	EXPECT(model, "127.0.0.3", "127.0.0.1", port, REFUSED);
-	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
-	H_EXPECT_STATUS(&s, model, "echo", "denied", 2);
-	H_EXPECT_STATUS(&s, model, "echo", "total", 2);
-	H_STOP_OK(&s, model);
-	srv_free(&s);
-
-	H_START_OK(&s, both, model);
-	port = srv_port(&s, 0);
-	EXPECT(model, "127.0.0.2", "127.0.0.1", port, REFUSED);
-	EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
-	EXPECT(model, "127.0.0.3", "127.0.0.1", port, SERVED);
-	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_STOP_OK(&s, model);
-}
-END_TEST
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
- * IPv6: on [::1]:0, --deny ::1/128 refuses ::1.  On *:0 (one socket for
- * both families) an IPv4 client arrives as ::ffff:127.0.0.1 and is
- * matched as IPv4: --deny 127.0.0.1/32 refuses it but neither 127.0.0.2
- * nor ::1; a prefix written in the mapped range (::ffff:127.0.0.0/104) is
- * an IPv4 prefix (127.0.0.0/8) that admits IPv4 clients and not ::1.
+ * --allow and --deny, of IPv4 and IPv6 clients, under every model: each
+ * row of rules_cases starts a server on its listen address with its
+ * options, connects from each probe's source to its host in turn and
+ * expects its outcome, then the echo service's counters and the log.
  */
-START_TEST(test_ipv6)
+START_TEST(test_rules)
 {
-	const char *model = h_model(_i);
-	const char *a6[] = { "-m", model, "-l", "[::1]:0", "--deny", "::1/128",
-		NULL };
-	const char *any[] = { "-m", model, "-l", "*:0", "--deny",
-		"127.0.0.1/32", NULL };
-	const char *mapped[] = { "-m", model, "-l", "*:0", "--allow",
-		"::ffff:127.0.0.0/104", NULL };
+	const struct rules_case *c = &rules_cases[H_LOOP_CASE(_i)];
+	const char *model = h_model(H_LOOP_MODEL(_i));
+	const char *args[4 + NELEM(c->opts) + 1] = { "-m", model, "-l",
+		c->listen };
+	char who[128];
 	struct srv s;
+	size_t i;
 	int port;
 
-	if (!have_ipv6()) {
-		printf("SKIP: ipv6 %s: no IPv6 loopback (::1) here\n", model);
+	snprintf(who, sizeof who, "%s, %s", model, c->what);
+	if (c->ipv6 && !have_ipv6()) {
+		printf("SKIP: %s: no IPv6 loopback (::1) here\n", who);
 		fflush(stdout);
 		return;
 	}
-	H_START_OK(&s, a6, model);
+	for (i = 0; i < NELEM(c->opts) && c->opts[i] != NULL; i++)
+		args[4 + i] = c->opts[i];
+	H_START_OK(&s, args, who);
 	port = srv_port(&s, 0);
-	EXPECT(model, "::1", "::1", port, REFUSED);
-	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_STOP_OK(&s, model);
-	srv_free(&s);
-
-	H_START_OK(&s, any, model);
-	port = srv_port(&s, 0);
-	EXPECT(model, "127.0.0.1", "127.0.0.1", port, REFUSED);
-	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
-	EXPECT(model, "::1", "::1", port, SERVED);
-	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_STOP_OK(&s, model);
-	srv_free(&s);
-
-	H_START_OK(&s, mapped, model);
-	port = srv_port(&s, 0);
-	EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
-	EXPECT(model, "::1", "::1", port, REFUSED);
-	H_EXPECT_STATUS(&s, model, "echo", "denied", 1);
-	H_STOP_OK(&s, model);
+	for (i = 0; i < NELEM(c->probes) && c->probes[i].src != NULL; i++)
+		EXPECT(who, c->probes[i].src, c->probes[i].host, port,
+		    c->probes[i].want);
+	for (i = 0; i < NELEM(c->counters) && c->counters[i].name != NULL; i++)
+		H_EXPECT_STATUS(&s, who, "echo", c->counters[i].name,
+		    c->counters[i].want);
+	for (i = 0; i < NELEM(c->log) && c->log[i] != NULL; i++)
+		H_ASSERT(strstr(srv_log(&s), c->log[i]) != NULL,
+		    "%s: no '%s' in the server's log", who, c->log[i]);
+	H_STOP_OK(&s, who);
 }
 END_TEST
 
@@ -566,9 +551,8 @@ main(void)
 {
 	Suite *su = suite_create("access");
 
-	h_tcase_models(su, "deny", 30, test_deny);
-	h_tcase_models(su, "allow", 30, test_allow);
-	h_tcase_models(su, "ipv6", 30, test_ipv6);
+	h_tcase_models_n(su, "rules", 30, test_rules,
+	    (int)NELEM(rules_cases));
 	h_tcase_models(su, "per_source", 30, test_per_source);
 	h_tcase_models(su, "rate_limit", 30, test_rate_limit);
 	h_tcase_models(su, "service_config", 30, test_service_config);
