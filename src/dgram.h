@@ -1,0 +1,91 @@
+/* dgram.h - one datagram's life, whatever model receives it: admission, handler, reflection guard, reply. */
+#ifndef DISPATCHD_DGRAM_H
+#define DISPATCHD_DGRAM_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "net.h"
+
+struct listener;
+struct service;
+
+/* The largest datagram received whole (UDP's payload limit, rounded up). */
+#define DGRAM_MAX 65536
+/* Readiness loops: datagrams received (recvmmsg) per listener per wake-up. */
+#define DGRAM_BATCH 32
+
+/*
+ * The replies a handler makes to one datagram: zero or more datagrams,
+ * kept in one growing buffer.  dgram_reply_add appends one reply
+ * datagram (n may be 0: an empty datagram).  0, or -1 with ENOMEM
+ * (nothing added).
+ */
+struct dgram_reply {
+	char *buf;		/* the replies' bytes, one after another */
+	size_t len;
+	size_t cap;
+	size_t *lens;		/* the length of each reply */
+	size_t n;
+	size_t ncap;
+};
+
+int dgram_reply_add(struct dgram_reply *r, const void *p, size_t n);
+/* Forgets the replies, keeps the storage for the next datagram. */
+void dgram_reply_reset(struct dgram_reply *r);
+/* Frees the storage. */
+void dgram_reply_free(struct dgram_reply *r);
+
+/*
+ * One received datagram, with what the reply needs: the source (peer) and
+ * the local address it was sent to (from IP_PKTINFO / IPV6_PKTINFO), so
+ * that a reply leaves from that address even on a wildcard listener.
+ */
+struct dgram_msg {
+	struct peer peer;
+	bool has_dst;
+	struct sockaddr_storage dst;	/* the local address (port left 0) */
+	const char *p;			/* the datagram's bytes */
+	size_t len;
+	bool truncated;			/* longer than the buffer: dropped */
+};
+
+/*
+ * Everything about one datagram but its I/O: counted as received; refused
+ * by the service's allow/deny or rate_limit (counted as refused, no
+ * reply); otherwise handed to the handler's datagram hook, whose replies
+ * come back in r.  When the reflection guard forbids answering m->peer
+ * (source port 0 or below 1024; multicast, broadcast or unspecified
+ * source), the handler still runs (a logger record, discard) but r is
+ * emptied and the datagram counted as dropped.  Returns how many reply
+ * datagrams to send (r->n), to m->peer from m->dst.
+ */
+size_t dgram_handle(struct listener *ls, const struct dgram_msg *m, struct dgram_reply *r);
+
+/* True when a reply may be sent to sa (the reflection guard alone). */
+bool dgram_may_reply(const struct sockaddr *sa, socklen_t salen);
+
+/* After sending: replies sent, and replies the socket could not take at
+ * once (dropped, never queued). */
+void dgram_sent(struct service *svc, size_t answered, size_t dropped);
+
+/*
+ * I/O for the models (dgram_io.c).  The listener socket is non-blocking.
+ * dgram_recv receives one datagram into buf (size >= DGRAM_MAX) filling
+ * m: 1, 0 when none is waiting, -1 on an error (errno).  dgram_send
+ * sends the reply p[0..n) to m->peer from m->dst without waiting: 0, or
+ * -1 when the socket could not take it (dropped).
+ */
+int dgram_recv(int fd, struct dgram_msg *m, char *buf, size_t size);
+int dgram_send(int fd, const struct dgram_msg *m, const char *p, size_t n);
+
+/*
+ * Sets the socket options a datagram listener needs (IP_PKTINFO or
+ * IPV6_RECVPKTINFO for inet sockets). 0 or -1.
+ */
+int dgram_listener_setup(int fd, int family);
+
+#endif
