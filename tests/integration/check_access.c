@@ -13,56 +13,24 @@
 
 #define D H_DEADLINE_MS
 
-/* What became of a connection. */
-enum outcome {
-	SERVED,		/* the probe came back */
-	REFUSED,	/* closed (EOF or RST) with nothing served */
-	HUNG,		/* neither within D, or something else came */
-	NOCONN,		/* connect failed */
-};
-
-static const char *const outcome_name[] = {
-	"served", "refused", "neither served nor closed", "connect failed",
-};
-
-/*
- * Sends a probe line to an echo service and waits for it to come back
- * (SERVED) or for the connection to end without a byte (REFUSED).
- */
-static enum outcome
-outcome(int fd)
-{
-	char buf[8];
-	ssize_t r;
-
-	/* May already fail: a refused connection is being closed. */
-	(void)cli_write_all(fd, "probe\n", 6, D);
-	r = cli_read_exact(fd, buf, 6, D);
-	if (r == 6 && memcmp(buf, "probe\n", 6) == 0)
-		return SERVED;
-	if (r == 0 && (errno == 0 || errno == ECONNRESET || errno == EPIPE))
-		return REFUSED;
-	return HUNG;
-}
-
 /* Connects from src to host:port; the outcome, the socket left open in *fdp. */
-static enum outcome
+static enum h_outcome
 open_from(const char *src, const char *host, int port, int *fdp)
 {
 	int fd = cli_connect_from(src, host, port, D);
 
 	*fdp = fd;
 	if (fd < 0)
-		return NOCONN;
-	return outcome(fd);
+		return H_NOCONN;
+	return cli_probe(fd);
 }
 
 /* The same, closing the socket. */
-static enum outcome
+static enum h_outcome
 try_from(const char *src, const char *host, int port)
 {
 	int fd;
-	enum outcome o = open_from(src, host, port, &fd);
+	enum h_outcome o = open_from(src, host, port, &fd);
 
 	if (fd >= 0)
 		close(fd);
@@ -72,11 +40,11 @@ try_from(const char *src, const char *host, int port)
 /* Asserts that a connection from src to host:port has outcome want. */
 #define EXPECT(model, src, host, port, want)				\
 	do {								\
-		enum outcome o_ = try_from(src, host, port);		\
+		enum h_outcome o_ = try_from(src, host, port);		\
 		H_ASSERT(o_ == (want), "%s: connection from %s to %s:%d "	\
 		    "%s, want %s (%s)", model, src, host, port,		\
-		    outcome_name[o_], outcome_name[want],		\
-		    o_ == NOCONN ? H_ERR : "");				\
+		    h_outcome_name(o_), h_outcome_name(want),		\
+		    o_ == H_NOCONN ? H_ERR : "");				\
 	} while (0)
 
 /* True if IPv6 loopback is usable here. */
@@ -104,7 +72,7 @@ struct rules_case {
 	const char *opts[5];	/* after -m MODEL -l LISTEN */
 	struct {
 		const char *src, *host;
-		enum outcome want;
+		enum h_outcome want;
 	} probes[5];		/* in this order */
 	struct {
 		const char *name;
@@ -118,46 +86,46 @@ static const struct rules_case rules_cases[] = {
 	/* Every loopback source refused at once: nothing served, counted as
 	 * denied, warned about ("refused 127.0.0.1:PORT: denied"). */
 	{ "--deny 127.0.0.0/8", "127.0.0.1:0", { "--deny", "127.0.0.0/8" },
-	    { { "127.0.0.1", "127.0.0.1", REFUSED },
-		{ "127.0.0.2", "127.0.0.1", REFUSED } },
+	    { { "127.0.0.1", "127.0.0.1", H_REFUSED },
+		{ "127.0.0.2", "127.0.0.1", H_REFUSED } },
 	    { { "denied", 2 }, { "total", 0 } },
 	    { ": refused 127.0.0.1:", ": denied\n" }, false },
 	/* A deny list of single hosts refuses exactly those. */
 	{ "--deny 10.0.0.0/8 --deny 127.0.0.1", "127.0.0.1:0",
 	    { "--deny", "10.0.0.0/8", "--deny", "127.0.0.1" },
-	    { { "127.0.0.1", "127.0.0.1", REFUSED },
-		{ "127.0.0.2", "127.0.0.1", SERVED } },
+	    { { "127.0.0.1", "127.0.0.1", H_REFUSED },
+		{ "127.0.0.2", "127.0.0.1", H_SERVED } },
 	    { { "denied", 1 }, { "total", 1 } }, { NULL }, false },
 	/* An allow list admits only the clients it names. */
 	{ "--allow 127.0.0.2/32", "127.0.0.1:0", { "--allow", "127.0.0.2/32" },
-	    { { "127.0.0.1", "127.0.0.1", REFUSED },
-		{ "127.0.0.2", "127.0.0.1", SERVED },
-		{ "127.0.0.3", "127.0.0.1", REFUSED },
-		{ "127.0.0.2", "127.0.0.1", SERVED } },
+	    { { "127.0.0.1", "127.0.0.1", H_REFUSED },
+		{ "127.0.0.2", "127.0.0.1", H_SERVED },
+		{ "127.0.0.3", "127.0.0.1", H_REFUSED },
+		{ "127.0.0.2", "127.0.0.1", H_SERVED } },
 	    { { "denied", 2 }, { "total", 2 } }, { NULL }, false },
 	/* An allow list and a deny list that both match a client: deny wins. */
 	{ "--allow 127.0.0.0/8 --deny 127.0.0.2/32", "127.0.0.1:0",
 	    { "--allow", "127.0.0.0/8", "--deny", "127.0.0.2/32" },
-	    { { "127.0.0.2", "127.0.0.1", REFUSED },
-		{ "127.0.0.1", "127.0.0.1", SERVED },
-		{ "127.0.0.3", "127.0.0.1", SERVED } },
+	    { { "127.0.0.2", "127.0.0.1", H_REFUSED },
+		{ "127.0.0.1", "127.0.0.1", H_SERVED },
+		{ "127.0.0.3", "127.0.0.1", H_SERVED } },
 	    { { "denied", 1 } }, { NULL }, false },
 	/* IPv6: on [::1]:0, --deny ::1/128 refuses ::1. */
 	{ "[::1]:0 --deny ::1/128", "[::1]:0", { "--deny", "::1/128" },
-	    { { "::1", "::1", REFUSED } }, { { "denied", 1 } }, { NULL },
+	    { { "::1", "::1", H_REFUSED } }, { { "denied", 1 } }, { NULL },
 	    true },
 	/* On *:0 (one socket for both families) an IPv4 client arrives as
 	 * ::ffff:127.0.0.1 and is matched as IPv4: --deny 127.0.0.1/32
 	 * refuses it but neither 127.0.0.2 nor ::1. */
 	{ "*:0 --deny 127.0.0.1/32", "*:0", { "--deny", "127.0.0.1/32" },
-	    { { "127.0.0.1", "127.0.0.1", REFUSED },
-		{ "127.0.0.2", "127.0.0.1", SERVED }, { "::1", "::1", SERVED } },
+	    { { "127.0.0.1", "127.0.0.1", H_REFUSED },
+		{ "127.0.0.2", "127.0.0.1", H_SERVED }, { "::1", "::1", H_SERVED } },
 	    { { "denied", 1 } }, { NULL }, true },
 	/* A prefix written in the mapped range (::ffff:127.0.0.0/104) is an
 	 * IPv4 prefix (127.0.0.0/8) that admits IPv4 clients and not ::1. */
 	{ "*:0 --allow ::ffff:127.0.0.0/104", "*:0",
 	    { "--allow", "::ffff:127.0.0.0/104" },
-	    { { "127.0.0.1", "127.0.0.1", SERVED }, { "::1", "::1", REFUSED } },
+	    { { "127.0.0.1", "127.0.0.1", H_SERVED }, { "::1", "::1", H_REFUSED } },
 	    { { "denied", 1 } }, { NULL }, true },
 };
 
@@ -216,14 +184,14 @@ static bool
 served_again(void *arg)
 {
 	struct retry *r = arg;
-	enum outcome o = open_from(r->src, "127.0.0.1", r->port, &r->fd);
+	enum h_outcome o = open_from(r->src, "127.0.0.1", r->port, &r->fd);
 
-	if (o == SERVED)
+	if (o == H_SERVED)
 		return true;
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
-	if (o == REFUSED)
+	if (o == H_REFUSED)
 		r->refused++;
 	else
 		r->other = true;
@@ -247,22 +215,22 @@ START_TEST(test_per_source)
 	struct retry r = { "127.0.0.1", 0, -1, 0, false };
 	struct srv s;
 	int a, b, c, d, port;
-	enum outcome o;
+	enum h_outcome o;
 
 	H_START_OK(&s, args, model);
 	port = r.port = srv_port(&s, 0);
 
 	if (h_model_serial(model)) {
 		for (int i = 0; i < 4; i++)
-			EXPECT(model, "127.0.0.1", "127.0.0.1", port, SERVED);
+			EXPECT(model, "127.0.0.1", "127.0.0.1", port, H_SERVED);
 		/* b waits behind a in the backlog, then is served. */
 		o = open_from("127.0.0.1", "127.0.0.1", port, &a);
-		H_ASSERT(o == SERVED, "%s: first connection %s", model,
-		    outcome_name[o]);
+		H_ASSERT(o == H_SERVED, "%s: first connection %s", model,
+		    h_outcome_name(o));
 		b = cli_connect_from("127.0.0.1", "127.0.0.1", port, D);
 		H_ASSERT(b >= 0, "%s: connect: %s", model, H_ERR);
 		close(a);
-		H_ASSERT(outcome(b) == SERVED && cli_echo_ok(b, "b2\n"),
+		H_ASSERT(cli_probe(b) == H_SERVED && cli_echo_ok(b, "b2\n"),
 		    "%s: waiting connection not served after the first left",
 		    model);
 		close(b);
@@ -272,18 +240,18 @@ START_TEST(test_per_source)
 	}
 
 	o = open_from("127.0.0.1", "127.0.0.1", port, &a);
-	H_ASSERT(o == SERVED, "%s: first connection %s", model,
-	    outcome_name[o]);
+	H_ASSERT(o == H_SERVED, "%s: first connection %s", model,
+	    h_outcome_name(o));
 	o = open_from("127.0.0.1", "127.0.0.1", port, &b);
-	H_ASSERT(o == SERVED, "%s: second connection %s", model,
-	    outcome_name[o]);
+	H_ASSERT(o == H_SERVED, "%s: second connection %s", model,
+	    h_outcome_name(o));
 	o = open_from("127.0.0.1", "127.0.0.1", port, &c);
-	H_ASSERT(o == REFUSED, "%s: third connection from 127.0.0.1 %s, "
-	    "want refused", model, outcome_name[o]);
+	H_ASSERT(o == H_REFUSED, "%s: third connection from 127.0.0.1 %s, "
+	    "want refused", model, h_outcome_name(o));
 	close(c);
 	o = open_from("127.0.0.2", "127.0.0.1", port, &d);
-	H_ASSERT(o == SERVED, "%s: connection from 127.0.0.2 %s", model,
-	    outcome_name[o]);
+	H_ASSERT(o == H_SERVED, "%s: connection from 127.0.0.2 %s", model,
+	    h_outcome_name(o));
 	H_ASSERT(cli_echo_ok(a, "a\n") && cli_echo_ok(b, "b\n"),
 	    "%s: admitted connections hurt by the refusal", model);
 	H_EXPECT_STATUS(&s, model, "echo", "per_source", 1);
@@ -298,8 +266,8 @@ START_TEST(test_per_source)
 	    r.other ? ", one attempt neither served nor refused" : "");
 	/* Two again (b and the new one): the next is refused. */
 	o = open_from("127.0.0.1", "127.0.0.1", port, &c);
-	H_ASSERT(o == REFUSED, "%s: connection over the limit again %s",
-	    model, outcome_name[o]);
+	H_ASSERT(o == H_REFUSED, "%s: connection over the limit again %s",
+	    model, h_outcome_name(o));
 	close(c);
 	H_EXPECT_STATUS(&s, model, "echo", "per_source", 2 + r.refused);
 	H_ASSERT(cli_echo_ok(b, "b\n") && cli_echo_ok(d, "d\n") &&
@@ -337,11 +305,11 @@ START_TEST(test_rate_limit)
 	port = r.port = srv_port(&s, 0);
 	t0 = h_now_ms();
 	for (int i = 0; i < BURST; i++) {
-		enum outcome o = try_from("127.0.0.1", "127.0.0.1", port);
+		enum h_outcome o = try_from("127.0.0.1", "127.0.0.1", port);
 
-		H_ASSERT(o == SERVED || o == REFUSED,
-		    "%s: burst connection %d %s", model, i, outcome_name[o]);
-		if (o == SERVED)
+		H_ASSERT(o == H_SERVED || o == H_REFUSED,
+		    "%s: burst connection %d %s", model, i, h_outcome_name(o));
+		if (o == H_SERVED)
 			admitted++;
 		else
 			refused++;
@@ -358,7 +326,7 @@ START_TEST(test_rate_limit)
 	H_EXPECT_STATUS(&s, model, "echo", "rate_limit", refused);
 
 	/* Another source has a bucket of its own. */
-	EXPECT(model, "127.0.0.2", "127.0.0.1", port, SERVED);
+	EXPECT(model, "127.0.0.2", "127.0.0.1", port, H_SERVED);
 
 	/* The bucket refills: admitted again (refusals take no token). */
 	H_ASSERT(h_wait_for(served_again, &r, 3 * D) && r.fd >= 0,
@@ -403,7 +371,7 @@ START_TEST(test_service_config)
 	struct srv s;
 	int lim, open_, a, b, c, i;
 	int fds[3];
-	enum outcome o;
+	enum h_outcome o;
 
 	H_ASSERT(dir != NULL, "tmpdir");
 	conf = write_conf(dir,
@@ -426,34 +394,34 @@ START_TEST(test_service_config)
 	open_ = srv_port(&s, srv_find(&s, "open"));
 	H_ASSERT(lim > 0 && open_ > 0, "%s: services not found", model);
 
-	EXPECT(model, "127.0.0.5", "127.0.0.1", lim, REFUSED);	/* allow */
-	EXPECT(model, "127.0.0.3", "127.0.0.1", lim, REFUSED);	/* deny */
-	EXPECT(model, "127.0.0.5", "127.0.0.1", open_, SERVED);
-	EXPECT(model, "127.0.0.3", "127.0.0.1", open_, SERVED);
+	EXPECT(model, "127.0.0.5", "127.0.0.1", lim, H_REFUSED);	/* allow */
+	EXPECT(model, "127.0.0.3", "127.0.0.1", lim, H_REFUSED);	/* deny */
+	EXPECT(model, "127.0.0.5", "127.0.0.1", open_, H_SERVED);
+	EXPECT(model, "127.0.0.3", "127.0.0.1", open_, H_SERVED);
 	if (conc) {
 		o = open_from("127.0.0.1", "127.0.0.1", lim, &a);
-		H_ASSERT(o == SERVED, "%s: limited: first connection %s",
-		    model, outcome_name[o]);
+		H_ASSERT(o == H_SERVED, "%s: limited: first connection %s",
+		    model, h_outcome_name(o));
 		o = open_from("127.0.0.1", "127.0.0.1", lim, &b);
-		H_ASSERT(o == REFUSED, "%s: limited: second connection from "
-		    "127.0.0.1 %s, want refused", model, outcome_name[o]);
+		H_ASSERT(o == H_REFUSED, "%s: limited: second connection from "
+		    "127.0.0.1 %s, want refused", model, h_outcome_name(o));
 		close(b);
 		o = open_from("127.0.0.2", "127.0.0.1", lim, &c);
-		H_ASSERT(o == SERVED, "%s: limited: 127.0.0.2 %s", model,
-		    outcome_name[o]);
+		H_ASSERT(o == H_SERVED, "%s: limited: 127.0.0.2 %s", model,
+		    h_outcome_name(o));
 		/* No limit on the other service. */
 		for (i = 0; i < 3; i++) {
 			o = open_from("127.0.0.1", "127.0.0.1", open_, &fds[i]);
-			H_ASSERT(o == SERVED, "%s: open: connection %d from "
-			    "127.0.0.1 %s", model, i + 1, outcome_name[o]);
+			H_ASSERT(o == H_SERVED, "%s: open: connection %d from "
+			    "127.0.0.1 %s", model, i + 1, h_outcome_name(o));
 		}
 		for (i = 0; i < 3; i++)
 			close(fds[i]);
 		close(a);
 		close(c);
 	} else {
-		EXPECT(model, "127.0.0.1", "127.0.0.1", lim, SERVED);
-		EXPECT(model, "127.0.0.1", "127.0.0.1", lim, SERVED);
+		EXPECT(model, "127.0.0.1", "127.0.0.1", lim, H_SERVED);
+		EXPECT(model, "127.0.0.1", "127.0.0.1", lim, H_SERVED);
 	}
 	H_EXPECT_STATUS(&s, model, "limited", "denied", 2);
 	H_EXPECT_STATUS(&s, model, "limited", "per_source", conc ? 1 : 0);
@@ -532,7 +500,7 @@ START_TEST(test_unix_mode)
 			fds[i] = cli_connect_unix(p, D);
 			H_ASSERT(fds[i] >= 0, "%s: connect %s: %s", model, p,
 			    H_ERR);
-			H_ASSERT(outcome(fds[i]) == SERVED,
+			H_ASSERT(cli_probe(fds[i]) == H_SERVED,
 			    "%s: unix client %d not served", model, i + 1);
 		}
 		for (i = 0; i < n; i++)

@@ -23,18 +23,6 @@
 
 #define D H_DEADLINE_MS
 
-/* Connects and gets an echo; for polling until the server serves again. */
-static bool
-served(void *arg)
-{
-	int port = *(int *)arg, fd = cli_connect(port);
-	bool ok = fd >= 0 && cli_echo_ok(fd, "again\n");
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 /* ---- a flood of connection attempts, from a process of its own ------ */
 
 #define FLOOD_RING	16	/* connections the flood keeps open */
@@ -222,7 +210,7 @@ START_TEST(test_fork_kill)
 	    "fork: killed child %d not reaped (still in /proc)", (int)victim);
 
 	H_ASSERT(cli_echo_ok(b, "b still\n"), "fork: other client hurt");
-	H_ASSERT(h_wait_for(served, &port, D),
+	H_ASSERT(h_wait_for(h_served, &port, D),
 	    "fork: no new client served after the child was killed");
 	H_EXPECT_STATUS(&s, "fork", "echo", "now", 1);
 	H_ASSERT(srv_alive(&s), "fork: server died");
@@ -494,14 +482,14 @@ START_TEST(test_flood)
 			    i + 1);
 			close(hogs[i]);
 		}
-		H_ASSERT(h_wait_for(served, &port, D),
+		H_ASSERT(h_wait_for(h_served, &port, D),
 		    "%s: no new client served after the flood", model);
 		/* Every flood connection is gone: only g is open. */
 		H_EXPECT_STATUS(&s, model, "echo", "now", 1);
 		close(g);
 	} else {
 		close(g);
-		H_ASSERT(h_wait_for(served, &port, D),
+		H_ASSERT(h_wait_for(h_served, &port, D),
 		    "%s: no new client served after the flood", model);
 	}
 	H_EXPECT_STATUS(&s, model, "echo", "now", 0);
@@ -554,24 +542,6 @@ END_TEST
 #define NOFILE		32
 #define NCONN		40	/* more than NOFILE */
 
-enum outcome { SERVED, REFUSED, HUNG };
-
-/* Probes an echo connection: served, closed with nothing, or neither. */
-static enum outcome
-outcome(int fd)
-{
-	char buf[8];
-	ssize_t r;
-
-	(void)cli_write_all(fd, "probe\n", 6, D);
-	r = cli_read_exact(fd, buf, 6, D);
-	if (r == 6 && memcmp(buf, "probe\n", 6) == 0)
-		return SERVED;
-	if (r == 0 && (errno == 0 || errno == ECONNRESET || errno == EPIPE))
-		return REFUSED;
-	return HUNG;
-}
-
 /*
  * RLIMIT_NOFILE 32 (soft and hard, so the server cannot raise it) and 40
  * connections: each is either served or closed at once, none is left
@@ -603,7 +573,7 @@ START_TEST(test_fd_exhaustion)
 
 	if (h_model_serial(model)) {
 		for (i = 0; i < NCONN; i++)
-			H_ASSERT(served(&port), "%s: connection %d not served",
+			H_ASSERT(h_served(&port), "%s: connection %d not served",
 			    model, i + 1);
 		H_ASSERT(strstr(srv_log(&s), "out of descriptors") == NULL,
 		    "%s: out of descriptors serving one at a time", model);
@@ -612,16 +582,16 @@ START_TEST(test_fd_exhaustion)
 	}
 
 	for (i = 0; i < NCONN; i++) {
-		enum outcome o;
+		enum h_outcome o;
 
 		fds[i] = cli_connect(port);
 		H_ASSERT(fds[i] >= 0, "%s: connect %d: %s", model, i + 1,
 		    H_ERR);
-		o = outcome(fds[i]);
-		H_ASSERT(o != HUNG, "%s: connection %d neither served nor "
+		o = cli_probe(fds[i]);
+		H_ASSERT(o != H_HUNG, "%s: connection %d neither served nor "
 		    "closed (%d served, %d refused before)", model, i + 1,
 		    nserved, nrefused);
-		if (o == SERVED) {
+		if (o == H_SERVED) {
 			nserved++;
 		} else {
 			nrefused++;
@@ -652,13 +622,13 @@ START_TEST(test_fd_exhaustion)
 	hold_end = h_now_ms() + 1000;
 	while (h_now_ms() < hold_end) {
 		int fd = cli_connect(port);
-		enum outcome o;
+		enum h_outcome o;
 
 		H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
-		o = outcome(fd);
+		o = cli_probe(fd);
 		close(fd);
-		H_ASSERT(o == REFUSED, "%s: connection at the limit %s", model,
-		    o == SERVED ? "served" : "left hanging");
+		H_ASSERT(o == H_REFUSED, "%s: connection at the limit %s", model,
+		    o == H_SERVED ? "served" : "left hanging");
 		nrefused++;
 		h_nap(100);
 	}
@@ -683,12 +653,12 @@ START_TEST(test_fd_exhaustion)
 	for (i = 0; i < NCONN; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	H_ASSERT(h_wait_for(served, &port, D),
+	H_ASSERT(h_wait_for(h_served, &port, D),
 	    "%s: no client served once the connections closed", model);
 	/* Served as many as before at once again: the descriptors came back. */
 	for (i = 0; i < nserved; i++) {
 		fds[i] = cli_connect(port);
-		H_ASSERT(fds[i] >= 0 && outcome(fds[i]) == SERVED,
+		H_ASSERT(fds[i] >= 0 && cli_probe(fds[i]) == H_SERVED,
 		    "%s: only %d of the %d connections served again", model,
 		    i, nserved);
 	}
@@ -780,7 +750,7 @@ START_TEST(test_logger_full)
 	    "%s: the diagnostic does not give the error", model);
 	if (conc)
 		close(e);
-	H_ASSERT(h_wait_for(served, &eport, D), "%s: echo service hurt",
+	H_ASSERT(h_wait_for(h_served, &eport, D), "%s: echo service hurt",
 	    model);
 	H_ASSERT(srv_alive(&s), "%s: server died", model);
 	H_STOP_OK(&s, model);
@@ -948,7 +918,7 @@ START_TEST(test_logger_resume)
 	lg.needle = "record lost";
 	H_ASSERT(h_wait_for(log_has, &lg, D), "%s: no '%s' diagnostic",
 	    model, lg.needle);
-	H_ASSERT(h_wait_for(served, &eport, D), "%s: echo service hurt",
+	H_ASSERT(h_wait_for(h_served, &eport, D), "%s: echo service hurt",
 	    model);
 
 	H_ASSERT(unlink(mine_fill) == 0, "unlink: %s", H_ERR);

@@ -141,18 +141,6 @@ START_TEST(test_backpressure)
 }
 END_TEST
 
-/* Connects and gets an echo; for polling until a slot frees up. */
-static bool
-served(void *arg)
-{
-	int port = *(int *)arg, fd = cli_connect(port);
-	bool ok = fd >= 0 && cli_echo_ok(fd, "again\n");
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 /*
  * --max-clients 2: a third connection is closed at once (EOF or RST,
  * nothing echoed) while the first two keep working; once one of them
@@ -188,7 +176,7 @@ START_TEST(test_max_clients)
 	H_ASSERT(cli_echo_ok(a, "a2\n"), "%s: first client hurt", model);
 	H_ASSERT(cli_echo_ok(b, "b2\n"), "%s: second client hurt", model);
 	close(a);
-	H_ASSERT(h_wait_for(served, &port, D),
+	H_ASSERT(h_wait_for(h_served, &port, D),
 	    "%s: no new client served after one of two left", model);
 	H_ASSERT(cli_echo_ok(b, "b3\n"), "%s: second client hurt", model);
 	close(b);

@@ -1395,6 +1395,44 @@ cli_push(int fd, const void *p, size_t period, long total, int stall_ms,
 	return sent;
 }
 
+const char *
+h_outcome_name(enum h_outcome o)
+{
+	static const char *const name[] = {
+		"served", "refused", "neither served nor closed",
+		"connect failed",
+	};
+
+	return (unsigned)o < sizeof name / sizeof name[0] ? name[o] : "?";
+}
+
+enum h_outcome
+cli_probe(int fd)
+{
+	char buf[8];
+	ssize_t r;
+
+	/* May already fail: a refused connection is being closed. */
+	(void)cli_write_all(fd, "probe\n", 6, H_DEADLINE_MS);
+	r = cli_read_exact(fd, buf, 6, H_DEADLINE_MS);
+	if (r == 6 && memcmp(buf, "probe\n", 6) == 0)
+		return H_SERVED;
+	if (r == 0 && (errno == 0 || errno == ECONNRESET || errno == EPIPE))
+		return H_REFUSED;
+	return H_HUNG;
+}
+
+bool
+h_served(void *arg)
+{
+	int port = *(int *)arg, fd = cli_connect(port);
+	bool ok = fd >= 0 && cli_echo_ok(fd, "again\n");
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 bool
 cli_wait_closed(int fd, int timeout_ms)
 {

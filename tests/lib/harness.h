@@ -340,6 +340,30 @@ bool cli_wait_closed(int fd, int timeout_ms);
 long cli_push(int fd, const void *p, size_t period, long total,
     int stall_ms, int max_ms);
 
+/* What became of an echo connection that cli_probe tried. */
+enum h_outcome {
+	H_SERVED,	/* the probe came back */
+	H_REFUSED,	/* closed (EOF or RST) with nothing served */
+	H_HUNG,		/* neither within H_DEADLINE_MS, or something else came */
+	H_NOCONN,	/* connect failed (for callers that connect first) */
+};
+
+/* "served", "refused", "neither served nor closed", "connect failed". */
+const char *h_outcome_name(enum h_outcome o);
+
+/*
+ * Sends "probe\n" to an echo service and waits up to H_DEADLINE_MS for it
+ * to come back (H_SERVED) or for the connection to end without a byte
+ * (H_REFUSED); anything else is H_HUNG.
+ */
+enum h_outcome cli_probe(int fd);
+
+/*
+ * Connects to 127.0.0.1 port *(int *)arg and gets an echo: for
+ * h_wait_for, until a server serves (again).  True if it did.
+ */
+bool h_served(void *arg);
+
 /* True if nothing at all (no data, no EOF) arrives within ms. */
 bool cli_quiet(int fd, int ms);
 
