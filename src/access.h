@@ -99,6 +99,17 @@ void access_fini(struct service *svc);
  */
 enum refuse_reason access_admit(struct service *svc, const struct sockaddr *sa, socklen_t len);
 
+/*
+ * Whether one datagram from sa may be handled by svc: REFUSE_NONE, or
+ * REFUSE_DENIED (allow/deny) or REFUSE_RATE (rate_limit, counted in
+ * datagrams per second from one address, from the same buckets as
+ * access_admit's connections).  max_per_source does not apply, a datagram
+ * being no connection: nothing to release.  Like access_admit it counts
+ * and logs nothing, and is thread-safe.
+ */
+enum refuse_reason access_admit_datagram(struct service *svc, const struct sockaddr *sa,
+    socklen_t len);
+
 /* Ends the accounting of a connection access_admit admitted. Thread-safe. */
 void access_release(struct service *svc, const struct sockaddr *sa, socklen_t len);
 

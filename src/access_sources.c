@@ -1,4 +1,4 @@
-/* access_sources.c - the per-source table (max_per_source, rate_limit): access_setup, access_admit, access_release. */
+/* access_sources.c - the per-source table (max_per_source, rate_limit): access_setup, access_admit(_datagram), access_release. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -331,12 +331,17 @@ access_fini(struct service *svc)
 	svc->sources = NULL;
 }
 
-enum refuse_reason
-access_admit(struct service *svc, const struct sockaddr *sa, socklen_t len)
+/*
+ * access_admit (conn: a connection, counted against max_per_source) and
+ * access_admit_datagram (!conn: the rate alone).
+ */
+static enum refuse_reason
+admit(struct service *svc, const struct sockaddr *sa, socklen_t len, bool conn)
 {
 	struct access_table *t = svc->sources;
 	enum refuse_reason why = REFUSE_NONE;
 	unsigned char a[16], alen;
+	unsigned long max = t != NULL && conn ? t->max_per_source : 0;
 	struct src *s;
 	long long now;
 
@@ -347,6 +352,9 @@ access_admit(struct service *svc, const struct sockaddr *sa, socklen_t len)
 		return REFUSE_NONE;	/* unix peers */
 	if ((why = rules_check(&svc->access, a, alen)) != REFUSE_NONE || t == NULL)
 		return why;
+	/* A datagram to a service with max_per_source alone: nothing to count. */
+	if (max == 0 && t->rate == 0)
+		return REFUSE_NONE;
 
 	pthread_mutex_lock(&t->lock);
 	now = t->rate > 0 ? clock_ns() : 0;
@@ -355,23 +363,35 @@ access_admit(struct service *svc, const struct sockaddr *sa, socklen_t len)
 		refill(t, s, now);
 	else if ((s = src_new(t, a, alen, now)) == NULL) {
 		/* Rate limit alone: the connection needs no release, serve it. */
-		why = t->max_per_source > 0 ? REFUSE_PER_SOURCE : REFUSE_NONE;
+		why = max > 0 ? REFUSE_PER_SOURCE : REFUSE_NONE;
 		goto out;
 	}
-	if (t->max_per_source > 0 && s->conns >= t->max_per_source)
+	if (max > 0 && s->conns >= max)
 		why = REFUSE_PER_SOURCE;	/* and no token taken */
 	else if (t->rate > 0 && s->tokens < TOKEN)
 		why = REFUSE_RATE;
 	else {
 		if (t->rate > 0)
 			s->tokens -= TOKEN;
-		if (t->max_per_source > 0)
+		if (max > 0)
 			s->conns++;
 	}
 	settle(t, s);
 out:
 	pthread_mutex_unlock(&t->lock);
 	return why;
+}
+
+enum refuse_reason
+access_admit(struct service *svc, const struct sockaddr *sa, socklen_t len)
+{
+	return admit(svc, sa, len, true);
+}
+
+enum refuse_reason
+access_admit_datagram(struct service *svc, const struct sockaddr *sa, socklen_t len)
+{
+	return admit(svc, sa, len, false);
 }
 
 void

@@ -225,3 +225,26 @@ frame_eof(struct framer *f, frame_line_fn fn, void *ctx, struct sink *out)
 	frame_free(f);
 	return r;
 }
+
+/*
+ * The same pieces as a stream line of n bytes would give, so a message
+ * and a line with the same bytes look alike in the replies and the log.
+ */
+int
+frame_message(const char *p, size_t n, size_t max, frame_line_fn fn, void *ctx, struct sink *out)
+{
+	if (max == 0)
+		max = 1;	/* as frame_init */
+	if (n > 0 && p[n - 1] == '\n') {
+		n--;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+	}
+	if (n == 0)
+		return fn(ctx, p, 0, out);
+	for (size_t i = 0; i < n; i += max) {
+		if (fn(ctx, p + i, n - i < max ? n - i : max, out) == -1)
+			return -1;
+	}
+	return 0;
+}

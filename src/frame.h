@@ -39,6 +39,16 @@ ssize_t frame_feed(struct framer *f, const char *p, size_t n, frame_line_fn fn, 
 /* End of stream: delivers the pending partial line, if any. 0 or -1. */
 int frame_eof(struct framer *f, frame_line_fn fn, void *ctx, struct sink *out);
 
+/*
+ * One message (a datagram) as the line handlers see it: p[0..n) less one
+ * trailing LF or CR LF, delivered to fn in pieces of max bytes (an empty
+ * message is one empty piece).  Any other LF or CR is data.  Stateless;
+ * does not look at out (passed to fn, may be NULL).  0, or -1 when fn
+ * failed.
+ */
+int frame_message(const char *p, size_t n, size_t max, frame_line_fn fn, void *ctx,
+    struct sink *out);
+
 /* True while a partial line is pending. */
 bool frame_pending(const struct framer *f);
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct dgram_reply;
 struct service;
 struct sink;
 struct peer;
@@ -34,6 +35,21 @@ struct peer;
  * itself: sink_close_after(out) closes it once all pending output is
  * sent (daytime and time do both in open).  See sink.h.
  *
+ * Datagram listeners (optional; NULL: the handler serves streams only):
+ *   datagram  one datagram, p[0..n) (n may be 0), from peer: the whole
+ *           message, never split or joined by the core.  The handler
+ *           appends zero or more reply datagrams with dgram_reply_add
+ *           (dgram.h); the core sends them to peer, or none when the
+ *           reflection guard forbids it (the handler cannot tell, so
+ *           what it does besides replying, a logger record, happens
+ *           either way).  No per-connection state, no open/close: only
+ *           the per-service data (svc->hdata, from setup).  Returns 0,
+ *           or -1 on an error (errno set): nothing is sent, the core
+ *           counts the datagram dropped and warns (rate-limited, a
+ *           flood must not flood the log); the handler logs only what
+ *           the core cannot know.  Never waits on the client; may be
+ *           called by several threads at once (the thread model).
+ *
  * Per service (all optional):
  *   setup   at start-up, before serving: open outputs etc.; on error
  *           fills err and returns -1;
@@ -55,6 +71,8 @@ struct handler {
 	int (*eof)(void *st, struct sink *out);
 	void (*close)(void *st);
 	int (*more)(void *st, struct sink *out);
+	int (*datagram)(struct service *svc, const struct peer *peer, const char *p, size_t n,
+	    struct dgram_reply *out);
 	int (*setup)(struct service *svc, char *err, size_t errlen);
 	void (*reopen)(struct service *svc);
 	int (*backlog)(struct service *svc, bool *room);

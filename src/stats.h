@@ -26,7 +26,14 @@ struct svc_stats {
 	atomic_ullong conns_total;
 	atomic_ullong bytes_in;
 	atomic_ullong bytes_out;
-	atomic_ullong refused[REFUSE_NREASONS];
+	atomic_ullong refused[REFUSE_NREASONS];	/* connections and datagrams */
+	/* Datagram listeners: received (refused ones too, counted above as
+	 * well), answered (reply datagrams sent), dropped (not handled:
+	 * truncated, handler error; or not answered: reflection guard, a
+	 * reply the socket could not take). */
+	atomic_ullong dgrams_in;
+	atomic_ullong dgrams_answered;
+	atomic_ullong dgrams_dropped;
 };
 
 /* Maps one shared anonymous region for every service's counters. 0 or -1. */

@@ -1,4 +1,5 @@
 /* echo.c - the RFC 862 echo handler: every byte back, unchanged and in order. */
+#include "../dgram.h"
 #include "../handler.h"
 #include "../sink.h"
 
@@ -21,6 +22,16 @@ echo_data(void *st, const char *p, size_t n, struct sink *out)
 	return (ssize_t)n;
 }
 
+/* The datagram whole, an empty one too: the client learns the service is there. */
+static int
+echo_datagram(struct service *svc, const struct peer *peer, const char *p, size_t n,
+    struct dgram_reply *out)
+{
+	(void)svc;
+	(void)peer;
+	return dgram_reply_add(out, p, n);
+}
+
 const struct handler handler_echo = {
 	.name = "echo",
 	.summary = "RFC 862 echo: every byte back, unchanged",
@@ -29,4 +40,5 @@ const struct handler handler_echo = {
 	.data = echo_data,
 	.eof = handler_eof_none,
 	.close = handler_close_none,
+	.datagram = echo_datagram,
 };

@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include "../conf.h"
+#include "../dgram.h"
 #include "../escape.h"
 #include "../frame.h"
 #include "../handler.h"
@@ -55,23 +56,24 @@ lg_owing(struct lg_state *ls, struct sink *out)
  * record (enum recout_fate), or -1 when no memory was left to build it.
  */
 static int
-lg_record(struct lg_state *ls, const char *sep, const char *body, size_t blen, bool escape)
+lg_record(const struct service *svc, const char *peer, const char *sep, const char *body,
+    size_t blen, bool escape)
 {
-	struct recout *o = ls->svc->hdata;
-	size_t plen = strlen(ls->peer), slen = strlen(sep);
+	struct recout *o = svc->hdata;
+	size_t plen = strlen(peer), slen = strlen(sep);
 	struct timeval tv;
 	char *r, *p;
 	enum recout_fate fate;
 
 	r = handler_scratch(LG_TIME_LEN + 2 + plen + slen + ESCAPE_MAX(blen) + 1);
 	if (r == NULL) {
-		log_warn("logger %s: record for %s lost", ls->svc->name, ls->peer);
+		log_warn("logger %s: record for %s lost", svc->name, peer);
 		return -1;
 	}
 	gettimeofday(&tv, NULL);
 	p = r + timefmt_rfc3339(r, &tv);
 	*p++ = ' ';
-	memcpy(p, ls->peer, plen);
+	memcpy(p, peer, plen);
 	p += plen;
 	memcpy(p, sep, slen);
 	p += slen;
@@ -90,7 +92,7 @@ lg_record(struct lg_state *ls, const char *sep, const char *body, size_t blen, b
 static int
 lg_event(struct lg_state *ls, const char *what)
 {
-	return lg_record(ls, " ", what, strlen(what), false);
+	return lg_record(ls->svc, ls->peer, " ", what, strlen(what), false);
 }
 
 /*
@@ -104,7 +106,7 @@ lg_line(void *ctx, const char *line, size_t len, struct sink *out)
 {
 	struct lg_state *ls = ctx;
 	struct recout *o = ls->svc->hdata;
-	int fate = lg_record(ls, ": ", line, len, true);
+	int fate = lg_record(ls->svc, ls->peer, ": ", line, len, true);
 
 	if (fate == -1)
 		return -1;
@@ -180,6 +182,51 @@ lg_close(void *st)
 	frame_free(&ls->fr);
 }
 
+struct lg_dgram {
+	const struct service *svc;
+	const char *peer;
+	struct dgram_reply *out;
+};
+
+/*
+ * One piece of a datagram: its record, and with ack an OK datagram once
+ * the record is written.  A queued record gets none: there is no
+ * connection to hold until it is written, and an OK promises the line is
+ * in the log.  A client that wants certainty sends again, as over UDP it
+ * must anyway.
+ */
+static int
+lg_piece(void *ctx, const char *line, size_t len, struct sink *unused)
+{
+	struct lg_dgram *ld = ctx;
+	int fate = lg_record(ld->svc, ld->peer, ": ", line, len, true);
+
+	(void)unused;
+	if (fate == -1)
+		return -1;
+	if (ld->svc->ack && fate == RECOUT_WRITTEN)
+		return dgram_reply_add(ld->out, "OK\n", 3);
+	return 0;
+}
+
+/*
+ * One record per piece of the message, no connected/disconnected records:
+ * a datagram has no connection.  The records are written whatever the
+ * reflection guard decides about the OKs.
+ */
+static int
+lg_datagram(struct service *svc, const struct peer *peer, const char *p, size_t n,
+    struct dgram_reply *out)
+{
+	struct lg_dgram ld = { svc, peer != NULL ? peer->text : "unknown", out };
+
+	if (svc->hdata == NULL) {
+		log_warnx("logger %s: output not set up", svc->name);
+		return -1;
+	}
+	return frame_message(p, n, handler_max_line, lg_piece, &ld, NULL);
+}
+
 /*
  * No output configured means standard output, like "-": the configuration
  * normally names one, and a daemon under systemd has stdout in the journal.
@@ -236,6 +283,7 @@ const struct handler handler_logger = {
 	.data = lg_data,
 	.eof = lg_eof,
 	.close = lg_close,
+	.datagram = lg_datagram,
 	.setup = lg_setup,
 	.reopen = lg_reopen,
 	.backlog = lg_backlog,

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../dgram.h"
 #include "../handler.h"
 #include "../sink.h"
 
@@ -12,13 +13,23 @@
  * Unsigned arithmetic wraps, so the value is mod 2^32 as RFC 868 reads it
  * after 2036 (and before 1970 too, should the clock say so).
  */
+static void
+tm_now(unsigned char b[4])
+{
+	uint32_t t = (uint32_t)((uint64_t)time(NULL) + TM_EPOCH_1900);
+
+	b[0] = (unsigned char)(t >> 24);
+	b[1] = (unsigned char)(t >> 16);
+	b[2] = (unsigned char)(t >> 8);
+	b[3] = (unsigned char)t;
+}
+
 static int
 tm_open(void *st, struct service *svc, const struct peer *peer, struct sink *out)
 {
-	uint32_t t = (uint32_t)((uint64_t)time(NULL) + TM_EPOCH_1900);
-	unsigned char b[4] = { (unsigned char)(t >> 24), (unsigned char)(t >> 16),
-		(unsigned char)(t >> 8), (unsigned char)t };
+	unsigned char b[4];
 
+	tm_now(b);
 	(void)st;
 	(void)svc;
 	(void)peer;
@@ -26,6 +37,21 @@ tm_open(void *st, struct service *svc, const struct peer *peer, struct sink *out
 		return -1;
 	sink_close_after(out);
 	return 0;
+}
+
+/* RFC 868 over UDP: whatever the request holds, the 4 bytes back. */
+static int
+tm_datagram(struct service *svc, const struct peer *peer, const char *p, size_t n,
+    struct dgram_reply *out)
+{
+	unsigned char b[4];
+
+	(void)svc;
+	(void)peer;
+	(void)p;
+	(void)n;
+	tm_now(b);
+	return dgram_reply_add(out, b, sizeof(b));
 }
 
 const struct handler handler_time = {
@@ -36,4 +62,5 @@ const struct handler handler_time = {
 	.data = handler_data_drop,
 	.eof = handler_eof_none,
 	.close = handler_close_none,
+	.datagram = tm_datagram,
 };

@@ -3,6 +3,7 @@
 #include <sys/time.h>
 
 #include "../conf.h"
+#include "../dgram.h"
 #include "../frame.h"
 #include "../handler.h"
 #include "../sink.h"
@@ -26,19 +27,21 @@ ts_open(void *st, struct service *svc, const struct peer *peer, struct sink *out
 	return 0;
 }
 
-/* One sink_write per reply: out of memory never leaves half a reply. */
-static int
-ts_line(void *ctx, const char *line, size_t len, struct sink *out)
+/*
+ * "[TIME] LINE" + LF, built in the scratch buffer (give it back with
+ * handler_scratch_done): its length in *rlen, or NULL without memory.
+ */
+static char *
+ts_reply(const struct service *svc, const char *line, size_t len, size_t *rlen)
 {
-	struct ts_state *ts = ctx;
 	struct timeval tv;
 	char *r = handler_scratch(TIMEFMT_MAX + len + 4);
-	int rc;
+	size_t n;
 
 	if (r == NULL)
-		return -1;
+		return NULL;
 	gettimeofday(&tv, NULL);
-	size_t n = 1 + timefmt_format(r + 1, TIMEFMT_MAX, ts->svc->timestamp_format, &tv);
+	n = 1 + timefmt_format(r + 1, TIMEFMT_MAX, svc->timestamp_format, &tv);
 	r[0] = '[';
 	r[n++] = ']';
 	r[n++] = ' ';
@@ -46,9 +49,57 @@ ts_line(void *ctx, const char *line, size_t len, struct sink *out)
 		memcpy(r + n, line, len);
 	n += len;
 	r[n++] = '\n';
+	*rlen = n;
+	return r;
+}
+
+/* One sink_write per reply: out of memory never leaves half a reply. */
+static int
+ts_line(void *ctx, const char *line, size_t len, struct sink *out)
+{
+	struct ts_state *ts = ctx;
+	size_t n;
+	char *r = ts_reply(ts->svc, line, len, &n);
+	int rc;
+
+	if (r == NULL)
+		return -1;
 	rc = sink_write(out, r, n);
 	handler_scratch_done();
 	return rc;
+}
+
+struct ts_dgram {
+	const struct service *svc;
+	struct dgram_reply *out;
+};
+
+/* One piece of a datagram: one reply datagram. */
+static int
+ts_piece(void *ctx, const char *line, size_t len, struct sink *unused)
+{
+	struct ts_dgram *td = ctx;
+	size_t n;
+	char *r = ts_reply(td->svc, line, len, &n);
+	int rc;
+
+	(void)unused;
+	if (r == NULL)
+		return -1;
+	rc = dgram_reply_add(td->out, r, n);
+	handler_scratch_done();
+	return rc;
+}
+
+/* The datagram is one message: its pieces as a line's on a stream. */
+static int
+ts_datagram(struct service *svc, const struct peer *peer, const char *p, size_t n,
+    struct dgram_reply *out)
+{
+	struct ts_dgram td = { svc, out };
+
+	(void)peer;
+	return frame_message(p, n, handler_max_line, ts_piece, &td, NULL);
 }
 
 static ssize_t
@@ -83,4 +134,5 @@ const struct handler handler_timestamp = {
 	.data = ts_data,
 	.eof = ts_eof,
 	.close = ts_close,
+	.datagram = ts_datagram,
 };

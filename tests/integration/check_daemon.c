@@ -1554,23 +1554,35 @@ last_status(const char *log, const char *svc, char *out, size_t cap,
 }
 
 /*
- * got is want, or want followed by more refusal counters (", 0 NAME"),
- * all zero: the line may grow new kinds of refusals.
+ * got is want, or want followed by more counters, all zero: ", 0 NAME"
+ * (a new kind of refusal) or "; GROUP 0 NAME" (a new group, such as
+ * "; datagrams 0 received, 0 answered, 0 dropped"): the line may grow.
  */
 static bool
 status_matches(const char *got, const char *want)
 {
+	static const char az[] = "abcdefghijklmnopqrstuvwxyz_";
 	size_t n = strlen(want);
 
 	if (strncmp(got, want, n) != 0)
 		return false;
 	for (got += n; *got != '\0';) {
-		if (strncmp(got, ", 0 ", 4) != 0)
+		if (strncmp(got, "; ", 2) == 0) {
+			got += 2;
+			if (strspn(got, az) == 0)
+				return false;
+			got += strspn(got, az);
+		} else if (*got == ',') {
+			got++;
+		} else {
 			return false;
-		got += 4;
-		if (strspn(got, "abcdefghijklmnopqrstuvwxyz_") == 0)
+		}
+		if (strncmp(got, " 0 ", 3) != 0)
 			return false;
-		got += strspn(got, "abcdefghijklmnopqrstuvwxyz_");
+		got += 3;
+		if (strspn(got, az) == 0)
+			return false;
+		got += strspn(got, az);
 	}
 	return true;
 }
