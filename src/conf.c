@@ -12,6 +12,7 @@
 #include "conf_int.h"
 #include "handler.h"
 #include "model.h"
+#include "net.h"
 #include "timefmt.h"
 
 /* A configuration file larger than this is surely a mistake. */
@@ -176,6 +177,26 @@ check_services(struct config *cf, const char *where, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cf->nsvcs; i++) {
 		struct service *svc = &cf->svcs[i];
+
+		/* A datagram listener needs the handler's datagram hook. */
+		for (size_t j = 0; svc->handler->datagram == NULL && j < svc->nlisten; j++) {
+			struct net_addr a;
+			char names[256], why[256];
+			size_t n = 0;
+
+			if (net_parse(svc->listen[j], &a, why, sizeof(why)) == -1 || !a.dgram)
+				continue;
+			names[0] = '\0';
+			for (size_t k = 0; handlers[k] != NULL; k++)
+				if (handlers[k]->datagram != NULL && n < sizeof(names))
+					n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s",
+					    n > 0 ? ", " : "", handlers[k]->name);
+			snprintf(err, errlen,
+			    "%s: service '%s': handler '%s' cannot serve the datagram listener '%s' "
+			    "(handlers with datagrams: %s)",
+			    where, svc->name, svc->handler->name, svc->listen[j], names);
+			return -1;
+		}
 
 		if (svc->handler == &handler_logger && svc->ack && svc->output != NULL &&
 		    strcmp(svc->output, "syslog") == 0) {

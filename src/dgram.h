@@ -83,6 +83,44 @@ int dgram_recv(int fd, struct dgram_msg *m, char *buf, size_t size);
 int dgram_send(int fd, const struct dgram_msg *m, const char *p, size_t n);
 
 /*
+ * The batch pair for the readiness loops (dgram_io.c): one system call for
+ * up to DGRAM_BATCH datagrams.  dgram_recv_batch receives up to max
+ * (at most DGRAM_BATCH; more is read as DGRAM_BATCH) datagrams, the i-th
+ * into bufs + i * each (each >= DGRAM_MAX to receive them whole), filling
+ * ms[i] as dgram_recv does: how many (>= 1), 0 when none is waiting, -1 on
+ * an error (errno).  ms[i].p points into bufs, valid until the next call.
+ */
+int dgram_recv_batch(int fd, struct dgram_msg *ms, char *bufs, size_t each, int max);
+
+/* One reply for dgram_send_batch: p[0..n) to m->peer from m->dst. */
+struct dgram_out {
+	const struct dgram_msg *m;
+	const char *p;
+	size_t n;
+};
+
+/*
+ * Sends out[0..n) without waiting, with sendmmsg (a call per 64).  Returns
+ * how many were sent (0..n), never -1: the others were dropped, for the
+ * caller to count (dgram_sent).  A reply the kernel refuses is dropped and
+ * the next ones tried, except that once a UDP socket is full (EAGAIN,
+ * ENOBUFS) the rest are dropped without trying; a reply to a peer with no
+ * address (an unbound unixgram client) is dropped unsent.
+ */
+int dgram_send_batch(int fd, const struct dgram_out *out, int n);
+
+/*
+ * What the receivers put in a dgram_msg, for its readers: an unbound
+ * unixgram client (logger -u) has no address, so its peer is the family
+ * alone (salen == sizeof(sa_family_t), text "unix") and no reply can
+ * reach it; a bound one has its path (text "unix" too).  dst is absent
+ * (has_dst false) on unix sockets and for a datagram sent to an IPv6
+ * multicast address; a link-local IPv6 dst keeps its interface in
+ * sin6_scope_id.  An IPv4 datagram on the dual-stack socket has an
+ * AF_INET dst and a v4-mapped AF_INET6 peer.
+ */
+
+/*
  * Sets the socket options a datagram listener needs (IP_PKTINFO or
  * IPV6_RECVPKTINFO for inet sockets). 0 or -1.
  */

@@ -107,6 +107,8 @@ absolute_paths(struct config *cf)
 		for (size_t j = 0; j < svc->nlisten; j++)
 			if (strncmp(svc->listen[j], "unix:", 5) == 0)
 				absolutize(&svc->listen[j], "unix:");
+			else if (strncmp(svc->listen[j], "unixgram:", 9) == 0)
+				absolutize(&svc->listen[j], "unixgram:");
 	}
 }
 

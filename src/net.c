@@ -12,7 +12,14 @@
 
 #include "net.h"
 
-#define NET_FORMS "expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path"
+/*
+ * The valid forms, in every error: the stream forms first, as they were
+ * before datagram listeners (scripts and tests match that part).
+ */
+#define NET_FORMS                                                   \
+	"expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path; "   \
+	"for datagrams udp:HOST:PORT, udp:[IPV6]:PORT, udp:*:PORT " \
+	"or unixgram:/path"
 
 static int
 bad_addr(const char *spec, char *err, size_t errlen)
@@ -55,38 +62,40 @@ valid_ipv6(const char *host)
 	return inet_pton(AF_INET6, addr, &in6) == 1;
 }
 
-int
-net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen)
+/* A unix socket path (after "unix:" or "unixgram:"); spec is the whole address. */
+static int
+parse_path(const char *spec, const char *path, struct net_addr *out, char *err, size_t errlen)
 {
 	struct sockaddr_un su;
+	size_t plen = strlen(path);
+
+	if (plen == 0)
+		return bad_addr(spec, err, errlen);
+	/* sun_path must hold the terminating NUL too. */
+	if (plen >= sizeof(out->path) || plen >= sizeof(su.sun_path)) {
+		snprintf(err, errlen, "unix socket path too long in '%s' (at most %zu bytes)", spec,
+		    sizeof(su.sun_path) - 1);
+		return -1;
+	}
+	out->kind = NET_UNIX;
+	memcpy(out->path, path, plen + 1);
+	return 0;
+}
+
+/* "HOST:PORT", "[IPV6]:PORT" or "*:PORT" at s; spec is the whole address. */
+static int
+parse_inet(const char *spec, const char *s, struct net_addr *out, char *err, size_t errlen)
+{
 	const char *host, *port, *p;
 	size_t hlen;
 	unsigned long v;
 
-	memset(out, 0, sizeof(*out));
-	if (spec == NULL)
-		return bad_addr("", err, errlen);
-	if (strncmp(spec, "unix:", 5) == 0) {
-		size_t plen = strlen(spec + 5);
-
-		if (plen == 0)
-			return bad_addr(spec, err, errlen);
-		/* sun_path must hold the terminating NUL too. */
-		if (plen >= sizeof(out->path) || plen >= sizeof(su.sun_path)) {
-			snprintf(err, errlen, "unix socket path too long in '%s' (at most %zu bytes)",
-			    spec, sizeof(su.sun_path) - 1);
-			return -1;
-		}
-		out->kind = NET_UNIX;
-		memcpy(out->path, spec + 5, plen + 1);
-		return 0;
-	}
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
 
 		if (close == NULL || close[1] != ':')
 			return bad_addr(spec, err, errlen);
-		host = spec + 1;
+		host = s + 1;
 		hlen = (size_t)(close - host);
 		port = close + 2;
 		if (hlen == 0 || hlen >= sizeof(out->host))
@@ -100,18 +109,18 @@ net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen)
 		}
 		out->kind = NET_INET;
 	} else {
-		const char *colon = strrchr(spec, ':');
+		const char *colon = strrchr(s, ':');
 
-		if (colon == NULL || colon == spec)
+		if (colon == NULL || colon == s)
 			return bad_addr(spec, err, errlen);
-		hlen = (size_t)(colon - spec);
+		hlen = (size_t)(colon - s);
 		port = colon + 1;
-		if (hlen == 1 && spec[0] == '*') {
+		if (hlen == 1 && s[0] == '*') {
 			out->kind = NET_ANY;
 		} else {
 			if (hlen >= sizeof(out->host))
 				return bad_addr(spec, err, errlen);
-			memcpy(out->host, spec, hlen);
+			memcpy(out->host, s, hlen);
 			out->host[hlen] = '\0';
 			/* Also refuses an unbracketed IPv6 literal: "::1:80" is ambiguous. */
 			if (!valid_host(out->host))
@@ -132,6 +141,32 @@ net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen)
 	}
 	out->port = (unsigned)v;
 	return 0;
+}
+
+int
+net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (spec == NULL)
+		return bad_addr("", err, errlen);
+	if (strncmp(spec, "unix:", 5) == 0)
+		return parse_path(spec, spec + 5, out, err, errlen);
+	if (strncmp(spec, "unixgram:", 9) == 0) {
+		out->dgram = true;
+		return parse_path(spec, spec + 9, out, err, errlen);
+	}
+	if (strncmp(spec, "udp:", 4) == 0) {
+		out->dgram = true;
+		/* Say what was meant: "udp:unix:/x" would read as host "unix", port "/x". */
+		if (strncmp(spec + 4, "unix:", 5) == 0 || strncmp(spec + 4, "unixgram:", 9) == 0) {
+			snprintf(err, errlen,
+			    "invalid listen address '%s' (a unix datagram socket is unixgram:/path; "
+			    NET_FORMS ")", spec);
+			return -1;
+		}
+		return parse_inet(spec, spec + 4, out, err, errlen);
+	}
+	return parse_inet(spec, spec, out, err, errlen);
 }
 
 void

@@ -10,14 +10,15 @@
 struct config;
 struct service;
 
-/* "[ffff:...:ffff]:65535" or "unix:" + sun_path. */
+/* "udp:[ffff:...:ffff]:65535" or "unixgram:" + sun_path. */
 #define NET_ADDRSTRLEN 128
 
 enum net_kind { NET_INET, NET_ANY, NET_UNIX };
 
-/* A parsed listen address. */
+/* A parsed listen address: a stream one, or with dgram a "udp:" or "unixgram:" one. */
 struct net_addr {
 	enum net_kind kind;
+	bool dgram;			/* SOCK_DGRAM: udp: (NET_INET, NET_ANY), unixgram: (NET_UNIX) */
 	char host[NET_ADDRSTRLEN];	/* NET_INET: literal or name, no brackets */
 	unsigned port;			/* NET_INET, NET_ANY */
 	char path[108];			/* NET_UNIX */
@@ -26,7 +27,8 @@ struct net_addr {
 struct listener {
 	int fd;
 	struct service *svc;
-	char addr[NET_ADDRSTRLEN];	/* as printed: real port, "unix:/path" */
+	bool dgram;			/* a datagram socket (udp:, unixgram:): no accept */
+	char addr[NET_ADDRSTRLEN];	/* as printed: real port, "unix:/path", "udp:..." */
 	char *unix_path;		/* removed at exit by the process that bound it, */
 	dev_t unix_dev;			/* ... if it is still the file bind(2) made */
 	ino_t unix_ino;
@@ -41,15 +43,19 @@ struct peer {
 };
 
 /*
- * Parses "HOST:PORT", "[IPV6]:PORT", "*:PORT" or "unix:/path".
- * 0, or -1 with a one-line reason naming spec in err.
+ * Parses "HOST:PORT", "[IPV6]:PORT", "*:PORT" or "unix:/path", or the
+ * datagram forms "udp:HOST:PORT", "udp:[IPV6]:PORT", "udp:*:PORT" and
+ * "unixgram:/path" (out->dgram set), validated as their stream forms.
+ * 0, or -1 with a one-line reason naming spec and the valid forms in err.
  */
 int net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen);
 
 /*
  * Binds and listens on every address of every service of cf (a host name
- * may yield several sockets), non-blocking and close-on-exec, then prints
- * "listening on ADDR (SERVICE, HANDLER)" to stderr for each; on failure
+ * may yield several sockets), non-blocking and close-on-exec; datagram
+ * addresses get bound SOCK_DGRAM sockets set up by dgram_listener_setup
+ * (no listen(2)).  Then prints "listening on ADDR (SERVICE, HANDLER)" to
+ * stderr for each, ADDR with its "udp:" or "unixgram:" prefix; on failure
  * nothing is printed and nothing stays bound.  Fills cf->ls.
  * 0, or -1 with err naming the address and the system error.
  */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dgram.h"
 #include "net.h"
 #include "net_int.h"
 
@@ -31,23 +32,72 @@ env_number(const char *s)
 	return errno || *end != '\0' ? -1 : v;
 }
 
-/* A passed descriptor must be a listening stream socket. */
+/*
+ * A passed descriptor must be a listening stream socket (ListenStream=) or
+ * a datagram socket (ListenDatagram=); *dgram says which.
+ */
 static int
-check_passed(int fd, int i, char *err, size_t errlen)
+check_passed(int fd, int i, bool *dgram, char *err, size_t errlen)
 {
 	struct stat st;
 	int type = 0, acc = 0;
 	socklen_t len = sizeof(int);
 
 	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode) ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 || type != SOCK_STREAM ||
-	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1 || !acc) {
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    (type != SOCK_STREAM && type != SOCK_DGRAM) ||
+	    (type == SOCK_STREAM &&
+	        (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1 || !acc))) {
 		snprintf(err, errlen,
-		    "socket activation: passed descriptor %d (#%d) is not a listening stream socket",
+		    "socket activation: passed descriptor %d (#%d) is neither a listening stream "
+		    "socket nor a datagram socket",
 		    fd, i + 1);
 		return -1;
 	}
+	*dgram = type == SOCK_DGRAM;
 	return 0;
+}
+
+/*
+ * A passed socket must be of a kind its service lists: a datagram socket
+ * for a service with a udp: or unixgram: address, a stream one for a
+ * service with a stream address.  The addresses themselves may differ (the
+ * socket unit decides them), the kind may not: a handler would be given
+ * datagrams the configuration never asked it to serve, or the reverse.
+ */
+static int
+check_kind(const struct service *svc, bool dgram, const char *name, int i, char *err,
+    size_t errlen)
+{
+	struct net_addr a;
+	char why[256];
+
+	for (size_t j = 0; j < svc->nlisten; j++)
+		if (net_parse(svc->listen[j], &a, why, sizeof(why)) == 0 && a.dgram == dgram)
+			return 0;
+	snprintf(err, errlen,
+	    "socket activation: socket #%d (%s) is a %s socket, but service '%s' listens on %s "
+	    "(%s addresses only)",
+	    i + 1, name, dgram ? "datagram" : "stream", svc->name,
+	    svc->nlisten > 0 ? svc->listen[0] : "nothing", dgram ? "stream" : "datagram");
+	return -1;
+}
+
+/* The passed socket's address as printed: "udp:", "unix:", "unixgram:" forms. */
+static void
+passed_name(const struct sockaddr_storage *ss, socklen_t sl, bool dgram, char *dst, size_t len)
+{
+	char name[NET_ADDRSTRLEN - 4];	/* room for "udp:" */
+
+	if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *su = (const struct sockaddr_un *)(const void *)ss;
+
+		snprintf(dst, len, "%s:%.*s", dgram ? "unixgram" : "unix",
+		    (int)sizeof(su->sun_path) - 1, su->sun_path[0] ? su->sun_path : "@");
+		return;
+	}
+	net_peer_name((const struct sockaddr *)ss, sl, name, sizeof(name));
+	snprintf(dst, len, "%s%s", dgram ? "udp:" : "", name);
 }
 
 /* The service a passed socket belongs to: by LISTEN_FDNAMES, else in order. */
@@ -68,7 +118,10 @@ passed_service(struct config *cf, char **names, int nnames, int i, bool by_name)
  * service its LISTEN_FDNAMES entry names (a service may get several; one
  * named by no socket binds its own addresses, so a .socket unit may carry
  * only some services); when no name matches any service the sockets go to
- * the services in order, one each, and the counts must agree.
+ * the services in order, one each, and the counts must agree.  A socket
+ * is a stream or a datagram one, and its service must list an address of
+ * that kind; a service given sockets of one kind only still binds its own
+ * addresses of the other kind (net_listen_all).
  * Returns 1 when activated, 0 when not, -1 with err filled.
  */
 int
@@ -115,13 +168,14 @@ adopt_passed(struct config *cf, char *err, size_t errlen)
 		char name[NET_ADDRSTRLEN];
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
+		bool dgram = false;
 
 		if (svc == NULL) {
 			snprintf(err, errlen, "socket activation: socket #%d is named '%s', which is "
 			    "no service", i + 1, i < nnames ? names[i] : "");
 			goto out;
 		}
-		if (check_passed(fd, i, err, errlen) == -1)
+		if (check_passed(fd, i, &dgram, err, errlen) == -1)
 			goto out;
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 || net_set_nonblock(fd, 1) == -1 ||
 		    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1) {
@@ -129,15 +183,16 @@ adopt_passed(struct config *cf, char *err, size_t errlen)
 			    strerror(errno));
 			goto out;
 		}
-		if (ss.ss_family == AF_UNIX) {
-			struct sockaddr_un *su = (struct sockaddr_un *)&ss;
-			snprintf(name, sizeof(name), "unix:%.*s", (int)sizeof(su->sun_path) - 1,
-			    su->sun_path[0] ? su->sun_path : "@");
-		} else {
-			net_peer_name((struct sockaddr *)&ss, sl, name, sizeof(name));
+		passed_name(&ss, sl, dgram, name, sizeof(name));
+		if (check_kind(svc, dgram, name, i, err, errlen) == -1)
+			goto out;
+		/* The service manager does not ask for packet info: replies need it. */
+		if (dgram && ss.ss_family != AF_UNIX && dgram_listener_setup(fd, ss.ss_family) == -1) {
+			snprintf(err, errlen, "socket activation: %s: %s", name, strerror(errno));
+			goto out;
 		}
 		/* No unix_path: the socket file belongs to the service manager. */
-		if (add_listener(cf, fd, svc, name, NULL, NULL) == -1) {
+		if (add_listener(cf, fd, svc, name, dgram, NULL, NULL) == -1) {
 			snprintf(err, errlen, "socket activation: %s", strerror(errno));
 			goto out;
 		}

@@ -2,6 +2,7 @@
 #ifndef DISPATCHD_NET_INT_H
 #define DISPATCHD_NET_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct config;
@@ -9,11 +10,11 @@ struct service;
 struct stat;
 
 /*
- * Records a listening fd in cf->ls (the fd is closed on failure);
- * unix_path, the socket file this process bound (or NULL), is copied with
- * its identity *file.  (net_listen.c)
+ * Records a listening fd (a datagram socket with dgram) in cf->ls (the fd
+ * is closed on failure); unix_path, the socket file this process bound (or
+ * NULL), is copied with its identity *file.  (net_listen.c)
  */
-int add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
+int add_listener(struct config *cf, int fd, struct service *svc, const char *addr, bool dgram,
     const char *unix_path, const struct stat *file);
 
 /*

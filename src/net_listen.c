@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dgram.h"
 #include "handler.h"
 #include "log.h"
 #include "net.h"
@@ -39,25 +40,35 @@ sa_set_port(struct sockaddr_storage *ss, unsigned port)
 }
 
 /*
- * A bound, listening, non-blocking TCP socket, or -1 with errno.  v6only is
- * applied to AF_INET6 sockets: 0 for the dual-stack "*", 1 otherwise so an
- * IPv6 listener never takes the IPv4 port of a sibling.
+ * A bound, non-blocking inet socket, or -1 with errno: TCP and listening,
+ * or with dgram UDP, set up by dgram_listener_setup.  v6only is applied to
+ * AF_INET6 sockets: 0 for the dual-stack "*", 1 otherwise so an IPv6
+ * listener never takes the IPv4 port of a sibling.
  */
 static int
-tcp_listen(const struct sockaddr *sa, socklen_t salen, int v6only, int backlog)
+inet_listen(const struct sockaddr *sa, socklen_t salen, int v6only, int backlog, bool dgram)
 {
 	int fd, on = 1, saved;
 
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(sa->sa_family, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
 	if (fd == -1)
 		return -1;
-	/* A restart must not wait for TIME_WAIT connections of the last run. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+	/*
+	 * TCP: a restart must not wait for TIME_WAIT connections of the last
+	 * run.  UDP has no TIME_WAIT, and there SO_REUSEADDR lets a second
+	 * process bind the very same port and silently take its datagrams:
+	 * a second dispatchd must fail with EADDRINUSE instead.
+	 */
+	if (!dgram && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		goto fail;
 	if (sa->sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
 		goto fail;
-	if (bind(fd, sa, salen) == -1 || listen(fd, backlog) == -1)
+	/* After IPV6_V6ONLY: a dual-stack socket needs IPv4's packet info too. */
+	if (dgram && dgram_listener_setup(fd, sa->sa_family) == -1)
+		goto fail;
+	if (bind(fd, sa, salen) == -1 || (!dgram && listen(fd, backlog) == -1))
 		goto fail;
 	return fd;
 fail:
@@ -79,7 +90,7 @@ backlog_of(const struct config *cf)
  * its identity *file.
  */
 int
-add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
+add_listener(struct config *cf, int fd, struct service *svc, const char *addr, bool dgram,
     const char *unix_path, const struct stat *file)
 {
 	struct listener *ls, *l;
@@ -94,6 +105,7 @@ add_listener(struct config *cf, int fd, struct service *svc, const char *addr,
 	memset(l, 0, sizeof(*l));
 	l->fd = fd;
 	l->svc = svc;
+	l->dgram = dgram;
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	l->owner = getpid();
 	if (unix_path != NULL) {
@@ -133,20 +145,27 @@ announce(const struct config *cf)
 	}
 }
 
-/* The bound address as printed ("*:PORT" for the wildcard) and its real port. */
+/*
+ * The bound address as printed ("*:PORT" for the wildcard; "udp:" first
+ * for a datagram socket) and its real port.
+ */
 static int
-bound_name(int fd, bool any, char *dst, size_t len, unsigned *port)
+bound_name(int fd, bool any, bool dgram, char *dst, size_t len, unsigned *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	const char *pfx = dgram ? "udp:" : "";
+	char name[NET_ADDRSTRLEN - 4];	/* room for "udp:" */
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
 		return -1;
 	*port = sa_port(&ss);
-	if (any)
-		snprintf(dst, len, "*:%u", *port);
-	else
-		net_peer_name((struct sockaddr *)&ss, sl, dst, len);
+	if (any) {
+		snprintf(dst, len, "%s*:%u", pfx, *port);
+	} else {
+		net_peer_name((struct sockaddr *)&ss, sl, name, sizeof(name));
+		snprintf(dst, len, "%s%s", pfx, name);
+	}
 	return 0;
 }
 
@@ -164,25 +183,25 @@ listen_any(struct config *cf, struct service *svc, const char *spec, const struc
 	s6.sin6_family = AF_INET6;
 	s6.sin6_addr = in6addr_any;
 	s6.sin6_port = htons((uint16_t)a->port);
-	fd = tcp_listen((struct sockaddr *)&s6, sizeof(s6), 0, backlog_of(cf));
+	fd = inet_listen((struct sockaddr *)&s6, sizeof(s6), 0, backlog_of(cf), a->dgram);
 	if (fd == -1 && errno == EAFNOSUPPORT) {
 		/* A kernel without IPv6: IPv4 alone is all there is. */
 		memset(&s4, 0, sizeof(s4));
 		s4.sin_family = AF_INET;
 		s4.sin_addr.s_addr = htonl(INADDR_ANY);
 		s4.sin_port = htons((uint16_t)a->port);
-		fd = tcp_listen((struct sockaddr *)&s4, sizeof(s4), 0, backlog_of(cf));
+		fd = inet_listen((struct sockaddr *)&s4, sizeof(s4), 0, backlog_of(cf), a->dgram);
 	}
 	if (fd == -1)
 		goto fail;
-	if (bound_name(fd, true, name, sizeof(name), &port) == -1) {
+	if (bound_name(fd, true, a->dgram, name, sizeof(name), &port) == -1) {
 		int saved = errno;
 
 		close(fd);
 		errno = saved;
 		goto fail;
 	}
-	if (add_listener(cf, fd, svc, name, NULL, NULL) == -1)
+	if (add_listener(cf, fd, svc, name, a->dgram, NULL, NULL) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -190,11 +209,15 @@ fail:
 	return -1;
 }
 
+/*
+ * An address getaddrinfo listed twice.  The socket type counts: TCP and
+ * UDP on one port are two listeners (echo on tcp and udp port 7).
+ */
 static bool
 seen_before(const struct addrinfo *res, const struct addrinfo *ai)
 {
 	for (; res != ai; res = res->ai_next)
-		if (res->ai_addrlen == ai->ai_addrlen &&
+		if (res->ai_socktype == ai->ai_socktype && res->ai_addrlen == ai->ai_addrlen &&
 		    memcmp(res->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
 			return true;
 	return false;
@@ -219,7 +242,7 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_socktype = a->dgram ? SOCK_DGRAM : SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	snprintf(portstr, sizeof(portstr), "%u", a->port);
 	if ((gai = getaddrinfo(a->host, portstr, &hints, &res)) != 0) {
@@ -235,10 +258,11 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 		if (a->port == 0 && port != 0)
 			sa_set_port(&ss, port);
-		fd = tcp_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf));
+		fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf), a->dgram);
 		if (fd == -1 && errno == EADDRINUSE && a->port == 0 && port != 0) {
 			sa_set_port(&ss, 0);
-			fd = tcp_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf));
+			fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf),
+			    a->dgram);
 		}
 		if (fd == -1) {
 			int saved = errno;
@@ -259,13 +283,13 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 			freeaddrinfo(res);
 			return -1;
 		}
-		if (bound_name(fd, false, name, sizeof(name), &got) == -1) {
+		if (bound_name(fd, false, a->dgram, name, sizeof(name), &got) == -1) {
 			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 			close(fd);
 			freeaddrinfo(res);
 			return -1;
 		}
-		if (add_listener(cf, fd, svc, name, NULL, NULL) == -1) {
+		if (add_listener(cf, fd, svc, name, a->dgram, NULL, NULL) == -1) {
 			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 			freeaddrinfo(res);
 			return -1;
@@ -286,7 +310,9 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 /*
  * Whether path is a stale socket file: a socket nobody accepts on.  A
  * non-blocking probe, so a live server with a full backlog (EAGAIN) counts
- * as live instead of blocking us.
+ * as live instead of blocking us.  The stream probe serves unixgram files
+ * too: a live datagram socket answers EPROTOTYPE (live), a file no socket
+ * holds ECONNREFUSED whatever its type (stale).
  */
 static bool
 stale_socket(const struct sockaddr_un *su, socklen_t len)
@@ -360,9 +386,11 @@ listen_unix(struct config *cf, struct service *svc, const char *spec, const stru
 	su.sun_family = AF_UNIX;
 	memcpy(su.sun_path, a->path, strlen(a->path) + 1);
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a->path) + 1);
-	snprintf(name, sizeof(name), "unix:%s", a->path);
+	snprintf(name, sizeof(name), "%s:%s", a->dgram ? "unixgram" : "unix", a->path);
 
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+	fd = socket(AF_UNIX, (a->dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
 		goto fail;
 	/*
 	 * mode: bind creates the file as 0777 minus the umask, so with this
@@ -398,13 +426,13 @@ listen_unix(struct config *cf, struct service *svc, const char *spec, const stru
 		    r == -1 ? strerror(saved) : "replaced by another file");
 		return -1;
 	}
-	if (listen(fd, backlog_of(cf)) == -1) {
+	if (!a->dgram && listen(fd, backlog_of(cf)) == -1) {
 		saved = errno;
 		unlink_ours(a->path, file.st_dev, file.st_ino);
 		errno = saved;
 		goto fail;
 	}
-	if (add_listener(cf, fd, svc, name, a->path, &file) == -1) {
+	if (add_listener(cf, fd, svc, name, a->dgram, a->path, &file) == -1) {
 		saved = errno;
 		unlink_ours(a->path, file.st_dev, file.st_ino);
 		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
@@ -427,26 +455,38 @@ net_listen_all(struct config *cf, char *err, size_t errlen)
 	int r;
 
 	bool activated;
+	size_t npassed;
 
 	r = adopt_passed(cf, err, errlen);
 	if (r == -1)
 		goto fail;
 	activated = r == 1;
+	npassed = cf->nls;
 	for (i = 0; i < cf->nsvcs; i++) {
 		struct service *svc = &cf->svcs[i];
+		/* Whether sockets were passed for svc: [0] stream, [1] datagram. */
+		bool passed[2] = { false, false }, told = false;
 
-		if (activated) {
-			bool passed = false;
-			for (j = 0; j < cf->nls; j++)
-				passed = passed || cf->ls[j].svc == svc;
-			if (passed)
-				continue;
-			log_info("socket activation: no socket passed for service '%s', "
-				 "binding its own addresses", svc->name);
-		}
+		for (j = 0; j < npassed; j++)
+			if (cf->ls[j].svc == svc)
+				passed[cf->ls[j].dgram] = true;
 		for (j = 0; j < svc->nlisten; j++) {
 			if (net_parse(svc->listen[j], &a, err, errlen) == -1)
 				goto fail;
+			/*
+			 * Passed sockets replace the service's addresses of their
+			 * kind; a kind the socket unit left out is bound here.
+			 */
+			if (passed[a.dgram])
+				continue;
+			if (activated && !told) {
+				log_info("socket activation: no %ssocket passed for service '%s', "
+					 "binding its own %saddresses",
+				    passed[!a.dgram] ? (a.dgram ? "datagram " : "stream ") : "",
+				    svc->name,
+				    passed[!a.dgram] ? (a.dgram ? "datagram " : "stream ") : "");
+				told = true;
+			}
 			if (a.kind == NET_ANY)
 				r = listen_any(cf, svc, svc->listen[j], &a, err, errlen);
 			else if (a.kind == NET_INET)
