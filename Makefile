@@ -39,8 +39,11 @@ MAIN_OBJ  := $(BUILD)/src/main.o
 LIB       := $(BUILD)/libdispatchd.a
 BIN       := $(BUILD)/dispatchd
 
-UNIT_SRCS := $(wildcard tests/unit/check_*.c)
-UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+# The unit suites are linked into one runner, check_main (tests/unit/check_main.c),
+# which runs NAME_suite() of each tests/unit/check_NAME.c listed in U_SUITES.
+UNIT_SRCS := $(sort $(wildcard tests/unit/check_*.c))
+UNIT_BINS := $(BUILD)/tests/unit/check_main
+U_SUITES  := $(patsubst tests/unit/check_%.c,U_SUITE(%),$(filter-out %/check_main.c,$(UNIT_SRCS)))
 INT_SRCS  := $(wildcard tests/integration/check_*.c)
 INT_BINS  := $(INT_SRCS:%.c=$(BUILD)/%)
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
@@ -68,8 +71,10 @@ $(BIN): $(MAIN_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS)
 
 # Unit and integration suites live apart: one name may be used by both.
-$(UNIT_BINS): $(BUILD)/%: $(BUILD)/%.o $(LIB)
+$(UNIT_BINS): $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(CHECK_LIBS)
+$(UNIT_SRCS:%.c=$(BUILD)/%.o): CPPFLAGS += -DU_SUITES='$(U_SUITES)'
+$(BUILD)/tests/unit/check_main.o: tests/unit	# a suite came or went
 
 $(INT_BINS): $(BUILD)/%: $(BUILD)/%.o $(TEST_LIB_OBJS) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS) $(CHECK_LIBS)

@@ -633,7 +633,7 @@ h_run_suite(Suite *su)
 	SRunner *sr = srunner_create(su);
 	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? 0 : 1;

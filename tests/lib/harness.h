@@ -133,7 +133,8 @@ TCase *h_tcase_models_n(Suite *su, const char *name, int timeout_s,
 #define H_LOOP_CASE(i)	((i) / h_nmodels())
 
 /*
- * Runs every test of su (CK_NORMAL output) and frees the runner with su.
+ * Runs every test of su (output as CK_VERBOSITY says, by default
+ * CK_NORMAL) and frees the runner with su.
  * Returns main's exit status: 0 if every test passed, else 1.
  */
 int h_run_suite(Suite *su);

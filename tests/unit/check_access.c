@@ -14,6 +14,7 @@
 #include "access.h"
 #include "conf.h"
 #include "stats.h"
+#include "unit.h"
 
 #define SEC 1000000000LL
 
@@ -792,7 +793,7 @@ START_TEST(test_real_clock)
 }
 END_TEST
 
-static Suite *
+Suite *
 access_suite(void)
 {
 	Suite *s = suite_create("access");
@@ -841,16 +842,4 @@ access_suite(void)
 	tcase_add_test(tc, test_threads_handoff);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(access_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
 }

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "sink.h"
+#include "unit.h"
 
 START_TEST(test_empty)
 {
@@ -190,7 +191,7 @@ START_TEST(test_sink_lend)
 }
 END_TEST
 
-static Suite *
+Suite *
 buf_suite(void)
 {
 	Suite *s = suite_create("buf");
@@ -205,16 +206,4 @@ buf_suite(void)
 	tcase_add_test(tc, test_sink_lend);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(buf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? 1 : 0;
 }

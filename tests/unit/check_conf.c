@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "handler.h"
 #include "model.h"
+#include "unit.h"
 
 #define SPEC_EXAMPLE                                                                  \
 	"model        = \"epoll\"\n"                                                  \
@@ -1044,7 +1045,7 @@ START_TEST(test_help_version)
 }
 END_TEST
 
-static Suite *
+Suite *
 conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1084,16 +1085,4 @@ conf_suite(void)
 	tcase_add_test(tc, test_access_flag_errors);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(conf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
 }

@@ -7,13 +7,7 @@
 #include <string.h>
 
 #include "escape.h"
-
-/* For hot loops: Check's own asserts cost a system call each when they pass. */
-#define REQUIRE(c)                                               \
-	do {                                                     \
-		if (!(c))                                        \
-			ck_abort_msg("line %d: %s", __LINE__, #c); \
-	} while (0)
+#include "unit.h"
 
 /* escape_line of n bytes as a C string, checked against the size bound. */
 static const char *
@@ -271,7 +265,7 @@ START_TEST(test_random_roundtrip)
 }
 END_TEST
 
-static Suite *
+Suite *
 escape_suite(void)
 {
 	Suite *s = suite_create("escape");
@@ -289,16 +283,4 @@ escape_suite(void)
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(escape_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? 1 : 0;
 }

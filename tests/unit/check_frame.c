@@ -7,13 +7,7 @@
 
 #include "frame.h"
 #include "sink.h"
-
-/* For hot loops: Check's own asserts cost a system call each when they pass. */
-#define REQUIRE(c)                                               \
-	do {                                                     \
-		if (!(c))                                        \
-			ck_abort_msg("line %d: %s", __LINE__, #c); \
-	} while (0)
+#include "unit.h"
 
 /* Lines as seen by the callback, rendered "line|line|" with \xHH for
  * anything not plainly printable, so failures are readable. */
@@ -402,7 +396,7 @@ START_TEST(test_long_line)
 }
 END_TEST
 
-static Suite *
+Suite *
 frame_suite(void)
 {
 	Suite *s = suite_create("frame");
@@ -419,16 +413,4 @@ frame_suite(void)
 	tcase_add_test(tc, test_long_line);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(frame_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? 1 : 0;
 }

@@ -16,13 +16,7 @@
 #include "handler.h"
 #include "net.h"
 #include "sink.h"
-
-/* For hot loops: Check's own asserts cost a system call each when they pass. */
-#define REQUIRE(c)                                               \
-	do {                                                     \
-		if (!(c))                                        \
-			ck_abort_msg("line %d: %s", __LINE__, #c); \
-	} while (0)
+#include "unit.h"
 
 /* Growable byte string for what a connection got back. */
 struct bytes {
@@ -897,7 +891,7 @@ START_TEST(test_logger_no_setup)
 }
 END_TEST
 
-static Suite *
+Suite *
 handlers_suite(void)
 {
 	Suite *s = suite_create("handlers");
@@ -934,16 +928,4 @@ handlers_suite(void)
 	tcase_add_test(tl, test_logger_no_setup);
 	suite_add_tcase(s, tl);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(handlers_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? 1 : 0;
 }

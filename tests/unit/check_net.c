@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "handler.h"
 #include "net.h"
+#include "unit.h"
 
 #define DEADLINE_MS 5000
 
@@ -862,7 +863,7 @@ START_TEST(test_set_nonblock)
 END_TEST
 
 /* In the EMFILE child, where Check's assertions cannot report. */
-#define REQUIRE(cond)                                                              \
+#define CHILD_REQUIRE(cond)                                                        \
 	do {                                                                       \
 		if (!(cond)) {                                                     \
 			fprintf(stderr, "%s:%d: %s (errno %s)\n", __FILE__, __LINE__, \
@@ -889,55 +890,55 @@ emfile_child(void)
 	fixture_init(&fx, "127.0.0.1:0", NULL);
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	saved = dup(STDERR_FILENO);
-	REQUIRE(devnull >= 0 && saved >= 0 && dup2(devnull, STDERR_FILENO) == STDERR_FILENO);
-	REQUIRE(net_listen_all(&fx.cf, err, sizeof(err)) == 0);
-	REQUIRE(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+	CHILD_REQUIRE(devnull >= 0 && saved >= 0 && dup2(devnull, STDERR_FILENO) == STDERR_FILENO);
+	CHILD_REQUIRE(net_listen_all(&fx.cf, err, sizeof(err)) == 0);
+	CHILD_REQUIRE(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
 	close(saved);
 	close(devnull);
 	s4.sin_port = htons((uint16_t)port_of(fx.cf.ls[0].fd));
-	REQUIRE(s4.sin_port != 0);
-	REQUIRE(net_spare_init() == 0);
+	CHILD_REQUIRE(s4.sin_port != 0);
+	CHILD_REQUIRE(net_spare_init() == 0);
 	c1 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	REQUIRE(c1 >= 0 && connect(c1, (struct sockaddr *)&s4, sizeof(s4)) == 0);
+	CHILD_REQUIRE(c1 >= 0 && connect(c1, (struct sockaddr *)&s4, sizeof(s4)) == 0);
 	/* Made now, connected later: connect needs no new descriptor. */
 	c2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	spare2 = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	REQUIRE(c2 >= 0 && spare2 >= 0);
+	CHILD_REQUIRE(c2 >= 0 && spare2 >= 0);
 
 	/* Every descriptor below the limit in use: the next accept fails. */
 	lowest = dup(0);
-	REQUIRE(lowest >= 0);
+	CHILD_REQUIRE(lowest >= 0);
 	close(lowest);
-	REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	CHILD_REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
 	rl.rlim_cur = (rlim_t)lowest;
-	REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
-	REQUIRE(dup(0) == -1 && errno == EMFILE);
+	CHILD_REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	CHILD_REQUIRE(dup(0) == -1 && errno == EMFILE);
 
-	REQUIRE((wait_fd(fx.cf.ls[0].fd, POLLIN) & POLLIN) != 0);
-	REQUIRE(net_accept(fx.cf.ls[0].fd, &peer, SOCK_NONBLOCK) == -1);
-	REQUIRE(errno == EMFILE);
+	CHILD_REQUIRE((wait_fd(fx.cf.ls[0].fd, POLLIN) & POLLIN) != 0);
+	CHILD_REQUIRE(net_accept(fx.cf.ls[0].fd, &peer, SOCK_NONBLOCK) == -1);
+	CHILD_REQUIRE(errno == EMFILE);
 	/* The connection left the queue: a level-triggered wait stays quiet. */
 	p.fd = fx.cf.ls[0].fd;
 	p.events = POLLIN;
-	REQUIRE(poll(&p, 1, 0) == 0);
+	CHILD_REQUIRE(poll(&p, 1, 0) == 0);
 	/* And the client learns at once. */
-	REQUIRE(wait_fd(c1, POLLIN) != 0);
+	CHILD_REQUIRE(wait_fd(c1, POLLIN) != 0);
 	n = read(c1, buf, sizeof(buf));
-	REQUIRE(n == 0 || (n == -1 && errno == ECONNRESET));
+	CHILD_REQUIRE(n == 0 || (n == -1 && errno == ECONNRESET));
 	/* The spare is back in place: still out of descriptors. */
-	REQUIRE(dup(0) == -1 && errno == EMFILE);
+	CHILD_REQUIRE(dup(0) == -1 && errno == EMFILE);
 
 	/* A descriptor frees up: service resumes. */
 	close(spare2);
-	REQUIRE(connect(c2, (struct sockaddr *)&s4, sizeof(s4)) == 0);
-	REQUIRE((wait_fd(fx.cf.ls[0].fd, POLLIN) & POLLIN) != 0);
+	CHILD_REQUIRE(connect(c2, (struct sockaddr *)&s4, sizeof(s4)) == 0);
+	CHILD_REQUIRE((wait_fd(fx.cf.ls[0].fd, POLLIN) & POLLIN) != 0);
 	s = net_accept(fx.cf.ls[0].fd, &peer, SOCK_NONBLOCK);
-	REQUIRE(s >= 0);
+	CHILD_REQUIRE(s >= 0);
 	snprintf(want, sizeof(want), "127.0.0.1:%u", port_of(c2));
-	REQUIRE(strcmp(peer.text, want) == 0);
-	REQUIRE(write(c2, "x", 1) == 1);
-	REQUIRE((wait_fd(s, POLLIN) & POLLIN) != 0);
-	REQUIRE(read(s, buf, sizeof(buf)) == 1);
+	CHILD_REQUIRE(strcmp(peer.text, want) == 0);
+	CHILD_REQUIRE(write(c2, "x", 1) == 1);
+	CHILD_REQUIRE((wait_fd(s, POLLIN) & POLLIN) != 0);
+	CHILD_REQUIRE(read(s, buf, sizeof(buf)) == 1);
 	close(s);
 	close(c1);
 	close(c2);
@@ -962,7 +963,7 @@ START_TEST(test_accept_emfile)
 }
 END_TEST
 
-static Suite *
+Suite *
 net_suite(void)
 {
 	Suite *s = suite_create("net");
@@ -1000,18 +1001,4 @@ net_suite(void)
 	tcase_add_test(tc, test_accept_emfile);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(net_suite());
-	int failed;
-
-	/* A client whose peer vanished must not kill the test with SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
 }

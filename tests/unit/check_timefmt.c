@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "timefmt.h"
+#include "unit.h"
 
 /* 2026-11-22T10:15:30 UTC. */
 #define T0 ((time_t)1795342530)
@@ -389,7 +390,7 @@ START_TEST(test_check_agrees)
 }
 END_TEST
 
-static Suite *
+Suite *
 timefmt_suite(void)
 {
 	Suite *s = suite_create("timefmt");
@@ -416,16 +417,4 @@ timefmt_suite(void)
 	tcase_add_test(tc, test_check_agrees);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(timefmt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? 1 : 0;
 }
