@@ -279,22 +279,34 @@ line_port(const char *out, const char *prefix)
 }
 
 /* Specs net_parse accepts, with what it makes of them: host and port for
- * NET_INET, the port for NET_ANY, the path for NET_UNIX. */
+ * NET_INET, the port for NET_ANY, the path for NET_UNIX; dgram for the
+ * udp: and unixgram: forms. */
 static const struct {
 	const char *spec;
 	enum net_kind kind;
 	const char *host_or_path;
 	unsigned port;
+	bool dgram;
 } accepted[] = {
-	{ "127.0.0.1:80", NET_INET, "127.0.0.1", 80 },
-	{ "localhost:0", NET_INET, "localhost", 0 },
-	{ "host-1.example_x.org:65535", NET_INET, "host-1.example_x.org", 65535 },
-	{ "[::1]:8080", NET_INET, "::1", 8080 },
-	{ "[::ffff:10.0.0.1]:1", NET_INET, "::ffff:10.0.0.1", 1 },
-	{ "[fe80::1%lo]:7", NET_INET, "fe80::1%lo", 7 },
-	{ "*:7007", NET_ANY, NULL, 7007 },
-	{ "unix:/run/dispatchd.sock", NET_UNIX, "/run/dispatchd.sock", 0 },
-	{ "unix:relative.sock", NET_UNIX, "relative.sock", 0 },
+	{ "127.0.0.1:80", NET_INET, "127.0.0.1", 80, false },
+	{ "localhost:0", NET_INET, "localhost", 0, false },
+	{ "host-1.example_x.org:65535", NET_INET, "host-1.example_x.org", 65535, false },
+	{ "[::1]:8080", NET_INET, "::1", 8080, false },
+	{ "[::ffff:10.0.0.1]:1", NET_INET, "::ffff:10.0.0.1", 1, false },
+	{ "[fe80::1%lo]:7", NET_INET, "fe80::1%lo", 7, false },
+	{ "*:7007", NET_ANY, NULL, 7007, false },
+	{ "unix:/run/dispatchd.sock", NET_UNIX, "/run/dispatchd.sock", 0, false },
+	{ "unix:relative.sock", NET_UNIX, "relative.sock", 0, false },
+	{ "udp:127.0.0.1:7", NET_INET, "127.0.0.1", 7, true },
+	{ "udp:localhost:0", NET_INET, "localhost", 0, true },
+	{ "udp:[::1]:514", NET_INET, "::1", 514, true },
+	{ "udp:[fe80::1%lo]:7", NET_INET, "fe80::1%lo", 7, true },
+	{ "udp:*:7007", NET_ANY, NULL, 7007, true },
+	{ "unixgram:/run/log.sock", NET_UNIX, "/run/log.sock", 0, true },
+	{ "unixgram:rel", NET_UNIX, "rel", 0, true },
+	/* A file may be called udp:x; only the prefix counts. */
+	{ "unix:udp:1.2.3.4:5", NET_UNIX, "udp:1.2.3.4:5", 0, false },
+	{ "unixgram:unix:/x", NET_UNIX, "unix:/x", 0, true },
 };
 
 START_TEST(test_parse_accepted)
@@ -305,6 +317,7 @@ START_TEST(test_parse_accepted)
 
 	ck_assert_msg(net_parse(spec, &a, err, sizeof(err)) == 0, "'%s' rejected: %s", spec, err);
 	ck_assert_int_eq(a.kind, accepted[_i].kind);
+	ck_assert_msg(a.dgram == accepted[_i].dgram, "'%s': dgram %d", spec, a.dgram);
 	if (a.kind == NET_INET)
 		ck_assert_str_eq(a.host, accepted[_i].host_or_path);
 	if (a.kind == NET_UNIX)
@@ -320,6 +333,12 @@ static const char *const rejected[] = {
 	"127.0.0.1:0x10", "::1:80", "[::1]80", "[::1]", "[::1]:", "[nothex]:80", "[]:80",
 	"[127.0.0.1]:80", "[fe80::1%]:80", "1.2.3:80", "300.1.1.1:80", "a b:80", "a/b:80",
 	"**:80", "*:", "unix:", "tcp://1.2.3.4:5",
+	/* The datagram forms, validated as the stream ones. */
+	"udp:", "udp:host", "udp:80", "udp::80", "udp:127.0.0.1:", "udp:127.0.0.1:65536",
+	"udp:127.0.0.1:http", "udp:::1:80", "udp:[::1]", "udp:[::1]80", "udp:[nothex]:80",
+	"udp:*:", "udp:**:80", "udp:1.2.3:80", "udp: 1.2.3.4:5", "unixgram:", "unixgram",
+	"udp:unix:/x", "udp:unixgram:/x", "udp:udp:1.2.3.4:5", "UDP:1.2.3.4:5",
+	"tcp:1.2.3.4:5", "udp6:[::1]:5", "dgram:1.2.3.4:5",
 };
 
 START_TEST(test_parse_rejected)
@@ -331,31 +350,37 @@ START_TEST(test_parse_rejected)
 	err[0] = '\0';
 	ck_assert_msg(net_parse(spec, &a, err, sizeof(err)) == -1, "'%s' accepted", spec);
 	ck_assert_msg(strstr(err, spec) != NULL, "'%s' not named in: %s", spec, err);
-	ck_assert_msg(strstr(err, "expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path") != NULL ||
+	ck_assert_msg((strstr(err, "expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path") != NULL &&
+	                  strstr(err, "udp:HOST:PORT, udp:[IPV6]:PORT, udp:*:PORT or "
+	                              "unixgram:/path") != NULL) ||
 	        strstr(err, "(0..65535)") != NULL,
 	    "no valid forms in: %s", err);
 	ck_assert_ptr_null(strchr(err, '\n'));
 }
 END_TEST
 
+/* unix: and unixgram: paths: at most sun_path's size less the NUL. */
 START_TEST(test_parse_unix_too_long)
 {
+	static const char *const pfx[] = { "unix:", "unixgram:" };
 	struct sockaddr_un su;
 	char spec[300], err[512];
 	struct net_addr a;
-	size_t max = sizeof(su.sun_path) - 1;
+	size_t max = sizeof(su.sun_path) - 1, pl = strlen(pfx[_i]);
 
-	memcpy(spec, "unix:/", 6);
-	memset(spec + 6, 'x', max - 1);
-	spec[5 + max] = '\0';
+	memcpy(spec, pfx[_i], pl);
+	memset(spec + pl, 'x', max);
+	spec[pl + max] = '\0';
 	ck_assert_int_eq(net_parse(spec, &a, err, sizeof(err)), 0);	/* exactly fits */
 	ck_assert_uint_eq(strlen(a.path), max);
+	ck_assert(a.dgram == (_i == 1));
 
-	spec[5 + max] = 'x';
-	spec[6 + max] = '\0';
+	spec[pl + max] = 'x';
+	spec[pl + max + 1] = '\0';
 	ck_assert_int_eq(net_parse(spec, &a, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "too long"));
 	ck_assert_ptr_nonnull(strstr(err, "107"));
+	ck_assert_ptr_nonnull(strstr(err, pfx[_i]));
 }
 END_TEST
 
@@ -847,6 +872,254 @@ START_TEST(test_listen_unix_mode_stale)
 }
 END_TEST
 
+/* The socket type of fd. */
+static int
+sock_type(int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+	return type;
+}
+
+/*
+ * udp: listeners: bound datagram sockets (no listen), non-blocking,
+ * close-on-exec, the line with the prefix and the real port; a datagram
+ * sent to the port is waiting on the socket.
+ */
+static void
+listen_udp(const char *spec, const char *prefix, int family, const char *ip)
+{
+	struct fixture fx;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char err[512], out[1024], want[NET_ADDRSTRLEN], buf[8];
+	unsigned port;
+	int c, on = -1;
+	socklen_t len = sizeof(on);
+
+	fixture_init(&fx, spec, NULL);
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s: %s",
+	    spec, err);
+	ck_assert_uint_eq(fx.cf.nls, 1);
+	ck_assert(fx.cf.ls[0].dgram);
+	port = line_port(out, prefix);
+	snprintf(want, sizeof(want), "%s%u", prefix + strlen("listening on "), port);
+	ck_assert_str_eq(fx.cf.ls[0].addr, want);
+	ck_assert_int_eq(sock_type(fx.cf.ls[0].fd), SOCK_DGRAM);
+	ck_assert_int_ne(fcntl(fx.cf.ls[0].fd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_ne(fcntl(fx.cf.ls[0].fd, F_GETFD) & FD_CLOEXEC, 0);
+	/* No SO_REUSEADDR on UDP: it would let another process share the port. */
+	ck_assert_int_eq(getsockopt(fx.cf.ls[0].fd, SOL_SOCKET, SO_REUSEADDR, &on, &len), 0);
+	ck_assert_int_eq(on, 0);
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+		sl = sizeof(*s6);
+	}
+	c = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(sendto(c, "hi", 2, 0, (struct sockaddr *)&ss, sl), 2);
+	ck_assert_int_ne(wait_fd(fx.cf.ls[0].fd, POLLIN) & POLLIN, 0);
+	ck_assert_int_eq(recv(fx.cf.ls[0].fd, buf, sizeof(buf), 0), 2);
+	close(c);
+	net_close_all(&fx.cf);
+}
+
+START_TEST(test_listen_udp)
+{
+	listen_udp("udp:127.0.0.1:0", "listening on udp:127.0.0.1:", AF_INET, "127.0.0.1");
+	if (have_ipv6())
+		listen_udp("udp:[::1]:0", "listening on udp:[::1]:", AF_INET6, "::1");
+	/* The wildcard: one dual-stack socket, both families. */
+	listen_udp("udp:*:0", "listening on udp:*:", AF_INET, "127.0.0.1");
+	if (have_ipv6())
+		listen_udp("udp:*:0", "listening on udp:*:", AF_INET6, "::1");
+}
+END_TEST
+
+/*
+ * TCP and UDP on one port are two listeners of one service (echo on tcp
+ * and udp port 7); a second UDP bind of a taken port fails, as TCP's does.
+ */
+START_TEST(test_listen_tcp_and_udp)
+{
+	struct fixture fx, again;
+	char err[512], out[1024], tcp[64], udp[64], want[256];
+	struct sockaddr_in s4;
+	unsigned port;
+	int probe;
+
+	for (int attempt = 0;; attempt++) {
+		/* A free port, then both on it; someone may take it meanwhile. */
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(probe, 0);
+		ck_assert_int_eq(bind(probe, (struct sockaddr *)&s4, sizeof(s4)), 0);
+		port = local_port(probe);
+		close(probe);
+		snprintf(tcp, sizeof(tcp), "127.0.0.1:%u", port);
+		snprintf(udp, sizeof(udp), "udp:127.0.0.1:%u", port);
+		fixture_init(&fx, tcp, udp);
+		if (listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0)
+			break;
+		ck_assert_msg(attempt < 5 && strstr(err, strerror(EADDRINUSE)) != NULL, "%s", err);
+	}
+	snprintf(want, sizeof(want), "listening on %s (svc, testh)\nlistening on %s (svc, testh)\n",
+	    tcp, udp);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(fx.cf.nls, 2);
+	ck_assert(!fx.cf.ls[0].dgram && fx.cf.ls[1].dgram);
+	ck_assert_int_eq(sock_type(fx.cf.ls[0].fd), SOCK_STREAM);
+	ck_assert_int_eq(sock_type(fx.cf.ls[1].fd), SOCK_DGRAM);
+
+	fixture_init(&again, udp, NULL);
+	ck_assert_int_eq(listen_capture(&again.cf, err, sizeof(err), out, sizeof(out)), -1);
+	snprintf(want, sizeof(want), "cannot listen on %s: %s", udp, strerror(EADDRINUSE));
+	ck_assert_str_eq(err, want);
+	ck_assert_str_eq(out, "");
+	net_close_all(&fx.cf);
+}
+END_TEST
+
+/* A bound unix datagram socket at path (a live server until closed). */
+static int
+unixgram_at(const char *path)
+{
+	struct sockaddr_un su;
+	int fd;
+
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&su, sizeof(su)), 0);
+	return fd;
+}
+
+/* Sends one datagram to path: 0, or -1 with errno. */
+static int
+send_unixgram(const char *path)
+{
+	struct sockaddr_un su;
+	int fd, r;
+
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	r = sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&su, sizeof(su)) == 1 ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/*
+ * unixgram: as unix: a datagram socket at the path, the line with the
+ * prefix, a stale file replaced, a live socket (of either type) an error,
+ * mode applied, the file removed at close by its owner only.
+ */
+START_TEST(test_listen_unixgram)
+{
+	struct fixture fx;
+	char err[512], out[1024], spec[96], want[256];
+	struct stat st;
+	int old, live;
+	pid_t pid;
+	int status;
+
+	snprintf(spec, sizeof(spec), "unixgram:%s/g.sock", tmpdir);
+	const char *path = spec + strlen("unixgram:");
+
+	/* A stale file: bound by a server that died. */
+	old = unixgram_at(path);
+	close(old);
+	fixture_init(&fx, spec, NULL);
+	fx.svc.has_mode = true;
+	fx.svc.mode = 0620;
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	snprintf(want, sizeof(want), "listening on %s (svc, testh)\n", spec);
+	ck_assert_str_eq(out, want);
+	ck_assert_str_eq(fx.cf.ls[0].addr, spec);
+	ck_assert(fx.cf.ls[0].dgram);
+	ck_assert_str_eq(fx.cf.ls[0].unix_path, path);
+	ck_assert_int_eq(sock_type(fx.cf.ls[0].fd), SOCK_DGRAM);
+	ck_assert_int_ne(fcntl(fx.cf.ls[0].fd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_ne(fcntl(fx.cf.ls[0].fd, F_GETFD) & FD_CLOEXEC, 0);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0620);
+	ck_assert_int_eq(send_unixgram(path), 0);
+	ck_assert_int_ne(wait_fd(fx.cf.ls[0].fd, POLLIN) & POLLIN, 0);
+
+	/* Our live socket is not replaced by a second server. */
+	{
+		struct fixture two;
+
+		fixture_init(&two, spec, NULL);
+		ck_assert_int_eq(listen_capture(&two.cf, err, sizeof(err), out, sizeof(out)), -1);
+		snprintf(want, sizeof(want), "cannot listen on %s: %s", spec, strerror(EADDRINUSE));
+		ck_assert_str_eq(err, want);
+	}
+
+	/* A fork child closing its copies leaves the file; the owner removes it. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		net_close_all(&fx.cf);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	net_close_all(&fx.cf);
+	ck_assert_int_eq(access(path, F_OK), -1);
+
+	/* A live stream server at the path is not replaced either. */
+	live = unix_socket_at(path, true);
+	fixture_init(&fx, spec, NULL);
+	ck_assert_int_eq(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)), -1);
+	ck_assert_ptr_nonnull(strstr(err, strerror(EADDRINUSE)));
+	close(live);
+	unlink(path);
+}
+END_TEST
+
+/* A service may mix stream and datagram listeners, unix ones too. */
+START_TEST(test_listen_mixed)
+{
+	struct fixture fx;
+	char err[512], out[1024], s1[128], s2[128];
+
+	snprintf(s1, sizeof(s1), "unix:%s/m.sock", tmpdir);
+	snprintf(s2, sizeof(s2), "unixgram:%s/m.dgram", tmpdir);
+	fixture_init(&fx, s1, s2);
+	ck_assert_msg(listen_capture(&fx.cf, err, sizeof(err), out, sizeof(out)) == 0, "%s", err);
+	ck_assert_uint_eq(fx.cf.nls, 2);
+	ck_assert(!fx.cf.ls[0].dgram && fx.cf.ls[1].dgram);
+	ck_assert_int_eq(sock_type(fx.cf.ls[0].fd), SOCK_STREAM);
+	ck_assert_int_eq(sock_type(fx.cf.ls[1].fd), SOCK_DGRAM);
+	net_close_all(&fx.cf);
+	ck_assert_int_eq(access(s1 + 5, F_OK), -1);
+	ck_assert_int_eq(access(s2 + 9, F_OK), -1);
+}
+END_TEST
+
 START_TEST(test_set_nonblock)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -974,7 +1247,7 @@ net_suite(void)
 	    (int)(sizeof(accepted) / sizeof(accepted[0])));
 	tcase_add_loop_test(tc, test_parse_rejected, 0,
 	    (int)(sizeof(rejected) / sizeof(rejected[0])));
-	tcase_add_test(tc, test_parse_unix_too_long);
+	tcase_add_loop_test(tc, test_parse_unix_too_long, 0, 2);
 	tcase_add_test(tc, test_peer_name);
 	suite_add_tcase(s, tc);
 
@@ -997,6 +1270,10 @@ net_suite(void)
 	tcase_add_test(tc, test_listen_unix_mode_effect);
 	tcase_add_test(tc, test_listen_mode_tcp);
 	tcase_add_test(tc, test_listen_unix_mode_stale);
+	tcase_add_test(tc, test_listen_udp);
+	tcase_add_test(tc, test_listen_tcp_and_udp);
+	tcase_add_test(tc, test_listen_unixgram);
+	tcase_add_test(tc, test_listen_mixed);
 	tcase_add_test(tc, test_set_nonblock);
 	tcase_add_test(tc, test_accept_emfile);
 	suite_add_tcase(s, tc);
