@@ -628,120 +628,7 @@ END_TEST
 #define CHUNK	1500	/* bytes per send: clients interleave, lines get cut */
 #define BURST	65536
 
-/* Appends a problem to the report (the first few are kept). */
-static void
-note(struct hbuf *rep, int *nprob, const char *what, const char *rec, int len)
-{
-	char msg[512];
-
-	if ((*nprob)++ < 8) {
-		snprintf(msg, sizeof msg, "%s '%.*s'%s (%d bytes)\n", what,
-		    len > 100 ? 100 : len, rec, len > 100 ? "..." : "", len);
-		hbuf_add(rep, msg, strlen(msg));
-	}
-}
-
 static int port2cli[65536];
-
-/*
- * Every line of every client exactly once, whole and in its client's
- * order, one connected and one disconnected record per client, nothing
- * else.
- */
-static void
-load_verify(const char *model, const char *how, const char *text,
-    size_t len)
-{
-	static unsigned char seen[NCLI][NLINES];
-	int nextl[NCLI], conn[NCLI], disc[NCLI], c, l, nprob = 0;
-	int missing = 0, badconn = 0;
-	struct hbuf rep = { 0 };
-	size_t nrec = 0;
-	const char *p, *eol;
-	char msg[256];
-
-	memset(seen, 0, sizeof seen);
-	memset(nextl, 0, sizeof nextl);
-	memset(conn, 0, sizeof conn);
-	memset(disc, 0, sizeof disc);
-	hbuf_add(&rep, "", 0);
-	for (p = text; p < text + len; p = eol + 1) {
-		struct h_record rec;
-		int pc = -1, port;
-
-		eol = memchr(p, '\n', len - (size_t)(p - text));
-		if (eol == NULL) {
-			note(&rep, &nprob, "torn last record", p,
-			    (int)(len - (size_t)(p - text)));
-			break;
-		}
-		nrec++;
-		if (!h_parse_record(p, (size_t)(eol - p), &rec)) {
-			note(&rep, &nprob, "malformed record", p,
-			    (int)(eol - p));
-			continue;
-		}
-		if (strncmp(rec.peer, "127.0.0.1:", 10) == 0) {
-			port = atoi(rec.peer + 10);
-			if (port > 0 && port < 65536)
-				pc = port2cli[port];
-		}
-		if (pc < 0) {
-			note(&rep, &nprob, "unknown peer in", p, (int)(eol - p));
-			continue;
-		}
-		if (rec.kind == H_REC_CONNECTED) {
-			conn[pc]++;
-			continue;
-		}
-		if (rec.kind == H_REC_DISCONNECTED) {
-			disc[pc]++;
-			continue;
-		}
-		if (!h_load_line_id(rec.text, rec.textlen, NCLI, NLINES, &c,
-		    &l)) {
-			note(&rep, &nprob, "torn or foreign line", p,
-			    (int)(eol - p));
-			continue;
-		}
-		if (!h_load_line_is(rec.text, rec.textlen, c, l)) {
-			note(&rep, &nprob, "torn line", p, (int)(eol - p));
-			continue;
-		}
-		if (c != pc)
-			note(&rep, &nprob, "line from the wrong peer:", p,
-			    (int)(eol - p));
-		if (seen[c][l]++ > 0)
-			note(&rep, &nprob, "duplicate line", p, (int)(eol - p));
-		else if (l != nextl[c])
-			note(&rep, &nprob, "out of order:", p, (int)(eol - p));
-		nextl[c] = l + 1;
-	}
-	for (c = 0; c < NCLI; c++) {
-		for (l = 0; l < NLINES; l++)
-			if (seen[c][l] == 0 && missing++ < 4) {
-				snprintf(msg, sizeof msg,
-				    "missing: client %d line %d\n", c, l);
-				hbuf_add(&rep, msg, strlen(msg));
-			}
-		if (conn[c] != 1 || disc[c] != 1) {
-			badconn++;
-			snprintf(msg, sizeof msg, "client %d: %d connected, %d "
-			    "disconnected records\n", c, conn[c], disc[c]);
-			if (badconn <= 4)
-				hbuf_add(&rep, msg, strlen(msg));
-		}
-	}
-	nprob += missing + badconn;
-	if (nprob > 0)
-		fprintf(stderr, "%s %s: %zu records, %d problems:\n%s", model,
-		    how, nrec, nprob, rep.p);
-	H_ASSERT(nprob == 0 && nrec == NCLI * NLINES + 2 * NCLI,
-	    "%s %s: %zu records (want %d), %d missing lines, %d problems "
-	    "(listed above)", model, how, nrec, NCLI * NLINES + 2 * NCLI,
-	    missing, nprob);
-	hbuf_free(&rep);
-}
 
 struct count_arg {
 	const char *path;	/* the output file, or NULL: */
@@ -803,7 +690,7 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 	struct pollfd pf[NCLI];
 	struct count_arg ca;
 	struct reader rd;
-	char *text;
+	char *text, who[160];
 	struct srv s;
 	long long end;
 
@@ -896,7 +783,8 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 		text = h_read_file(file, &len);
 		H_ASSERT(text != NULL, "%s: read %s: %s", model, file, H_ERR);
 	}
-	load_verify(model, how, text, len);
+	snprintf(who, sizeof who, "%s %s", model, how);
+	h_load_verify(who, text, len, port2cli, NCLI, NLINES);
 	free(text);
 	srv_free(&s);
 }
@@ -991,7 +879,7 @@ START_TEST(test_pipe_torn)
 		size_t i;
 
 		if (!h_parse_record(p, (size_t)(eol - p), &rec)) {
-			note(&rep, &bad, "malformed:", p, (int)(eol - p));
+			h_note(&rep, &bad, "malformed:", p, (int)(eol - p));
 			continue;
 		}
 		if (rec.kind == H_REC_CONNECTED) {
@@ -1008,7 +896,7 @@ START_TEST(test_pipe_torn)
 			;
 		if (c < 0 || c >= TORN_CLIENTS || i != TORN_LEN ||
 		    rec.textlen != TORN_LEN || got[c]) {
-			note(&rep, &bad, "torn or repeated:", p,
+			h_note(&rep, &bad, "torn or repeated:", p,
 			    (int)(eol - p));
 			continue;
 		}

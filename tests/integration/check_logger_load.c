@@ -29,18 +29,6 @@ all_connected(void *arg)
 	return ok;
 }
 
-/* Appends a problem to the report (the first few of each run are kept). */
-static void
-note(struct hbuf *rep, int *nprob, const char *what, const char *rec, int len)
-{
-	char msg[512];
-
-	if ((*nprob)++ < 8) {
-		snprintf(msg, sizeof msg, "%s '%.*s'\n", what, len, rec);
-		hbuf_add(rep, msg, strlen(msg));
-	}
-}
-
 START_TEST(test_load)
 {
 	const char *model = h_conc_model(_i);
@@ -50,27 +38,22 @@ START_TEST(test_load)
 		"127.0.0.1:0", "--logger-output", out, NULL };
 	static struct hbuf data[NCLI];
 	static int port2cli[65536];
-	static unsigned char seen[NCLI][NLINES];
-	int fd[NCLI], nextl[NCLI], conn[NCLI], disc[NCLI];
+	int fd[NCLI];
 	size_t off[NCLI];
-	char peer[NCLI][32];
 	struct pollfd pf[NCLI];
 	struct count_arg ca;
-	struct hbuf rep = { 0 };
 	struct srv s;
-	char *text, *p, *eol;
-	size_t len, nrec = 0, left = NCLI;
+	char *text;
+	size_t len, left = NCLI;
 	long long end;
-	int c, l, r, nprob = 0;
+	int c, r;
 
 	H_ASSERT(dir != NULL, "tmpdir");
-	memset(seen, 0, sizeof seen);
 	memset(port2cli, -1, sizeof port2cli);
 	for (c = 0; c < NCLI; c++) {
 		hbuf_free(&data[c]);
 		h_load_lines(&data[c], c, NLINES);
 		off[c] = 0;
-		nextl[c] = conn[c] = disc[c] = 0;
 	}
 
 	H_START_OK(&s, args, model);
@@ -78,8 +61,6 @@ START_TEST(test_load)
 		fd[c] = cli_connect(srv_port(&s, 0));
 		H_ASSERT(fd[c] >= 0, "%s: connect %d: %s", model, c, H_ERR);
 		port2cli[cli_local_port(fd[c])] = c;
-		snprintf(peer[c], sizeof peer[c], "127.0.0.1:%d",
-		    cli_local_port(fd[c]));
 	}
 	/*
 	 * Every connection accepted before the first byte: SIGTERM stops
@@ -138,89 +119,8 @@ START_TEST(test_load)
 	H_ASSERT(text != NULL, "%s: no output file %s", model, out);
 	H_ASSERT(len > 0 && text[len - 1] == '\n',
 	    "%s: the file does not end with a whole record", model);
-	for (p = text; p < text + len; p = eol + 1) {
-		struct h_record rec;
-		int pc = -1, port;
-
-		eol = memchr(p, '\n', len - (size_t)(p - text));
-		if (eol == NULL)
-			break;
-		nrec++;
-		if (!h_parse_record(p, (size_t)(eol - p), &rec)) {
-			note(&rep, &nprob, "malformed record", p,
-			    (int)(eol - p));
-			continue;
-		}
-		if (strncmp(rec.peer, "127.0.0.1:", 10) == 0) {
-			port = atoi(rec.peer + 10);
-			if (port > 0 && port < 65536)
-				pc = port2cli[port];
-		}
-		if (pc < 0) {
-			note(&rep, &nprob, "unknown peer in", p,
-			    (int)(eol - p));
-			continue;
-		}
-		if (rec.kind == H_REC_CONNECTED) {
-			conn[pc]++;
-			continue;
-		}
-		if (rec.kind == H_REC_DISCONNECTED) {
-			disc[pc]++;
-			continue;
-		}
-		if (!h_load_line_id(rec.text, rec.textlen, NCLI, NLINES, &c,
-		    &l)) {
-			note(&rep, &nprob, "torn or foreign line", p,
-			    (int)(eol - p));
-			continue;
-		}
-		if (!h_load_line_is(rec.text, rec.textlen, c, l)) {
-			note(&rep, &nprob, "torn line", p,
-			    (int)(eol - p));
-			continue;
-		}
-		if (c != pc)
-			note(&rep, &nprob, "line from the wrong peer:",
-			    p, (int)(eol - p));
-		if (seen[c][l]++ > 0)
-			note(&rep, &nprob, "duplicate line", p,
-			    (int)(eol - p));
-		else if (l != nextl[c])
-			note(&rep, &nprob, "out of order:", p,
-			    (int)(eol - p));
-		nextl[c] = l + 1;
-	}
-	{
-		int missing = 0, badconn = 0;
-		char msg[256];
-
-		for (c = 0; c < NCLI; c++) {
-			for (l = 0; l < NLINES; l++)
-				if (seen[c][l] == 0 && missing++ < 4) {
-					snprintf(msg, sizeof msg,
-					    "missing: client %d line %d\n", c, l);
-					hbuf_add(&rep, msg, strlen(msg));
-				}
-			if (conn[c] != 1 || disc[c] != 1) {
-				badconn++;
-				snprintf(msg, sizeof msg,
-				    "%s: %d connected, %d disconnected "
-				    "records\n", peer[c], conn[c], disc[c]);
-				hbuf_add(&rep, msg, strlen(msg));
-			}
-		}
-		nprob += missing + badconn;
-		if (nprob > 0)
-			fprintf(stderr, "%s: %zu records, %d problems:\n%s",
-			    model, nrec, nprob, rep.p ? rep.p : "");
-		H_ASSERT(nprob == 0 && nrec == NCLI * NLINES + 2 * NCLI,
-		    "%s: %zu records (want %d), %d missing lines, %d problems "
-		    "(listed above)", model, nrec, NCLI * NLINES + 2 * NCLI,
-		    missing, nprob);
-	}
+	h_load_verify(model, text, len, port2cli, NCLI, NLINES);
 	free(text);
-	hbuf_free(&rep);
 }
 END_TEST
 

@@ -1644,6 +1644,116 @@ h_load_line_is(const char *t, size_t n, int c, int l)
 	    memcmp(t, line, n) == 0;
 }
 
+void
+h_note(struct hbuf *rep, int *nprob, const char *what, const char *rec,
+    int len)
+{
+	char msg[512];
+
+	if ((*nprob)++ < 8) {
+		snprintf(msg, sizeof msg, "%s '%.*s'%s (%d bytes)\n", what,
+		    len > 100 ? 100 : len, rec, len > 100 ? "..." : "", len);
+		hbuf_add(rep, msg, strlen(msg));
+	}
+}
+
+void
+h_load_verify(const char *who, const char *text, size_t len,
+    const int *port2cli, int ncli, int nlines)
+{
+	unsigned char *seen = calloc((size_t)ncli * (size_t)nlines, 1);
+	int *nextl = calloc((size_t)ncli, sizeof *nextl);
+	int *conn = calloc((size_t)ncli, sizeof *conn);
+	int *disc = calloc((size_t)ncli, sizeof *disc);
+	int c, l, nprob = 0, missing = 0, badconn = 0;
+	struct hbuf rep = { 0 };
+	size_t nrec = 0;
+	const char *p, *eol;
+	char msg[256];
+
+	H_ASSERT(seen != NULL && nextl != NULL && conn != NULL &&
+	    disc != NULL, "%s: out of memory", who);
+	hbuf_add(&rep, "", 0);
+	for (p = text; p < text + len; p = eol + 1) {
+		struct h_record rec;
+		int pc = -1, port, n;
+
+		eol = memchr(p, '\n', len - (size_t)(p - text));
+		if (eol == NULL) {
+			h_note(&rep, &nprob, "torn last record", p,
+			    (int)(len - (size_t)(p - text)));
+			break;
+		}
+		n = (int)(eol - p);
+		nrec++;
+		if (!h_parse_record(p, (size_t)n, &rec)) {
+			h_note(&rep, &nprob, "malformed record", p, n);
+			continue;
+		}
+		if (strncmp(rec.peer, "127.0.0.1:", 10) == 0) {
+			port = atoi(rec.peer + 10);
+			if (port > 0 && port < 65536)
+				pc = port2cli[port];
+		}
+		if (pc < 0) {
+			h_note(&rep, &nprob, "unknown peer in", p, n);
+			continue;
+		}
+		if (rec.kind == H_REC_CONNECTED) {
+			conn[pc]++;
+			continue;
+		}
+		if (rec.kind == H_REC_DISCONNECTED) {
+			disc[pc]++;
+			continue;
+		}
+		if (!h_load_line_id(rec.text, rec.textlen, ncli, nlines, &c,
+		    &l)) {
+			h_note(&rep, &nprob, "torn or foreign line", p, n);
+			continue;
+		}
+		if (!h_load_line_is(rec.text, rec.textlen, c, l)) {
+			h_note(&rep, &nprob, "torn line", p, n);
+			continue;
+		}
+		if (c != pc)
+			h_note(&rep, &nprob, "line from the wrong peer:", p, n);
+		if (seen[c * nlines + l]++ > 0)
+			h_note(&rep, &nprob, "duplicate line", p, n);
+		else if (l != nextl[c])
+			h_note(&rep, &nprob, "out of order:", p, n);
+		nextl[c] = l + 1;
+	}
+	for (c = 0; c < ncli; c++) {
+		for (l = 0; l < nlines; l++)
+			if (seen[c * nlines + l] == 0 && missing++ < 4) {
+				snprintf(msg, sizeof msg,
+				    "missing: client %d line %d\n", c, l);
+				hbuf_add(&rep, msg, strlen(msg));
+			}
+		if (conn[c] != 1 || disc[c] != 1) {
+			badconn++;
+			snprintf(msg, sizeof msg, "client %d: %d connected, %d "
+			    "disconnected records\n", c, conn[c], disc[c]);
+			if (badconn <= 4)
+				hbuf_add(&rep, msg, strlen(msg));
+		}
+	}
+	nprob += missing + badconn;
+	if (nprob > 0)
+		fprintf(stderr, "%s: %zu records, %d problems:\n%s", who, nrec,
+		    nprob, rep.p);
+	H_ASSERT(nprob == 0 && nrec == (size_t)(ncli * nlines + 2 * ncli),
+	    "%s: %zu records (want %d), %d missing lines, %d problems "
+	    "(listed above)", who, nrec, ncli * nlines + 2 * ncli, missing,
+	    nprob);
+	hbuf_free(&rep);
+	free(seen);
+	free(nextl);
+	free(conn);
+	free(disc);
+}
+
 /* ---- limits, sources, status --------------------------------------- */
 
 int

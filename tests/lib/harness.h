@@ -483,6 +483,24 @@ bool h_load_line_id(const char *t, size_t n, int ncli, int nlines, int *c,
 /* True if the n bytes at t are exactly line l of client c (no LF). */
 bool h_load_line_is(const char *t, size_t n, int c, int l);
 
+/*
+ * Checks the len bytes at text, the records of a logger that ncli load
+ * clients fed nlines lines each (h_load_lines), port2cli[PORT] being the
+ * client whose local port is PORT (-1 for none): every line of every
+ * client exactly once, whole and in its client's order, one connected
+ * and one disconnected record per client, nothing else.  Otherwise fails
+ * the test, "WHO: ..." with the first problems printed to stderr.
+ */
+void h_load_verify(const char *who, const char *text, size_t len,
+    const int *port2cli, int ncli, int nlines);
+
+/*
+ * For a report of problems: counts one in *nprob and appends "WHAT 'REC'
+ * (LEN bytes)" to rep (REC cut at 100 bytes), for the first 8 only.
+ */
+void h_note(struct hbuf *rep, int *nprob, const char *what, const char *rec,
+    int len);
+
 
 /* ---- limits, sources, status --------------------------------------- */
 
