@@ -346,16 +346,6 @@ START_TEST(test_rate_limit)
 }
 END_TEST
 
-/* Writes the config text to DIR/name; its path. */
-static const char *
-write_conf(const char *dir, const char *text)
-{
-	const char *path = h_path(dir, "dispatchd.conf");
-
-	H_ASSERT(h_write_file(path, text) == 0, "write %s: %s", path, H_ERR);
-	return path;
-}
-
 /*
  * Limits and lists per service: "limited" has max_per_source 1, an allow
  * list and inherits the global deny list; "open" empties the deny list
@@ -374,7 +364,7 @@ START_TEST(test_service_config)
 	enum h_outcome o;
 
 	H_ASSERT(dir != NULL, "tmpdir");
-	conf = write_conf(dir,
+	conf = h_write_conf(dir,
 	    "deny = {\"127.0.0.3\"}\n"
 	    "service \"limited\" {\n"
 	    "  listen = {\"127.0.0.1:0\"}\n"
@@ -482,7 +472,7 @@ START_TEST(test_unix_mode)
 	    "  listen = {\"unix:%s\"}\n"
 	    "  handler = \"echo\"\n"
 	    "}\n", p, g, o);
-	conf = write_conf(dir, text);
+	conf = h_write_conf(dir, text);
 	args[3] = conf;
 	umask(077);	/* the server inherits it: the modes must not */
 	H_ASSERT(srv_start_n(&s, args, 3) == 0, "%s: server did not start",

@@ -670,16 +670,6 @@ END_TEST
 
 /* ---- the logger on a full device ------------------------------------ */
 
-/* Writes the config text to DIR/dispatchd.conf; its path. */
-static const char *
-write_conf(const char *dir, const char *text)
-{
-	const char *path = h_path(dir, "dispatchd.conf");
-
-	H_ASSERT(h_write_file(path, text) == 0, "write %s: %s", path, H_ERR);
-	return path;
-}
-
 /* Sends text to a logger with ack, half-closes; what came back before EOF. */
 static bool
 log_lines(int port, const char *text, struct hbuf *in)
@@ -713,7 +703,7 @@ START_TEST(test_logger_full)
 	int e = -1, lport, eport;
 
 	H_ASSERT(dir != NULL, "tmpdir");
-	args[3] = write_conf(dir,
+	args[3] = h_write_conf(dir,
 	    "service \"logger\" {\n"
 	    "  listen = {\"127.0.0.1:0\"}\n"
 	    "  handler = \"logger\"\n"
@@ -897,7 +887,7 @@ START_TEST(test_logger_resume)
 	    "  listen = {\"127.0.0.1:0\"}\n"
 	    "  handler = \"echo\"\n"
 	    "}\n", out);
-	args[3] = write_conf(dir, text);
+	args[3] = h_write_conf(dir, text);
 	h_next_spawn_hook(tiny_tmpfs_hook, fs);
 	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start",
 	    model);

@@ -289,6 +289,15 @@ h_write_file(const char *path, const char *text)
 }
 
 const char *
+h_write_conf(const char *dir, const char *text)
+{
+	const char *path = h_path(dir, "dispatchd.conf");
+
+	H_ASSERT(h_write_file(path, text) == 0, "write %s: %s", path, H_ERR);
+	return path;
+}
+
+const char *
 h_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");

@@ -412,6 +412,8 @@ struct h_has {
 bool h_file_has(void *arg);
 /* Creates path with text. 0 or -1. */
 int h_write_file(const char *path, const char *text);
+/* Writes text to dir/dispatchd.conf (the test fails if it cannot); its path. */
+const char *h_write_conf(const char *dir, const char *text);
 /* Occurrences of needle in haystack. */
 size_t h_count(const char *haystack, const char *needle);
 
