@@ -26,22 +26,6 @@ input_init(void)
 		input[i] = (char)(i % 7 == 0 ? '\n' : i * 31);
 }
 
-/* Growable byte string for what a connection got back. */
-struct bytes {
-	char *p;
-	size_t len;
-};
-
-static void
-bytes_add(struct bytes *b, const void *p, size_t n)
-{
-	b->p = realloc(b->p, b->len + n + 1);
-	REQUIRE(b->p != NULL);
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 /* The core's part: "sends" everything pending. */
 static void
 drain(struct sink *s, struct bytes *got)

@@ -18,22 +18,6 @@
 #include "sink.h"
 #include "unit.h"
 
-/* Growable byte string for what a connection got back. */
-struct bytes {
-	char *p;
-	size_t len;
-};
-
-static void
-bytes_add(struct bytes *b, const void *p, size_t n)
-{
-	b->p = realloc(b->p, b->len + n + 1);
-	REQUIRE(b->p != NULL);
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 /* The core's part: "sends" everything pending. */
 static void
 drain(struct sink *s, struct bytes *got)

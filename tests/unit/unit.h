@@ -3,6 +3,8 @@
 #define DISPATCHD_TEST_UNIT_H
 
 #include <check.h>
+#include <stdlib.h>
+#include <string.h>
 
 /*
  * One suite per module: tests/unit/check_NAME.c defines NAME_suite().
@@ -15,6 +17,23 @@
 #define U_SUITE(name) Suite *name##_suite(void);
 U_SUITES
 #undef U_SUITE
+
+/* A growable byte string, NUL-terminated: what a connection got back. */
+struct bytes {
+	char *p;
+	size_t len;
+};
+
+static inline void
+bytes_add(struct bytes *b, const void *p, size_t n)
+{
+	b->p = realloc(b->p, b->len + n + 1);
+	if (b->p == NULL)
+		ck_abort_msg("out of memory");
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
 
 /* For hot loops: Check's own asserts cost a system call each when they pass. */
 #define REQUIRE(c)                                               \
