@@ -88,6 +88,16 @@ on_signal(int signo)
 	errno = saved;
 }
 
+void
+sig_wake(void)
+{
+	char c = 0;
+
+	/* A full pipe already guarantees a wake-up: the failure is harmless. */
+	if (sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
+	}
+}
+
 static int
 install(int signo, void (*fn)(int))
 {
@@ -225,15 +235,4 @@ sig_wait_cut(int fd, short events)
 		if (n > 0 && pfd[0].revents)
 			return 1;
 	}
-}
-
-void
-sig_block_thread(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-		sigaddset(&set, handled[i]);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }

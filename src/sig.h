@@ -24,6 +24,10 @@ int sig_fd(void);
 /* Empties the self-pipe (call before acting on the flags). */
 void sig_drain(void);
 
+/* Makes sig_fd() readable without a signal (any thread): a thread worker
+ * that ended wakes the accept loop waiting for a free slot. */
+void sig_wake(void);
+
 /*
  * In a fork child: the child keeps the handlers (so reads return EINTR and
  * it reopens logs on SIGHUP) but its own private self-pipe, ignores SIGCHLD
@@ -59,8 +63,5 @@ int sig_cut_fd(void);
  * -1 on a poll error.  Usable from any thread.
  */
 int sig_wait_cut(int fd, short events);
-
-/* Blocks every handled signal in the calling thread (worker threads). */
-void sig_block_thread(void);
 
 #endif

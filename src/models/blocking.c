@@ -1,11 +1,13 @@
 /* blocking.c - the one accept loop of the blocking models (iterative, fork, thread). */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "../admit.h"
 #include "../conf.h"
+#include "../dgram.h"
 #include "../log.h"
 #include "../model.h"
 #include "../net.h"
@@ -18,6 +20,7 @@
 static struct pollfd *accept_pfds;
 static long long *accept_paused;	/* per listener: resting until (ms), 0 if not */
 static size_t accept_next;	/* round robin over ready listeners */
+static char *dgram_buf;		/* DGRAM_MAX bytes: the datagram being dispatched */
 static struct log_rate warn_accept = LOG_RATE_INIT(10);
 
 /*
@@ -46,18 +49,92 @@ accept_resume(struct config *cf)
 }
 
 /*
- * Waits for the next connection.  1 with c filled and admitted, 0 when
- * woken by a signal, -1 on an unexpected error.
+ * Datagram listeners are left out of the poll while the model serves
+ * max_clients (connections and datagrams): the datagrams wait in the
+ * socket buffer until a slot frees (SIGCHLD, or sig_wake from a thread).
+ */
+static void
+dgram_gate(struct config *cf, long (*active)(void))
+{
+	bool full = active != NULL && active() >= cf->max_clients;
+
+	for (size_t i = 0; i < cf->nls; i++)
+		if (cf->ls[i].dgram && accept_paused[i] == 0)
+			accept_pfds[i + 1].fd = full ? -1 : cf->ls[i].fd;
+}
+
+static void
+listener_rest(size_t i)
+{
+	accept_paused[i] = sig_now_ms() + SERVE_ACCEPT_PAUSE_MS;
+	accept_pfds[i + 1].fd = -1;
+}
+
+/*
+ * Takes what ls has ready: a connection (admitted) into c, or a datagram
+ * into m.  BLOCKING_CONN or BLOCKING_DGRAM, or 0 when nothing was taken.
  */
 static int
-accept_one(struct config *cf, long (*active)(void), struct client *c)
+take(struct config *cf, size_t i, long (*active)(void), struct client *c, struct dgram_msg *m)
+{
+	struct listener *ls = &cf->ls[i];
+	int fd;
+
+	c->ls = ls;
+	c->svc = ls->svc;
+	if (ls->dgram) {
+		int r = dgram_recv(ls->fd, m, dgram_buf, DGRAM_MAX);
+		if (r > 0)
+			return BLOCKING_DGRAM;
+		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			if (log_rate_ok(&warn_accept))
+				log_warn("%s: receive (not receiving for %d ms)", ls->addr,
+				    SERVE_ACCEPT_PAUSE_MS);
+			listener_rest(i);
+		}
+		return 0;
+	}
+	fd = net_accept(ls->fd, &c->peer, 0);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			admit_refuse(ls, -1, REFUSE_NO_FDS);
+			/* Nothing shed it: still pending, rest a while. */
+			if (!net_spare_ready())
+				listener_rest(i);
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED && errno != EPROTO && errno != EPERM) {
+			/* ENOBUFS, ENOMEM, a listener shut down from outside: it
+			 * stays readable, so it rests instead of spinning. */
+			if (log_rate_ok(&warn_accept))
+				log_warn("%s: accept (not accepting for %d ms)", ls->addr,
+				    SERVE_ACCEPT_PAUSE_MS);
+			listener_rest(i);
+		}
+		return 0;
+	}
+	if (admit_take(ls, fd, &c->peer, active != NULL ? active() : -1, cf->max_clients) !=
+	    REFUSE_NONE)
+		return 0;
+	c->fd = fd;
+	return BLOCKING_CONN;
+}
+
+/*
+ * Waits for the next connection or datagram: BLOCKING_CONN with c filled
+ * and admitted, BLOCKING_DGRAM with m filled (c->ls, c->svc: where it
+ * came), 0 when woken by a signal (or sig_wake), -1 on an unexpected
+ * error.
+ */
+static int
+accept_one(struct config *cf, long (*active)(void), struct client *c, struct dgram_msg *m)
 {
 	size_t n = cf->nls + 1;
 
 	if (accept_pfds == NULL) {
 		accept_pfds = calloc(n, sizeof(*accept_pfds));
 		accept_paused = calloc(n, sizeof(*accept_paused));
-		if (accept_pfds == NULL || accept_paused == NULL)
+		dgram_buf = malloc(DGRAM_MAX);
+		if (accept_pfds == NULL || accept_paused == NULL || dgram_buf == NULL)
 			return -1;
 		accept_pfds[0].fd = sig_fd();
 		for (size_t i = 0; i < cf->nls; i++)
@@ -68,7 +145,9 @@ accept_one(struct config *cf, long (*active)(void), struct client *c)
 	for (;;) {
 		if (sig_stop || sig_hup || sig_usr1 || sig_chld)
 			return 0;
-		if (poll(accept_pfds, (nfds_t)n, accept_resume(cf)) < 0) {
+		int timeout = accept_resume(cf);
+		dgram_gate(cf, active);
+		if (poll(accept_pfds, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				return 0;
 			log_err("poll");
@@ -78,38 +157,13 @@ accept_one(struct config *cf, long (*active)(void), struct client *c)
 			return 0;
 		for (size_t k = 0; k < cf->nls; k++) {
 			size_t i = (accept_next + k) % cf->nls;
-			struct listener *ls = &cf->ls[i];
-			if (accept_pfds[i + 1].revents == 0)
+			if (accept_pfds[i + 1].fd < 0 || accept_pfds[i + 1].revents == 0)
 				continue;
-			int fd = net_accept(ls->fd, &c->peer, 0);
-			if (fd < 0) {
-				if (errno == EMFILE || errno == ENFILE) {
-					admit_refuse(ls, -1, REFUSE_NO_FDS);
-					/* Nothing shed it: still pending, rest a while. */
-					if (!net_spare_ready()) {
-						accept_paused[i] = sig_now_ms() + SERVE_ACCEPT_PAUSE_MS;
-						accept_pfds[i + 1].fd = -1;
-					}
-				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-				    errno != ECONNABORTED && errno != EPROTO && errno != EPERM) {
-					/* ENOBUFS, ENOMEM, a listener shut down from
-					 * outside: it stays readable, so it rests
-					 * instead of spinning. */
-					if (log_rate_ok(&warn_accept))
-						log_warn("%s: accept (not accepting for %d ms)",
-						    ls->addr, SERVE_ACCEPT_PAUSE_MS);
-					accept_paused[i] = sig_now_ms() + SERVE_ACCEPT_PAUSE_MS;
-					accept_pfds[i + 1].fd = -1;
-				}
-				continue;
+			int r = take(cf, i, active, c, m);
+			if (r != 0) {
+				accept_next = i + 1;
+				return r;
 			}
-			if (admit_take(ls, fd, &c->peer, active != NULL ? active() : -1,
-				cf->max_clients) != REFUSE_NONE)
-				continue;
-			accept_next = i + 1;
-			c->fd = fd;
-			c->svc = ls->svc;
-			return 1;
 		}
 	}
 }
@@ -125,23 +179,31 @@ accept_fini(void)
 {
 	free(accept_pfds);
 	free(accept_paused);
+	free(dgram_buf);
 	accept_pfds = NULL;
 	accept_paused = NULL;
+	dgram_buf = NULL;
 }
 
 int
 blocking_run(struct config *cf, const struct dispatcher *d)
 {
 	struct client c;
+	struct dgram_msg m;
 	int status = 0;
 
 	if (d->start != NULL && d->start(cf) < 0)
 		return 1;
 	for (;;) {
-		int r = accept_one(cf, d->active, &c);
+		int r = accept_one(cf, d->active, &c, &m);
 		if (r < 0) {
 			status = 1;
 			break;
+		}
+		if (r == BLOCKING_DGRAM) {
+			if (d->datagram(cf, c.ls, &m) < 0)
+				dgram_sent(c.svc, 0, 1);	/* not served: dropped */
+			continue;
 		}
 		if (r == 0) {
 			if (d->signalled != NULL)

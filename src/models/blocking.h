@@ -7,12 +7,19 @@
 struct config;
 struct service;
 
+struct dgram_msg;
+struct listener;
+
 /* One accepted connection, handed by the accept loop to a dispatcher. */
 struct client {
 	int fd;			/* blocking, close-on-exec */
+	struct listener *ls;	/* where it came */
 	struct service *svc;
 	struct peer peer;
 };
+
+/* What the accept loop took (internal to blocking.c). */
+enum { BLOCKING_CONN = 1, BLOCKING_DGRAM = 2 };
 
 /*
  * What a blocking model is, in the manner of socketserver's
@@ -36,6 +43,14 @@ struct dispatcher {
 	 * could not; the loop closes c->fd and releases c.
 	 */
 	int (*dispatch)(struct config *cf, struct client *c);
+	/*
+	 * Serves one datagram received on ls (serve_datagram), inline, in a
+	 * child or in a thread; counted against max_clients while served
+	 * elsewhere (the listener is not read while the model is full).  m
+	 * and its bytes are valid only until it returns.  0, or -1 (logged)
+	 * when it could not: the datagram is counted dropped.
+	 */
+	int (*datagram)(struct config *cf, struct listener *ls, struct dgram_msg *m);
 	/* A signal woke the loop, before model_signals acts on the flags
 	 * (may be NULL; fork: forward SIGHUP to the children). */
 	void (*signalled)(struct config *cf);
@@ -78,5 +93,12 @@ enum serve_wait { SERVE_POLL, SERVE_READ, SERVE_WORKER };
  * c->fd or release c.  Counts bytes.
  */
 void serve(struct config *cf, struct client *c, enum serve_wait wait);
+
+/*
+ * Serves one datagram (dgram.h): admission, the handler, the guard; its
+ * replies sent without waiting, those the socket cannot take dropped and
+ * counted.
+ */
+void serve_datagram(struct listener *ls, const struct dgram_msg *m);
 
 #endif

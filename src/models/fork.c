@@ -22,6 +22,7 @@
  * signals to, and reap; the parent ends their per-source accounting. */
 struct kid {
 	pid_t pid;
+	bool dgram;		/* serving a datagram: no admission to end */
 	struct client c;
 };
 static struct kid *kids;
@@ -31,7 +32,8 @@ static void
 kid_remove(long i)
 {
 	/* The parent ends it: a child killed mid-connection cannot. */
-	serve_release(&kids[i].c);
+	if (!kids[i].dgram)
+		serve_release(&kids[i].c);
 	kids[i] = kids[--nkids];
 }
 
@@ -66,9 +68,10 @@ kids_count(void)
 }
 
 static void
-kids_add(pid_t pid, const struct client *c)
+kids_add(pid_t pid, const struct client *c, bool dgram)
 {
 	kids[nkids].pid = pid;
+	kids[nkids].dgram = dgram;
 	kids[nkids].c = *c;
 	nkids++;
 }
@@ -169,8 +172,34 @@ fork_dispatch(struct config *cf, struct client *c)
 		log_warn("%s: cannot fork", c->peer.text);
 		return -1;
 	}
-	kids_add(pid, c);
+	kids_add(pid, c, false);
 	close(c->fd);
+	return 0;
+}
+
+/* One child per datagram (socketserver's ForkingUDPServer): it answers
+ * from the listener it inherited and exits. */
+static int
+fork_datagram(struct config *cf, struct listener *ls, struct dgram_msg *m)
+{
+	struct client c = { .fd = -1, .ls = ls, .svc = ls->svc };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (sig_child_setup() < 0)
+			log_warn("child: signals");
+		net_spare_close();
+		pidfile_forget();
+		serve_datagram(ls, m);
+		handler_fini_all(cf->svcs, cf->nsvcs);
+		sig_fini();
+		_exit(0);
+	}
+	if (pid < 0) {
+		log_warn("%s: cannot fork", ls->addr);
+		return -1;
+	}
+	kids_add(pid, &c, true);
 	return 0;
 }
 
@@ -193,6 +222,7 @@ static const struct dispatcher fork_dispatcher = {
 	.start = fork_start,
 	.active = kids_count,
 	.dispatch = fork_dispatch,
+	.datagram = fork_datagram,
 	.signalled = fork_signalled,
 	.stop = fork_stop,
 };

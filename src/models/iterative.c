@@ -14,8 +14,18 @@ iterative_dispatch(struct config *cf, struct client *c)
 	return 0;
 }
 
+/* socketserver's UDPServer: received, handled and answered in turn. */
+static int
+iterative_datagram(struct config *cf, struct listener *ls, struct dgram_msg *m)
+{
+	(void)cf;
+	serve_datagram(ls, m);
+	return 0;
+}
+
 static const struct dispatcher inline_dispatcher = {
 	.dispatch = iterative_dispatch,
+	.datagram = iterative_datagram,
 };
 
 static int

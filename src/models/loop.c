@@ -314,6 +314,7 @@ loop_fini(struct evloop *ev)
 	free(ev->conns);
 	free(ev->rbuf);
 	free(ev->l.fired);
+	loop_dgram_fini(ev);
 }
 
 int
@@ -372,7 +373,9 @@ loop_run(struct config *cf, const struct backend *be)
 		}
 		for (int i = 0; i < nlisten && !ev.stopping; i++) {
 			struct listener *ls = find_listener(cf, ev.l.fired[i].fd);
-			if (ls)
+			if (ls && ls->dgram)
+				loop_datagrams(&ev, ls);
+			else if (ls)
 				conn_accept(&ev, ls);
 		}
 		if (signalled) {

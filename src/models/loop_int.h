@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "../conn.h"
+#include "../dgram.h"
 #include "../log.h"
 #include "loop.h"
 
@@ -44,6 +45,11 @@ struct evloop {
 	long long deadline_ms;
 	struct log_rate warn_setsize;
 	struct log_rate warn_accept;
+	/* Datagram listeners (loop_dgram.c), allocated on first use. */
+	char *dg_bufs;
+	struct dgram_reply *dg_replies;
+	struct dgram_out *dg_out;
+	size_t dg_out_cap;
 };
 
 /* Unregisters and closes c's descriptor, ends its admission, frees it. */
@@ -57,5 +63,11 @@ int loop_settle(struct evloop *ev, struct conn *c);
 void loop_readable(struct evloop *ev, struct conn *c);
 /* Cuts c (conn_cut; read_rest: also what waits in the socket), closes it. */
 void loop_cut(struct evloop *ev, struct conn *c, bool read_rest);
+
+struct listener;
+/* The datagram listener ls is readable: receive a batch, answer it. */
+void loop_datagrams(struct evloop *ev, struct listener *ls);
+/* Frees the datagram storage. */
+void loop_dgram_fini(struct evloop *ev);
 
 #endif

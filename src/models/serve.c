@@ -10,6 +10,7 @@
 
 #include "../conf.h"
 #include "../conn.h"
+#include "../dgram.h"
 #include "../handler.h"
 #include "../log.h"
 #include "../model.h"
@@ -279,4 +280,20 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 done:
 	conn_free(NULL, c);
 	free(big);
+}
+
+void
+serve_datagram(struct listener *ls, const struct dgram_msg *m)
+{
+	struct dgram_reply r = { 0 };
+	size_t n = dgram_handle(ls, m, &r), sent = 0, off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (dgram_send(ls->fd, m, r.buf + off, r.lens[i]) == 0)
+			sent++;
+		off += r.lens[i];
+	}
+	if (n > 0)
+		dgram_sent(ls->svc, sent, n - sent);
+	dgram_reply_free(&r);
 }

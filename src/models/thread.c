@@ -3,11 +3,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../conf.h"
+#include "../dgram.h"
 #include "../log.h"
 #include "../model.h"
 #include "../net.h"
@@ -18,11 +20,15 @@
  * buffer on the stack.  Small stacks keep thousands of threads cheap. */
 #define THREAD_STACK_SIZE (256 * 1024)
 
+/* A connection's worker, or (dgram) a datagram's, which owns a copy of
+ * the datagram's bytes after the struct. */
 struct worker {
 	struct client c;
 	struct config *cf;
 	struct worker *prev;
 	struct worker *next;
+	bool dgram;
+	struct dgram_msg m;
 };
 
 /* The live workers, so that shutdown can cut their connections. */
@@ -47,8 +53,12 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	bool was_full;
 
-	serve(w->cf, &w->c, SERVE_WORKER);
+	if (w->dgram)
+		serve_datagram(w->c.ls, &w->m);
+	else
+		serve(w->cf, &w->c, SERVE_WORKER);
 	/* Unlink before closing: shutdown never touches a reused number. */
 	pthread_mutex_lock(&lock);
 	if (w->prev)
@@ -58,30 +68,33 @@ worker_main(void *arg)
 	if (w->next)
 		w->next->prev = w->prev;
 	pthread_mutex_unlock(&lock);
-	close(w->c.fd);
-	serve_release(&w->c);	/* reads the configuration */
+	if (!w->dgram) {
+		close(w->c.fd);
+		serve_release(&w->c);	/* reads the configuration */
+	}
 	/* Counted out only now: once the last worker is, the main thread may
 	 * return and exit() free the configuration (audit finding 8). */
 	pthread_mutex_lock(&lock);
+	was_full = nworkers >= w->cf->max_clients;
 	nworkers--;
 	pthread_cond_signal(&gone);
 	pthread_mutex_unlock(&lock);
 	free(w);
+	/* A slot is free: the accept loop may read its datagram listeners again. */
+	if (was_full)
+		sig_wake();
 	return NULL;
 }
 
+/* Lists w and starts its thread; a positive errno when it could not
+ * (w freed). */
 static int
-start(struct config *cf, struct client *c)
+start(struct worker *w)
 {
-	struct worker *w = malloc(sizeof(*w));
 	pthread_t tid;
 	sigset_t all, old;
 	int err;
 
-	if (w == NULL)
-		return ENOMEM;
-	w->c = *c;
-	w->cf = cf;
 	w->prev = NULL;
 	pthread_mutex_lock(&lock);
 	w->next = workers;
@@ -155,7 +168,8 @@ stop_workers(struct config *cf)
 	pthread_mutex_lock(&lock);
 	left = nworkers;
 	for (struct worker *w = workers; w; w = w->next)
-		shutdown(w->c.fd, SHUT_RDWR);
+		if (!w->dgram)
+			shutdown(w->c.fd, SHUT_RDWR);
 	pthread_mutex_unlock(&lock);
 	if (left == 0)
 		return;
@@ -189,11 +203,44 @@ thread_start(struct config *cf)
 static int
 thread_dispatch(struct config *cf, struct client *c)
 {
-	int err = start(cf, c);
+	struct worker *w = calloc(1, sizeof(*w));
+	int err = ENOMEM;
 
+	if (w != NULL) {
+		w->c = *c;
+		w->cf = cf;
+		err = start(w);
+	}
 	if (err != 0) {
 		errno = err;
 		log_warn("%s: cannot start a thread", c->peer.text);
+		return -1;
+	}
+	return 0;
+}
+
+/* One thread per datagram (socketserver's ThreadingUDPServer), with its
+ * own copy of the bytes. */
+static int
+thread_datagram(struct config *cf, struct listener *ls, struct dgram_msg *m)
+{
+	struct worker *w = calloc(1, sizeof(*w) + m->len);
+	int err = ENOMEM;
+
+	if (w != NULL) {
+		w->c.fd = -1;
+		w->c.ls = ls;
+		w->c.svc = ls->svc;
+		w->cf = cf;
+		w->dgram = true;
+		w->m = *m;
+		memcpy(w + 1, m->p, m->len);
+		w->m.p = (const char *)(w + 1);
+		err = start(w);
+	}
+	if (err != 0) {
+		errno = err;
+		log_warn("%s: cannot start a thread", ls->addr);
 		return -1;
 	}
 	return 0;
@@ -210,6 +257,7 @@ static const struct dispatcher thread_dispatcher = {
 	.start = thread_start,
 	.active = workers_count,
 	.dispatch = thread_dispatch,
+	.datagram = thread_datagram,
 	.stop = thread_stop,
 };
 
