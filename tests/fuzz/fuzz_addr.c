@@ -32,18 +32,27 @@ fz_strnlen(const char *s, size_t max)
 static void
 fz_format_addr(const struct net_addr *a, char *dst, size_t len)
 {
+	const char *udp = a->dgram ? "udp:" : "";
+
 	switch (a->kind) {
 	case NET_UNIX:
-		snprintf(dst, len, "unix:%s", a->path);
+		snprintf(dst, len, "%s:%s", a->dgram ? "unixgram" : "unix", a->path);
 		break;
 	case NET_ANY:
-		snprintf(dst, len, "*:%u", a->port);
+		snprintf(dst, len, "%s*:%u", udp, a->port);
 		break;
 	case NET_INET:
-		snprintf(dst, len, strchr(a->host, ':') != NULL ? "[%s]:%u" : "%s:%u", a->host,
-		    a->port);
+		snprintf(dst, len, strchr(a->host, ':') != NULL ? "%s[%s]:%u" : "%s%s:%u", udp,
+		    a->host, a->port);
 		break;
 	}
+}
+
+/* Where the path starts in a parsed unix: or unixgram: spec. */
+static size_t
+fz_path_at(const struct net_addr *a)
+{
+	return a->dgram ? strlen("unixgram:") : strlen("unix:");
 }
 
 static void
@@ -75,7 +84,7 @@ fz_net(const char *s, unsigned char small)
 	case NET_UNIX:
 		FZ_CHECK(fz_strnlen(a.path, sizeof(a.path)) < sizeof(a.path) &&
 		        strlen(a.path) < sizeof(((struct sockaddr_un *)0)->sun_path) &&
-		        a.path[0] != '\0' && strcmp(a.path, s + 5) == 0,
+		        a.path[0] != '\0' && strcmp(a.path, s + fz_path_at(&a)) == 0,
 		    "'%s': path '%s'", s, a.path);
 		break;
 	case NET_ANY:
