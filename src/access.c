@@ -100,8 +100,9 @@ access_prefix_parse(const char *s, struct access_prefix *out, char *err, size_t 
 		char net[INET6_ADDRSTRLEN];
 
 		inet_ntop(family, a, net, sizeof(net));
-		snprintf(err, errlen, "invalid prefix '%s': bits set past /%lu (did you mean %s/%lu?)",
-		    s, len, net, len);
+		snprintf(err, errlen,
+		    "invalid prefix '%s': bits set past /%lu (did you mean %s/%lu?)", s, len, net,
+		    len);
 		return -1;
 	}
 	/* ::ffff:10.0.0.0/104 is 10.0.0.0/8: peers in that range are matched as IPv4. */

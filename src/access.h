@@ -22,8 +22,8 @@ struct service;
  * Bits past len are always zero.
  */
 struct access_prefix {
-	unsigned char family;	/* AF_INET or AF_INET6 */
-	unsigned char len;	/* 0..32 or 0..128 */
+	unsigned char family; /* AF_INET or AF_INET6 */
+	unsigned char len;    /* 0..32 or 0..128 */
 	unsigned char addr[16];
 };
 
@@ -34,7 +34,7 @@ struct access_list {
 
 /* A service's allow and deny lists: immutable once serving starts. */
 struct access_rules {
-	struct access_list allow;	/* empty: every address */
+	struct access_list allow; /* empty: every address */
 	struct access_list deny;
 };
 

@@ -22,31 +22,31 @@
 #define TOKEN 1000000000LL
 /* Sources without connections looked at per call, to forget those whose
  * bucket is full again: keeps the table small without a timer. */
-#define SWEEP 8
+#define SWEEP       8
 #define BUCKETS_MIN 64
 
 struct src {
-	struct src *next;	/* hash chain */
-	struct src *iprev;	/* idle list: sources without connections, */
-	struct src *inext;	/* least recently touched first */
-	long long stamp;	/* ns: when tokens was last brought up to date */
-	long long tokens;	/* rate_limit * TOKEN when full */
-	unsigned long conns;	/* counted only with max_per_source */
+	struct src *next;    /* hash chain */
+	struct src *iprev;   /* idle list: sources without connections, */
+	struct src *inext;   /* least recently touched first */
+	long long stamp;     /* ns: when tokens was last brought up to date */
+	long long tokens;    /* rate_limit * TOKEN when full */
+	unsigned long conns; /* counted only with max_per_source */
 	bool idle;
-	unsigned char len;	/* 4 (IPv4) or 16 (IPv6) */
-	unsigned char addr[16];	/* IPv4 in the first 4 bytes, the rest 0 */
+	unsigned char len;      /* 4 (IPv4) or 16 (IPv6) */
+	unsigned char addr[16]; /* IPv4 in the first 4 bytes, the rest 0 */
 };
 
 struct access_table {
 	pthread_mutex_t lock;
 	struct src **buckets;
-	size_t nbuckets;	/* a power of two */
+	size_t nbuckets; /* a power of two */
 	size_t n;
 	struct src *idle_head;
 	struct src *idle_tail;
-	uint64_t k0, k1;	/* hash key: chains no client can predict */
+	uint64_t k0, k1; /* hash key: chains no client can predict */
 	unsigned long max_per_source;
-	long long rate;		/* per second; 0: none */
+	long long rate; /* per second; 0: none */
 };
 
 static long long
@@ -69,6 +69,7 @@ access_set_clock(long long (*now_ns)(void))
 /* --- the table of sources (every function below runs under t->lock) --- */
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+/* clang-format off */
 #define SIPROUND                                                           \
 	do {                                                               \
 		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
@@ -76,6 +77,7 @@ access_set_clock(long long (*now_ns)(void))
 		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                   \
 		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
 	} while (0)
+/* clang-format on */
 
 /* SipHash-2-4 of the 16 address bytes and their length. */
 static uint64_t
@@ -171,7 +173,7 @@ refill(const struct access_table *t, struct src *s, long long now)
 	if (t->rate == 0 || dt <= 0)
 		return;
 	if (dt > TOKEN)
-		dt = TOKEN;	/* a second fills any bucket */
+		dt = TOKEN; /* a second fills any bucket */
 	s->tokens += dt * t->rate;
 	if (s->tokens > t->rate * TOKEN)
 		s->tokens = t->rate * TOKEN;
@@ -349,7 +351,7 @@ admit(struct service *svc, const struct sockaddr *sa, socklen_t len, bool conn)
 	if (t == NULL && svc->access.allow.n == 0 && svc->access.deny.n == 0)
 		return REFUSE_NONE;
 	if ((alen = peer_addr(sa, len, a)) == 0)
-		return REFUSE_NONE;	/* unix peers */
+		return REFUSE_NONE; /* unix peers */
 	if ((why = rules_check(&svc->access, a, alen)) != REFUSE_NONE || t == NULL)
 		return why;
 	/* A datagram to a service with max_per_source alone: nothing to count. */
@@ -367,7 +369,7 @@ admit(struct service *svc, const struct sockaddr *sa, socklen_t len, bool conn)
 		goto out;
 	}
 	if (max > 0 && s->conns >= max)
-		why = REFUSE_PER_SOURCE;	/* and no token taken */
+		why = REFUSE_PER_SOURCE; /* and no token taken */
 	else if (t->rate > 0 && s->tokens < TOKEN)
 		why = REFUSE_RATE;
 	else {

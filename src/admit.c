@@ -39,7 +39,8 @@ admit_take(struct listener *ls, int fd, const struct peer *peer, long active, lo
 	if (why != REFUSE_NONE) {
 		refuse(ls, fd, why);
 		if (log_rate_ok(&warn_access))
-			log_warnx("%s: refused %s: %s", ls->addr, peer->text, access_reason_name(why));
+			log_warnx("%s: refused %s: %s", ls->addr, peer->text,
+			    access_reason_name(why));
 		return why;
 	}
 	stats_add(&svc->stats->conns_now, 1);

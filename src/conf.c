@@ -27,8 +27,8 @@ const struct num_setting num_settings[] = {
 	    offsetof(struct config, max_line), NO_SVC },
 	{ "max_pending", "--max-pending", 1, CONF_MAX_PENDING_LIMIT, CONF_DEFAULT_MAX_PENDING,
 	    offsetof(struct config, max_pending), NO_SVC },
-	{ "backlog", "--backlog", 1, 65535, CONF_DEFAULT_BACKLOG,
-	    offsetof(struct config, backlog), NO_SVC },
+	{ "backlog", "--backlog", 1, 65535, CONF_DEFAULT_BACKLOG, offsetof(struct config, backlog),
+	    NO_SVC },
 	{ "shutdown_timeout", "--shutdown-timeout", 0, 3600, CONF_DEFAULT_SHUTDOWN_TIMEOUT,
 	    offsetof(struct config, shutdown_timeout), NO_SVC },
 	{ "max_per_source", "--max-per-source", 0, CONF_MAX_SOURCE_LIMIT, 0,
@@ -131,8 +131,8 @@ inherit_globals(struct service *svc, const struct config *cf)
 
 	for (i = 0; i < NUM_SETTINGS; i++)
 		if (num_settings[i].svc_off != NO_SVC)
-			*svc_num_field(svc, &num_settings[i]) =
-			    *num_field((struct config *)cf, &num_settings[i]);
+			*svc_num_field(svc, &num_settings[i]) = *num_field((struct config *)cf,
+			    &num_settings[i]);
 	svc->has_mode = cf->has_mode;
 	svc->mode = cf->mode;
 	if (access_list_copy(&svc->access.allow, &cf->access.allow) == -1 ||

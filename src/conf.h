@@ -14,19 +14,19 @@ struct listener;
 struct svc_stats;
 struct access_table;
 
-#define CONF_DEFAULT_MAX_CLIENTS	1024
-#define CONF_DEFAULT_IDLE_TIMEOUT	300
-#define CONF_DEFAULT_MAX_LINE		8192
-#define CONF_DEFAULT_MAX_PENDING	262144
-#define CONF_DEFAULT_BACKLOG		128
-#define CONF_DEFAULT_SHUTDOWN_TIMEOUT	5
-#define CONF_DEFAULT_MODEL		"epoll"
-#define CONF_DEFAULT_HANDLER		"echo"
+#define CONF_DEFAULT_MAX_CLIENTS      1024
+#define CONF_DEFAULT_IDLE_TIMEOUT     300
+#define CONF_DEFAULT_MAX_LINE         8192
+#define CONF_DEFAULT_MAX_PENDING      262144
+#define CONF_DEFAULT_BACKLOG          128
+#define CONF_DEFAULT_SHUTDOWN_TIMEOUT 5
+#define CONF_DEFAULT_MODEL            "epoll"
+#define CONF_DEFAULT_HANDLER          "echo"
 
 /* Upper bounds accepted for the numeric settings. */
-#define CONF_MAX_LINE_LIMIT	(16L * 1024 * 1024)
-#define CONF_MAX_PENDING_LIMIT	(1024L * 1024 * 1024)
-#define CONF_MAX_SOURCE_LIMIT	1000000L	/* max_per_source, rate_limit */
+#define CONF_MAX_LINE_LIMIT    (16L * 1024 * 1024)
+#define CONF_MAX_PENDING_LIMIT (1024L * 1024 * 1024)
+#define CONF_MAX_SOURCE_LIMIT  1000000L /* max_per_source, rate_limit */
 
 /* One service: a handler served on one or more listen addresses. */
 struct service {
@@ -34,42 +34,42 @@ struct service {
 	char **listen;
 	size_t nlisten;
 	const struct handler *handler;
-	char *output;		/* logger: file path, "-" or "syslog" */
-	bool ack;		/* logger: reply OK after each record */
-	char *timestamp_format;	/* timestamp: strftime format, NULL = RFC 3339 */
-	void *hdata;		/* the handler's per-service data (setup/fini) */
-	struct svc_stats *stats;	/* counters, shared with fork children */
-	struct access_rules access;	/* allow/deny (the global lists unless set here) */
-	long max_per_source;	/* concurrent connections from one address, 0 = no limit */
-	long rate_limit;	/* new connections per second from one address, 0 = no limit */
-	bool has_mode;		/* unix: listeners: chmod the socket file to mode */
-	unsigned mode;		/* permission bits, 0..0777 */
-	struct access_table *sources;	/* access_setup: per-source state */
+	char *output;               /* logger: file path, "-" or "syslog" */
+	bool ack;                   /* logger: reply OK after each record */
+	char *timestamp_format;     /* timestamp: strftime format, NULL = RFC 3339 */
+	void *hdata;                /* the handler's per-service data (setup/fini) */
+	struct svc_stats *stats;    /* counters, shared with fork children */
+	struct access_rules access; /* allow/deny (the global lists unless set here) */
+	long max_per_source;        /* concurrent connections from one address, 0 = no limit */
+	long rate_limit;            /* new connections per second from one address, 0 = no limit */
+	bool has_mode;              /* unix: listeners: chmod the socket file to mode */
+	unsigned mode;              /* permission bits, 0..0777 */
+	struct access_table *sources; /* access_setup: per-source state */
 };
 
 struct config {
 	const struct model *model;
 	long max_clients;
-	long idle_timeout;	/* seconds, 0 = never */
+	long idle_timeout; /* seconds, 0 = never */
 	long max_line;
 	long max_pending;
 	long backlog;
-	long shutdown_timeout;	/* seconds */
-	long max_per_source;	/* the services' default (also from the flag) */
-	long rate_limit;	/* the services' default */
-	struct access_rules access;	/* the services' default allow/deny */
-	bool has_mode;		/* the services' default mode */
+	long shutdown_timeout;      /* seconds */
+	long max_per_source;        /* the services' default (also from the flag) */
+	long rate_limit;            /* the services' default */
+	struct access_rules access; /* the services' default allow/deny */
+	bool has_mode;              /* the services' default mode */
 	unsigned mode;
 	struct service *svcs;
 	size_t nsvcs;
-	struct listener *ls;	/* filled by net_listen_all() */
+	struct listener *ls; /* filled by net_listen_all() */
 	size_t nls;
-	char *config_path;	/* NULL when none was read */
+	char *config_path; /* NULL when none was read */
 	char *pidfile;
 	char *user;
 	bool daemonize;
 	bool test_only;
-	int verbosity;		/* 0 normal, <0 quiet, >0 verbose */
+	int verbosity; /* 0 normal, <0 quiet, >0 verbose */
 };
 
 /*

@@ -224,14 +224,14 @@ fill_service(struct service *svc, cfg_t *sec, const struct config *cf, const cha
 	/* service "logger" { ... } needs no handler = "logger". */
 	if ((s = cfg_getstr(sec, "handler")) == NULL) {
 		if ((svc->handler = handler_find(title)) == NULL) {
-			snprintf(err, errlen, "%s: service '%s': no handler (valid: %s)", file, title,
-			    names);
+			snprintf(err, errlen, "%s: service '%s': no handler (valid: %s)", file,
+			    title, names);
 			return -1;
 		}
 	} else if ((svc->handler = handler_find(s)) == NULL) {
 		registry_choices(s, handler_name_at, why, sizeof(why));
-		snprintf(err, errlen, "%s: invalid handler '%s' in service '%s' (%s)", file, s, title,
-		    why);
+		snprintf(err, errlen, "%s: invalid handler '%s' in service '%s' (%s)", file, s,
+		    title, why);
 		return -1;
 	}
 
@@ -335,7 +335,7 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		CFG_STR_LIST_CB("allow", NULL, CFGF_NONE, conf_prefix_cb),
 		CFG_STR_LIST_CB("deny", NULL, CFGF_NONE, conf_prefix_cb),
 		CFG_STR_CB("mode", NULL, CFGF_NONE, conf_mode_cb),
-		CFG_END()
+		CFG_END(),
 	};
 	cfg_opt_t opts[] = {
 		CFG_STR("model", CONF_DEFAULT_MODEL, CFGF_NONE),
@@ -355,7 +355,7 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		CFG_STR("pidfile", NULL, CFGF_NONE),
 		CFG_STR("user", NULL, CFGF_NONE),
 		CFG_SEC("service", svc_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-		CFG_END()
+		CFG_END(),
 	};
 	char why[256];
 	const char *s;

@@ -237,7 +237,8 @@ parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
 		case OPT_DENY:
 			if (access_list_add(c == OPT_ALLOW ? &fl->access.allow : &fl->access.deny,
 			        optarg, why, sizeof(why)) == -1) {
-				snprintf(err, errlen, "--%s: %s", c == OPT_ALLOW ? "allow" : "deny", why);
+				snprintf(err, errlen, "--%s: %s", c == OPT_ALLOW ? "allow" : "deny",
+				    why);
 				return -1;
 			}
 			if (c == OPT_ALLOW)
@@ -364,7 +365,8 @@ apply_flags(struct config *cf, const struct flags *fl, const char *gtsfmt)
 		for (size_t k = 0; k < NUM_SETTINGS; k++)
 			if (fl->num_set[k] && num_settings[k].svc_off != NO_SVC)
 				*svc_num_field(svc, &num_settings[k]) = fl->num[k];
-		if ((fl->allow_set && access_list_copy(&svc->access.allow, &fl->access.allow) == -1) ||
+		if ((fl->allow_set &&
+		        access_list_copy(&svc->access.allow, &fl->access.allow) == -1) ||
 		    (fl->deny_set && access_list_copy(&svc->access.deny, &fl->access.deny) == -1))
 			return -1;
 	}
@@ -378,34 +380,36 @@ conf_usage(FILE *fp)
 
 	/* The lists come from the registries: a new model or handler shows. */
 	fputs("usage: dispatchd [-c FILE] [-m MODEL] [-H HANDLER] [-l ADDR]... [options]\n"
-	      "  -c, --config FILE         libconfuse configuration file\n", fp);
+	      "  -c, --config FILE         libconfuse configuration file\n",
+	    fp);
 	fputs("  -m, --model MODEL         ", fp);
 	for (i = 0; models[i] != NULL; i++)
 		fprintf(fp, "%s%s", i ? "|" : "", models[i]->name);
 	fputs("\n  -H, --handler NAME        ", fp);
 	for (i = 0; handlers[i] != NULL; i++)
 		fprintf(fp, "%s%s", i ? "|" : "", handlers[i]->name);
-	fputs(" (with --listen)\n"
-	      "  -l, --listen ADDR         serve HANDLER on ADDR (repeatable)\n"
-	      "      --max-clients N       concurrent connections (all listeners together)\n"
-	      "      --idle-timeout SEC    close a connection silent this long (0: never)\n"
-	      "      --max-line BYTES      line framing limit\n"
-	      "      --max-pending BYTES   unsent reply bytes per connection before reading pauses\n"
-	      "      --backlog N\n"
-	      "      --shutdown-timeout SEC  drain time for open connections at SIGTERM\n"
-	      "      --max-per-source N    concurrent connections from one address (0: no limit)\n"
-	      "      --rate-limit N        new connections per second from one address (0: no limit)\n"
-	      "      --allow CIDR          admit only these addresses (repeatable)\n"
-	      "      --deny CIDR           refuse these addresses (repeatable; deny wins)\n"
-	      "      --logger-output DEST  file path, '-' or 'syslog'\n"
-	      "      --logger-ack          reply OK after each logged line\n"
-	      "      --timestamp-format F  strftime format\n"
-	      "      --pidfile FILE\n"
-	      "      --user USER           drop privileges after binding\n"
-	      "  -d, --daemon              detach (default: stay in the foreground)\n"
-	      "  -t, --test-config         check the configuration and exit\n"
-	      "  -v, --verbose / -q, --quiet\n"
-	      "  -V, --version / -h, --help\n",
+	fputs(
+	    " (with --listen)\n"
+	    "  -l, --listen ADDR         serve HANDLER on ADDR (repeatable)\n"
+	    "      --max-clients N       concurrent connections (all listeners together)\n"
+	    "      --idle-timeout SEC    close a connection silent this long (0: never)\n"
+	    "      --max-line BYTES      line framing limit\n"
+	    "      --max-pending BYTES   unsent reply bytes per connection before reading pauses\n"
+	    "      --backlog N\n"
+	    "      --shutdown-timeout SEC  drain time for open connections at SIGTERM\n"
+	    "      --max-per-source N    concurrent connections from one address (0: no limit)\n"
+	    "      --rate-limit N        new connections per second from one address (0: no limit)\n"
+	    "      --allow CIDR          admit only these addresses (repeatable)\n"
+	    "      --deny CIDR           refuse these addresses (repeatable; deny wins)\n"
+	    "      --logger-output DEST  file path, '-' or 'syslog'\n"
+	    "      --logger-ack          reply OK after each logged line\n"
+	    "      --timestamp-format F  strftime format\n"
+	    "      --pidfile FILE\n"
+	    "      --user USER           drop privileges after binding\n"
+	    "  -d, --daemon              detach (default: stay in the foreground)\n"
+	    "  -t, --test-config         check the configuration and exit\n"
+	    "  -v, --verbose / -q, --quiet\n"
+	    "  -V, --version / -h, --help\n",
 	    fp);
 	fputs("\nADDR: HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path (port 0: a free port)\n", fp);
 	fprintf(fp, "\nmodels (default %s):\n", CONF_DEFAULT_MODEL);

@@ -28,15 +28,15 @@ struct num_setting {
 	long min;
 	long max;
 	long def;
-	size_t off;		/* in struct config */
-	size_t svc_off;		/* in struct service, or NO_SVC */
+	size_t off;     /* in struct config */
+	size_t svc_off; /* in struct service, or NO_SVC */
 };
 
 #define NO_SVC SIZE_MAX
 
 /* conf.c */
 extern const struct num_setting num_settings[];
-#define NUM_SETTINGS 8	/* rows of num_settings; conf.c checks */
+#define NUM_SETTINGS 8 /* rows of num_settings; conf.c checks */
 
 long *num_field(struct config *cf, const struct num_setting *ns);
 long *svc_num_field(struct service *svc, const struct num_setting *ns);
@@ -67,18 +67,18 @@ int parse_file(struct config *cf, const char *name, const char *text, char **gts
  * with one added.  A tie that remains suggests nothing: a coin toss
  * misleads more than the list alone.
  */
-#define CHOICE_WORD_MAX 64	/* longer words get the list only */
+#define CHOICE_WORD_MAX 64 /* longer words get the list only */
 
 struct choices {
-	const char *word;	/* the bad name without dashes, or NULL */
-	const char *pfx;	/* shown before each name: "--", "-" or "" */
-	const char *best;	/* the closest name so far */
-	size_t bestd;		/* its distance */
-	size_t bestld;		/* and its length difference */
-	int nbest;		/* names as close */
-	const char *begun;	/* a name that word begins */
+	const char *word;  /* the bad name without dashes, or NULL */
+	const char *pfx;   /* shown before each name: "--", "-" or "" */
+	const char *best;  /* the closest name so far */
+	size_t bestd;      /* its distance */
+	size_t bestld;     /* and its length difference */
+	int nbest;         /* names as close */
+	const char *begun; /* a name that word begins */
 	int nbegun;
-	char list[768];		/* "--config, --model, ..." */
+	char list[768]; /* "--config, --model, ..." */
 };
 
 void choices_init(struct choices *ch, const char *word, const char *pfx);
@@ -94,7 +94,7 @@ struct flags {
 	const char *config;
 	const struct model *model;
 	const struct handler *handler;
-	const char **listen;	/* pointers into argv */
+	const char **listen; /* pointers into argv */
 	size_t nlisten;
 	long num[NUM_SETTINGS];
 	bool num_set[NUM_SETTINGS];
@@ -103,7 +103,7 @@ struct flags {
 	const char *tsfmt;
 	const char *pidfile;
 	const char *user;
-	struct access_rules access;	/* --allow, --deny */
+	struct access_rules access; /* --allow, --deny */
 	bool allow_set;
 	bool deny_set;
 	bool daemonize;

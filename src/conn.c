@@ -20,7 +20,7 @@ static void
 idle_unlink(struct conns *cs, struct conn *c)
 {
 	if (c->prev == NULL && cs->idle_head != c)
-		return;		/* not in the list */
+		return; /* not in the list */
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -68,7 +68,7 @@ conn_idle_expired(struct conns *cs)
 		struct conn *c = cs->idle_head;
 		if (!(c->flags & CONN_HELD))
 			return c;
-		conn_touch(cs, c);	/* it waits for its handler's output */
+		conn_touch(cs, c); /* it waits for its handler's output */
 	}
 	return NULL;
 }
@@ -184,7 +184,7 @@ conn_settle(struct conn *c)
 			return -1;
 		buf_consume(&c->in, (size_t)used);
 		if (used == 0 && !sink_full(&c->out))
-			break;	/* breaks the handler contract; never spin on it */
+			break; /* breaks the handler contract; never spin on it */
 	}
 	if ((c->flags & (CONN_RD_EOF | CONN_EOF_DONE)) == CONN_RD_EOF && c->in.len == 0 &&
 	    !c->out.held) {
@@ -251,10 +251,10 @@ cut_feed(struct conn *c)
 		ssize_t used = h->data(conn_state(c), buf_peek(&c->in), c->in.len, &c->out);
 		if (used < 0)
 			return -1;
-		sink_clear(&c->out);	/* before the lent-from input moves */
+		sink_clear(&c->out); /* before the lent-from input moves */
 		buf_consume(&c->in, (size_t)used);
 		if (used == 0 && c->out.held)
-			return -1;	/* its output is stuck (before the cut) */
+			return -1; /* its output is stuck (before the cut) */
 		sink_release(&c->out);
 	}
 	return 0;
@@ -283,7 +283,7 @@ conn_cut(struct conn *c, int fd, char *buf, size_t size)
 			goto out;
 	}
 	if (!(c->flags & CONN_EOF_DONE)) {
-		c->svc->handler->eof(conn_state(c), &c->out);	/* a partial last line is a line */
+		c->svc->handler->eof(conn_state(c), &c->out); /* a partial last line is a line */
 		c->flags |= CONN_EOF_DONE;
 	}
 out:

@@ -41,9 +41,9 @@ struct service;
  */
 
 enum {
-	CONN_RD_EOF = 1,	/* the client half-closed */
-	CONN_EOF_DONE = 2,	/* the handler's eof was called */
-	CONN_HELD = 4,		/* on the held list */
+	CONN_RD_EOF = 1,   /* the client half-closed */
+	CONN_EOF_DONE = 2, /* the handler's eof was called */
+	CONN_HELD = 4,     /* on the held list */
 };
 
 /* What the driver waits for next (conn_wants). */
@@ -51,14 +51,14 @@ enum { CONN_WANT_READ = 1, CONN_WANT_WRITE = 2 };
 
 struct conn {
 	int fd;
-	int flags;		/* CONN_* */
-	int io;			/* the driver's own (readiness: the interest registered) */
+	int flags; /* CONN_* */
+	int io;    /* the driver's own (readiness: the interest registered) */
 	struct service *svc;
-	struct sink out;	/* replies not yet sent */
-	struct buf in;		/* input the handler has not consumed yet */
-	struct conn *prev;	/* idle list, least recently active first */
+	struct sink out;   /* replies not yet sent */
+	struct buf in;     /* input the handler has not consumed yet */
+	struct conn *prev; /* idle list, least recently active first */
 	struct conn *next;
-	struct conn *hprev;	/* held list: sinks held by their handler */
+	struct conn *hprev; /* held list: sinks held by their handler */
 	struct conn *hnext;
 	long long active_ms;
 	/* The peer, for admit_release: unix peers are never counted, so an
@@ -75,8 +75,8 @@ struct conn {
  * the count the drain waits for.
  */
 struct conns {
-	long idle_timeout_ms;	/* 0: never */
-	long long now_ms;	/* the driver's clock, read once per wake-up */
+	long idle_timeout_ms; /* 0: never */
+	long long now_ms;     /* the driver's clock, read once per wake-up */
 	struct conn *idle_head;
 	struct conn *idle_tail;
 	struct conn *held;
@@ -106,7 +106,11 @@ void conn_free(struct conns *cs, struct conn *c);
  */
 int conn_input(struct conns *cs, struct conn *c, const char *p, size_t n);
 /* The client half-closed (conn_settle hands the handler its eof). */
-static inline void conn_input_end(struct conn *c) { c->flags |= CONN_RD_EOF; }
+static inline void
+conn_input_end(struct conn *c)
+{
+	c->flags |= CONN_RD_EOF;
+}
 /* n bytes of sink_peek(&c->out) were sent: counted and consumed. */
 void conn_sent(struct conns *cs, struct conn *c, size_t n);
 
@@ -132,9 +136,9 @@ int conn_wants(struct conns *cs, struct conn *c);
 
 /* What conn_done reports once nothing is pending. */
 enum conn_end {
-	CONN_GOING = 0,		/* not done */
-	CONN_CLOSE_GENTLY,	/* the handler said all (sink_close_after): net_end_gently, close */
-	CONN_FINISHED,		/* the client's end of stream was handled: close */
+	CONN_GOING = 0,    /* not done */
+	CONN_CLOSE_GENTLY, /* the handler said all (sink_close_after): net_end_gently, close */
+	CONN_FINISHED,     /* the client's end of stream was handled: close */
 };
 enum conn_end conn_done(const struct conn *c);
 

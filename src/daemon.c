@@ -1,9 +1,9 @@
 /* daemon.c - detaching, pidfile, privileges and the systemd notify protocol. */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 
-static int ready_fd = -1;	/* the daemon's end of the start-up pipe */
+static int ready_fd = -1; /* the daemon's end of the start-up pipe */
 
 /* A daemon that fails to start exits with the pipe open: the waiting
  * process reads end-of-file and exits 1. */
@@ -53,7 +53,7 @@ daemon_detach(char *err, size_t errlen)
 		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
 			;
 		close(p[0]);
-		waitpid(pid, NULL, 0);	/* the intermediate child exits at once */
+		waitpid(pid, NULL, 0); /* the intermediate child exits at once */
 		_exit(n == 1 ? 0 : 1);
 	}
 	close(p[0]);
@@ -122,9 +122,10 @@ pidfile_trusted(const char *path, const struct stat *st, char *err, size_t errle
 		return -1;
 	}
 	if (st->st_uid != geteuid()) {
-		snprintf(err, errlen, "pidfile %s: owned by uid %lu, not by uid %lu that runs "
-		    "dispatchd; refusing to use it", path, (unsigned long)st->st_uid,
-		    (unsigned long)geteuid());
+		snprintf(err, errlen,
+		    "pidfile %s: owned by uid %lu, not by uid %lu that runs "
+		    "dispatchd; refusing to use it",
+		    path, (unsigned long)st->st_uid, (unsigned long)geteuid());
 		return -1;
 	}
 	if (st->st_nlink != 1) {
@@ -169,8 +170,8 @@ pidfile_lock(const char *path, char *err, size_t errlen)
 		if (n > 0) {
 			text[n] = '\0';
 			text[strcspn(text, "\n")] = '\0';
-			snprintf(err, errlen, "pidfile %s is locked by a running dispatchd (pid %s)",
-			    path, text);
+			snprintf(err, errlen,
+			    "pidfile %s is locked by a running dispatchd (pid %s)", path, text);
 		} else {
 			snprintf(err, errlen, "pidfile %s: cannot lock: %s", path, strerror(errno));
 		}
@@ -222,8 +223,10 @@ pidfile_create(const char *path, char *err, size_t errlen)
 		if (fd == -1)
 			return -1;
 		if (tries == PIDFILE_TRIES) {
-			snprintf(err, errlen, "pidfile %s: replaced by someone else while being "
-			    "locked, %d times; giving up", path, PIDFILE_TRIES);
+			snprintf(err, errlen,
+			    "pidfile %s: replaced by someone else while being "
+			    "locked, %d times; giving up",
+			    path, PIDFILE_TRIES);
 			return -1;
 		}
 	}
@@ -330,8 +333,8 @@ privs_drop(const struct privs *pv, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (setuid(0) == 0 || getuid() != pv->uid || geteuid() != pv->uid ||
-	    getgid() != pv->gid || getegid() != pv->gid) {
+	if (setuid(0) == 0 || getuid() != pv->uid || geteuid() != pv->uid || getgid() != pv->gid ||
+	    getegid() != pv->gid) {
 		snprintf(err, errlen, "--user %s: privileges were not dropped", pv->name);
 		return -1;
 	}
@@ -340,7 +343,7 @@ privs_drop(const struct privs *pv, char *err, size_t errlen)
 
 static struct sockaddr_un notify_addr;
 static socklen_t notify_len;
-static pid_t notify_pid;	/* only the main process speaks for the service */
+static pid_t notify_pid; /* only the main process speaks for the service */
 
 void
 notify_init(void)
@@ -355,7 +358,7 @@ notify_init(void)
 		notify_addr.sun_family = AF_UNIX;
 		memcpy(notify_addr.sun_path, path, n);
 		if (path[0] == '@')
-			notify_addr.sun_path[0] = '\0';	/* abstract namespace */
+			notify_addr.sun_path[0] = '\0'; /* abstract namespace */
 		notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
 		notify_pid = getpid();
 	} else {
@@ -384,7 +387,7 @@ notify_send(const char *msg)
 		return;
 	}
 	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&notify_addr,
-		notify_len) < 0)
+	        notify_len) < 0)
 		log_warn("notify: cannot send to the service manager");
 	close(fd);
 }

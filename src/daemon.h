@@ -43,7 +43,7 @@ void pidfile_forget(void);
 struct privs {
 	uid_t uid;
 	gid_t gid;
-	char name[256];		/* the passwd name, for initgroups */
+	char name[256]; /* the passwd name, for initgroups */
 };
 
 /*

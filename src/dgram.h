@@ -25,10 +25,10 @@ struct service;
  * (nothing added).
  */
 struct dgram_reply {
-	char *buf;		/* the replies' bytes, one after another */
+	char *buf; /* the replies' bytes, one after another */
 	size_t len;
 	size_t cap;
-	size_t *lens;		/* the length of each reply */
+	size_t *lens; /* the length of each reply */
 	size_t n;
 	size_t ncap;
 };
@@ -47,10 +47,10 @@ void dgram_reply_free(struct dgram_reply *r);
 struct dgram_msg {
 	struct peer peer;
 	bool has_dst;
-	struct sockaddr_storage dst;	/* the local address (port left 0) */
-	const char *p;			/* the datagram's bytes */
+	struct sockaddr_storage dst; /* the local address (port left 0) */
+	const char *p;               /* the datagram's bytes */
 	size_t len;
-	bool truncated;			/* longer than the buffer: dropped */
+	bool truncated; /* longer than the buffer: dropped */
 };
 
 /*

@@ -29,17 +29,17 @@ escape_utf8_len(const unsigned char *s, size_t n)
 	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
 		len = 3;
 		if (s[0] == 0xe0)
-			lo = 0xa0;	/* below: overlong */
+			lo = 0xa0; /* below: overlong */
 		else if (s[0] == 0xed)
-			hi = 0x9f;	/* above: surrogates */
+			hi = 0x9f; /* above: surrogates */
 	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
 		len = 4;
 		if (s[0] == 0xf0)
-			lo = 0x90;	/* below: overlong */
+			lo = 0x90; /* below: overlong */
 		else if (s[0] == 0xf4)
-			hi = 0x8f;	/* above: past U+10FFFF */
+			hi = 0x8f; /* above: past U+10FFFF */
 	} else {
-		return 0;	/* ASCII, continuation, C0, C1, F5-FF */
+		return 0; /* ASCII, continuation, C0, C1, F5-FF */
 	}
 	if (n < len || s[1] < lo || s[1] > hi)
 		return 0;

@@ -5,7 +5,9 @@
 #include <stddef.h>
 
 /* Worst case output size for n input bytes (every byte as \xHH). */
+/* clang-format off */
 #define ESCAPE_MAX(n) ((n) * 4)
+/* clang-format on */
 
 /*
  * Writes src[0..n) to dst escaped: control bytes (0x00-0x1f except TAB,

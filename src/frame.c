@@ -127,8 +127,7 @@ frame_direct(struct framer *f, const char *p, size_t i, size_t n, frame_line_fn 
 }
 
 static ssize_t
-frame_step(struct framer *f, const char *p, size_t n, frame_line_fn fn, void *ctx,
-    struct sink *out)
+frame_step(struct framer *f, const char *p, size_t n, frame_line_fn fn, void *ctx, struct sink *out)
 {
 	size_t i = 0;
 
@@ -192,8 +191,7 @@ frame_step(struct framer *f, const char *p, size_t n, frame_line_fn fn, void *ct
 }
 
 ssize_t
-frame_feed(struct framer *f, const char *p, size_t n, frame_line_fn fn, void *ctx,
-    struct sink *out)
+frame_feed(struct framer *f, const char *p, size_t n, frame_line_fn fn, void *ctx, struct sink *out)
 {
 	ssize_t r = frame_step(f, p, n, fn, ctx, out);
 
@@ -234,7 +232,7 @@ int
 frame_message(const char *p, size_t n, size_t max, frame_line_fn fn, void *ctx, struct sink *out)
 {
 	if (max == 0)
-		max = 1;	/* as frame_init */
+		max = 1; /* as frame_init */
 	if (n > 0 && p[n - 1] == '\n') {
 		n--;
 		if (n > 0 && p[n - 1] == '\r')

@@ -20,7 +20,7 @@ struct framer {
 	char *line;
 	size_t len;
 	size_t max;
-	bool cr;	/* a CR was seen and held back: is it followed by LF? */
+	bool cr; /* a CR was seen and held back: is it followed by LF? */
 };
 
 /* Called per line (without LF/CR); returns 0, or -1 to stop with an error. */

@@ -9,8 +9,8 @@
 #include "handler.h"
 
 /* Scratch kept between calls; a larger one is freed after use. */
-#define SCRATCH_KEEP	(64 * 1024)
-#define SCRATCH_MIN	1024
+#define SCRATCH_KEEP (64 * 1024)
+#define SCRATCH_MIN  1024
 
 size_t handler_max_line = CONF_DEFAULT_MAX_LINE;
 bool handler_nowait;

@@ -110,7 +110,8 @@ log_line(const char *line, size_t len)
 		char note[128];
 		int n = snprintf(note, sizeof(note),
 		    "dispatchd: warning: %lu diagnostic line%s dropped: stderr was not "
-		    "taking them\n", dropped, dropped == 1 ? "" : "s");
+		    "taking them\n",
+		    dropped, dropped == 1 ? "" : "s");
 		log_put(note, (size_t)n);
 	}
 	log_put(line, len);
@@ -125,7 +126,7 @@ log_nowait(void)
 	if (log_syslog || fstat(STDERR_FILENO, &st) < 0 || S_ISREG(st.st_mode))
 		return;
 	if (S_ISSOCK(st.st_mode)) {
-		log_socket = true;	/* the journal's stream: send(MSG_DONTWAIT) */
+		log_socket = true; /* the journal's stream: send(MSG_DONTWAIT) */
 	} else {
 		/* A pipe or terminal is shared with whoever started us: our
 		 * own open file description of it, made non-blocking, goes
@@ -133,7 +134,7 @@ log_nowait(void)
 		fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_APPEND);
 		if (fd < 0) {
 			log_warn("stderr: cannot open a non-blocking descriptor of it, "
-				 "so a reader that stops reading stops the server");
+			         "so a reader that stops reading stops the server");
 			return;
 		}
 		if (dup3(fd, STDERR_FILENO, 0) < 0)
@@ -143,13 +144,13 @@ log_nowait(void)
 	log_dontwait = true;
 }
 
-#define LOG_FN(fn, level, with_errno)            \
-	void fn(const char *fmt, ...)            \
-	{                                        \
-		va_list ap;                      \
-		va_start(ap, fmt);               \
+#define LOG_FN(fn, level, with_errno)             \
+	void fn(const char *fmt, ...)             \
+	{                                         \
+		va_list ap;                       \
+		va_start(ap, fmt);                \
 		vlog(level, with_errno, fmt, ap); \
-		va_end(ap);                      \
+		va_end(ap);                       \
 	}
 
 LOG_FN(log_err, LOG_LVL_ERROR, 1)

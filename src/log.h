@@ -48,7 +48,9 @@ struct log_rate {
 	unsigned long suppressed;
 	int interval;
 };
+/* clang-format off */
 #define LOG_RATE_INIT(sec) { 0, 0, (sec) }
+/* clang-format on */
 bool log_rate_ok(struct log_rate *rl);
 unsigned long log_rate_suppressed(struct log_rate *rl);
 

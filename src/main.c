@@ -102,7 +102,8 @@ absolute_paths(struct config *cf)
 		absolutize(&cf->pidfile, "");
 	for (size_t i = 0; i < cf->nsvcs; i++) {
 		struct service *svc = &cf->svcs[i];
-		if (svc->output && strcmp(svc->output, "-") != 0 && strcmp(svc->output, "syslog") != 0)
+		if (svc->output && strcmp(svc->output, "-") != 0 &&
+		    strcmp(svc->output, "syslog") != 0)
 			absolutize(&svc->output, "");
 		for (size_t j = 0; j < svc->nlisten; j++)
 			if (strncmp(svc->listen[j], "unix:", 5) == 0)
@@ -160,7 +161,9 @@ main(int argc, char **argv)
 		return r < 0 ? 1 : 0;
 	}
 	log_init(cf.verbosity < 0 ? LOG_LVL_WARN :
-	    cf.verbosity > 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO, false);
+	        cf.verbosity > 0  ? LOG_LVL_DEBUG :
+	                            LOG_LVL_INFO,
+	    false);
 	/* A bad user fails here, before -t answers and before anything is
 	 * bound; the switch itself waits until after binding (ports < 1024). */
 	if (cf.user && privs_lookup(cf.user, &privs, err, sizeof(err)) < 0) {
@@ -176,16 +179,18 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < cf.nsvcs; i++)
 			if (cf.svcs[i].handler == &handler_logger &&
 			    (cf.svcs[i].output == NULL || strcmp(cf.svcs[i].output, "-") == 0))
-				log_warnx("service '%s': logger output '-' is /dev/null once detached; "
-					  "use a file or syslog", cf.svcs[i].name);
+				log_warnx(
+				    "service '%s': logger output '-' is /dev/null once detached; "
+				    "use a file or syslog",
+				    cf.svcs[i].name);
 		absolute_paths(&cf);
 		if (daemon_detach(err, sizeof(err)) < 0)
 			fatalx("%s", err);
 	}
-	notify_init();	/* after detaching: READY names the daemon's pid */
+	notify_init(); /* after detaching: READY names the daemon's pid */
 	if (cf.pidfile && pidfile_create(cf.pidfile, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	atexit(pidfile_remove);	/* runs before cleanup; a no-op in children */
+	atexit(pidfile_remove); /* runs before cleanup; a no-op in children */
 	raise_nofile();
 	if (sig_setup() < 0 || net_spare_init() < 0 || stats_init(&cf) < 0)
 		fatal("start-up");
@@ -199,7 +204,7 @@ main(int argc, char **argv)
 	    cf.model->name, cf.nsvcs, cf.nsvcs == 1 ? "" : "s", cf.max_clients);
 	daemon_ready();
 	if (cf.daemonize)
-		handler_reopen_all(cf.svcs, cf.nsvcs);	/* '-' is /dev/null now */
+		handler_reopen_all(cf.svcs, cf.nsvcs); /* '-' is /dev/null now */
 	announce_ready(&cf);
 	log_nowait();
 	status = cf.model->run(&cf);

@@ -103,8 +103,8 @@ parse_inet(const char *spec, const char *s, struct net_addr *out, char *err, siz
 		memcpy(out->host, host, hlen);
 		out->host[hlen] = '\0';
 		if (!valid_ipv6(out->host)) {
-			snprintf(err, errlen, "invalid IPv6 address in listen address '%s' (" NET_FORMS
-			    ")", spec);
+			snprintf(err, errlen,
+			    "invalid IPv6 address in listen address '%s' (" NET_FORMS ")", spec);
 			return -1;
 		}
 		out->kind = NET_INET;
@@ -160,8 +160,9 @@ net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen)
 		/* Say what was meant: "udp:unix:/x" would read as host "unix", port "/x". */
 		if (strncmp(spec + 4, "unix:", 5) == 0 || strncmp(spec + 4, "unixgram:", 9) == 0) {
 			snprintf(err, errlen,
-			    "invalid listen address '%s' (a unix datagram socket is unixgram:/path; "
-			    NET_FORMS ")", spec);
+			    "invalid listen address '%s' (a unix datagram socket is unixgram:/path; " NET_FORMS
+			    ")",
+			    spec);
 			return -1;
 		}
 		return parse_inet(spec, spec + 4, out, err, errlen);

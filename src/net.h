@@ -18,19 +18,19 @@ enum net_kind { NET_INET, NET_ANY, NET_UNIX };
 /* A parsed listen address: a stream one, or with dgram a "udp:" or "unixgram:" one. */
 struct net_addr {
 	enum net_kind kind;
-	bool dgram;			/* SOCK_DGRAM: udp: (NET_INET, NET_ANY), unixgram: (NET_UNIX) */
-	char host[NET_ADDRSTRLEN];	/* NET_INET: literal or name, no brackets */
-	unsigned port;			/* NET_INET, NET_ANY */
-	char path[108];			/* NET_UNIX */
+	bool dgram;                /* SOCK_DGRAM: udp: (NET_INET, NET_ANY), unixgram: (NET_UNIX) */
+	char host[NET_ADDRSTRLEN]; /* NET_INET: literal or name, no brackets */
+	unsigned port;             /* NET_INET, NET_ANY */
+	char path[108];            /* NET_UNIX */
 };
 
 struct listener {
 	int fd;
 	struct service *svc;
-	bool dgram;			/* a datagram socket (udp:, unixgram:): no accept */
-	char addr[NET_ADDRSTRLEN];	/* as printed: real port, "unix:/path", "udp:..." */
-	char *unix_path;		/* removed at exit by the process that bound it, */
-	dev_t unix_dev;			/* ... if it is still the file bind(2) made */
+	bool dgram;                /* a datagram socket (udp:, unixgram:): no accept */
+	char addr[NET_ADDRSTRLEN]; /* as printed: real port, "unix:/path", "udp:..." */
+	char *unix_path;           /* removed at exit by the process that bound it, */
+	dev_t unix_dev;            /* ... if it is still the file bind(2) made */
 	ino_t unix_ino;
 	pid_t owner;
 };

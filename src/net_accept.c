@@ -83,7 +83,7 @@ net_accept(int lfd, struct peer *peer, int flags)
 	if (fd >= 0)
 		close(fd);
 	else
-		saved = errno;	/* accept4 says EMFILE with nothing pending too */
+		saved = errno; /* accept4 says EMFILE with nothing pending too */
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	errno = saved;
 	return -1;

@@ -66,8 +66,7 @@ check_passed(int fd, int i, bool *dgram, char *err, size_t errlen)
  * datagrams the configuration never asked it to serve, or the reverse.
  */
 static int
-check_kind(const struct service *svc, bool dgram, const char *name, int i, char *err,
-    size_t errlen)
+check_kind(const struct service *svc, bool dgram, const char *name, int i, char *err, size_t errlen)
 {
 	struct net_addr a;
 	char why[256];
@@ -87,7 +86,7 @@ check_kind(const struct service *svc, bool dgram, const char *name, int i, char 
 static void
 passed_name(const struct sockaddr_storage *ss, socklen_t sl, bool dgram, char *dst, size_t len)
 {
-	char name[NET_ADDRSTRLEN - 4];	/* room for "udp:" */
+	char name[NET_ADDRSTRLEN - 4]; /* room for "udp:" */
 
 	if (ss->ss_family == AF_UNIX) {
 		const struct sockaddr_un *su = (const struct sockaddr_un *)(const void *)ss;
@@ -151,7 +150,7 @@ adopt_passed(struct config *cf, char *err, size_t errlen)
 		goto out;
 	}
 	for (tok = namebuf ? strtok_r(namebuf, ":", &save) : NULL; tok && nnames < 256;
-	    tok = strtok_r(NULL, ":", &save))
+	     tok = strtok_r(NULL, ":", &save))
 		names[nnames++] = tok;
 	for (int i = 0; i < n && !by_name; i++)
 		by_name = passed_service(cf, names, nnames, i, true) != NULL;
@@ -171,8 +170,10 @@ adopt_passed(struct config *cf, char *err, size_t errlen)
 		bool dgram = false;
 
 		if (svc == NULL) {
-			snprintf(err, errlen, "socket activation: socket #%d is named '%s', which is "
-			    "no service", i + 1, i < nnames ? names[i] : "");
+			snprintf(err, errlen,
+			    "socket activation: socket #%d is named '%s', which is "
+			    "no service",
+			    i + 1, i < nnames ? names[i] : "");
 			goto out;
 		}
 		if (check_passed(fd, i, &dgram, err, errlen) == -1)
@@ -187,7 +188,8 @@ adopt_passed(struct config *cf, char *err, size_t errlen)
 		if (check_kind(svc, dgram, name, i, err, errlen) == -1)
 			goto out;
 		/* The service manager does not ask for packet info: replies need it. */
-		if (dgram && ss.ss_family != AF_UNIX && dgram_listener_setup(fd, ss.ss_family) == -1) {
+		if (dgram && ss.ss_family != AF_UNIX &&
+		    dgram_listener_setup(fd, ss.ss_family) == -1) {
 			snprintf(err, errlen, "socket activation: %s: %s", name, strerror(errno));
 			goto out;
 		}

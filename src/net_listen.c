@@ -50,8 +50,8 @@ inet_listen(const struct sockaddr *sa, socklen_t salen, int v6only, int backlog,
 {
 	int fd, on = 1, saved;
 
-	fd = socket(sa->sa_family, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	fd = socket(sa->sa_family,
+	    (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	/*
@@ -155,7 +155,7 @@ bound_name(int fd, bool any, bool dgram, char *dst, size_t len, unsigned *port)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	const char *pfx = dgram ? "udp:" : "";
-	char name[NET_ADDRSTRLEN - 4];	/* room for "udp:" */
+	char name[NET_ADDRSTRLEN - 4]; /* room for "udp:" */
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
 		return -1;
@@ -258,7 +258,8 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 		if (a->port == 0 && port != 0)
 			sa_set_port(&ss, port);
-		fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf), a->dgram);
+		fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf),
+		    a->dgram);
 		if (fd == -1 && errno == EADDRINUSE && a->port == 0 && port != 0) {
 			sa_set_port(&ss, 0);
 			fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf),
@@ -276,7 +277,8 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 				continue;
 			}
 			if (literal)
-				snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved));
+				snprintf(err, errlen, "cannot listen on %s: %s", spec,
+				    strerror(saved));
 			else
 				snprintf(err, errlen, "cannot listen on %s (%s): %s", spec, numeric,
 				    strerror(saved));
@@ -481,7 +483,7 @@ net_listen_all(struct config *cf, char *err, size_t errlen)
 				continue;
 			if (activated && !told) {
 				log_info("socket activation: no %ssocket passed for service '%s', "
-					 "binding its own %saddresses",
+				         "binding its own %saddresses",
 				    passed[!a.dgram] ? (a.dgram ? "datagram " : "stream ") : "",
 				    svc->name,
 				    passed[!a.dgram] ? (a.dgram ? "datagram " : "stream ") : "");

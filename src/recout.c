@@ -43,13 +43,14 @@ ro_complain(struct recout *o, ssize_t w, size_t len)
 		snprintf(more, sizeof(more), " (%lu more since the last warning)", suppressed);
 	if (w < 0 && saved == ETIMEDOUT) {
 		log_warnx("logger output %s: record lost: the output took nothing more before "
-			  "the shutdown deadline%s", o->path, more);
+		          "the shutdown deadline%s",
+		    o->path, more);
 	} else if (w < 0) {
 		errno = saved;
 		log_warn("logger output %s: record lost%s", o->path, more);
 	} else {
-		log_warnx("logger output %s: record lost after %zd of %zu bytes%s", o->path, w,
-		    len, more);
+		log_warnx("logger output %s: record lost after %zd of %zu bytes%s", o->path, w, len,
+		    more);
 	}
 }
 
@@ -83,7 +84,7 @@ ro_wait_room(struct recout *o, long long progress_ms)
 			int r = sig_wait_cut(o->fd, POLLOUT);
 			if (r != 0)
 				return r;
-			continue;	/* the cut came: the rules below */
+			continue; /* the cut came: the rules below */
 		}
 		if (atomic_load(&o->gave_up))
 			break;
@@ -231,7 +232,7 @@ recout_write(struct recout *o, char *rec, size_t len)
 	if (o->kind == RO_SYSLOG) {
 		rec[len - 1] = '\0';
 		syslog(LOG_INFO, "%s", rec);
-		return RECOUT_WRITTEN;	/* no ack with syslog (conf.c) */
+		return RECOUT_WRITTEN; /* no ack with syslog (conf.c) */
 	}
 	if (o->kind == RO_STREAM)
 		return handler_nowait ? ro_emit_queue(o, rec, len) : ro_emit_wait(o, rec, len);
@@ -364,8 +365,8 @@ recout_put(struct recout *o)
 		o->lost += o->seq - o->done;
 	if (o->lost > 0)
 		log_warnx("logger output %s: %llu record%s lost: the output did not take them "
-			  "before the shutdown deadline or failed", o->path, o->lost,
-		    o->lost == 1 ? "" : "s");
+		          "before the shutdown deadline or failed",
+		    o->path, o->lost, o->lost == 1 ? "" : "s");
 	for (struct recout **pp = &outputs; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == o) {
 			*pp = o->next;
@@ -374,4 +375,3 @@ recout_put(struct recout *o)
 	}
 	ro_out_free(o);
 }
-

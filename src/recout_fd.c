@@ -54,14 +54,15 @@ ro_stream_setup(struct recout *o, char *err, size_t errlen)
 		if (fd < 0) {
 			snprintf(err, errlen,
 			    "logger output %s: cannot open a non-blocking descriptor of it "
-			    "through %s: %s", o->path, proc, strerror(errno));
+			    "through %s: %s",
+			    o->path, proc, strerror(errno));
 			return -1;
 		}
 		o->fd = fd;
 		o->close_fd = true;
 	}
-	o->sh = mmap(NULL, sizeof(*o->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	    -1, 0);
+	o->sh = mmap(NULL, sizeof(*o->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+	    0);
 	if (o->sh == MAP_FAILED) {
 		o->sh = NULL;
 		snprintf(err, errlen, "logger output %s: %s", o->path, strerror(errno));
@@ -131,15 +132,12 @@ recout_reopen(struct recout *o)
 	if (!o->own_fd)
 		return;
 	if ((fd = ro_open_path(o->path)) == -1) {
-		log_warn("logger output %s: reopen failed, still writing to the old file",
-		    o->path);
+		log_warn("logger output %s: reopen failed, still writing to the old file", o->path);
 		return;
 	}
 	if (o->kind == RO_STREAM && net_set_nonblock(fd, 1) < 0)
 		log_warn("logger output %s: reopened, but blocking", o->path);
 	if (dup3(fd, o->fd, O_CLOEXEC) == -1)
-		log_warn("logger output %s: reopen failed, still writing to the old file",
-		    o->path);
+		log_warn("logger output %s: reopen failed, still writing to the old file", o->path);
 	close(fd);
 }
-

@@ -11,21 +11,21 @@
 #include "log.h"
 #include "recout.h"
 
-#define RO_WARN_EVERY	10	/* seconds between warnings about one output */
+#define RO_WARN_EVERY 10 /* seconds between warnings about one output */
 /* handler_nowait: bytes an output may hold queued before the connections
  * feeding it are held; a record that starts below it is queued whole. */
-#define RO_QUEUE_MAX	(1024 * 1024)
+#define RO_QUEUE_MAX (1024 * 1024)
 /*
  * After the cut, what the cut handed over is still written to an output
  * that keeps taking it: up to RO_STALL_MS without progress, and no later
  * than RO_CUT_GRACE_MS after the cut.  Then the output has given up.
  */
-#define RO_STALL_MS	500
-#define RO_CUT_GRACE_MS	2000
+#define RO_STALL_MS     500
+#define RO_CUT_GRACE_MS 2000
 
 enum ro_kind {
-	RO_FILE,	/* regular file: one O_APPEND write(2) is atomic */
-	RO_STREAM,	/* pipe, socket, terminal: writers take turns */
+	RO_FILE,   /* regular file: one O_APPEND write(2) is atomic */
+	RO_STREAM, /* pipe, socket, terminal: writers take turns */
 	RO_SYSLOG,
 };
 
@@ -37,8 +37,8 @@ enum ro_kind {
  */
 struct ro_shared {
 	pthread_mutex_t lock;
-	bool writing;		/* a record is being written */
-	bool torn;		/* one was abandoned half-way: end its line first */
+	bool writing; /* a record is being written */
+	bool torn;    /* one was abandoned half-way: end its line first */
 };
 
 /*
@@ -50,26 +50,26 @@ struct ro_shared {
  * supervisor's descriptor is never made non-blocking).
  */
 struct recout {
-	char *path;		/* as configured, for messages and reopen */
-	int fd;			/* -1 for syslog */
+	char *path; /* as configured, for messages and reopen */
+	int fd;     /* -1 for syslog */
 	enum ro_kind kind;
-	bool own_fd;		/* opened from path: reopened on SIGHUP */
-	bool close_fd;		/* ours to close at exit */
-	bool is_socket;		/* send(2) with MSG_DONTWAIT */
+	bool own_fd;    /* opened from path: reopened on SIGHUP */
+	bool close_fd;  /* ours to close at exit */
+	bool is_socket; /* send(2) with MSG_DONTWAIT */
 	int refs;
-	struct ro_shared *sh;	/* RO_STREAM */
+	struct ro_shared *sh; /* RO_STREAM */
 	/* Set when a record was lost after the cut: every later one is lost
 	 * too, so each connection's records stay a prefix without a gap. */
 	atomic_bool gave_up;
-	pid_t sh_owner;		/* the process that set sh up */
-	pthread_mutex_t lock;	/* rl and lost: threads share the output */
+	pid_t sh_owner;       /* the process that set sh up */
+	pthread_mutex_t lock; /* rl and lost: threads share the output */
 	struct log_rate rl;
-	unsigned long long lost;	/* records not written */
+	unsigned long long lost; /* records not written */
 	/* handler_nowait only (one thread): */
-	struct buf q;		/* bytes the output has not taken yet */
-	unsigned long long seq;	/* records that went through the queue */
-	unsigned long long done;	/* ... of which all up to here are written */
-	unsigned long long drop_lo, drop_hi;	/* the last range given up */
+	struct buf q;                        /* bytes the output has not taken yet */
+	unsigned long long seq;              /* records that went through the queue */
+	unsigned long long done;             /* ... of which all up to here are written */
+	unsigned long long drop_lo, drop_hi; /* the last range given up */
 	struct recout *next;
 };
 

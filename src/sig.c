@@ -35,7 +35,7 @@ sig_now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* async-signal-safe */
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -68,7 +68,7 @@ on_signal(int signo)
 			sig_stop++;
 		cut_mark(sig_stop);
 		break;
-	case SIGUSR2:	/* fork children only: the parent cuts us now */
+	case SIGUSR2: /* fork children only: the parent cuts us now */
 		sig_stop = 2;
 		cut_mark(2);
 		break;
@@ -121,7 +121,9 @@ open_pipe(void)
 		cut_pipe[i] = -1;
 	}
 	return pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ||
-	    pipe2(cut_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ? -1 : 0;
+	        pipe2(cut_pipe, O_NONBLOCK | O_CLOEXEC) < 0 ?
+	    -1 :
+	    0;
 }
 
 int

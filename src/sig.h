@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 /* Set by the handlers; the models poll them after every wake-up. */
-extern volatile sig_atomic_t sig_stop;	/* SIGTERM/SIGINT count */
+extern volatile sig_atomic_t sig_stop; /* SIGTERM/SIGINT count */
 extern volatile sig_atomic_t sig_hup;
 extern volatile sig_atomic_t sig_usr1;
 extern volatile sig_atomic_t sig_chld;

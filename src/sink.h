@@ -21,18 +21,20 @@
  * core sends them or calls sink_keep() before it touches its input again.
  */
 struct sink {
-	struct buf out;		/* owned pending bytes */
-	const char *lent;	/* lent pending bytes (when lent_len > 0) */
+	struct buf out;   /* owned pending bytes */
+	const char *lent; /* lent pending bytes (when lent_len > 0) */
 	size_t lent_len;
 	size_t cap;
-	bool held;		/* sink_hold: full until the core releases it */
-	bool close_after;	/* sink_close_after: close once all is sent */
-	bool more;		/* sink_want_more: call the handler's more() */
+	bool held;        /* sink_hold: full until the core releases it */
+	bool close_after; /* sink_close_after: close once all is sent */
+	bool more;        /* sink_want_more: call the handler's more() */
 };
 
+/* clang-format off */
 #define SINK_INIT(capacity) \
 	{ .out = BUF_INIT, .lent = NULL, .lent_len = 0, .cap = (capacity), .held = false, \
 	  .close_after = false, .more = false }
+/* clang-format on */
 
 /* Appends a copy of n bytes; 0, or -1 with errno ENOMEM (nothing added). */
 int sink_write(struct sink *s, const void *p, size_t n);
@@ -48,14 +50,20 @@ int sink_keep(struct sink *s);
 void sink_clear(struct sink *s);
 
 /* How many bytes wait to be sent. */
-static inline size_t sink_pending(const struct sink *s) { return s->out.len + s->lent_len; }
+static inline size_t
+sink_pending(const struct sink *s)
+{
+	return s->out.len + s->lent_len;
+}
 /* The first pending byte; sink_pending() bytes follow (only while > 0). */
-static inline const char *sink_peek(const struct sink *s)
+static inline const char *
+sink_peek(const struct sink *s)
 {
 	return s->lent_len ? s->lent : buf_peek(&s->out);
 }
 /* Marks n (<= pending) bytes as sent; owned storage is freed once empty. */
-static inline void sink_consume(struct sink *s, size_t n)
+static inline void
+sink_consume(struct sink *s, size_t n)
 {
 	if (s->lent_len) {
 		s->lent += n;
@@ -65,12 +73,14 @@ static inline void sink_consume(struct sink *s, size_t n)
 	}
 }
 /* True once the pending bytes reached the cap, or while held. */
-static inline bool sink_full(const struct sink *s)
+static inline bool
+sink_full(const struct sink *s)
 {
 	return s->held || sink_pending(s) >= s->cap;
 }
 /* How many more bytes fit below the cap (0 when full). */
-static inline size_t sink_room(const struct sink *s)
+static inline size_t
+sink_room(const struct sink *s)
 {
 	size_t n = sink_pending(s);
 
@@ -85,15 +95,27 @@ static inline size_t sink_room(const struct sink *s)
  * handler's backlog hook reports room (see handler.h).  Only where
  * handler_nowait is set: elsewhere handlers wait for their output.
  */
-static inline void sink_hold(struct sink *s) { s->held = true; }
-static inline void sink_release(struct sink *s) { s->held = false; }
+static inline void
+sink_hold(struct sink *s)
+{
+	s->held = true;
+}
+static inline void
+sink_release(struct sink *s)
+{
+	s->held = false;
+}
 
 /*
  * A handler that has said all it will say (daytime, time) asks the core to
  * close the connection once every pending byte is sent; input that comes
  * meanwhile is still handed to it.
  */
-static inline void sink_close_after(struct sink *s) { s->close_after = true; }
+static inline void
+sink_close_after(struct sink *s)
+{
+	s->close_after = true;
+}
 
 /*
  * A handler that produces output without input (chargen, file bodies)
@@ -101,6 +123,10 @@ static inline void sink_close_after(struct sink *s) { s->close_after = true; }
  * calls sink_want_more(out, false).  The connection then stays open after
  * the client's half-close (it may still read) until sending fails.
  */
-static inline void sink_want_more(struct sink *s, bool on) { s->more = on; }
+static inline void
+sink_want_more(struct sink *s, bool on)
+{
+	s->more = on;
+}
 
 #endif

@@ -11,8 +11,8 @@ stats_init(struct config *cf)
 {
 	/* MAP_SHARED so that fork children count into the parent's view. */
 	size_t len = sizeof(struct svc_stats) * (cf->nsvcs ? cf->nsvcs : 1);
-	struct svc_stats *st = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct svc_stats *st = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
 
 	if (st == MAP_FAILED)
 		return -1;
@@ -34,10 +34,11 @@ stats_report(const struct config *cf)
 		struct svc_stats *st = cf->svcs[i].stats;
 		if (st == NULL)
 			continue;
-		log_status("status: service %s: connections %llu now, %llu total; bytes %llu in, "
-			 "%llu out; refused %llu max_clients, %llu no_fds, %llu fd_setsize, "
-			 "%llu denied, %llu per_source, %llu rate_limit; datagrams %llu received, "
-			 "%llu answered, %llu dropped",
+		log_status(
+		    "status: service %s: connections %llu now, %llu total; bytes %llu in, "
+		    "%llu out; refused %llu max_clients, %llu no_fds, %llu fd_setsize, "
+		    "%llu denied, %llu per_source, %llu rate_limit; datagrams %llu received, "
+		    "%llu answered, %llu dropped",
 		    cf->svcs[i].name, get(&st->conns_now), get(&st->conns_total),
 		    get(&st->bytes_in), get(&st->bytes_out), get(&st->refused[REFUSE_MAX_CLIENTS]),
 		    get(&st->refused[REFUSE_NO_FDS]), get(&st->refused[REFUSE_FDSETSIZE]),

@@ -15,9 +15,9 @@ enum refuse_reason {
 	REFUSE_MAX_CLIENTS,
 	REFUSE_NO_FDS,
 	REFUSE_FDSETSIZE,
-	REFUSE_DENIED,		/* allow/deny lists */
-	REFUSE_PER_SOURCE,	/* max_per_source */
-	REFUSE_RATE,		/* rate_limit */
+	REFUSE_DENIED,     /* allow/deny lists */
+	REFUSE_PER_SOURCE, /* max_per_source */
+	REFUSE_RATE,       /* rate_limit */
 	REFUSE_NREASONS
 };
 
@@ -26,7 +26,7 @@ struct svc_stats {
 	atomic_ullong conns_total;
 	atomic_ullong bytes_in;
 	atomic_ullong bytes_out;
-	atomic_ullong refused[REFUSE_NREASONS];	/* connections and datagrams */
+	atomic_ullong refused[REFUSE_NREASONS]; /* connections and datagrams */
 	/* Datagram listeners: received (refused ones too, counted above as
 	 * well), answered (reply datagrams sent), dropped (not handled:
 	 * truncated, handler error; or not answered: reflection guard, a
@@ -42,12 +42,14 @@ int stats_init(struct config *cf);
 /* Writes the one-line status of every service to the diagnostics. */
 void stats_report(const struct config *cf);
 
-static inline void stats_add(atomic_ullong *c, unsigned long long n)
+static inline void
+stats_add(atomic_ullong *c, unsigned long long n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-static inline void stats_sub(atomic_ullong *c, unsigned long long n)
+static inline void
+stats_sub(atomic_ullong *c, unsigned long long n)
 {
 	atomic_fetch_sub_explicit(c, n, memory_order_relaxed);
 }

@@ -7,9 +7,9 @@
 #include "timefmt.h"
 
 /* "YYYY-MM-DDTHH:MM:SS." before the microseconds and the "Z". */
-#define RFC3339_PREFIX	20
-#define RFC3339_LEN	27
-#define USEC_DIGITS	6
+#define RFC3339_PREFIX 20
+#define RFC3339_LEN    27
+#define USEC_DIGITS    6
 
 /*
  * A custom format as expanded for one second: out holds the strftime
@@ -26,8 +26,8 @@ struct tf_entry {
 	size_t outlen;
 	size_t nus;
 	/* Each hole takes at least one byte of out: at most TIMEFMT_MAX - 1. */
-	unsigned short us[TIMEFMT_MAX];	/* where each %f's digits go */
-	unsigned char usw[TIMEFMT_MAX];	/* ... and how many: 1 to 6 */
+	unsigned short us[TIMEFMT_MAX]; /* where each %f's digits go */
+	unsigned char usw[TIMEFMT_MAX]; /* ... and how many: 1 to 6 */
 };
 
 /* Two entries, so a thread serving two formats does not thrash. */
@@ -144,13 +144,13 @@ tf_segment(struct tf_entry *e, const char *fmt, size_t n, const struct tm *tm)
  * passed to it whole ("%-%s" is "%-%" then "s", as strftime reads it).
  */
 struct tf_spec {
-	const char *at;		/* the '%' */
-	size_t len;		/* through the conversion character */
-	char conv;		/* '\0' when the format ends first */
-	char pad;		/* the last of '_', '-', '0'; '\0' for none */
-	bool flags;		/* any flag, '^' and '#' included */
-	bool mod;		/* E or O */
-	int width;		/* -1 for none; saturates above TIMEFMT_MAX */
+	const char *at; /* the '%' */
+	size_t len;     /* through the conversion character */
+	char conv;      /* '\0' when the format ends first */
+	char pad;       /* the last of '_', '-', '0'; '\0' for none */
+	bool flags;     /* any flag, '^' and '#' included */
+	bool mod;       /* E or O */
+	int width;      /* -1 for none; saturates above TIMEFMT_MAX */
 };
 
 static void
@@ -184,10 +184,10 @@ tf_parse(const char *p, struct tf_spec *sp)
 
 /* What becomes of a spec: strftime's, or one it never sees. */
 enum tf_kind {
-	TF_LIBC,	/* strftime's own */
-	TF_SECONDS,	/* %s: strftime's runs mktime, which reads tm as local time */
-	TF_MICRO,	/* %f, %1f..%6f: not strftime's */
-	TF_BAD		/* %f with a flag, modifier or other width; '+' (see below) */
+	TF_LIBC,    /* strftime's own */
+	TF_SECONDS, /* %s: strftime's runs mktime, which reads tm as local time */
+	TF_MICRO,   /* %f, %1f..%6f: not strftime's */
+	TF_BAD      /* %f with a flag, modifier or other width; '+' (see below) */
 };
 
 static enum tf_kind
@@ -255,8 +255,7 @@ tf_seconds(struct tf_entry *e, time_t sec, const struct tf_spec *sp)
  * it does not know; *bad (if not NULL) gets the first one, or len 0.
  */
 static bool
-tf_build(struct tf_entry *e, const char *fmt, time_t sec, const struct tm *tm,
-    struct tf_spec *bad)
+tf_build(struct tf_entry *e, const char *fmt, time_t sec, const struct tm *tm, struct tf_spec *bad)
 {
 	const char *seg = fmt, *p = fmt;
 	struct tf_spec sp;
@@ -411,14 +410,18 @@ timefmt_check(const char *fmt, char *err, size_t errlen)
 	bool fits = tf_build(&e, fmt, sample, &tm, &bad);
 	/* The format last: a long one may be cut, the reason never. */
 	if (bad.len > 0 && bad.conv == '+') {
-		snprintf(err, errlen, "the '+' flag (\"%.*s\") is not supported, in timestamp "
-		    "format \"%s\"", (int)bad.len, bad.at, fmt);
+		snprintf(err, errlen,
+		    "the '+' flag (\"%.*s\") is not supported, in timestamp "
+		    "format \"%s\"",
+		    (int)bad.len, bad.at, fmt);
 		return -1;
 	}
 	if (bad.len > 0) {
-		snprintf(err, errlen, "\"%.*s\" is not supported (%%f takes no flag or modifier, "
+		snprintf(err, errlen,
+		    "\"%.*s\" is not supported (%%f takes no flag or modifier, "
 		    "only a width of 1 to 6 digits: %%3f is milliseconds), in timestamp format "
-		    "\"%s\"", (int)bad.len, bad.at, fmt);
+		    "\"%s\"",
+		    (int)bad.len, bad.at, fmt);
 		return -1;
 	}
 	if (!fits) {

@@ -5,12 +5,12 @@
 #include "../handler.h"
 #include "../sink.h"
 
-#define CG_FIRST	0x20	/* ' ', the first printable ASCII character */
-#define CG_NCHARS	95	/* 0x20..0x7E */
-#define CG_WIDTH	72	/* characters per line, before CR LF */
-#define CG_LINE		(CG_WIDTH + 2)
+#define CG_FIRST  0x20 /* ' ', the first printable ASCII character */
+#define CG_NCHARS 95   /* 0x20..0x7E */
+#define CG_WIDTH  72   /* characters per line, before CR LF */
+#define CG_LINE   (CG_WIDTH + 2)
 /* RFC 864: a datagram reply holds 0 to 512 characters. */
-#define CG_DGRAM_MAX	512
+#define CG_DGRAM_MAX 512
 
 /*
  * Line k starts at character k mod 95, so only k mod 95 is kept: the

@@ -7,12 +7,12 @@
 #include "../sink.h"
 
 /* "Sun Dec  6 05:55:49 2026\r\n" is 26 bytes; room for a 10-digit year. */
-#define DT_MAX	64
+#define DT_MAX 64
 
 /* Our own names: strftime's %a and %b would follow LC_TIME. */
 static const char *const dt_days[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const dt_months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-	"Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *const dt_months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+	"Sep", "Oct", "Nov", "Dec" };
 
 /* The line, CR LF included, into line[DT_MAX]: its length, or -1. */
 static int
@@ -27,8 +27,7 @@ dt_line(char *line)
 		return -1;
 	/* ctime's layout: the day of the month padded with a space, like %e. */
 	n = snprintf(line, DT_MAX, "%s %s %2d %02d:%02d:%02d %d\r\n", dt_days[tm.tm_wday],
-	    dt_months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    tm.tm_year + 1900);
+	    dt_months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
 	return n < 0 || n >= DT_MAX ? -1 : n;
 }
 

@@ -16,12 +16,12 @@
 #include "../sink.h"
 #include "../timefmt.h"
 
-#define LG_TIME_LEN	27	/* RFC 3339 with microseconds */
+#define LG_TIME_LEN 27 /* RFC 3339 with microseconds */
 /* Per connection: kept small, the peer name is the bulk of it. */
 struct lg_state {
 	struct framer fr;
 	struct service *svc;
-	unsigned long long owed;	/* ack: queued record whose OK is due */
+	unsigned long long owed; /* ack: queued record whose OK is due */
 	char peer[NET_ADDRSTRLEN];
 };
 
@@ -44,7 +44,7 @@ lg_owing(struct lg_state *ls, struct sink *out)
 		return false;
 	}
 	if (fate == RECOUT_LOST || sig_cut_due()) {
-		ls->owed = 0;	/* lost, or nobody waits for the OK any more */
+		ls->owed = 0; /* lost, or nobody waits for the OK any more */
 		return false;
 	}
 	sink_hold(out);

@@ -7,7 +7,7 @@
 #include "../sink.h"
 
 /* Seconds from 1900-01-01 to 1970-01-01 (70 years, 17 of them leap). */
-#define TM_EPOCH_1900	2208988800u
+#define TM_EPOCH_1900 2208988800u
 
 /*
  * Unsigned arithmetic wraps, so the value is mod 2^32 as RFC 868 reads it

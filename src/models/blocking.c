@@ -18,9 +18,9 @@
 #define SERVE_ACCEPT_PAUSE_MS 1000
 
 static struct pollfd *accept_pfds;
-static long long *accept_paused;	/* per listener: resting until (ms), 0 if not */
-static size_t accept_next;	/* round robin over ready listeners */
-static char *dgram_buf;		/* DGRAM_MAX bytes: the datagram being dispatched */
+static long long *accept_paused; /* per listener: resting until (ms), 0 if not */
+static size_t accept_next;       /* round robin over ready listeners */
+static char *dgram_buf;          /* DGRAM_MAX bytes: the datagram being dispatched */
 static struct log_rate warn_accept = LOG_RATE_INIT(10);
 
 /*
@@ -202,7 +202,7 @@ blocking_run(struct config *cf, const struct dispatcher *d)
 		}
 		if (r == BLOCKING_DGRAM) {
 			if (d->datagram(cf, c.ls, &m) < 0)
-				dgram_sent(c.svc, 0, 1);	/* not served: dropped */
+				dgram_sent(c.svc, 0, 1); /* not served: dropped */
 			continue;
 		}
 		if (r == 0) {

@@ -12,8 +12,8 @@ struct listener;
 
 /* One accepted connection, handed by the accept loop to a dispatcher. */
 struct client {
-	int fd;			/* blocking, close-on-exec */
-	struct listener *ls;	/* where it came */
+	int fd;              /* blocking, close-on-exec */
+	struct listener *ls; /* where it came */
 	struct service *svc;
 	struct peer peer;
 };

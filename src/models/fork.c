@@ -1,8 +1,8 @@
 /* fork.c - one child process per connection; the parent only accepts and reaps. */
 #include <errno.h>
 #include <poll.h>
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,7 +22,7 @@
  * signals to, and reap; the parent ends their per-source accounting. */
 struct kid {
 	pid_t pid;
-	bool dgram;		/* serving a datagram: no admission to end */
+	bool dgram; /* serving a datagram: no admission to end */
 	struct client c;
 };
 static struct kid *kids;
@@ -91,8 +91,8 @@ child(struct config *cf, struct client *c)
 		log_warn("child: signals");
 	net_spare_close();
 	pidfile_forget();
-	net_close_all(cf);	/* the parent's listeners: never removes their files */
-	serve(cf, c, SERVE_READ);	/* the parent's cut is the backstop */
+	net_close_all(cf);        /* the parent's listeners: never removes their files */
+	serve(cf, c, SERVE_READ); /* the parent's cut is the backstop */
 	close(c->fd);
 	handler_fini_all(cf->svcs, cf->nsvcs);
 	sig_fini();
@@ -208,7 +208,7 @@ fork_signalled(struct config *cf)
 {
 	(void)cf;
 	if (sig_hup)
-		kids_signal(SIGHUP);	/* children reopen their outputs too */
+		kids_signal(SIGHUP); /* children reopen their outputs too */
 }
 
 static void

@@ -1,9 +1,9 @@
 /* loop.c - the readiness loop shared by select, poll and epoll. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -78,7 +78,7 @@ conn_accept(struct evloop *ev, struct listener *ls)
 			admit_refuse(ls, fd, REFUSE_FDSETSIZE);
 			if (log_rate_ok(&ev->warn_setsize))
 				log_warnx("%s: closed connection from %s: descriptor %d is beyond "
-					  "what %s can watch (%d)",
+				          "what %s can watch (%d)",
 				    ls->addr, peer.text, fd, ev->be->name, ev->l.setsize);
 			continue;
 		}
@@ -186,7 +186,7 @@ held_release(struct evloop *ev)
 			loop_close(ev, c);
 			continue;
 		}
-		loop_settle(ev, c);	/* may hold it again: it goes back on the list */
+		loop_settle(ev, c); /* may hold it again: it goes back on the list */
 	}
 	return n;
 }
@@ -331,7 +331,8 @@ loop_run(struct config *cf, const struct backend *be)
 	for (;;) {
 		/* Stopped: once the connections are done and the handlers'
 		 * outputs took what was queued for them, or at the deadline. */
-		if (ev.stopping && ev.cs.n == 0 && (ev.nwatched == 0 || ev.cs.now_ms >= ev.deadline_ms))
+		if (ev.stopping && ev.cs.n == 0 &&
+		    (ev.nwatched == 0 || ev.cs.now_ms >= ev.deadline_ms))
 			break;
 		int n = be->wait(&ev.l, wait_timeout(&ev));
 		if (n < 0) {
@@ -381,7 +382,8 @@ loop_run(struct config *cf, const struct backend *be)
 		if (signalled) {
 			int stop = model_signals(cf);
 			if (stop >= 2) {
-				log_info("second stop signal: exiting now, dropping %ld connection%s",
+				log_info(
+				    "second stop signal: exiting now, dropping %ld connection%s",
 				    ev.cs.n, ev.cs.n == 1 ? "" : "s");
 				break;
 			}
@@ -391,7 +393,7 @@ loop_run(struct config *cf, const struct backend *be)
 		expire_idle(&ev);
 		listeners_resume(&ev);
 		if (ev.stopping && ev.cs.now_ms >= ev.deadline_ms) {
-			handler_nowait = false;	/* as in loop_fini */
+			handler_nowait = false; /* as in loop_fini */
 			for (int fd = 0; fd < ev.l.setsize; fd++)
 				if (ev.conns[fd])
 					loop_cut(&ev, ev.conns[fd], true);

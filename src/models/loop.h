@@ -14,9 +14,9 @@ struct fired {
 
 /* The part of the loop a backend may use. */
 struct loop {
-	void *be_data;		/* the backend's own state */
-	struct fired *fired;	/* filled by wait(); room for setsize entries */
-	int setsize;		/* descriptors below this may be registered */
+	void *be_data;       /* the backend's own state */
+	struct fired *fired; /* filled by wait(); room for setsize entries */
+	int setsize;         /* descriptors below this may be registered */
 };
 
 /*

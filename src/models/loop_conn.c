@@ -96,10 +96,10 @@ loop_settle(struct evloop *ev, struct conn *c)
 		if (c->in.len == 0 || sink_full(&c->out) || sink_pending(&c->out) > 0)
 			break;
 		if (c->in.len == before && queued == 0)
-			break;	/* no progress: the handler broke its contract */
+			break; /* no progress: the handler broke its contract */
 	}
 	for (int i = 0; i < LOOP_MORE_ROUNDS && sink_pending(&c->out) == 0 && conn_producing(c);
-	    i++)
+	     i++)
 		if (conn_produce(c) < 0 || loop_flush(ev, c) < 0)
 			goto close;
 	switch (conn_done(c)) {
@@ -149,12 +149,12 @@ loop_readable(struct evloop *ev, struct conn *c)
 			loop_close(ev, c);
 			return;
 		} else if (round > 0) {
-			return;		/* settled after the previous read */
+			return; /* settled after the previous read */
 		}
 		/* Only a full read suggests more: not a short one, the end of
 		 * stream or a wake-up with nothing to read. */
-		if (loop_settle(ev, c) < 0 || n <= 0 || (size_t)n < want ||
-		    !(c->io & LOOP_READ) || sink_pending(&c->out) > 0)
+		if (loop_settle(ev, c) < 0 || n <= 0 || (size_t)n < want || !(c->io & LOOP_READ) ||
+		    sink_pending(&c->out) > 0)
 			return;
 	}
 }

@@ -15,7 +15,7 @@ struct service;
 /* One read buffer per loop; a connection keeps input only while its
  * handler could not consume it (replies backed up to max_pending). */
 #define LOOP_READ_SIZE (256 * 1024)
-#define LOOP_READ_MIN (16 * 1024)
+#define LOOP_READ_MIN  (16 * 1024)
 /* Bounded work per wake-up: accepts per listener. */
 #define LOOP_ACCEPT_BATCH 64
 /* Reads in a row on one connection while each fills the buffer. */
@@ -28,18 +28,18 @@ struct service;
 #define LOOP_ACCEPT_PAUSE_MS 1000
 
 struct evloop {
-	struct loop l;		/* the backend's view; first member */
+	struct loop l; /* the backend's view; first member */
 	const struct backend *be;
 	struct config *cf;
-	struct conn **conns;	/* by descriptor */
-	struct conns cs;	/* their count, idle and held lists, the clock */
+	struct conn **conns; /* by descriptor */
+	struct conns cs;     /* their count, idle and held lists, the clock */
 	/* Per service, for handlers with a backlog hook: the output descriptor
 	 * watched for writability (-1: none), and whether held sinks may go. */
 	int *out_fd;
 	bool *out_room;
-	int nwatched;		/* services with an output watched */
-	bool held_ready;	/* held connections may go on: do not block */
-	long long *paused;	/* per listener: resting until (ms), 0 when not */
+	int nwatched;      /* services with an output watched */
+	bool held_ready;   /* held connections may go on: do not block */
+	long long *paused; /* per listener: resting until (ms), 0 when not */
 	char *rbuf;
 	bool stopping;
 	long long deadline_ms;

@@ -7,8 +7,8 @@
 #include "loop.h"
 
 struct pl_state {
-	struct pollfd *pfds;	/* packed: the first n are in use */
-	int *index;		/* descriptor -> slot in pfds, -1 if none */
+	struct pollfd *pfds; /* packed: the first n are in use */
+	int *index;          /* descriptor -> slot in pfds, -1 if none */
 	int n;
 };
 

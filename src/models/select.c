@@ -8,9 +8,9 @@
 #include "loop.h"
 
 struct sl_state {
-	fd_set rfds, wfds;	/* the interest; select() works on copies */
+	fd_set rfds, wfds; /* the interest; select() works on copies */
 	fd_set rcopy, wcopy;
-	int maxfd;		/* highest registered descriptor, -1 if none */
+	int maxfd; /* highest registered descriptor, -1 if none */
 };
 
 static int
@@ -50,8 +50,8 @@ sl_set(struct loop *l, int fd, int old_mask, int new_mask)
 	if (new_mask && fd > d->maxfd)
 		d->maxfd = fd;
 	else if (!new_mask && fd == d->maxfd)
-		while (d->maxfd >= 0 && !FD_ISSET(d->maxfd, &d->rfds) &&
-		    !FD_ISSET(d->maxfd, &d->wfds))
+		while (
+		    d->maxfd >= 0 && !FD_ISSET(d->maxfd, &d->rfds) && !FD_ISSET(d->maxfd, &d->wfds))
 			d->maxfd--;
 	return 0;
 }

@@ -27,7 +27,7 @@
  * costs a few system calls per MiB rather than 64.  Connections that only
  * exchange small messages never allocate it.
  */
-#define SERVE_READ_SIZE (32 * 1024)
+#define SERVE_READ_SIZE        (32 * 1024)
 #define SERVE_STREAM_READ_SIZE (256 * 1024)
 
 /* One connection's progress through serve(). */
@@ -36,7 +36,7 @@ struct session {
 	struct client *cl;
 	struct conn *c;
 	enum serve_wait wait;
-	long long deadline_ms;	/* drain deadline once stopping, else -1 */
+	long long deadline_ms; /* drain deadline once stopping, else -1 */
 	bool timed_out;
 };
 
@@ -64,7 +64,7 @@ static int
 take_signals(struct session *s)
 {
 	if (s->wait == SERVE_WORKER)
-		return 0;	/* the main thread ends it with shutdown(2) */
+		return 0; /* the main thread ends it with shutdown(2) */
 	if (sig_stop || sig_hup || sig_usr1) {
 		int stop = model_signals(s->cf);
 		if (stop >= 2)
@@ -115,8 +115,9 @@ wait_ready(struct session *s, short events)
 			due = s->deadline_ms;
 		/* idle_timeout may be a year: poll takes an int of ms, so a
 		 * long wait is taken a day at a time. */
-		timeout = due < 0 ? -1 : due <= now ? 0 :
-		    (int)(due - now > 86400000 ? 86400000 : due - now);
+		timeout = due < 0 ? -1 :
+		    due <= now    ? 0 :
+		                    (int)(due - now > 86400000 ? 86400000 : due - now);
 		int n = poll(pfd, 2, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -131,7 +132,7 @@ wait_ready(struct session *s, short events)
 		}
 		if (pfd[0].revents)
 			return 1;
-		sig_drain();	/* the flags are looked at above */
+		sig_drain(); /* the flags are looked at above */
 	}
 }
 
@@ -152,7 +153,7 @@ flush(struct session *s)
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -1;
 			if (s->wait == SERVE_WORKER) {
-				s->timed_out = true;	/* SO_SNDTIMEO */
+				s->timed_out = true; /* SO_SNDTIMEO */
 				return -1;
 			}
 			if (wait_ready(s, POLLOUT) <= 0)
@@ -223,12 +224,12 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 			break;
 		enum conn_end end = conn_done(c);
 		if (end == CONN_CLOSE_GENTLY)
-			net_end_gently(c->fd);	/* the handler said all; flushed */
+			net_end_gently(c->fd); /* the handler said all; flushed */
 		if (end != CONN_GOING)
 			break;
 		if (c->in.len > 0) {
 			if (c->in.len == kept && queued == 0)
-				break;	/* no progress: the handler broke its contract */
+				break; /* no progress: the handler broke its contract */
 			continue;
 		}
 		if (conn_producing(c)) {
@@ -237,7 +238,7 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 			continue;
 		}
 		if (c->flags & CONN_RD_EOF)
-			break;	/* nothing left to wait for */
+			break; /* nothing left to wait for */
 		if (wait == SERVE_POLL ? wait_ready(&s, POLLIN) <= 0 : take_signals(&s) < 0)
 			break;
 		ssize_t n = read(c->fd, rbuf, rsize);
@@ -270,8 +271,9 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 	 * a second signal, the thread model's shutdown): what the client sent
 	 * is still handed to the handler.  Idle expiry hands over what was
 	 * read.  A client that went away (reset) takes nothing more. */
-	if (!(c->flags & CONN_EOF_DONE) && (sig_cut_due() ||
-	    (s.timed_out && s.deadline_ms >= 0 && sig_now_ms() >= s.deadline_ms))) {
+	if (!(c->flags & CONN_EOF_DONE) &&
+	    (sig_cut_due() ||
+	        (s.timed_out && s.deadline_ms >= 0 && sig_now_ms() >= s.deadline_ms))) {
 		conn_cut(c, c->fd, rbuf, rsize);
 	} else if (s.timed_out) {
 		log_debug("%s: idle for %lds, closing", cl->peer.text, cf->idle_timeout);

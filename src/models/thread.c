@@ -33,10 +33,10 @@ struct worker {
 
 /* The live workers, so that shutdown can cut their connections. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gone;	/* on CLOCK_MONOTONIC, see thread_run */
+static pthread_cond_t gone; /* on CLOCK_MONOTONIC, see thread_run */
 static struct worker *workers;
 static long nworkers;
-static pthread_attr_t attr;	/* detached, THREAD_STACK_SIZE */
+static pthread_attr_t attr; /* detached, THREAD_STACK_SIZE */
 
 static long
 workers_count(void)
@@ -70,7 +70,7 @@ worker_main(void *arg)
 	pthread_mutex_unlock(&lock);
 	if (!w->dgram) {
 		close(w->c.fd);
-		serve_release(&w->c);	/* reads the configuration */
+		serve_release(&w->c); /* reads the configuration */
 	}
 	/* Counted out only now: once the last worker is, the main thread may
 	 * return and exit() free the configuration (audit finding 8). */
@@ -176,9 +176,10 @@ stop_workers(struct config *cf)
 	log_info("cut %ld connection%s at shutdown", left, left == 1 ? "" : "s");
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += 5;
-	wait_workers(&deadline, false);	/* bounded: every socket is shut down */
+	wait_workers(&deadline, false); /* bounded: every socket is shut down */
 	if (nworkers > 0) {
-		log_errx("%ld thread%s did not finish; exiting", nworkers, nworkers == 1 ? "" : "s");
+		log_errx("%ld thread%s did not finish; exiting", nworkers,
+		    nworkers == 1 ? "" : "s");
 		net_close_all(cf);
 		_exit(1);
 	}

@@ -11,51 +11,51 @@ enum bench_mode { MODE_PINGPONG, MODE_LINES, MODE_CONNRATE, MODE_BULK, MODE_HOLD
 
 struct bench_opts {
 	enum bench_mode mode;
-	const char *host;	/* numeric IPv4, loopback only */
+	const char *host; /* numeric IPv4, loopback only */
 	int port;
-	long conns;		/* concurrent connections (hold: how many to hold) */
-	size_t size;		/* message / line / bulk write size in bytes */
-	double secs;		/* measured window */
-	double warmup;		/* unmeasured run before the window */
-	long long ops;		/* stop the window after this many operations (0: time only) */
-	double timeout;		/* no progress this long: give up */
-	double hold_secs;	/* hold: idle time before the pings */
-	int sources;		/* 127.0.0.x source addresses to spread over (0: automatic) */
-	size_t window;		/* bulk: unverified bytes in flight at most */
-	pid_t server_pid;	/* 0: no server figures */
-	bool perf;		/* count the server's system calls with perf stat */
-	long max_errors;	/* give up after this many errors */
-	const char *label;	/* copied to the RESULT line */
+	long conns;        /* concurrent connections (hold: how many to hold) */
+	size_t size;       /* message / line / bulk write size in bytes */
+	double secs;       /* measured window */
+	double warmup;     /* unmeasured run before the window */
+	long long ops;     /* stop the window after this many operations (0: time only) */
+	double timeout;    /* no progress this long: give up */
+	double hold_secs;  /* hold: idle time before the pings */
+	int sources;       /* 127.0.0.x source addresses to spread over (0: automatic) */
+	size_t window;     /* bulk: unverified bytes in flight at most */
+	pid_t server_pid;  /* 0: no server figures */
+	bool perf;         /* count the server's system calls with perf stat */
+	long max_errors;   /* give up after this many errors */
+	const char *label; /* copied to the RESULT line */
 };
 
 /* What one run measured; NAN where not measured. */
 struct bench_result {
-	double window_s;	/* length of the measured window */
-	double ops;		/* operations in the window (bulk: MiB) */
-	double rate;		/* ops per second */
+	double window_s; /* length of the measured window */
+	double ops;      /* operations in the window (bulk: MiB) */
+	double rate;     /* ops per second */
 	double p50_us, p99_us, p999_us, max_us;
 	long long errors;
-	double cpu_us_per_op;	/* server CPU time per operation */
-	double server_cpu_pct;	/* server CPU over the window, percent of one core */
+	double cpu_us_per_op;  /* server CPU time per operation */
+	double server_cpu_pct; /* server CPU over the window, percent of one core */
 	double syscalls_per_op;
 	double client_cpu_us_per_op;
-	const char *cpu_method;	/* "schedstat" (ns) or "stat" (ticks) */
-	double steal_pct;	/* of the machine's CPU time, stolen by the hypervisor */
-	double machine_busy_pct;	/* of the machine's CPU time, not idle */
+	const char *cpu_method;  /* "schedstat" (ns) or "stat" (ticks) */
+	double steal_pct;        /* of the machine's CPU time, stolen by the hypervisor */
+	double machine_busy_pct; /* of the machine's CPU time, not idle */
 	int server_procs, server_threads;
 	/* hold */
-	long held;		/* connections established */
-	long answered;		/* of which answered the ping */
+	long held;     /* connections established */
+	long answered; /* of which answered the ping */
 	double rss_before_kib, rss_idle_kib, rss_after_kib;
-	double pss_before_kib, pss_after_kib;	/* shared pages split among processes */
+	double pss_before_kib, pss_after_kib; /* shared pages split among processes */
 	double kib_per_conn, kib_per_conn_idle, pss_kib_per_conn;
-	double connect_s;	/* time to establish all held connections */
-	long long listen_overflows;	/* accept-queue overflows while connecting */
-	char note[256];		/* first error, if any */
+	double connect_s;           /* time to establish all held connections */
+	long long listen_overflows; /* accept-queue overflows while connecting */
+	char note[256];             /* first error, if any */
 };
 
 /* Latency histogram: log-linear buckets, about 1.6% wide, in ns. */
-#define HIST_SUB 64
+#define HIST_SUB     64
 #define HIST_BUCKETS (HIST_SUB * 40)
 struct hist {
 	uint64_t count[HIST_BUCKETS];

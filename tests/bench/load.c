@@ -35,16 +35,16 @@ enum conn_state { C_FREE, C_CONNECTING, C_IDLE, C_BUSY, C_DONE };
 struct conn {
 	int fd;
 	enum conn_state state;
-	uint32_t events;	/* registered with epoll */
+	uint32_t events; /* registered with epoll */
 	uint32_t idx;
-	size_t len;		/* bytes in the current message */
-	size_t sent, got;	/* of the current message; bulk: in all */
-	const char *msg;	/* the current message */
-	char *reply;		/* lines: the reply so far */
+	size_t len;       /* bytes in the current message */
+	size_t sent, got; /* of the current message; bulk: in all */
+	const char *msg;  /* the current message */
+	char *reply;      /* lines: the reply so far */
 	size_t rlen;
-	uint64_t t0;		/* the operation started */
+	uint64_t t0; /* the operation started */
 	uint64_t seq;
-	uint64_t nops;		/* completed, warm-up included */
+	uint64_t nops; /* completed, warm-up included */
 	/* bulk: when each write ended, for the echo latency */
 	uint64_t *ring_off, *ring_t;
 	unsigned ring_head, ring_n;
@@ -57,19 +57,19 @@ struct run {
 	struct sockaddr_in dst;
 	struct conn *c;
 	long nconns;
-	char *pat;		/* pattern, PAT_PERIOD + slack bytes */
+	char *pat; /* pattern, PAT_PERIOD + slack bytes */
 	char *rbuf;
 	size_t rbuf_size;
-	char *lines;		/* lines: per-connection line buffers */
+	char *lines; /* lines: per-connection line buffers */
 	struct hist h;
 	bool measuring;
-	bool stopping;		/* no new operations: draining */
-	double ops;		/* completed in the window (bulk: bytes) */
-	long busy;		/* operations in flight */
+	bool stopping; /* no new operations: draining */
+	double ops;    /* completed in the window (bulk: bytes) */
+	long busy;     /* operations in flight */
 	long connected, opened;
-	long dead;		/* connections given up on */
-	long hellos;		/* hold: connections that answered their first ping */
-	uint64_t next_src;	/* source address rotation */
+	long dead;         /* connections given up on */
+	long hellos;       /* hold: connections that answered their first ping */
+	uint64_t next_src; /* source address rotation */
 	uint64_t last_progress;
 	long long errors;
 	bool fatal;
@@ -132,7 +132,8 @@ bind_next(struct run *R, int fd)
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-	src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(R->next_src++ % (uint64_t)R->o->sources));
+	src.sin_addr.s_addr = htonl(
+	    0x7f000001u + (uint32_t)(R->next_src++ % (uint64_t)R->o->sources));
 	return bind(fd, (struct sockaddr *)&src, sizeof(src));
 }
 
@@ -397,8 +398,9 @@ lines_read(struct run *R, struct conn *c)
 	/* The echo is the line; a timestamp reply is "[TIME] " + the line. */
 	size_t L = c->len;
 	if (c->rlen < L || memcmp(c->reply + c->rlen - L, c->msg, L) != 0 ||
-	    (c->rlen > L && (c->reply[0] != '[' || c->rlen < L + 3 ||
-				memcmp(c->reply + c->rlen - L - 2, "] ", 2) != 0))) {
+	    (c->rlen > L &&
+	        (c->reply[0] != '[' || c->rlen < L + 3 ||
+	            memcmp(c->reply + c->rlen - L - 2, "] ", 2) != 0))) {
 		fail(R, c, "wrong reply line: %.*s", (int)(c->rlen < 120 ? c->rlen - 1 : 120),
 		    c->reply);
 		return;
@@ -489,7 +491,8 @@ run_until(struct run *R, uint64_t deadline, bool (*done)(struct run *))
 			fail(R, NULL, "no progress for %.1f s", R->o->timeout);
 			return false;
 		}
-		if ((++spins & 1023) == 0 && R->o->server_pid > 0 && !probe_alive(R->o->server_pid)) {
+		if ((++spins & 1023) == 0 && R->o->server_pid > 0 &&
+		    !probe_alive(R->o->server_pid)) {
 			fail(R, NULL, "the server (pid %d) is gone", (int)R->o->server_pid);
 			R->fatal = true;
 			return false;
@@ -541,15 +544,16 @@ bulk_drained(struct run *R)
 static bool
 window_full(struct run *R)
 {
-	return R->o->ops > 0 && R->ops >= (double)R->o->ops *
-	    (R->o->mode == MODE_BULK ? 1048576.0 : 1.0);
+	return R->o->ops > 0 &&
+	    R->ops >= (double)R->o->ops * (R->o->mode == MODE_BULK ? 1048576.0 : 1.0);
 }
 
 /* Opens R->nconns connections, CONNECT_INFLIGHT at a time. */
 static bool
 connect_all(struct run *R)
 {
-	uint64_t deadline = now_ns() + (uint64_t)((R->o->timeout + (double)R->nconns / 500.0) * 1e9);
+	uint64_t deadline = now_ns() +
+	    (uint64_t)((R->o->timeout + (double)R->nconns / 500.0) * 1e9);
 	struct epoll_event ev[EVENT_BATCH];
 	long next = 0;
 

@@ -82,13 +82,18 @@ human_us(const char *name, double us)
 static void
 report(const struct bench_opts *o, const struct bench_result *r)
 {
-	const char *unit = o->mode == MODE_BULK ? "MiB" : o->mode == MODE_CONNRATE ? "conn" :
-	    o->mode == MODE_LINES ? "line" : o->mode == MODE_HOLD ? "ping" : "round trip";
+	const char *unit = o->mode == MODE_BULK ? "MiB" :
+	    o->mode == MODE_CONNRATE            ? "conn" :
+	    o->mode == MODE_LINES               ? "line" :
+	    o->mode == MODE_HOLD                ? "ping" :
+	                                          "round trip";
 
 	printf("%s: %ld connection%s, %zu-byte %s, %s:%d, window %.2f s (warm-up %.2f s)\n",
 	    mode_names[o->mode], o->conns, o->conns == 1 ? "" : "s", o->size,
-	    o->mode == MODE_BULK ? "writes" : o->mode == MODE_LINES ? "lines" : "messages", o->host,
-	    o->port, r->window_s, o->mode == MODE_HOLD ? 0 : o->warmup);
+	    o->mode == MODE_BULK      ? "writes" :
+	        o->mode == MODE_LINES ? "lines" :
+	                                "messages",
+	    o->host, o->port, r->window_s, o->mode == MODE_HOLD ? 0 : o->warmup);
 	if (o->mode == MODE_HOLD) {
 		printf("  held         %ld connections in %.2f s (%lld accept-queue overflows); "
 		       "%ld answered the ping\n",
@@ -110,8 +115,9 @@ report(const struct bench_opts *o, const struct bench_result *r)
 	human_us("max", r->max_us);
 	printf("\n  errors      %lld%s%s\n", r->errors, r->note[0] ? ": " : "", r->note);
 	if (o->server_pid > 0) {
-		printf("  server      %.2f µs CPU per %s (%.0f%% of a core; %d process%s, %d thread%s;"
-		       " %s)",
+		printf(
+		    "  server      %.2f µs CPU per %s (%.0f%% of a core; %d process%s, %d thread%s;"
+		    " %s)",
 		    r->cpu_us_per_op, unit, r->server_cpu_pct, r->server_procs,
 		    r->server_procs == 1 ? "" : "es", r->server_threads,
 		    r->server_threads == 1 ? "" : "s", r->cpu_method ? r->cpu_method : "none");
@@ -126,8 +132,11 @@ report(const struct bench_opts *o, const struct bench_result *r)
 
 	printf("RESULT mode=%s label=%s conns=%ld size=%zu unit=%s", mode_names[o->mode],
 	    o->label ? o->label : "-", o->conns, o->size,
-	    o->mode == MODE_BULK ? "MiB" : o->mode == MODE_CONNRATE ? "conn" :
-	    o->mode == MODE_LINES ? "line" : o->mode == MODE_HOLD ? "ping" : "rt");
+	    o->mode == MODE_BULK         ? "MiB" :
+	        o->mode == MODE_CONNRATE ? "conn" :
+	        o->mode == MODE_LINES    ? "line" :
+	        o->mode == MODE_HOLD     ? "ping" :
+	                                   "rt");
 	put("window_s", r->window_s, 3);
 	put("ops", r->ops, 1);
 	put("rate", r->rate, 1);
@@ -295,8 +304,9 @@ main(int argc, char **argv)
 	}
 	long nofile = raise_nofile();
 	if (o.conns + 32 > nofile) {
-		fprintf(stderr, "dispatchd-bench: %ld connections need more descriptors than "
-				"RLIMIT_NOFILE allows (%ld)\n",
+		fprintf(stderr,
+		    "dispatchd-bench: %ld connections need more descriptors than "
+		    "RLIMIT_NOFILE allows (%ld)\n",
 		    o.conns, nofile);
 		return 2;
 	}

@@ -21,17 +21,17 @@
 
 /* CPU figures of the server's process tree at one instant. */
 struct snap {
-	double stat_ns;		/* sum of utime+stime+cutime+cstime, in clock ticks */
-	double reaped_ns;	/* the cutime+cstime part */
-	double sched_ns;	/* sum of the live tasks' run time (schedstat, ns) */
-	uint64_t task_sig;	/* which tasks were summed, order-free */
+	double stat_ns;    /* sum of utime+stime+cutime+cstime, in clock ticks */
+	double reaped_ns;  /* the cutime+cstime part */
+	double sched_ns;   /* sum of the live tasks' run time (schedstat, ns) */
+	uint64_t task_sig; /* which tasks were summed, order-free */
 	long ntasks;
 	int nprocs;
 };
 
 struct probe {
 	pid_t root;
-	pid_t perf;		/* 0: none */
+	pid_t perf; /* 0: none */
 	int ctl_fd;
 	int ack_fd;
 	char dir[64];
@@ -75,8 +75,8 @@ read_pstat(int pid, struct pstat *ps)
 	if (p == NULL)
 		return -1;
 	if (sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld %*d %*d %ld",
-		&ps->state, &ps->ppid, &ps->utime, &ps->stime, &ps->cutime, &ps->cstime,
-		&ps->threads) != 7)
+	        &ps->state, &ps->ppid, &ps->utime, &ps->stime, &ps->cutime, &ps->cstime,
+	        &ps->threads) != 7)
 		return -1;
 	return 0;
 }
@@ -309,8 +309,8 @@ perf_spawn(struct probe *p, const char *pidlist)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execlp("perf", "perf", "stat", "-D", "-1", "-e", "raw_syscalls:sys_enter", "-x", ",",
-		    "-o", out, "-p", pidlist, "--control", ctl, (char *)NULL);
+		execlp("perf", "perf", "stat", "-D", "-1", "-e", "raw_syscalls:sys_enter", "-x",
+		    ",", "-o", out, "-p", pidlist, "--control", ctl, (char *)NULL);
 		_exit(127);
 	}
 	p->perf = pid;
@@ -392,15 +392,15 @@ perf_count(struct probe *p)
 		if (strstr(line, "raw_syscalls:sys_enter") == NULL)
 			continue;
 		if (line[0] < '0' || line[0] > '9')
-			return -1;	/* "<not counted>" */
+			return -1; /* "<not counted>" */
 		return strtoll(line, NULL, 10);
 	}
 	return -1;
 }
 
 void
-probe_stop(struct probe *p, double *cpu_ns, long long *syscalls, const char **method,
-    int *nprocs, int *nthreads)
+probe_stop(struct probe *p, double *cpu_ns, long long *syscalls, const char **method, int *nprocs,
+    int *nthreads)
 {
 	struct snap s1;
 	bool counted = false;

@@ -38,7 +38,7 @@ hist_index(uint64_t v)
 {
 	if (v < HIST_SUB)
 		return (int)v;
-	int e = 63 - __builtin_clzll(v);	/* >= 6 */
+	int e = 63 - __builtin_clzll(v); /* >= 6 */
 	int idx = (e - 5) * HIST_SUB + (int)((v >> (e - 6)) - HIST_SUB);
 	return idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1;
 }

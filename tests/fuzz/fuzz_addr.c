@@ -102,8 +102,7 @@ fz_net(const char *s, unsigned char small)
 	fz_format_addr(&a, fmt, sizeof(fmt));
 	r3 = net_parse(fmt, &c, err, sizeof(err));
 	FZ_CHECK(r3 == 0, "'%s' printed as '%s', which does not parse: %s", s, fmt, err);
-	FZ_CHECK(memcmp(&a, &c, sizeof(a)) == 0, "'%s' printed as '%s' parses differently", s,
-	    fmt);
+	FZ_CHECK(memcmp(&a, &c, sizeof(a)) == 0, "'%s' printed as '%s' parses differently", s, fmt);
 	fz_format_addr(&c, fmt2, sizeof(fmt2));
 	FZ_CHECK(strcmp(fmt, fmt2) == 0, "'%s': '%s' then '%s'", s, fmt, fmt2);
 }
@@ -192,7 +191,8 @@ fz_prefix(const char *s, const uint8_t *data, size_t size)
 		return;
 	}
 	FZ_CHECK(r == 0, "access_prefix_parse('%s') returned %d", s, r);
-	FZ_CHECK(access_prefix_parse(s, &q, err, sizeof(err)) == 0 && memcmp(&p, &q, sizeof(p)) == 0,
+	FZ_CHECK(access_prefix_parse(s, &q, err, sizeof(err)) == 0 &&
+	        memcmp(&p, &q, sizeof(p)) == 0,
 	    "access_prefix_parse('%s') twice: different results", s);
 	FZ_CHECK((p.family == AF_INET && p.len <= 32) || (p.family == AF_INET6 && p.len <= 128),
 	    "'%s': family %u len %u", s, p.family, p.len);
@@ -201,17 +201,17 @@ fz_prefix(const char *s, const uint8_t *data, size_t size)
 		FZ_CHECK(!fz_bit(p.addr, b), "'%s': bit %u set past /%u", s, b, p.len);
 	/* The mapped range is stored as IPv4: ::ffff:10.0.0.0/104 is 10.0.0.0/8. */
 	if (p.family == AF_INET6 && p.len >= 96) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+			0xff };
 		FZ_CHECK(memcmp(p.addr, mapped, 12) != 0, "'%s': IPv4-mapped kept as IPv6", s);
 	}
 
 	/* Printed and parsed again: the same prefix. */
 	FZ_CHECK(inet_ntop(p.family, p.addr, net, sizeof(net)) != NULL, "'%s': inet_ntop", s);
 	snprintf(fmt, sizeof(fmt), "%s/%u", net, p.len);
-	FZ_CHECK(access_prefix_parse(fmt, &q, err, sizeof(err)) == 0, "'%s' printed as '%s': %s",
-	    s, fmt, err);
-	FZ_CHECK(memcmp(&p, &q, sizeof(p)) == 0, "'%s' printed as '%s' parses differently", s,
-	    fmt);
+	FZ_CHECK(access_prefix_parse(fmt, &q, err, sizeof(err)) == 0, "'%s' printed as '%s': %s", s,
+	    fmt, err);
+	FZ_CHECK(memcmp(&p, &q, sizeof(p)) == 0, "'%s' printed as '%s' parses differently", s, fmt);
 
 	/* Matching: the network address itself, then one bit flipped. */
 	memcpy(a, p.addr, 16);

@@ -70,7 +70,7 @@ fz_check_format(const char *fmt)
 	static const struct timeval tvs[] = {
 		{ 0, 0 },
 		{ 1700000000, 123456 },
-		{ 253402300799, 999999 },	/* 9999-12-31T23:59:59 */
+		{ 253402300799, 999999 }, /* 9999-12-31T23:59:59 */
 		{ -1, 999999 },
 	};
 	static const size_t lens[] = { TIMEFMT_MAX, 28, 7, 1 };
@@ -122,8 +122,8 @@ fz_check_config(const struct config *cf)
 	FZ_CHECK(cf->max_pending >= 1 && cf->max_pending <= CONF_MAX_PENDING_LIMIT,
 	    "max_pending %ld", cf->max_pending);
 	FZ_CHECK(cf->backlog >= 1 && cf->backlog <= 65535, "backlog %ld", cf->backlog);
-	FZ_CHECK(cf->shutdown_timeout >= 0 && cf->shutdown_timeout <= 3600,
-	    "shutdown_timeout %ld", cf->shutdown_timeout);
+	FZ_CHECK(cf->shutdown_timeout >= 0 && cf->shutdown_timeout <= 3600, "shutdown_timeout %ld",
+	    cf->shutdown_timeout);
 	FZ_CHECK(cf->max_per_source >= 0 && cf->max_per_source <= CONF_MAX_SOURCE_LIMIT &&
 	        cf->rate_limit >= 0 && cf->rate_limit <= CONF_MAX_SOURCE_LIMIT,
 	    "max_per_source %ld rate_limit %ld", cf->max_per_source, cf->rate_limit);
@@ -142,7 +142,8 @@ fz_check_config(const struct config *cf)
 		FZ_CHECK(svc->nlisten >= 1, "service '%s': no listen address", svc->name);
 		for (size_t k = 0; k < svc->nlisten; k++)
 			FZ_CHECK(net_parse(svc->listen[k], &a, why, sizeof(why)) == 0,
-			    "service '%s': listen '%s' kept but: %s", svc->name, svc->listen[k], why);
+			    "service '%s': listen '%s' kept but: %s", svc->name, svc->listen[k],
+			    why);
 		FZ_CHECK(svc->output != NULL && svc->output[0] != '\0', "service '%s': no output",
 		    svc->name);
 		if (svc->timestamp_format != NULL)

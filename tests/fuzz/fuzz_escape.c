@@ -63,7 +63,7 @@ hexval(char c)
 		return c - '0';
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
-	return -1;	/* lower case is not what SPEC.md says */
+	return -1; /* lower case is not what SPEC.md says */
 }
 
 int

@@ -31,14 +31,17 @@
  * match an independent model of the line framing.
  */
 
-#define FZ_HDR		4
-#define FZ_MAX_CHUNKS	8
-#define FZ_TIME_LEN	27	/* RFC 3339 UTC with microseconds */
+#define FZ_HDR        4
+#define FZ_MAX_CHUNKS 8
+#define FZ_TIME_LEN   27 /* RFC 3339 UTC with microseconds */
 /* Produces the same 27 bytes as the default, through the strftime path. */
-#define FZ_CUSTOM_FMT	"%Y-%m-%dT%H:%M:%S.%fZ"
+#define FZ_CUSTOM_FMT "%Y-%m-%dT%H:%M:%S.%fZ"
 
 static const char *const fz_peers[] = {
-	"127.0.0.1:5555", "[::1]:80", "unix", "[fe80::1%eth0]:65535",
+	"127.0.0.1:5555",
+	"[::1]:80",
+	"unix",
+	"[fe80::1%eth0]:65535",
 };
 
 struct params {
@@ -57,14 +60,14 @@ struct params {
 
 /* What one connection produced. */
 struct result {
-	struct fz_bytes reply;	/* every byte sent to the client */
-	struct fz_bytes log;	/* the logger's records */
+	struct fz_bytes reply; /* every byte sent to the client */
+	struct fz_bytes log;   /* the logger's records */
 	int eof_rc;
 };
 
 /* One service for every handler; the logger's output is set up once. */
 static struct service fz_svc;
-static int fz_log_fd = -1;	/* ours, on the same file as the logger's */
+static int fz_log_fd = -1; /* ours, on the same file as the logger's */
 
 /*
  * The logger writes to a memory file (through /proc/self/fd, as it opens a
@@ -199,10 +202,11 @@ fz_run(const struct params *pa, const char *in, size_t n, const size_t *chunks, 
 		FZ_CHECK(was_full || r > 0 || sink_pending(&s) > before,
 		    "%s: no progress below the cap (chunk %zu at %zu, sink %zu/%zu)", h->name, m,
 		    off, sink_pending(&s), s.cap);
-		FZ_CHECK(!was_full || sink_pending(&s) == before, "%s: wrote to a full sink", h->name);
+		FZ_CHECK(!was_full || sink_pending(&s) == before, "%s: wrote to a full sink",
+		    h->name);
 		FZ_CHECK(sink_pending(&s) <= before || sink_pending(&s) + 1 <= s.cap + reply_max,
-		    "%s: sink grew to %zu bytes (cap %zu, largest reply %zu)", h->name, sink_pending(&s),
-		    s.cap, reply_max);
+		    "%s: sink grew to %zu bytes (cap %zu, largest reply %zu)", h->name,
+		    sink_pending(&s), s.cap, reply_max);
 		off += (size_t)r;
 		if (send_always || (size_t)r < m || sink_full(&s))
 			fz_send(&s, &res->reply, send_part);
@@ -296,7 +300,7 @@ struct ref_line {
 struct ref {
 	struct ref_line *v;
 	size_t n;
-	size_t nclose;	/* lines delivered before a close without eof */
+	size_t nclose; /* lines delivered before a close without eof */
 };
 
 static void
@@ -495,8 +499,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "%s: log all at once and byte by byte differ: %zu vs %zu bytes", pa.h->name, la.len,
 	    lb.len);
 	FZ_CHECK(fz_same(la.p, la.len, lc.p, lc.len),
-	    "%s: log all at once and chunked differ: %zu vs %zu bytes", pa.h->name, la.len,
-	    lc.len);
+	    "%s: log all at once and chunked differ: %zu vs %zu bytes", pa.h->name, la.len, lc.len);
 	fz_check_ref(&pa, in, n, &na, &la);
 
 	fz_bytes_free(&ra.reply);

@@ -15,15 +15,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * A broken property is a crash: abort() makes libFuzzer save the input as
  * a crash-* artifact, with the message above its stack trace.
  */
-#define FZ_CHECK(c, ...)                                                              \
-	do {                                                                          \
-		if (!(c)) {                                                           \
-			fprintf(stderr, "\nfuzz: %s:%d: property failed: %s\nfuzz: ", \
-			    __FILE__, __LINE__, #c);                                  \
-			fprintf(stderr, __VA_ARGS__);                                 \
-			fputc('\n', stderr);                                          \
-			abort();                                                      \
-		}                                                                     \
+#define FZ_CHECK(c, ...)                                                                        \
+	do {                                                                                    \
+		if (!(c)) {                                                                     \
+			fprintf(stderr, "\nfuzz: %s:%d: property failed: %s\nfuzz: ", __FILE__, \
+			    __LINE__, #c);                                                      \
+			fprintf(stderr, __VA_ARGS__);                                           \
+			fputc('\n', stderr);                                                    \
+			abort();                                                                \
+		}                                                                               \
 	} while (0)
 
 /* A growable byte string. */

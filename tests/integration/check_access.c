@@ -38,13 +38,14 @@ try_from(const char *src, const char *host, int port)
 }
 
 /* Asserts that a connection from src to host:port has outcome want. */
-#define EXPECT(model, src, host, port, want)				\
-	do {								\
-		enum h_outcome o_ = try_from(src, host, port);		\
-		H_ASSERT(o_ == (want), "%s: connection from %s to %s:%d "	\
-		    "%s, want %s (%s)", model, src, host, port,		\
-		    h_outcome_name(o_), h_outcome_name(want),		\
-		    o_ == H_NOCONN ? H_ERR : "");				\
+#define EXPECT(model, src, host, port, want)                                          \
+	do {                                                                          \
+		enum h_outcome o_ = try_from(src, host, port);                        \
+		H_ASSERT(o_ == (want),                                                \
+		    "%s: connection from %s to %s:%d "                                \
+		    "%s, want %s (%s)",                                               \
+		    model, src, host, port, h_outcome_name(o_), h_outcome_name(want), \
+		    o_ == H_NOCONN ? H_ERR : "");                                     \
 	} while (0)
 
 /* True if IPv6 loopback is usable here. */
@@ -67,64 +68,56 @@ have_ipv6(void)
 
 /* One server, its access rules and what they make of clients: a row. */
 struct rules_case {
-	const char *what;	/* for messages */
+	const char *what; /* for messages */
 	const char *listen;
-	const char *opts[5];	/* after -m MODEL -l LISTEN */
+	const char *opts[5]; /* after -m MODEL -l LISTEN */
 	struct {
 		const char *src, *host;
 		enum h_outcome want;
-	} probes[5];		/* in this order */
+	} probes[5]; /* in this order */
 	struct {
 		const char *name;
 		long want;
-	} counters[3];		/* of service echo, after the probes */
-	const char *log[3];	/* what the server's log must hold */
-	bool ipv6;		/* needs the IPv6 loopback */
+	} counters[3];      /* of service echo, after the probes */
+	const char *log[3]; /* what the server's log must hold */
+	bool ipv6;          /* needs the IPv6 loopback */
 };
 
 static const struct rules_case rules_cases[] = {
 	/* Every loopback source refused at once: nothing served, counted as
 	 * denied, warned about ("refused 127.0.0.1:PORT: denied"). */
 	{ "--deny 127.0.0.0/8", "127.0.0.1:0", { "--deny", "127.0.0.0/8" },
-	    { { "127.0.0.1", "127.0.0.1", H_REFUSED },
-		{ "127.0.0.2", "127.0.0.1", H_REFUSED } },
-	    { { "denied", 2 }, { "total", 0 } },
-	    { ": refused 127.0.0.1:", ": denied\n" }, false },
+	    { { "127.0.0.1", "127.0.0.1", H_REFUSED }, { "127.0.0.2", "127.0.0.1", H_REFUSED } },
+	    { { "denied", 2 }, { "total", 0 } }, { ": refused 127.0.0.1:", ": denied\n" }, false },
 	/* A deny list of single hosts refuses exactly those. */
 	{ "--deny 10.0.0.0/8 --deny 127.0.0.1", "127.0.0.1:0",
 	    { "--deny", "10.0.0.0/8", "--deny", "127.0.0.1" },
-	    { { "127.0.0.1", "127.0.0.1", H_REFUSED },
-		{ "127.0.0.2", "127.0.0.1", H_SERVED } },
+	    { { "127.0.0.1", "127.0.0.1", H_REFUSED }, { "127.0.0.2", "127.0.0.1", H_SERVED } },
 	    { { "denied", 1 }, { "total", 1 } }, { NULL }, false },
 	/* An allow list admits only the clients it names. */
 	{ "--allow 127.0.0.2/32", "127.0.0.1:0", { "--allow", "127.0.0.2/32" },
-	    { { "127.0.0.1", "127.0.0.1", H_REFUSED },
-		{ "127.0.0.2", "127.0.0.1", H_SERVED },
-		{ "127.0.0.3", "127.0.0.1", H_REFUSED },
-		{ "127.0.0.2", "127.0.0.1", H_SERVED } },
+	    { { "127.0.0.1", "127.0.0.1", H_REFUSED }, { "127.0.0.2", "127.0.0.1", H_SERVED },
+	        { "127.0.0.3", "127.0.0.1", H_REFUSED }, { "127.0.0.2", "127.0.0.1", H_SERVED } },
 	    { { "denied", 2 }, { "total", 2 } }, { NULL }, false },
 	/* An allow list and a deny list that both match a client: deny wins. */
 	{ "--allow 127.0.0.0/8 --deny 127.0.0.2/32", "127.0.0.1:0",
 	    { "--allow", "127.0.0.0/8", "--deny", "127.0.0.2/32" },
-	    { { "127.0.0.2", "127.0.0.1", H_REFUSED },
-		{ "127.0.0.1", "127.0.0.1", H_SERVED },
-		{ "127.0.0.3", "127.0.0.1", H_SERVED } },
+	    { { "127.0.0.2", "127.0.0.1", H_REFUSED }, { "127.0.0.1", "127.0.0.1", H_SERVED },
+	        { "127.0.0.3", "127.0.0.1", H_SERVED } },
 	    { { "denied", 1 } }, { NULL }, false },
 	/* IPv6: on [::1]:0, --deny ::1/128 refuses ::1. */
 	{ "[::1]:0 --deny ::1/128", "[::1]:0", { "--deny", "::1/128" },
-	    { { "::1", "::1", H_REFUSED } }, { { "denied", 1 } }, { NULL },
-	    true },
+	    { { "::1", "::1", H_REFUSED } }, { { "denied", 1 } }, { NULL }, true },
 	/* On *:0 (one socket for both families) an IPv4 client arrives as
 	 * ::ffff:127.0.0.1 and is matched as IPv4: --deny 127.0.0.1/32
 	 * refuses it but neither 127.0.0.2 nor ::1. */
 	{ "*:0 --deny 127.0.0.1/32", "*:0", { "--deny", "127.0.0.1/32" },
-	    { { "127.0.0.1", "127.0.0.1", H_REFUSED },
-		{ "127.0.0.2", "127.0.0.1", H_SERVED }, { "::1", "::1", H_SERVED } },
+	    { { "127.0.0.1", "127.0.0.1", H_REFUSED }, { "127.0.0.2", "127.0.0.1", H_SERVED },
+	        { "::1", "::1", H_SERVED } },
 	    { { "denied", 1 } }, { NULL }, true },
 	/* A prefix written in the mapped range (::ffff:127.0.0.0/104) is an
 	 * IPv4 prefix (127.0.0.0/8) that admits IPv4 clients and not ::1. */
-	{ "*:0 --allow ::ffff:127.0.0.0/104", "*:0",
-	    { "--allow", "::ffff:127.0.0.0/104" },
+	{ "*:0 --allow ::ffff:127.0.0.0/104", "*:0", { "--allow", "::ffff:127.0.0.0/104" },
 	    { { "127.0.0.1", "127.0.0.1", H_SERVED }, { "::1", "::1", H_REFUSED } },
 	    { { "denied", 1 } }, { NULL }, true },
 };
@@ -141,8 +134,7 @@ START_TEST(test_rules)
 {
 	const struct rules_case *c = &rules_cases[H_LOOP_CASE(_i)];
 	const char *model = h_model(H_LOOP_MODEL(_i));
-	const char *args[4 + NELEM(c->opts) + 1] = { "-m", model, "-l",
-		c->listen };
+	const char *args[4 + NELEM(c->opts) + 1] = { "-m", model, "-l", c->listen };
 	char who[128];
 	struct srv s;
 	size_t i;
@@ -159,14 +151,12 @@ START_TEST(test_rules)
 	H_START_OK(&s, args, who);
 	port = srv_port(&s, 0);
 	for (i = 0; i < NELEM(c->probes) && c->probes[i].src != NULL; i++)
-		EXPECT(who, c->probes[i].src, c->probes[i].host, port,
-		    c->probes[i].want);
+		EXPECT(who, c->probes[i].src, c->probes[i].host, port, c->probes[i].want);
 	for (i = 0; i < NELEM(c->counters) && c->counters[i].name != NULL; i++)
-		H_EXPECT_STATUS(&s, who, "echo", c->counters[i].name,
-		    c->counters[i].want);
+		H_EXPECT_STATUS(&s, who, "echo", c->counters[i].name, c->counters[i].want);
 	for (i = 0; i < NELEM(c->log) && c->log[i] != NULL; i++)
-		H_ASSERT(strstr(srv_log(&s), c->log[i]) != NULL,
-		    "%s: no '%s' in the server's log", who, c->log[i]);
+		H_ASSERT(strstr(srv_log(&s), c->log[i]) != NULL, "%s: no '%s' in the server's log",
+		    who, c->log[i]);
 	H_STOP_OK(&s, who);
 }
 END_TEST
@@ -174,9 +164,9 @@ END_TEST
 struct retry {
 	const char *src;
 	int port;
-	int fd;		/* the served connection, left open */
-	int refused;	/* attempts refused meanwhile */
-	bool other;	/* an attempt neither served nor refused */
+	int fd;      /* the served connection, left open */
+	int refused; /* attempts refused meanwhile */
+	bool other;  /* an attempt neither served nor refused */
 };
 
 /* One attempt from r->src: true once one is served (kept open in r->fd). */
@@ -195,7 +185,7 @@ served_again(void *arg)
 		r->refused++;
 	else
 		r->other = true;
-	return r->other;	/* stop polling; the caller reports */
+	return r->other; /* stop polling; the caller reports */
 }
 
 /*
@@ -210,8 +200,7 @@ served_again(void *arg)
 START_TEST(test_per_source)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
-		"--max-per-source", "2", NULL };
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--max-per-source", "2", NULL };
 	struct retry r = { "127.0.0.1", 0, -1, 0, false };
 	struct srv s;
 	int a, b, c, d, port;
@@ -225,14 +214,12 @@ START_TEST(test_per_source)
 			EXPECT(model, "127.0.0.1", "127.0.0.1", port, H_SERVED);
 		/* b waits behind a in the backlog, then is served. */
 		o = open_from("127.0.0.1", "127.0.0.1", port, &a);
-		H_ASSERT(o == H_SERVED, "%s: first connection %s", model,
-		    h_outcome_name(o));
+		H_ASSERT(o == H_SERVED, "%s: first connection %s", model, h_outcome_name(o));
 		b = cli_connect_from("127.0.0.1", "127.0.0.1", port, D);
 		H_ASSERT(b >= 0, "%s: connect: %s", model, H_ERR);
 		close(a);
 		H_ASSERT(cli_probe(b) == H_SERVED && cli_echo_ok(b, "b2\n"),
-		    "%s: waiting connection not served after the first left",
-		    model);
+		    "%s: waiting connection not served after the first left", model);
 		close(b);
 		H_EXPECT_STATUS(&s, model, "echo", "per_source", 0);
 		H_STOP_OK(&s, model);
@@ -240,18 +227,17 @@ START_TEST(test_per_source)
 	}
 
 	o = open_from("127.0.0.1", "127.0.0.1", port, &a);
-	H_ASSERT(o == H_SERVED, "%s: first connection %s", model,
-	    h_outcome_name(o));
+	H_ASSERT(o == H_SERVED, "%s: first connection %s", model, h_outcome_name(o));
 	o = open_from("127.0.0.1", "127.0.0.1", port, &b);
-	H_ASSERT(o == H_SERVED, "%s: second connection %s", model,
-	    h_outcome_name(o));
+	H_ASSERT(o == H_SERVED, "%s: second connection %s", model, h_outcome_name(o));
 	o = open_from("127.0.0.1", "127.0.0.1", port, &c);
-	H_ASSERT(o == H_REFUSED, "%s: third connection from 127.0.0.1 %s, "
-	    "want refused", model, h_outcome_name(o));
+	H_ASSERT(o == H_REFUSED,
+	    "%s: third connection from 127.0.0.1 %s, "
+	    "want refused",
+	    model, h_outcome_name(o));
 	close(c);
 	o = open_from("127.0.0.2", "127.0.0.1", port, &d);
-	H_ASSERT(o == H_SERVED, "%s: connection from 127.0.0.2 %s", model,
-	    h_outcome_name(o));
+	H_ASSERT(o == H_SERVED, "%s: connection from 127.0.0.2 %s", model, h_outcome_name(o));
 	H_ASSERT(cli_echo_ok(a, "a\n") && cli_echo_ok(b, "b\n"),
 	    "%s: admitted connections hurt by the refusal", model);
 	H_EXPECT_STATUS(&s, model, "echo", "per_source", 1);
@@ -262,16 +248,16 @@ START_TEST(test_per_source)
 	close(a);
 	H_ASSERT(h_wait_for(served_again, &r, D) && r.fd >= 0,
 	    "%s: 127.0.0.1 not admitted again after one of its two "
-	    "connections left (%d refused%s)", model, r.refused,
-	    r.other ? ", one attempt neither served nor refused" : "");
+	    "connections left (%d refused%s)",
+	    model, r.refused, r.other ? ", one attempt neither served nor refused" : "");
 	/* Two again (b and the new one): the next is refused. */
 	o = open_from("127.0.0.1", "127.0.0.1", port, &c);
-	H_ASSERT(o == H_REFUSED, "%s: connection over the limit again %s",
-	    model, h_outcome_name(o));
+	H_ASSERT(o == H_REFUSED, "%s: connection over the limit again %s", model,
+	    h_outcome_name(o));
 	close(c);
 	H_EXPECT_STATUS(&s, model, "echo", "per_source", 2 + r.refused);
-	H_ASSERT(cli_echo_ok(b, "b\n") && cli_echo_ok(d, "d\n") &&
-	    cli_echo_ok(r.fd, "e\n"), "%s: admitted connections hurt", model);
+	H_ASSERT(cli_echo_ok(b, "b\n") && cli_echo_ok(d, "d\n") && cli_echo_ok(r.fd, "e\n"),
+	    "%s: admitted connections hurt", model);
 	close(b);
 	close(d);
 	close(r.fd);
@@ -280,8 +266,8 @@ START_TEST(test_per_source)
 }
 END_TEST
 
-#define BURST	20
-#define RATE	5
+#define BURST 20
+#define RATE  5
 
 /*
  * --rate-limit 5: a burst of 20 connections from 127.0.0.1 (one after the
@@ -294,8 +280,7 @@ END_TEST
 START_TEST(test_rate_limit)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
-		"--rate-limit", "5", NULL };
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--rate-limit", "5", NULL };
 	struct retry r = { "127.0.0.1", 0, -1, 0, false };
 	int admitted = 0, refused = 0, port, slack, warnings;
 	long long t0, burst_ms;
@@ -307,8 +292,8 @@ START_TEST(test_rate_limit)
 	for (int i = 0; i < BURST; i++) {
 		enum h_outcome o = try_from("127.0.0.1", "127.0.0.1", port);
 
-		H_ASSERT(o == H_SERVED || o == H_REFUSED,
-		    "%s: burst connection %d %s", model, i, h_outcome_name(o));
+		H_ASSERT(o == H_SERVED || o == H_REFUSED, "%s: burst connection %d %s", model, i,
+		    h_outcome_name(o));
 		if (o == H_SERVED)
 			admitted++;
 		else
@@ -318,11 +303,11 @@ START_TEST(test_rate_limit)
 	/* Tokens that came back while the burst lasted, rounded up, + 1. */
 	slack = (int)((burst_ms * RATE + 999) / 1000) + 1;
 	if (h_verbose())
-		fprintf(stderr, "rate_limit %s: %d of %d admitted in %lld ms\n",
-		    model, admitted, BURST, burst_ms);
+		fprintf(stderr, "rate_limit %s: %d of %d admitted in %lld ms\n", model, admitted,
+		    BURST, burst_ms);
 	H_ASSERT(admitted >= 1 && admitted <= RATE + slack,
-	    "%s: %d of a burst of %d admitted in %lld ms, want 1..%d", model,
-	    admitted, BURST, burst_ms, RATE + slack);
+	    "%s: %d of a burst of %d admitted in %lld ms, want 1..%d", model, admitted, BURST,
+	    burst_ms, RATE + slack);
 	H_EXPECT_STATUS(&s, model, "echo", "rate_limit", refused);
 
 	/* Another source has a bucket of its own. */
@@ -331,8 +316,8 @@ START_TEST(test_rate_limit)
 	/* The bucket refills: admitted again (refusals take no token). */
 	H_ASSERT(h_wait_for(served_again, &r, 3 * D) && r.fd >= 0,
 	    "%s: 127.0.0.1 not admitted again after the burst (%d more "
-	    "refused%s)", model, r.refused,
-	    r.other ? ", one attempt neither served nor refused" : "");
+	    "refused%s)",
+	    model, r.refused, r.other ? ", one attempt neither served nor refused" : "");
 	close(r.fd);
 	H_EXPECT_STATUS(&s, model, "echo", "rate_limit", refused + r.refused);
 	H_EXPECT_STATUS(&s, model, "echo", "denied", 0);
@@ -340,8 +325,8 @@ START_TEST(test_rate_limit)
 	/* Warned about, at a limited rate: not once per refusal. */
 	warnings = (int)h_count(srv_log(&s), ": rate_limit\n");
 	H_ASSERT(warnings >= 1 && warnings < refused + r.refused,
-	    "%s: %d 'refused PEER: rate_limit' warnings for %d refusals",
-	    model, warnings, refused + r.refused);
+	    "%s: %d 'refused PEER: rate_limit' warnings for %d refusals", model, warnings,
+	    refused + r.refused);
 	H_STOP_OK(&s, model);
 }
 END_TEST
@@ -378,32 +363,34 @@ START_TEST(test_service_config)
 	    "  deny = {}\n"
 	    "}\n");
 	args[3] = conf;
-	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start",
-	    model);
+	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start", model);
 	lim = srv_port(&s, srv_find(&s, "limited"));
 	open_ = srv_port(&s, srv_find(&s, "open"));
 	H_ASSERT(lim > 0 && open_ > 0, "%s: services not found", model);
 
-	EXPECT(model, "127.0.0.5", "127.0.0.1", lim, H_REFUSED);	/* allow */
-	EXPECT(model, "127.0.0.3", "127.0.0.1", lim, H_REFUSED);	/* deny */
+	EXPECT(model, "127.0.0.5", "127.0.0.1", lim, H_REFUSED); /* allow */
+	EXPECT(model, "127.0.0.3", "127.0.0.1", lim, H_REFUSED); /* deny */
 	EXPECT(model, "127.0.0.5", "127.0.0.1", open_, H_SERVED);
 	EXPECT(model, "127.0.0.3", "127.0.0.1", open_, H_SERVED);
 	if (conc) {
 		o = open_from("127.0.0.1", "127.0.0.1", lim, &a);
-		H_ASSERT(o == H_SERVED, "%s: limited: first connection %s",
-		    model, h_outcome_name(o));
+		H_ASSERT(o == H_SERVED, "%s: limited: first connection %s", model,
+		    h_outcome_name(o));
 		o = open_from("127.0.0.1", "127.0.0.1", lim, &b);
-		H_ASSERT(o == H_REFUSED, "%s: limited: second connection from "
-		    "127.0.0.1 %s, want refused", model, h_outcome_name(o));
+		H_ASSERT(o == H_REFUSED,
+		    "%s: limited: second connection from "
+		    "127.0.0.1 %s, want refused",
+		    model, h_outcome_name(o));
 		close(b);
 		o = open_from("127.0.0.2", "127.0.0.1", lim, &c);
-		H_ASSERT(o == H_SERVED, "%s: limited: 127.0.0.2 %s", model,
-		    h_outcome_name(o));
+		H_ASSERT(o == H_SERVED, "%s: limited: 127.0.0.2 %s", model, h_outcome_name(o));
 		/* No limit on the other service. */
 		for (i = 0; i < 3; i++) {
 			o = open_from("127.0.0.1", "127.0.0.1", open_, &fds[i]);
-			H_ASSERT(o == H_SERVED, "%s: open: connection %d from "
-			    "127.0.0.1 %s", model, i + 1, h_outcome_name(o));
+			H_ASSERT(o == H_SERVED,
+			    "%s: open: connection %d from "
+			    "127.0.0.1 %s",
+			    model, i + 1, h_outcome_name(o));
 		}
 		for (i = 0; i < 3; i++)
 			close(fds[i]);
@@ -471,27 +458,23 @@ START_TEST(test_unix_mode)
 	    "service \"other\" {\n"
 	    "  listen = {\"unix:%s\"}\n"
 	    "  handler = \"echo\"\n"
-	    "}\n", p, g, o);
+	    "}\n",
+	    p, g, o);
 	conf = h_write_conf(dir, text);
 	args[3] = conf;
-	umask(077);	/* the server inherits it: the modes must not */
-	H_ASSERT(srv_start_n(&s, args, 3) == 0, "%s: server did not start",
-	    model);
-	H_ASSERT(perms(p) == 0600, "%s: %s has mode %o, want 600", model, p,
-	    perms(p));
-	H_ASSERT(perms(g) == 0660, "%s: %s has mode %o, want 660", model, g,
-	    perms(g));
-	H_ASSERT(perms(o) == 0604, "%s: %s has mode %o, want 604 (global)",
-	    model, o, perms(o));
+	umask(077); /* the server inherits it: the modes must not */
+	H_ASSERT(srv_start_n(&s, args, 3) == 0, "%s: server did not start", model);
+	H_ASSERT(perms(p) == 0600, "%s: %s has mode %o, want 600", model, p, perms(p));
+	H_ASSERT(perms(g) == 0660, "%s: %s has mode %o, want 660", model, g, perms(g));
+	H_ASSERT(perms(o) == 0604, "%s: %s has mode %o, want 604 (global)", model, o, perms(o));
 
 	n = h_model_serial(model) ? 1 : 3;
 	for (int round = 0; round < (h_model_serial(model) ? 3 : 1); round++) {
 		for (i = 0; i < n; i++) {
 			fds[i] = cli_connect_unix(p, D);
-			H_ASSERT(fds[i] >= 0, "%s: connect %s: %s", model, p,
-			    H_ERR);
-			H_ASSERT(cli_probe(fds[i]) == H_SERVED,
-			    "%s: unix client %d not served", model, i + 1);
+			H_ASSERT(fds[i] >= 0, "%s: connect %s: %s", model, p, H_ERR);
+			H_ASSERT(cli_probe(fds[i]) == H_SERVED, "%s: unix client %d not served",
+			    model, i + 1);
 		}
 		for (i = 0; i < n; i++)
 			close(fds[i]);
@@ -509,8 +492,7 @@ main(void)
 {
 	Suite *su = suite_create("access");
 
-	h_tcase_models_n(su, "rules", 30, test_rules,
-	    (int)NELEM(rules_cases));
+	h_tcase_models_n(su, "rules", 30, test_rules, (int)NELEM(rules_cases));
 	h_tcase_models(su, "per_source", 30, test_per_source);
 	h_tcase_models(su, "rate_limit", 30, test_rate_limit);
 	h_tcase_models(su, "service_config", 30, test_service_config);

@@ -17,12 +17,12 @@
 #define DS (H_DEADLINE_MS * (int)h_time_scale())
 
 /* RFC 868: seconds from 1900-01-01 to 1970-01-01. */
-#define EPOCH_1900	2208988800ULL
+#define EPOCH_1900 2208988800ULL
 
 /* chargen: 72 characters + CR LF a line, from the 95 printable ones. */
-#define CG_COLS		72
-#define CG_LINE		74
-#define CG_NCHARS	95
+#define CG_COLS   72
+#define CG_LINE   74
+#define CG_NCHARS 95
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -148,31 +148,29 @@ read_to_end(int fd, struct hbuf *out, int timeout_ms)
  * env (NULL-terminated "NAME=VALUE" entries) added to its environment.
  */
 static void
-start_env(struct srv *s, const char *model, const char *handler,
-    const char *const *extra, const char *const *env)
+start_env(struct srv *s, const char *model, const char *handler, const char *const *extra,
+    const char *const *env)
 {
-	const char *args[17] = { h_binary(), "-m", model, "-H", handler,
-		"-l", "127.0.0.1:0" };
+	const char *args[17] = { h_binary(), "-m", model, "-H", handler, "-l", "127.0.0.1:0" };
 	int n = 7;
 
 	for (; extra != NULL && *extra != NULL && n < 16; extra++)
 		args[n++] = *extra;
 	args[n] = NULL;
 	if (env == NULL)
-		H_ASSERT(srv_start(s, args + 1) == 0,
-		    "%s: %s server did not start", model, handler);
+		H_ASSERT(srv_start(s, args + 1) == 0, "%s: %s server did not start", model,
+		    handler);
 	else
 		H_ASSERT(srv_spawn_cmd(s, args, env, NULL) == 0 &&
-		    srv_wait_listening(s, 1, H_START_MS) == 0,
+		        srv_wait_listening(s, 1, H_START_MS) == 0,
 		    "%s: %s server did not start", model, handler);
-	H_ASSERT(s->nls == 1 && strcmp(s->ls[0].handler, handler) == 0 &&
-	    s->ls[0].port > 0, "%s: bad listening line '%s (%s, %s)'", model,
-	    s->ls[0].addr, s->ls[0].service, s->ls[0].handler);
+	H_ASSERT(s->nls == 1 && strcmp(s->ls[0].handler, handler) == 0 && s->ls[0].port > 0,
+	    "%s: bad listening line '%s (%s, %s)'", model, s->ls[0].addr, s->ls[0].service,
+	    s->ls[0].handler);
 }
 
 static void
-start(struct srv *s, const char *model, const char *handler,
-    const char *const *extra)
+start(struct srv *s, const char *model, const char *handler, const char *const *extra)
 {
 	start_env(s, model, handler, extra, NULL);
 }
@@ -188,10 +186,9 @@ connect_ok(const char *model, struct srv *s)
 
 /* ---- daytime and time ------------------------------------------------- */
 
-static const char *const wdays[7] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	"Fri", "Sat" };
-static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May",
-	"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *const wdays[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+	"Sep", "Oct", "Nov", "Dec" };
 
 static bool
 digits(const char *p, int n, int *v)
@@ -217,9 +214,8 @@ parse_daytime(const char *p, size_t n, long long *t)
 	int wd = -1, mon = -1, day, hh, mm, ss, year;
 	time_t tt;
 
-	if (n != 26 || p[3] != ' ' || p[7] != ' ' || p[10] != ' ' ||
-	    p[13] != ':' || p[16] != ':' || p[19] != ' ' || p[24] != '\r' ||
-	    p[25] != '\n')
+	if (n != 26 || p[3] != ' ' || p[7] != ' ' || p[10] != ' ' || p[13] != ':' || p[16] != ':' ||
+	    p[19] != ' ' || p[24] != '\r' || p[25] != '\n')
 		return false;
 	for (int i = 0; i < 7; i++)
 		if (memcmp(p, wdays[i], 3) == 0)
@@ -235,9 +231,8 @@ parse_daytime(const char *p, size_t n, long long *t)
 	} else if (!digits(p + 8, 2, &day) || day < 10) {
 		return false;
 	}
-	if (!digits(p + 11, 2, &hh) || !digits(p + 14, 2, &mm) ||
-	    !digits(p + 17, 2, &ss) || !digits(p + 20, 4, &year) ||
-	    day > 31 || hh > 23 || mm > 59 || ss > 60)
+	if (!digits(p + 11, 2, &hh) || !digits(p + 14, 2, &mm) || !digits(p + 17, 2, &ss) ||
+	    !digits(p + 20, 4, &year) || day > 31 || hh > 23 || mm > 59 || ss > 60)
 		return false;
 	tm.tm_year = year - 1900;
 	tm.tm_mon = mon;
@@ -257,36 +252,34 @@ parse_daytime(const char *p, size_t n, long long *t)
 
 /* The reply of daytime must be one line, of a time in [t0 - 2, t1 + 2]. */
 static void
-check_daytime(const char *model, const char *what, const char *p, size_t n,
-    long long t0, long long t1)
+check_daytime(const char *model, const char *what, const char *p, size_t n, long long t0,
+    long long t1)
 {
 	long long t = 0;
 
 	H_ASSERT(parse_daytime(p, n, &t),
 	    "%s: %s: want exactly one line 'Www Mmm dD hh:mm:ss YYYY\\r\\n', "
-	    "got %zu bytes '%s'", model, what, n, show(p, n));
-	H_ASSERT(t >= t0 - 2 && t <= t1 + 2,
-	    "%s: %s: '%s' is %lld s off the clock (%lld..%lld)", model, what,
-	    show(p, n - 2), t < t0 ? t - t0 : t - t1, t0, t1);
+	    "got %zu bytes '%s'",
+	    model, what, n, show(p, n));
+	H_ASSERT(t >= t0 - 2 && t <= t1 + 2, "%s: %s: '%s' is %lld s off the clock (%lld..%lld)",
+	    model, what, show(p, n - 2), t < t0 ? t - t0 : t - t1, t0, t1);
 }
 
 /* The reply of time must be 4 bytes, big-endian, of a time in [t0-2, t1+2]. */
 static void
-check_time(const char *model, const char *what, const unsigned char *p,
-    size_t n, long long t0, long long t1)
+check_time(const char *model, const char *what, const unsigned char *p, size_t n, long long t0,
+    long long t1)
 {
 	uint32_t v, lo;
 	int32_t off;
 
-	H_ASSERT(n == 4, "%s: %s: want exactly 4 bytes, got %zu: '%s'", model,
-	    what, n, show(p, n));
-	v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+	H_ASSERT(n == 4, "%s: %s: want exactly 4 bytes, got %zu: '%s'", model, what, n, show(p, n));
+	v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 	lo = (uint32_t)((unsigned long long)t0 + EPOCH_1900);
-	off = (int32_t)(v - lo);	/* mod 2^32 */
+	off = (int32_t)(v - lo); /* mod 2^32 */
 	H_ASSERT(off >= -2 && off <= (int32_t)(t1 - t0) + 2,
-	    "%s: %s: %lu is %ld s from %lu (unix %lld + 2208988800)", model,
-	    what, (unsigned long)v, (long)off, (unsigned long)lo, t0);
+	    "%s: %s: %lu is %ld s from %lu (unix %lld + 2208988800)", model, what, (unsigned long)v,
+	    (long)off, (unsigned long)lo, t0);
 }
 
 /*
@@ -295,29 +288,27 @@ check_time(const char *model, const char *what, const unsigned char *p,
  * after the reply) and check the reply.
  */
 static void
-one_reply(const char *model, struct srv *s, bool daytime, const char *what,
-    const char *str, int *resets)
+one_reply(const char *model, struct srv *s, bool daytime, const char *what, const char *str,
+    int *resets)
 {
 	struct hbuf in = { 0 };
 	long long t0 = wall_s(), t1;
 	int fd = connect_ok(model, s), r;
 
 	if (str != NULL)
-		H_ASSERT(cli_send(fd, str) == 0, "%s: %s: write: %s", model,
-		    what, H_ERR);
+		H_ASSERT(cli_send(fd, str) == 0, "%s: %s: write: %s", model, what, H_ERR);
 	r = read_to_end(fd, &in, D);
 	t1 = wall_s();
 	H_ASSERT(r == 0 || (r == 1 && str != NULL),
 	    "%s: %s: the server did not close within %d ms (%s) after %zu "
-	    "bytes '%s'", model, what, D,
-	    r == 1 ? "reset" : H_ERR, in.len, show(in.p, in.len));
+	    "bytes '%s'",
+	    model, what, D, r == 1 ? "reset" : H_ERR, in.len, show(in.p, in.len));
 	if (r == 1)
 		(*resets)++;
 	if (daytime)
 		check_daytime(model, what, in.p, in.len, t0, t1);
 	else
-		check_time(model, what, (const unsigned char *)in.p, in.len,
-		    t0, t1);
+		check_time(model, what, (const unsigned char *)in.p, in.len, t0, t1);
 	close(fd);
 	hbuf_free(&in);
 }
@@ -344,8 +335,10 @@ reply_case(const char *model, bool daytime)
 	snprintf(what, sizeof what, "%s after a reset client", handler);
 	one_reply(model, &s, daytime, what, NULL, &resets);
 	if (h_verbose() && resets > 0)
-		fprintf(stderr, "%s %s: the client that sent data got a reset "
-		    "after the reply\n", model, handler);
+		fprintf(stderr,
+		    "%s %s: the client that sent data got a reset "
+		    "after the reply\n",
+		    model, handler);
 	H_STOP_OK(&s, model);
 }
 
@@ -392,21 +385,19 @@ START_TEST(test_discard)
 
 		if (n > total - off)
 			n = total - off;
-		H_ASSERT(cli_exchange(fd, data + off, n, false, &in,
-		    left(end)) == 0, "%s: discard: write at byte %zu: %s",
-		    model, off, errno == 0 ? "closed" : H_ERR);
-		H_ASSERT(in.len == 0, "%s: discard sent %zu bytes back: '%s'",
-		    model, in.len, show(in.p, in.len));
+		H_ASSERT(cli_exchange(fd, data + off, n, false, &in, left(end)) == 0,
+		    "%s: discard: write at byte %zu: %s", model, off,
+		    errno == 0 ? "closed" : H_ERR);
+		H_ASSERT(in.len == 0, "%s: discard sent %zu bytes back: '%s'", model, in.len,
+		    show(in.p, in.len));
 		off += n;
 	}
 	/* Bounded wait for an absence: no byte, no EOF before the half-close. */
-	H_ASSERT(cli_quiet(fd, 100),
-	    "%s: discard replied or closed before the half-close", model);
+	H_ASSERT(cli_quiet(fd, 100), "%s: discard replied or closed before the half-close", model);
 	H_ASSERT(cli_exchange(fd, NULL, 0, true, &in, D) == 0,
-	    "%s: discard: no EOF within %d ms after the half-close: %s",
-	    model, D, H_ERR);
-	H_ASSERT(in.len == 0, "%s: discard sent %zu bytes back: '%s'", model,
-	    in.len, show(in.p, in.len));
+	    "%s: discard: no EOF within %d ms after the half-close: %s", model, D, H_ERR);
+	H_ASSERT(in.len == 0, "%s: discard sent %zu bytes back: '%s'", model, in.len,
+	    show(in.p, in.len));
 	close(fd);
 
 	/* A half-close at once: EOF at once. */
@@ -418,17 +409,16 @@ START_TEST(test_discard)
 	/* Clients that leave without a half-close, then one more. */
 	for (i = 0; i < 2; i++) {
 		fd = connect_ok(model, &s);
-		H_ASSERT(cli_write_all(fd, data, 70000, D) == 0,
-		    "%s: discard: write: %s", model, H_ERR);
+		H_ASSERT(cli_write_all(fd, data, 70000, D) == 0, "%s: discard: write: %s", model,
+		    H_ERR);
 		if (i == 0)
 			close(fd);
 		else
 			cli_reset(fd);
 	}
 	fd = connect_ok(model, &s);
-	H_ASSERT(cli_exchange(fd, data, 4096, true, &in, D) == 0 &&
-	    in.len == 0, "%s: discard: the last client was not served",
-	    model);
+	H_ASSERT(cli_exchange(fd, data, 4096, true, &in, D) == 0 && in.len == 0,
+	    "%s: discard: the last client was not served", model);
 	close(fd);
 
 	H_STOP_OK(&s, model);
@@ -460,8 +450,7 @@ cg_byte(unsigned long long off)
 
 /* Checks that the n bytes at p continue the stream. */
 static void
-cg_feed(const char *model, const char *what, struct cg *cg, const void *p,
-    size_t n)
+cg_feed(const char *model, const char *what, struct cg *cg, const void *p, size_t n)
 {
 	const unsigned char *c = p;
 
@@ -470,29 +459,26 @@ cg_feed(const char *model, const char *what, struct cg *cg, const void *p,
 
 		H_ASSERT(c[i] == want,
 		    "%s: %s: byte %llu (line %llu, column %u) is 0x%02x, want "
-		    "0x%02x; from there: '%s'", model, what, cg->off,
-		    cg->off / CG_LINE, (unsigned)(cg->off % CG_LINE), c[i],
+		    "0x%02x; from there: '%s'",
+		    model, what, cg->off, cg->off / CG_LINE, (unsigned)(cg->off % CG_LINE), c[i],
 		    want, show(c + i, n - i < 80 ? n - i : 80));
 	}
 }
 
 /* Reads nlines more whole lines and checks them. */
 static void
-cg_read_lines(const char *model, const char *what, int fd, struct cg *cg,
-    int nlines, int timeout_ms)
+cg_read_lines(const char *model, const char *what, int fd, struct cg *cg, int nlines,
+    int timeout_ms)
 {
 	size_t n = (size_t)nlines * CG_LINE;
 	char *buf = malloc(n);
 	ssize_t r;
 
 	H_ASSERT(buf != NULL, "malloc");
-	H_ASSERT(cg->off % CG_LINE == 0, "%s: %s: not at a line start", model,
-	    what);
+	H_ASSERT(cg->off % CG_LINE == 0, "%s: %s: not at a line start", model, what);
 	r = cli_read_exact(fd, buf, n, timeout_ms);
-	H_ASSERT(r == (ssize_t)n,
-	    "%s: %s: %zd of %zu bytes (%d lines) came within %d ms: %s",
-	    model, what, r, n, nlines, timeout_ms,
-	    r >= 0 && errno == 0 ? "EOF" : H_ERR);
+	H_ASSERT(r == (ssize_t)n, "%s: %s: %zd of %zu bytes (%d lines) came within %d ms: %s",
+	    model, what, r, n, nlines, timeout_ms, r >= 0 && errno == 0 ? "EOF" : H_ERR);
 	cg_feed(model, what, cg, buf, n);
 	free(buf);
 }
@@ -511,10 +497,9 @@ START_TEST(test_chargen)
 
 	start(&s, model, "chargen", NULL);
 	fa = connect_ok(model, &s);
-	H_ASSERT(cli_read_exact(fa, first, CG_LINE, D) == CG_LINE,
-	    "%s: chargen: no first line: %s", model, H_ERR);
-	H_ASSERT(first[0] == ' ' && first[1] == '!' &&
-	    memcmp(first + 70, "fg\r\n", 4) == 0,
+	H_ASSERT(cli_read_exact(fa, first, CG_LINE, D) == CG_LINE, "%s: chargen: no first line: %s",
+	    model, H_ERR);
+	H_ASSERT(first[0] == ' ' && first[1] == '!' && memcmp(first + 70, "fg\r\n", 4) == 0,
 	    "%s: chargen: first line is '%s', want ' !\"#...efg\\r\\n'", model,
 	    show(first, CG_LINE));
 	cg_feed(model, "chargen", &a, first, CG_LINE);
@@ -526,8 +511,7 @@ START_TEST(test_chargen)
 	cg_read_lines(model, "chargen (second client)", fb, &b, 100, D);
 	if (!h_model_serial(model)) {
 		/* The first one carries on where it was. */
-		cg_read_lines(model, "chargen (first client again)", fa, &a,
-		    100, D);
+		cg_read_lines(model, "chargen (first client again)", fa, &a, 100, D);
 		close(fa);
 	}
 	close(fb);
@@ -566,16 +550,17 @@ START_TEST(test_chargen_input)
 
 		if (r == -1 && errno == EINTR)
 			continue;
-		H_ASSERT(r > 0, "%s: %s: stuck after sending %zu of %zu bytes "
-		    "and reading %llu within %d ms: %s", model, what, off, total,
-		    cg.off, 2 * DS, r == 0 ? "timeout" : H_ERR);
+		H_ASSERT(r > 0,
+		    "%s: %s: stuck after sending %zu of %zu bytes "
+		    "and reading %llu within %d ms: %s",
+		    model, what, off, total, cg.off, 2 * DS, r == 0 ? "timeout" : H_ERR);
 		if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t k = recv(fd, chunk, sizeof chunk, 0);
 
-			H_ASSERT(k > 0 || (k == -1 && (errno == EAGAIN ||
-			    errno == EINTR)), "%s: %s: connection ended after "
-			    "sending %zu bytes: %s", model, what, off,
-			    k == 0 ? "EOF" : H_ERR);
+			H_ASSERT(k > 0 || (k == -1 && (errno == EAGAIN || errno == EINTR)),
+			    "%s: %s: connection ended after "
+			    "sending %zu bytes: %s",
+			    model, what, off, k == 0 ? "EOF" : H_ERR);
 			if (k > 0)
 				cg_feed(model, what, &cg, chunk, (size_t)k);
 		}
@@ -588,9 +573,8 @@ START_TEST(test_chargen_input)
 					cur = total - off;
 			}
 			w = send(fd, data + off, cur, MSG_NOSIGNAL);
-			H_ASSERT(w > 0 || (w == -1 && (errno == EAGAIN ||
-			    errno == EINTR)), "%s: %s: write: %s", model, what,
-			    H_ERR);
+			H_ASSERT(w > 0 || (w == -1 && (errno == EAGAIN || errno == EINTR)),
+			    "%s: %s: write: %s", model, what, H_ERR);
 			if (w > 0) {
 				off += (size_t)w;
 				cur -= (size_t)w;
@@ -602,16 +586,16 @@ START_TEST(test_chargen_input)
 		size_t n = CG_LINE - (size_t)(cg.off % CG_LINE);
 
 		H_ASSERT(cli_read_exact(fd, chunk, n, D) == (ssize_t)n,
-		    "%s: %s: the line was not finished: %s", model, what,
-		    H_ERR);
+		    "%s: %s: the line was not finished: %s", model, what, H_ERR);
 		cg_feed(model, what, &cg, chunk, n);
 	}
 	cg_read_lines(model, what, fd, &cg, 100, D);
-	H_ASSERT(cg.off >= 100 * CG_LINE, "%s: %s: too few lines", model,
-	    what);
+	H_ASSERT(cg.off >= 100 * CG_LINE, "%s: %s: too few lines", model, what);
 	if (h_verbose())
-		fprintf(stderr, "%s: chargen read %llu lines while sending %zu "
-		    "bytes\n", model, cg.off / CG_LINE, total);
+		fprintf(stderr,
+		    "%s: chargen read %llu lines while sending %zu "
+		    "bytes\n",
+		    model, cg.off / CG_LINE, total);
 	close(fd);
 	H_STOP_OK(&s, model);
 	free(data);
@@ -682,9 +666,8 @@ START_TEST(test_chargen_stalled)
 	 * here: turn it off for this server, so that VmRSS measures the
 	 * server and not ASan's delay before reuse.  Other servers ignore it.
 	 */
-	snprintf(asan_env, sizeof asan_env,
-	    "ASAN_OPTIONS=%s%squarantine_size_mb=0", asan != NULL ? asan : "",
-	    asan != NULL && *asan != '\0' ? ":" : "");
+	snprintf(asan_env, sizeof asan_env, "ASAN_OPTIONS=%s%squarantine_size_mb=0",
+	    asan != NULL ? asan : "", asan != NULL && *asan != '\0' ? ":" : "");
 	start_env(&s, model, "chargen", extra, env);
 	target = s.pid;
 	rss0 = h_proc_kb(target, "VmRSS");
@@ -692,8 +675,8 @@ START_TEST(test_chargen_stalled)
 	if (h_model_in_children(model)) {
 		pid_t kids[4];
 
-		H_ASSERT(h_wait_for(has_child, &s.pid, D),
-		    "%s: no child for the connection", model);
+		H_ASSERT(h_wait_for(has_child, &s.pid, D), "%s: no child for the connection",
+		    model);
 		H_ASSERT(h_proc_children(s.pid, kids, 4) == 1,
 		    "%s: more than one child for one connection", model);
 		target = kids[0];
@@ -708,39 +691,40 @@ START_TEST(test_chargen_stalled)
 	cpu1 = h_proc_cpu_ms(target);
 	rss1 = h_proc_kb(target, "VmRSS");
 	H_ASSERT(srv_alive(&s) && cpu0 >= 0 && cpu1 >= 0 && rss1 > 0,
-	    "%s: the server (%d) went away while a client did not read",
-	    model, (int)target);
+	    "%s: the server (%d) went away while a client did not read", model, (int)target);
 	if (h_verbose())
-		fprintf(stderr, "%s: chargen not read for 1 s: VmRSS %ld -> "
-		    "%ld kB, CPU %ld ms in the last 0.7 s\n", model, rss0,
-		    rss1, cpu1 - cpu0);
+		fprintf(stderr,
+		    "%s: chargen not read for 1 s: VmRSS %ld -> "
+		    "%ld kB, CPU %ld ms in the last 0.7 s\n",
+		    model, rss0, rss1, cpu1 - cpu0);
 	if (measure) {
 		H_ASSERT(rss1 - rss0 <= 8192,
 		    "%s: VmRSS grew by %ld kB (%ld -> %ld) while a chargen "
-		    "client did not read (--max-pending 4096)", model,
-		    rss1 - rss0, rss0, rss1);
+		    "client did not read (--max-pending 4096)",
+		    model, rss1 - rss0, rss0, rss1);
 		H_ASSERT(cpu1 - cpu0 < 350,
 		    "%s: the server used %ld ms of CPU in 0.7 s while its only "
-		    "client did not read (spinning?)", model, cpu1 - cpu0);
+		    "client did not read (spinning?)",
+		    model, cpu1 - cpu0);
 	}
 
 	/* Another client is served meanwhile. */
 	if (!h_model_serial(model)) {
 		fb = connect_ok(model, &s);
-		cg_read_lines(model, "chargen (second client, first stalled)",
-		    fb, &cb, 20, D);
+		cg_read_lines(model, "chargen (second client, first stalled)", fb, &cb, 20, D);
 		close(fb);
 	}
 	/* The stalled client had been sent the pattern from its start. */
 	cg_read_lines(model, "chargen (stalled client)", fa, &cg, 1, D);
 	/* It leaves with data unread (the kernel resets the connection). */
 	close(fa);
-	H_ASSERT(srv_alive(&s), "%s: the server died when a chargen client "
-	    "left with data unread", model);
+	H_ASSERT(srv_alive(&s),
+	    "%s: the server died when a chargen client "
+	    "left with data unread",
+	    model);
 	memset(&cb, 0, sizeof cb);
 	fb = connect_ok(model, &s);
-	cg_read_lines(model, "chargen (after the stalled client left)", fb,
-	    &cb, 20, D);
+	cg_read_lines(model, "chargen (after the stalled client left)", fb, &cb, 20, D);
 	close(fb);
 	H_STOP_OK(&s, model);
 }
@@ -752,8 +736,7 @@ END_TEST
 static bool
 have_nc(void)
 {
-	const char *const argv[] = { "sh", "-c",
-		"nc -h 2>&1 | grep -q OpenBSD", NULL };
+	const char *const argv[] = { "sh", "-c", "nc -h 2>&1 | grep -q OpenBSD", NULL };
 	struct srv n;
 	int rc;
 
@@ -775,12 +758,12 @@ run_nc(const char *model, const char *const argv[], size_t *len)
 	char *copy;
 	int rc;
 
-	H_ASSERT(srv_spawn_cmd(&n, argv, NULL, NULL) == 0, "%s: spawn %s",
-	    model, argv[0]);
+	H_ASSERT(srv_spawn_cmd(&n, argv, NULL, NULL) == 0, "%s: spawn %s", model, argv[0]);
 	rc = srv_wait(&n, D);
-	H_ASSERT(rc == 0, "%s: '%s %s ...' gave %d (-1: still running after "
-	    "%d ms); stderr: %s", model, argv[0], argv[1], rc, D,
-	    srv_log(&n));
+	H_ASSERT(rc == 0,
+	    "%s: '%s %s ...' gave %d (-1: still running after "
+	    "%d ms); stderr: %s",
+	    model, argv[0], argv[1], rc, D, srv_log(&n));
 	out = srv_stdout(&n);
 	*len = strlen(out);
 	copy = strdup(out);
@@ -803,15 +786,13 @@ START_TEST(test_nc)
 	size_t len;
 
 	if (!have_nc()) {
-		fprintf(stderr, "%s: nc: netcat-openbsd missing, skipped\n",
-		    model);
+		fprintf(stderr, "%s: nc: netcat-openbsd missing, skipped\n", model);
 		return;
 	}
 	start(&s, model, "daytime", NULL);
 	snprintf(port, sizeof port, "%d", srv_port(&s, 0));
 	for (int i = 0; i < 2; i++) {
-		const char *const argv[] = { "nc", modes[i], "127.0.0.1", port,
-			NULL };
+		const char *const argv[] = { "nc", modes[i], "127.0.0.1", port, NULL };
 		long long t0 = wall_s(), t1;
 
 		out = run_nc(model, argv, &len);
@@ -826,12 +807,13 @@ START_TEST(test_nc)
 	snprintf(port, sizeof port, "%d", srv_port(&t, 0));
 	{
 		const char *const argv[] = { "sh", "-c",
-			"head -c 1048576 /dev/urandom | nc -N 127.0.0.1 \"$0\"",
-			port, NULL };
+			"head -c 1048576 /dev/urandom | nc -N 127.0.0.1 \"$0\"", port, NULL };
 
 		out = run_nc(model, argv, &len);
-		H_ASSERT(len == 0, "%s: discard via nc -N: %zu bytes came "
-		    "back: '%s'", model, len, show(out, len));
+		H_ASSERT(len == 0,
+		    "%s: discard via nc -N: %zu bytes came "
+		    "back: '%s'",
+		    model, len, show(out, len));
 		free(out);
 	}
 	H_STOP_OK(&t, model);

@@ -12,8 +12,8 @@
 #include "harness.h"
 #include "model.h"
 
-#define D H_DEADLINE_MS
-#define HANDLERS_MAX	32	/* room for the registry's handlers */
+#define D            H_DEADLINE_MS
+#define HANDLERS_MAX 32 /* room for the registry's handlers */
 
 static size_t
 lines_in(const char *t)
@@ -27,25 +27,21 @@ lines_in(const char *t)
  * stderr naming every string of names (NULL-terminated).
  */
 static void
-expect_error(const char *const args[], const char *const names[],
-    const char *what)
+expect_error(const char *const args[], const char *const names[], const char *what)
 {
 	struct srv s;
 	const char *log;
 	int r = srv_run(&s, args, D);
 
 	log = srv_log(&s);
-	H_ASSERT(r >= 1 && r <= 127, "%s: exit status %d, want 1..127%s",
-	    what, r, r == -1 ? " (still running after 5 s)" : "");
-	H_ASSERT(strstr(log, "listening on") == NULL,
-	    "%s: the server listened anyway", what);
-	H_ASSERT(lines_in(log) == 1,
-	    "%s: want one line on stderr, got %zu:\n%s", what, lines_in(log),
-	    log);
+	H_ASSERT(r >= 1 && r <= 127, "%s: exit status %d, want 1..127%s", what, r,
+	    r == -1 ? " (still running after 5 s)" : "");
+	H_ASSERT(strstr(log, "listening on") == NULL, "%s: the server listened anyway", what);
+	H_ASSERT(lines_in(log) == 1, "%s: want one line on stderr, got %zu:\n%s", what,
+	    lines_in(log), log);
 	for (int i = 0; names[i] != NULL; i++)
-		H_ASSERT(strstr(log, names[i]) != NULL,
-		    "%s: the error does not name '%s': %s", what, names[i],
-		    log);
+		H_ASSERT(strstr(log, names[i]) != NULL, "%s: the error does not name '%s': %s",
+		    what, names[i], log);
 	srv_free(&s);
 }
 
@@ -88,8 +84,7 @@ START_TEST(test_bad_handler)
 	int n = 1;
 
 	for (int i = 0; handlers[i] != NULL; i++) {
-		H_ASSERT(n <= HANDLERS_MAX, "more than %d handlers",
-		    HANDLERS_MAX);
+		H_ASSERT(n <= HANDLERS_MAX, "more than %d handlers", HANDLERS_MAX);
 		names[n++] = handlers[i]->name;
 	}
 	expect_error(args, names, "-H fancy");
@@ -106,8 +101,7 @@ static const char *const bad_numbers[][2] = {
 
 START_TEST(test_bad_number)
 {
-	const char *args[] = { bad_numbers[_i][0], bad_numbers[_i][1], "-l",
-		"127.0.0.1:0", NULL };
+	const char *args[] = { bad_numbers[_i][0], bad_numbers[_i][1], "-l", "127.0.0.1:0", NULL };
 	const char *names[] = { bad_numbers[_i][1], NULL };
 	char what[128];
 
@@ -117,10 +111,8 @@ START_TEST(test_bad_number)
 END_TEST
 
 /* Listen addresses that cannot be parsed or resolved. */
-static const char *const bad_addrs[] = {
-	"127.0.0.1", "127.0.0.1:99999", "127.0.0.1:-1", "[::1:0", "unix:",
-	"no-such-host.invalid:0",
-};
+static const char *const bad_addrs[] = { "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:-1", "[::1:0",
+	"unix:", "no-such-host.invalid:0" };
 
 START_TEST(test_bad_listen)
 {
@@ -150,18 +142,14 @@ START_TEST(test_unbindable)
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", srv_port(&a, 0));
 	r = srv_run(&b, args2, D);
 	log = srv_log(&b);
-	H_ASSERT(r >= 1 && r <= 127, "second server on %s: exit status %d",
-	    addr, r);
-	H_ASSERT(strstr(log, addr) != NULL,
-	    "second server: the error does not name %s: %s", addr, log);
+	H_ASSERT(r >= 1 && r <= 127, "second server on %s: exit status %d", addr, r);
+	H_ASSERT(strstr(log, addr) != NULL, "second server: the error does not name %s: %s", addr,
+	    log);
 	H_ASSERT(strstr(log, strerror(EADDRINUSE)) != NULL,
-	    "second server: the error does not say '%s': %s",
-	    strerror(EADDRINUSE), log);
-	H_ASSERT(strstr(log, "listening on") == NULL,
-	    "second server said it was listening");
+	    "second server: the error does not say '%s': %s", strerror(EADDRINUSE), log);
+	H_ASSERT(strstr(log, "listening on") == NULL, "second server said it was listening");
 	fd = cli_connect(srv_port(&a, 0));
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "still\n"),
-	    "first server hurt by the second");
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "still\n"), "first server hurt by the second");
 	close(fd);
 	H_ASSERT(srv_stop(&a, SIGTERM, D) == 0, "exit status after SIGTERM");
 }
@@ -213,10 +201,12 @@ START_TEST(test_check_config)
 		int r = srv_run(&s, oks[i], D);
 		const char *out = srv_stdout(&s), *log = srv_log(&s);
 
-		H_ASSERT(r == 0, "-t with a good configuration (%s): exit "
-		    "status %d\n%s%s", oks[i][1], r, out, log);
+		H_ASSERT(r == 0,
+		    "-t with a good configuration (%s): exit "
+		    "status %d\n%s%s",
+		    oks[i][1], r, out, log);
 		H_ASSERT(strstr(out, "configuration ok") != NULL ||
-		    strstr(log, "configuration ok") != NULL,
+		        strstr(log, "configuration ok") != NULL,
 		    "-t: no 'configuration ok' in:\n%s%s", out, log);
 		srv_free(&s);
 	}
@@ -228,15 +218,12 @@ END_TEST
 
 START_TEST(test_help)
 {
-	static const char *const opts[] = {
-		"--config", "--model", "--handler", "--listen", "--max-clients",
-		"--idle-timeout", "--max-line", "--max-pending", "--backlog",
-		"--shutdown-timeout", "--logger-output", "--logger-ack",
-		"--timestamp-format", "--pidfile", "--user", "--daemon",
-		"--test-config", "--verbose", "--quiet", "--version", "--help",
-		"-c,", "-m,", "-H,", "-l,", "-d,", "-t,", "-v,", "-q,", "-V,",
-		"-h,",
-	};
+	static const char *const opts[] = { "--config", "--model", "--handler", "--listen",
+		"--max-clients", "--idle-timeout", "--max-line", "--max-pending", "--backlog",
+		"--shutdown-timeout", "--logger-output", "--logger-ack", "--timestamp-format",
+		"--pidfile", "--user", "--daemon", "--test-config", "--verbose", "--quiet",
+		"--version", "--help", "-c,", "-m,", "-H,", "-l,", "-d,", "-t,", "-v,", "-q,",
+		"-V,", "-h," };
 	const char *help[] = { "--help", NULL };
 	const char *version[] = { "-V", NULL };
 	struct srv s;
@@ -247,8 +234,8 @@ START_TEST(test_help)
 	snprintf(all, sizeof all, "%s%s", srv_stdout(&s), srv_log(&s));
 	H_ASSERT(r == 0, "--help: exit status %d", r);
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-		H_ASSERT(strstr(all, opts[i]) != NULL,
-		    "--help does not list %s:\n%s", opts[i], all);
+		H_ASSERT(strstr(all, opts[i]) != NULL, "--help does not list %s:\n%s", opts[i],
+		    all);
 	srv_free(&s);
 
 	r = srv_run(&s, version, D);
@@ -269,8 +256,7 @@ stamped(int fd, const char *text)
 	size_t tl = strlen(text);
 
 	return n == (ssize_t)(H_TS_LEN + 3 + tl + 1) && line[0] == '[' &&
-	    h_parse_ts(line + 1, &us) && line[1 + H_TS_LEN] == ']' &&
-	    line[2 + H_TS_LEN] == ' ' &&
+	    h_parse_ts(line + 1, &us) && line[1 + H_TS_LEN] == ']' && line[2 + H_TS_LEN] == ' ' &&
 	    memcmp(line + 3 + H_TS_LEN, text, tl) == 0 && line[n - 1] == '\n';
 }
 
@@ -290,21 +276,19 @@ START_TEST(test_config_services)
 	struct srv s;
 
 	H_ASSERT(conf != NULL, "cannot write the config file");
-	H_ASSERT(srv_start_n(&s, args, 3) == 0, "%s: server did not start",
-	    model);
+	H_ASSERT(srv_start_n(&s, args, 3) == 0, "%s: server did not start", model);
 	ia = srv_find(&s, "alpha");
 	ib = srv_find(&s, "beta");
 	ig = srv_find(&s, "gamma");
-	H_ASSERT(ia >= 0 && ib >= 0 && ig >= 0 &&
-	    strcmp(s.ls[ia].handler, "echo") == 0 &&
-	    strcmp(s.ls[ib].handler, "timestamp") == 0 &&
-	    strcmp(s.ls[ig].handler, "logger") == 0,
+	H_ASSERT(ia >= 0 && ib >= 0 && ig >= 0 && strcmp(s.ls[ia].handler, "echo") == 0 &&
+	        strcmp(s.ls[ib].handler, "timestamp") == 0 &&
+	        strcmp(s.ls[ig].handler, "logger") == 0,
 	    "%s: want listening lines '(alpha, echo)', '(beta, timestamp)', "
-	    "'(gamma, logger)':\n%s", model, srv_log(&s));
+	    "'(gamma, logger)':\n%s",
+	    model, srv_log(&s));
 
 	fd = cli_connect(srv_port(&s, ia));
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "ping\n"), "%s: alpha (echo)",
-	    model);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "ping\n"), "%s: alpha (echo)", model);
 	close(fd);
 	fd = cli_connect(srv_port(&s, ib));
 	H_ASSERT(fd >= 0 && cli_send(fd, "ping\n") == 0 && stamped(fd, "ping"),
@@ -312,13 +296,12 @@ START_TEST(test_config_services)
 	close(fd);
 	fd = cli_connect(srv_port(&s, ig));
 	H_ASSERT(fd >= 0 && cli_send(fd, "to gamma\n") == 0 &&
-	    cli_read_line(fd, ack, sizeof ack, D) == 3 &&
-	    strcmp(ack, "OK\n") == 0, "%s: gamma (logger, ack = true)", model);
+	        cli_read_line(fd, ack, sizeof ack, D) == 3 && strcmp(ack, "OK\n") == 0,
+	    "%s: gamma (logger, ack = true)", model);
 	close(fd);
 	log = h_read_file(h_path(dir, "gamma.log"), NULL);
 	H_ASSERT(log != NULL && strstr(log, ": to gamma\n") != NULL,
-	    "%s: gamma's output file lacks the record:\n%s", model,
-	    log ? log : "(none)");
+	    "%s: gamma's output file lacks the record:\n%s", model, log ? log : "(none)");
 	free(log);
 	H_STOP_OK(&s, model);
 }
@@ -350,39 +333,36 @@ START_TEST(test_listeners)
 	const char *dir = h_tmpdir();
 	const char *sock = h_path(dir, "l.sock");
 	char spec[256];
-	const char *args[] = { "-m", model, "-l", "[::1]:0", "-l", "*:0", "-l",
-		spec, NULL };
+	const char *args[] = { "-m", model, "-l", "[::1]:0", "-l", "*:0", "-l", spec, NULL };
 	struct srv s;
 	int fd;
 
 	if (!have_ipv6()) {
-		fprintf(stderr, "check_cli: no IPv6 loopback; listeners test "
+		fprintf(stderr,
+		    "check_cli: no IPv6 loopback; listeners test "
 		    "skipped\n");
 		return;
 	}
 	snprintf(spec, sizeof spec, "unix:%s", sock);
 	H_START_OK(&s, args, model);
-	H_ASSERT(s.nls == 3 && strncmp(s.ls[0].addr, "[::1]:", 6) == 0 &&
-	    s.ls[0].port > 0 && s.ls[1].port > 0 &&
-	    strcmp(s.ls[2].addr, spec) == 0,
-	    "%s: want '[::1]:PORT', '...:PORT', '%s' listening lines:\n%s",
-	    model, spec, srv_log(&s));
+	H_ASSERT(s.nls == 3 && strncmp(s.ls[0].addr, "[::1]:", 6) == 0 && s.ls[0].port > 0 &&
+	        s.ls[1].port > 0 && strcmp(s.ls[2].addr, spec) == 0,
+	    "%s: want '[::1]:PORT', '...:PORT', '%s' listening lines:\n%s", model, spec,
+	    srv_log(&s));
 
 	fd = cli_connect_host("::1", s.ls[0].port, D);
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "v6\n"), "%s: [::1] listener",
-	    model);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "v6\n"), "%s: [::1] listener", model);
 	close(fd);
 	fd = cli_connect_host("127.0.0.1", s.ls[1].port, D);
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "any4\n"),
-	    "%s: *:%d not reachable over IPv4", model, s.ls[1].port);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "any4\n"), "%s: *:%d not reachable over IPv4", model,
+	    s.ls[1].port);
 	close(fd);
 	fd = cli_connect_host("::1", s.ls[1].port, D);
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "any6\n"),
-	    "%s: *:%d not reachable over IPv6", model, s.ls[1].port);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "any6\n"), "%s: *:%d not reachable over IPv6", model,
+	    s.ls[1].port);
 	close(fd);
 	fd = cli_connect_unix(sock, D);
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "unix\n"), "%s: unix listener",
-	    model);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "unix\n"), "%s: unix listener", model);
 	close(fd);
 	H_STOP_OK(&s, model);
 }
@@ -396,39 +376,36 @@ START_TEST(test_logger_peers)
 	const char *sock = h_path(dir, "p.sock");
 	const char *out = h_path(dir, "p.log");
 	char spec[256], want[128], ack[8];
-	const char *args[] = { "-m", model, "-H", "logger", "--logger-ack",
-		"--logger-output", out, "-l", "[::1]:0", "-l", spec, NULL };
+	const char *args[] = { "-m", model, "-H", "logger", "--logger-ack", "--logger-output", out,
+		"-l", "[::1]:0", "-l", spec, NULL };
 	struct h_has h = { out, want };
 	struct srv s;
 	char *t;
 	int a, u;
 
 	if (!have_ipv6()) {
-		fprintf(stderr, "check_cli: no IPv6 loopback; peers test "
+		fprintf(stderr,
+		    "check_cli: no IPv6 loopback; peers test "
 		    "skipped\n");
 		return;
 	}
 	snprintf(spec, sizeof spec, "unix:%s", sock);
 	H_START_OK(&s, args, model);
 	a = cli_connect_host("::1", s.ls[0].port, D);
-	H_ASSERT(a >= 0 && cli_send(a, "six\n") == 0 &&
-	    cli_read_line(a, ack, sizeof ack, D) == 3, "%s: IPv6 client",
-	    model);
+	H_ASSERT(a >= 0 && cli_send(a, "six\n") == 0 && cli_read_line(a, ack, sizeof ack, D) == 3,
+	    "%s: IPv6 client", model);
 	snprintf(want, sizeof want, " [::1]:%d: six\n", cli_local_port(a));
 	close(a);
-	H_ASSERT(h_wait_for(h_file_has, &h, D), "%s: no record '%s'", model,
-	    want);
+	H_ASSERT(h_wait_for(h_file_has, &h, D), "%s: no record '%s'", model, want);
 	u = cli_connect_unix(sock, D);
-	H_ASSERT(u >= 0 && cli_send(u, "local\n") == 0 &&
-	    cli_read_line(u, ack, sizeof ack, D) == 3, "%s: unix client",
-	    model);
+	H_ASSERT(u >= 0 && cli_send(u, "local\n") == 0 && cli_read_line(u, ack, sizeof ack, D) == 3,
+	    "%s: unix client", model);
 	close(u);
 	snprintf(want, sizeof want, " unix disconnected\n");
-	H_ASSERT(h_wait_for(h_file_has, &h, D), "%s: no 'unix disconnected'",
-	    model);
+	H_ASSERT(h_wait_for(h_file_has, &h, D), "%s: no 'unix disconnected'", model);
 	t = h_read_file(out, NULL);
 	H_ASSERT(t != NULL && strstr(t, " unix connected\n") != NULL &&
-	    strstr(t, " unix: local\n") != NULL,
+	        strstr(t, " unix: local\n") != NULL,
 	    "%s: unix peer records wrong:\n%s", model, t ? t : "");
 	free(t);
 	H_STOP_OK(&s, model);
@@ -442,8 +419,7 @@ main(void)
 
 	tcase_add_test(h_tcase(su, "bad_flag", 30), test_bad_flag);
 	tcase_add_test(h_tcase(su, "bad_model", 30), test_bad_model);
-	tcase_add_test(h_tcase(su, "bad_value_escaped", 30),
-	    test_bad_value_escaped);
+	tcase_add_test(h_tcase(su, "bad_value_escaped", 30), test_bad_value_escaped);
 	tcase_add_test(h_tcase(su, "bad_handler", 30), test_bad_handler);
 	tcase_add_loop_test(h_tcase(su, "bad_number", 30), test_bad_number, 0,
 	    (int)(sizeof bad_numbers / sizeof bad_numbers[0]));

@@ -40,10 +40,8 @@ have_prog(const char *name)
 	const char *path = getenv("PATH");
 	char dirs[4096], *dir, *save = NULL;
 
-	snprintf(dirs, sizeof dirs, "%s",
-	    path != NULL ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	for (dir = strtok_r(dirs, ":", &save); dir != NULL;
-	    dir = strtok_r(NULL, ":", &save))
+	snprintf(dirs, sizeof dirs, "%s", path != NULL ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save))
 		if (access(h_path(dir, name), X_OK) == 0)
 			return true;
 	return false;
@@ -67,8 +65,8 @@ file_text(const char *path)
 /* A datagram socket standing in for the service manager. */
 struct notify {
 	int fd;
-	char addr[100];		/* as in NOTIFY_SOCKET: a path, or "@name" */
-	char env[128];		/* "NOTIFY_SOCKET=..." */
+	char addr[100]; /* as in NOTIFY_SOCKET: a path, or "@name" */
+	char env[128];  /* "NOTIFY_SOCKET=..." */
 };
 
 static void
@@ -78,19 +76,17 @@ notify_open(struct notify *n, bool abstract)
 	socklen_t len;
 
 	if (abstract)
-		snprintf(n->addr, sizeof n->addr, "@dispatchd-test-%d-%lld",
-		    (int)getpid(), h_now_ms());
+		snprintf(n->addr, sizeof n->addr, "@dispatchd-test-%d-%lld", (int)getpid(),
+		    h_now_ms());
 	else
-		snprintf(n->addr, sizeof n->addr, "%s",
-		    h_path(h_tmpdir(), "notify"));
+		snprintf(n->addr, sizeof n->addr, "%s", h_path(h_tmpdir(), "notify"));
 	snprintf(n->env, sizeof n->env, "NOTIFY_SOCKET=%s", n->addr);
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, n->addr, strlen(n->addr));
 	if (abstract)
 		sun.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(n->addr));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(n->addr));
 	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	H_ASSERT(n->fd >= 0 && bind(n->fd, (struct sockaddr *)&sun, len) == 0,
 	    "notify socket %s: %s", n->addr, H_ERR);
@@ -160,8 +156,8 @@ mono_us(void)
 START_TEST(test_notify)
 {
 	const char *model = h_model(_i);
-	const char *argv[] = { abs_binary(), "-m", model, "-l", "127.0.0.1:0",
-		"-l", "127.0.0.1:0", NULL };
+	const char *argv[] = { abs_binary(), "-m", model, "-l", "127.0.0.1:0", "-l", "127.0.0.1:0",
+		NULL };
 	struct notify n;
 	const char *env[] = { n.env, NULL };
 	char buf[512], want[512];
@@ -172,46 +168,41 @@ START_TEST(test_notify)
 
 	notify_open(&n, false);
 	H_ASSERT(srv_spawn_cmd(&s, argv, env, NULL) == 0, "spawn: %s", H_ERR);
-	H_ASSERT(notify_first(&n, &s, buf, sizeof buf) > 0,
-	    "%s: no datagram on NOTIFY_SOCKET", model);
-	/* Sent only after every listener was bound (and announced). */
-	H_ASSERT(srv_listening(&s) == 2,
-	    "%s: READY=1 came before both listeners were bound", model);
-	snprintf(want, sizeof want, "READY=1\nMAINPID=%d\nSTATUS=model %s, "
-	    "services echo, echo-2", (int)s.pid, model);
-	H_ASSERT(strcmp(buf, want) == 0, "%s: first datagram\n'%s'\nwant\n'%s'",
-	    model, buf, want);
-	a = cli_connect(srv_port(&s, 0));
-	H_ASSERT(a >= 0 && cli_echo_ok(a, "ready\n"), "%s: not serving",
+	H_ASSERT(notify_first(&n, &s, buf, sizeof buf) > 0, "%s: no datagram on NOTIFY_SOCKET",
 	    model);
+	/* Sent only after every listener was bound (and announced). */
+	H_ASSERT(srv_listening(&s) == 2, "%s: READY=1 came before both listeners were bound",
+	    model);
+	snprintf(want, sizeof want,
+	    "READY=1\nMAINPID=%d\nSTATUS=model %s, "
+	    "services echo, echo-2",
+	    (int)s.pid, model);
+	H_ASSERT(strcmp(buf, want) == 0, "%s: first datagram\n'%s'\nwant\n'%s'", model, buf, want);
+	a = cli_connect(srv_port(&s, 0));
+	H_ASSERT(a >= 0 && cli_echo_ok(a, "ready\n"), "%s: not serving", model);
 	close(a);
 	b = cli_connect(srv_port(&s, 1));
-	H_ASSERT(b >= 0 && cli_echo_ok(b, "ready\n"), "%s: not serving",
-	    model);
+	H_ASSERT(b >= 0 && cli_echo_ok(b, "ready\n"), "%s: not serving", model);
 	close(b);
 
 	t0 = mono_us();
 	H_ASSERT(kill(s.pid, SIGHUP) == 0, "kill: %s", H_ERR);
-	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0,
-	    "%s: no datagram after SIGHUP", model);
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0, "%s: no datagram after SIGHUP", model);
 	t1 = mono_us();
 	H_ASSERT(sscanf(buf, "RELOADING=1\nMONOTONIC_USEC=%llu", &usec) == 1 &&
-	    strchr(strchr(buf, '\n') + 1, '\n') == NULL,
-	    "%s: after SIGHUP got '%s', want RELOADING=1 and MONOTONIC_USEC",
-	    model, buf);
+	        strchr(strchr(buf, '\n') + 1, '\n') == NULL,
+	    "%s: after SIGHUP got '%s', want RELOADING=1 and MONOTONIC_USEC", model, buf);
 	H_ASSERT((long long)usec >= t0 && (long long)usec <= t1,
 	    "%s: MONOTONIC_USEC=%llu is not between %lld and %lld (the "
-	    "CLOCK_MONOTONIC of the signal)", model, usec, t0, t1);
-	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 &&
-	    strcmp(buf, "READY=1") == 0,
+	    "CLOCK_MONOTONIC of the signal)",
+	    model, usec, t0, t1);
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 && strcmp(buf, "READY=1") == 0,
 	    "%s: after RELOADING got '%s', want READY=1", model, buf);
 
 	H_STOP_OK(&s, model);
-	H_ASSERT(notify_recv(&n, buf, sizeof buf, 0) > 0 &&
-	    strcmp(buf, "STOPPING=1") == 0,
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, 0) > 0 && strcmp(buf, "STOPPING=1") == 0,
 	    "%s: at SIGTERM got '%s', want STOPPING=1", model, buf);
-	H_ASSERT(notify_none(&n), "%s: unexpected datagram after STOPPING=1",
-	    model);
+	H_ASSERT(notify_none(&n), "%s: unexpected datagram after STOPPING=1", model);
 	close(n.fd);
 }
 END_TEST
@@ -227,15 +218,16 @@ START_TEST(test_notify_abstract)
 
 	notify_open(&n, true);
 	H_ASSERT(srv_spawn_cmd(&s, argv, env, NULL) == 0, "spawn: %s", H_ERR);
-	H_ASSERT(notify_first(&n, &s, buf, sizeof buf) > 0,
-	    "no datagram on NOTIFY_SOCKET=%s", n.addr);
-	snprintf(want, sizeof want, "READY=1\nMAINPID=%d\nSTATUS=model epoll, "
-	    "services echo", (int)s.pid);
-	H_ASSERT(strcmp(buf, want) == 0, "first datagram\n'%s'\nwant\n'%s'",
-	    buf, want);
+	H_ASSERT(notify_first(&n, &s, buf, sizeof buf) > 0, "no datagram on NOTIFY_SOCKET=%s",
+	    n.addr);
+	snprintf(want, sizeof want,
+	    "READY=1\nMAINPID=%d\nSTATUS=model epoll, "
+	    "services echo",
+	    (int)s.pid);
+	H_ASSERT(strcmp(buf, want) == 0, "first datagram\n'%s'\nwant\n'%s'", buf, want);
 	H_STOP_OK(&s, "notify_abstract");
-	H_ASSERT(notify_recv(&n, buf, sizeof buf, 0) > 0 &&
-	    strcmp(buf, "STOPPING=1") == 0, "at SIGTERM got '%s'", buf);
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, 0) > 0 && strcmp(buf, "STOPPING=1") == 0,
+	    "at SIGTERM got '%s'", buf);
 	H_ASSERT(notify_none(&n), "unexpected datagram after STOPPING=1");
 	close(n.fd);
 }
@@ -255,9 +247,8 @@ START_TEST(test_notify_fork_children)
 {
 	const char *dir = h_tmpdir();
 	char out[PATH_MAX], moved[PATH_MAX], buf[512], line[64];
-	const char *argv[] = { abs_binary(), "-m", "fork", "-H", "logger",
-		"--logger-ack", "--logger-output", out, "--shutdown-timeout",
-		"1", "-l", "127.0.0.1:0", NULL };
+	const char *argv[] = { abs_binary(), "-m", "fork", "-H", "logger", "--logger-ack",
+		"--logger-output", out, "--shutdown-timeout", "1", "-l", "127.0.0.1:0", NULL };
 	struct notify n;
 	const char *env[] = { n.env, NULL };
 	pid_t kids[8];
@@ -268,18 +259,16 @@ START_TEST(test_notify_fork_children)
 	snprintf(moved, sizeof moved, "%s", h_path(dir, "log.1"));
 	notify_open(&n, false);
 	H_ASSERT(srv_spawn_cmd(&s, argv, env, NULL) == 0, "spawn: %s", H_ERR);
-	H_ASSERT(srv_wait_listening(&s, 1, H_START_MS) == 0,
-	    "server did not start");
-	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 &&
-	    strncmp(buf, "READY=1\n", 8) == 0, "got '%s', want READY=1", buf);
+	H_ASSERT(srv_wait_listening(&s, 1, H_START_MS) == 0, "server did not start");
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 && strncmp(buf, "READY=1\n", 8) == 0,
+	    "got '%s', want READY=1", buf);
 	for (i = 0; i < 2; i++) {
 		c[i] = cli_connect(srv_port(&s, 0));
 		H_ASSERT(c[i] >= 0 && cli_send(c[i], "before\n") == 0 &&
-		    cli_read_line(c[i], line, sizeof line, D) == 3,
+		        cli_read_line(c[i], line, sizeof line, D) == 3,
 		    "client %d not served", i);
 	}
-	H_ASSERT(h_proc_children(s.pid, kids, 8) == 2,
-	    "want 2 children serving");
+	H_ASSERT(h_proc_children(s.pid, kids, 8) == 2, "want 2 children serving");
 
 	H_ASSERT(rename(out, moved) == 0, "rename: %s", H_ERR);
 	H_ASSERT(kill(s.pid, SIGHUP) == 0, "kill: %s", H_ERR);
@@ -293,30 +282,32 @@ START_TEST(test_notify_fork_children)
 		while (!h_file_has(&h) && h_now_ms() < end) {
 			snprintf(line, sizeof line, "after-hup-%d\n", i);
 			H_ASSERT(cli_send(c[i], line) == 0 &&
-			    cli_read_line(c[i], line, sizeof line, D) == 3,
+			        cli_read_line(c[i], line, sizeof line, D) == 3,
 			    "client %d not served after SIGHUP", i);
 			if (!h_file_has(&h))
 				h_nap(5);
 		}
-		H_ASSERT(h_file_has(&h), "the child serving client %d did not "
-		    "reopen its output at SIGHUP", i);
+		H_ASSERT(h_file_has(&h),
+		    "the child serving client %d did not "
+		    "reopen its output at SIGHUP",
+		    i);
 	}
-	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 &&
-	    strncmp(buf, "RELOADING=1\n", 12) == 0,
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 && strncmp(buf, "RELOADING=1\n", 12) == 0,
 	    "after SIGHUP got '%s', want RELOADING=1", buf);
-	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 &&
-	    strcmp(buf, "READY=1") == 0, "after RELOADING got '%s'", buf);
-	H_ASSERT(notify_none(&n), "more than one RELOADING/READY pair "
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 && strcmp(buf, "READY=1") == 0,
+	    "after RELOADING got '%s'", buf);
+	H_ASSERT(notify_none(&n),
+	    "more than one RELOADING/READY pair "
 	    "(a child spoke for the service)");
 
 	H_ASSERT(kill(s.pid, SIGTERM) == 0, "kill: %s", H_ERR);
 	for (i = 0; i < 2; i++)
-		H_ASSERT(cli_wait_closed(c[i], D),
-		    "client %d not cut at the drain deadline", i);
+		H_ASSERT(cli_wait_closed(c[i], D), "client %d not cut at the drain deadline", i);
 	H_ASSERT(srv_wait(&s, D) == 0, "SIGTERM did not give exit status 0");
-	H_ASSERT(notify_recv(&n, buf, sizeof buf, 0) > 0 &&
-	    strcmp(buf, "STOPPING=1") == 0, "at SIGTERM got '%s'", buf);
-	H_ASSERT(notify_none(&n), "more than one STOPPING=1 (a child spoke "
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, 0) > 0 && strcmp(buf, "STOPPING=1") == 0,
+	    "at SIGTERM got '%s'", buf);
+	H_ASSERT(notify_none(&n),
+	    "more than one STOPPING=1 (a child spoke "
 	    "for the service)");
 	close(c[0]);
 	close(c[1]);
@@ -351,7 +342,7 @@ sa_listening(void *arg)
 
 	for (int i = 0; i < r->nwant; i++)
 		if (strstr(log, r->want[i]) == NULL)
-			return !srv_alive(r->s);	/* stop waiting */
+			return !srv_alive(r->s); /* stop waiting */
 	return true;
 }
 
@@ -362,8 +353,7 @@ sa_listening(void *arg)
  * Returns once both are listening, with *port set: 0, or -1 (log printed).
  */
 static int
-sa_spawn(struct srv *s, const char *upath, const char *fdnames,
-    const char *const args[], int *port)
+sa_spawn(struct srv *s, const char *upath, const char *fdnames, const char *const args[], int *port)
 {
 	for (int attempt = 0; attempt < 10; attempt++) {
 		char tcp[64], fdn[256];
@@ -378,13 +368,11 @@ sa_spawn(struct srv *s, const char *upath, const char *fdnames,
 		argv[n++] = SA_PROG;
 		argv[n++] = "-l";
 		argv[n++] = tcp;
-		snprintf(r.want[0], sizeof r.want[0], "Listening on %s as 3.",
-		    tcp);
+		snprintf(r.want[0], sizeof r.want[0], "Listening on %s as 3.", tcp);
 		if (upath != NULL) {
 			argv[n++] = "-l";
 			argv[n++] = upath;
-			snprintf(r.want[1], sizeof r.want[1],
-			    "Listening on %s as 4.", upath);
+			snprintf(r.want[1], sizeof r.want[1], "Listening on %s as 4.", upath);
 			r.nwant = 2;
 		}
 		if (fdnames != NULL) {
@@ -423,7 +411,8 @@ sa_config(const char *dir)
 	    "service \"echo\" { listen = {\"unix:%s/bound-echo.sock\"} "
 	    "handler = \"echo\" }\n"
 	    "service \"ts\" { listen = {\"unix:%s/bound-ts.sock\"} "
-	    "handler = \"timestamp\" }\n", dir, dir);
+	    "handler = \"timestamp\" }\n",
+	    dir, dir);
 	snprintf(path, sizeof path, "%s", h_path(dir, "sa.conf"));
 	H_ASSERT(h_write_file(path, text) == 0, "%s: %s", path, H_ERR);
 	return path;
@@ -437,9 +426,8 @@ ts_ok(int fd)
 	long long us;
 
 	return cli_send(fd, "hello\n") == 0 &&
-	    cli_read_line(fd, line, sizeof line, D) == H_TS_LEN + 9 &&
-	    line[0] == '[' && h_parse_ts(line + 1, &us) &&
-	    strcmp(line + 1 + H_TS_LEN, "] hello\n") == 0;
+	    cli_read_line(fd, line, sizeof line, D) == H_TS_LEN + 9 && line[0] == '[' &&
+	    h_parse_ts(line + 1, &us) && strcmp(line + 1 + H_TS_LEN, "] hello\n") == 0;
 }
 
 /*
@@ -463,9 +451,9 @@ START_TEST(test_activation)
 	if (sa_skip())
 		return;
 	snprintf(upath, sizeof upath, "%s", h_path(dir, "sa.sock"));
-	H_ASSERT(sa_spawn(&s, upath, "ts:echo", args, &port) == 0,
-	    "%s: %s did not start", model, SA_PROG);
-	t = cli_connect(port);	/* wakes it up: it execs the server */
+	H_ASSERT(sa_spawn(&s, upath, "ts:echo", args, &port) == 0, "%s: %s did not start", model,
+	    SA_PROG);
+	t = cli_connect(port); /* wakes it up: it execs the server */
 	H_ASSERT(t >= 0, "%s: connect: %s", model, H_ERR);
 	H_ASSERT(srv_wait_listening(&s, 2, H_START_MS) == 0,
 	    "%s: not listening on the passed sockets", model);
@@ -473,27 +461,24 @@ START_TEST(test_activation)
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
 	i = srv_find(&s, "ts");
 	H_ASSERT(i >= 0 && strcmp(s.ls[i].addr, addr) == 0 &&
-	    strcmp(s.ls[i].handler, "timestamp") == 0,
+	        strcmp(s.ls[i].handler, "timestamp") == 0,
 	    "%s: want 'listening on %s (ts, timestamp)'", model, addr);
 	snprintf(addr, sizeof addr, "unix:%s", upath);
 	i = srv_find(&s, "echo");
-	H_ASSERT(i >= 0 && strcmp(s.ls[i].addr, addr) == 0 &&
-	    strcmp(s.ls[i].handler, "echo") == 0,
+	H_ASSERT(i >= 0 && strcmp(s.ls[i].addr, addr) == 0 && strcmp(s.ls[i].handler, "echo") == 0,
 	    "%s: want 'listening on %s (echo, echo)'", model, addr);
 
-	H_ASSERT(ts_ok(t), "%s: the waking TCP connection not served by ts",
-	    model);
+	H_ASSERT(ts_ok(t), "%s: the waking TCP connection not served by ts", model);
 	close(t);
 	u = cli_connect_unix(upath, D);
 	H_ASSERT(u >= 0 && cli_echo_ok(u, "passed unix\n"),
 	    "%s: the unix socket not served by echo", model);
 	close(u);
 	t = cli_connect(port);
-	H_ASSERT(t >= 0 && ts_ok(t), "%s: a second TCP connection not served",
-	    model);
+	H_ASSERT(t >= 0 && ts_ok(t), "%s: a second TCP connection not served", model);
 	close(t);
 	H_ASSERT(access(h_path(dir, "bound-echo.sock"), F_OK) == -1 &&
-	    access(h_path(dir, "bound-ts.sock"), F_OK) == -1,
+	        access(h_path(dir, "bound-ts.sock"), F_OK) == -1,
 	    "%s: the config's own addresses were bound too", model);
 
 	H_STOP_OK(&s, model);
@@ -514,19 +499,15 @@ START_TEST(test_activation_in_order)
 	if (sa_skip())
 		return;
 	snprintf(upath, sizeof upath, "%s", h_path(dir, "sa.sock"));
-	H_ASSERT(sa_spawn(&s, upath, NULL, args, &port) == 0,
-	    "%s did not start", SA_PROG);
+	H_ASSERT(sa_spawn(&s, upath, NULL, args, &port) == 0, "%s did not start", SA_PROG);
 	t = cli_connect(port);
 	H_ASSERT(t >= 0, "connect: %s", H_ERR);
-	H_ASSERT(srv_wait_listening(&s, 2, H_START_MS) == 0,
-	    "not listening on the passed sockets");
+	H_ASSERT(srv_wait_listening(&s, 2, H_START_MS) == 0, "not listening on the passed sockets");
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-	H_ASSERT(strcmp(s.ls[0].addr, addr) == 0 &&
-	    strcmp(s.ls[0].service, "echo") == 0,
+	H_ASSERT(strcmp(s.ls[0].addr, addr) == 0 && strcmp(s.ls[0].service, "echo") == 0,
 	    "want 'listening on %s (echo, echo)' first", addr);
 	snprintf(addr, sizeof addr, "unix:%s", upath);
-	H_ASSERT(strcmp(s.ls[1].addr, addr) == 0 &&
-	    strcmp(s.ls[1].service, "ts") == 0,
+	H_ASSERT(strcmp(s.ls[1].addr, addr) == 0 && strcmp(s.ls[1].service, "ts") == 0,
 	    "want 'listening on %s (ts, timestamp)' second", addr);
 	H_ASSERT(cli_echo_ok(t, "in order\n"), "TCP not served by echo");
 	close(t);
@@ -539,9 +520,9 @@ END_TEST
 
 /* Passed sockets that do not fit the services: what is wrong, named. */
 static const struct {
-	bool unix_too;		/* pass a unix socket as descriptor 4 */
+	bool unix_too; /* pass a unix socket as descriptor 4 */
 	const char *fdnames;
-	const char *needle;	/* in the error line */
+	const char *needle; /* in the error line */
 } sa_bad[] = {
 	{ false, NULL, "1 socket passed for 2 services" },
 	{ true, "echo:bogus", "socket #2 is named 'bogus'" },
@@ -558,19 +539,16 @@ START_TEST(test_activation_partial)
 
 	if (sa_skip())
 		return;
-	H_ASSERT(sa_spawn(&s, NULL, "echo", args, &port) == 0,
-	    "%s did not start", SA_PROG);
+	H_ASSERT(sa_spawn(&s, NULL, "echo", args, &port) == 0, "%s did not start", SA_PROG);
 	t = cli_connect(port);
 	H_ASSERT(t >= 0, "connect: %s", H_ERR);
 	H_ASSERT(srv_wait_listening(&s, 2, H_START_MS) == 0,
 	    "want the passed socket and ts's own address");
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-	H_ASSERT(strcmp(s.ls[0].addr, addr) == 0 &&
-	    strcmp(s.ls[0].service, "echo") == 0,
+	H_ASSERT(strcmp(s.ls[0].addr, addr) == 0 && strcmp(s.ls[0].service, "echo") == 0,
 	    "want 'listening on %s (echo, echo)' first", addr);
 	snprintf(addr, sizeof addr, "unix:%s", h_path(dir, "bound-ts.sock"));
-	H_ASSERT(strcmp(s.ls[1].addr, addr) == 0 &&
-	    strcmp(s.ls[1].service, "ts") == 0,
+	H_ASSERT(strcmp(s.ls[1].addr, addr) == 0 && strcmp(s.ls[1].service, "ts") == 0,
 	    "want 'listening on %s (ts, timestamp)' second", addr);
 	H_ASSERT(cli_echo_ok(t, "passed\n"), "TCP not served by echo");
 	close(t);
@@ -593,22 +571,19 @@ START_TEST(test_activation_mismatch)
 	if (sa_skip())
 		return;
 	snprintf(upath, sizeof upath, "%s", h_path(dir, "sa.sock"));
-	H_ASSERT(sa_spawn(&s, sa_bad[_i].unix_too ? upath : NULL,
-	    sa_bad[_i].fdnames, args, &port) == 0,
+	H_ASSERT(sa_spawn(&s, sa_bad[_i].unix_too ? upath : NULL, sa_bad[_i].fdnames, args,
+	             &port) == 0,
 	    "%s did not start", SA_PROG);
 	/* It wakes the server, which may fail and reset it at once. */
 	t = cli_connect(port);
 	H_ASSERT(t >= 0 || errno == ECONNRESET, "connect: %s", H_ERR);
 	r = srv_wait(&s, D);
 	log = srv_log(&s);
-	H_ASSERT(r >= 1 && r <= 127, "'%s': exit status %d, want 1..127",
-	    sa_bad[_i].needle, r);
+	H_ASSERT(r >= 1 && r <= 127, "'%s': exit status %d, want 1..127", sa_bad[_i].needle, r);
 	err = strstr(log, "dispatchd: error: socket activation: ");
 	H_ASSERT(err != NULL && strstr(err, sa_bad[_i].needle) != NULL,
-	    "want an error line 'socket activation: ...%s...'",
-	    sa_bad[_i].needle);
-	H_ASSERT(t < 0 || cli_wait_closed(t, D),
-	    "the waking connection stays open");
+	    "want an error line 'socket activation: ...%s...'", sa_bad[_i].needle);
+	H_ASSERT(t < 0 || cli_wait_closed(t, D), "the waking connection stays open");
 	if (t >= 0)
 		close(t);
 }
@@ -643,8 +618,7 @@ proc_ids(pid_t pid, int *pgrp, int *sid, int *tty)
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	t = h_read_file(path, NULL);
 	if (t != NULL && (rp = strrchr(t, ')')) != NULL &&
-	    sscanf(rp + 1, " %c %d %d %d %d", &state, &ppid, pgrp, sid,
-	    tty) == 5)
+	    sscanf(rp + 1, " %c %d %d %d %d", &state, &ppid, pgrp, sid, tty) == 5)
 		r = 0;
 	free(t);
 	return r;
@@ -683,8 +657,7 @@ only_child(void *arg)
 {
 	pid_t kids[8];
 
-	return h_proc_children(getpid(), kids, 8) == 1 &&
-	    kids[0] == *(pid_t *)arg;
+	return h_proc_children(getpid(), kids, 8) == 1 && kids[0] == *(pid_t *)arg;
 }
 
 /*
@@ -700,10 +673,8 @@ START_TEST(test_daemon)
 	const char *model = h_model(_i);
 	char pidf[PATH_MAX], addr[64], want[PATH_MAX + 128], text[64];
 	char cwd[PATH_MAX];
-	const char *args[] = { "-d", "--pidfile", pidf, "-m", model, "-l",
-		"127.0.0.1:0", NULL };
-	const char *again[] = { "-d", "--pidfile", pidf, "-l", "127.0.0.1:0",
-		NULL };
+	const char *args[] = { "-d", "--pidfile", pidf, "-m", model, "-l", "127.0.0.1:0", NULL };
+	const char *again[] = { "-d", "--pidfile", pidf, "-l", "127.0.0.1:0", NULL };
 	const char *inuse[] = { "-d", "-l", addr, NULL };
 	int pgrp, sid, tty, fd, r;
 	struct srv orig, d, s2;
@@ -712,60 +683,56 @@ START_TEST(test_daemon)
 	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), "d.pid"));
 	H_ASSERT(srv_spawn(&orig, args) == 0, "spawn: %s", H_ERR);
 	r = srv_wait(&orig, H_START_MS);
-	H_ASSERT(r == 0, "%s: the original process: status %d, want 0", model,
-	    r);
-	H_ASSERT(srv_listening(&orig) == 1,
-	    "%s: no 'listening on' line before detaching", model);
+	H_ASSERT(r == 0, "%s: the original process: status %d, want 0", model, r);
+	H_ASSERT(srv_listening(&orig) == 1, "%s: no 'listening on' line before detaching", model);
 	pid = read_pidfile(pidf);
 	snprintf(text, sizeof text, "%s", file_text(pidf));
 	H_ASSERT(pid > 0, "%s: pidfile '%s'", model, text);
-	H_ASSERT(pid != orig.pid, "%s: the pidfile names the original process",
-	    model);
-	H_ASSERT(srv_adopt(&d, pid, orig.errfd) == 0,
-	    "%s: the daemon (pid %d) is not running: %s", model, (int)pid,
-	    H_ERR);
+	H_ASSERT(pid != orig.pid, "%s: the pidfile names the original process", model);
+	H_ASSERT(srv_adopt(&d, pid, orig.errfd) == 0, "%s: the daemon (pid %d) is not running: %s",
+	    model, (int)pid, H_ERR);
 
-	H_ASSERT(proc_ids(pid, &pgrp, &sid, &tty) == 0, "/proc/%d/stat",
-	    (int)pid);
+	H_ASSERT(proc_ids(pid, &pgrp, &sid, &tty) == 0, "/proc/%d/stat", (int)pid);
 	H_ASSERT(sid != getsid(0) && sid != pid && tty == 0,
 	    "%s: session %d (ours %d, its pid %d), tty %d: want a new "
-	    "session it does not lead, no terminal", model, sid,
-	    (int)getsid(0), (int)pid, tty);
+	    "session it does not lead, no terminal",
+	    model, sid, (int)getsid(0), (int)pid, tty);
 	snprintf(cwd, sizeof cwd, "%s", fd_target(pid, "cwd"));
-	H_ASSERT(strcmp(cwd, "/") == 0, "%s: working directory '%s', want /",
-	    model, cwd);
+	H_ASSERT(strcmp(cwd, "/") == 0, "%s: working directory '%s', want /", model, cwd);
 	H_ASSERT(strcmp(fd_target(pid, "fd/0"), "/dev/null") == 0 &&
-	    strcmp(fd_target(pid, "fd/1"), "/dev/null") == 0 &&
-	    strcmp(fd_target(pid, "fd/2"), "/dev/null") == 0,
+	        strcmp(fd_target(pid, "fd/1"), "/dev/null") == 0 &&
+	        strcmp(fd_target(pid, "fd/2"), "/dev/null") == 0,
 	    "%s: stdin/stdout/stderr are not /dev/null", model);
 	H_ASSERT(pidfile_locked(pidf), "%s: the pidfile is not locked", model);
 	fd = cli_connect(srv_port(&orig, 0));
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "daemon\n"), "%s: not serving",
-	    model);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "daemon\n"), "%s: not serving", model);
 	close(fd);
 
 	r = srv_run(&s2, again, D);
-	snprintf(want, sizeof want, "pidfile %s is locked by a running "
-	    "dispatchd (pid %d)", pidf, (int)pid);
+	snprintf(want, sizeof want,
+	    "pidfile %s is locked by a running "
+	    "dispatchd (pid %d)",
+	    pidf, (int)pid);
 	H_ASSERT(r == 1 && strstr(srv_log(&s2), want) != NULL,
 	    "%s: second instance with the pidfile: status %d, want 1 and "
-	    "'%s'", model, r, want);
+	    "'%s'",
+	    model, r, want);
 	srv_free(&s2);
 	snprintf(text, sizeof text, "%s", file_text(pidf));
-	H_ASSERT(read_pidfile(pidf) == pid,
-	    "%s: the second instance changed the pidfile to '%s'", model,
-	    text);
+	H_ASSERT(read_pidfile(pidf) == pid, "%s: the second instance changed the pidfile to '%s'",
+	    model, text);
 
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", srv_port(&orig, 0));
 	r = srv_run(&s2, inuse, D);
 	H_ASSERT(r == 1 && strstr(srv_log(&s2), addr) != NULL &&
-	    strstr(srv_log(&s2), strerror(EADDRINUSE)) != NULL,
+	        strstr(srv_log(&s2), strerror(EADDRINUSE)) != NULL,
 	    "%s: -d on an address in use: status %d, want 1 and an error "
-	    "naming %s", model, r, addr);
+	    "naming %s",
+	    model, r, addr);
 	srv_free(&s2);
 	/* The failed daemons are gone: our only live child is the first. */
-	H_ASSERT(h_wait_for(only_child, &pid, D),
-	    "%s: a failed -d instance left a process running", model);
+	H_ASSERT(h_wait_for(only_child, &pid, D), "%s: a failed -d instance left a process running",
+	    model);
 
 	H_STOP_OK(&d, model);
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
@@ -788,19 +755,18 @@ START_TEST(test_pidfile)
 	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), "fg.pid"));
 	H_START_OK(&s, args, "pidfile");
 	snprintf(text, sizeof text, "%s", file_text(pidf));
-	H_ASSERT(read_pidfile(pidf) == s.pid, "pidfile '%s', want %d", text,
-	    (int)s.pid);
+	H_ASSERT(read_pidfile(pidf) == s.pid, "pidfile '%s', want %d", text, (int)s.pid);
 	H_ASSERT(pidfile_locked(pidf), "the pidfile is not locked");
 	r = srv_run(&s2, args, D);
-	snprintf(want, sizeof want, "pidfile %s is locked by a running "
-	    "dispatchd (pid %d)", pidf, (int)s.pid);
+	snprintf(want, sizeof want,
+	    "pidfile %s is locked by a running "
+	    "dispatchd (pid %d)",
+	    pidf, (int)s.pid);
 	H_ASSERT(r == 1 && strstr(srv_log(&s2), want) != NULL &&
-	    strstr(srv_log(&s2), "listening on") == NULL,
-	    "second instance: status %d, want 1 and '%s' before listening", r,
-	    want);
+	        strstr(srv_log(&s2), "listening on") == NULL,
+	    "second instance: status %d, want 1 and '%s' before listening", r, want);
 	srv_free(&s2);
-	H_ASSERT(read_pidfile(pidf) == s.pid,
-	    "the second instance changed the pidfile");
+	H_ASSERT(read_pidfile(pidf) == s.pid, "the second instance changed the pidfile");
 	H_STOP_OK(&s, "pidfile");
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
 	    "the pidfile is still there after exit");
@@ -817,8 +783,8 @@ END_TEST
 
 START_TEST(test_daemon_relative_pidfile)
 {
-	const char *argv[] = { abs_binary(), "-d", "--pidfile", REL_PIDFILE,
-		"-l", "127.0.0.1:0", NULL };
+	const char *argv[] = { abs_binary(), "-d", "--pidfile", REL_PIDFILE, "-l", "127.0.0.1:0",
+		NULL };
 	char dir[PATH_MAX], pidf[PATH_MAX + 64];
 	struct srv orig, d;
 	pid_t pid;
@@ -828,18 +794,16 @@ START_TEST(test_daemon_relative_pidfile)
 	snprintf(dir, sizeof dir, "%s", h_tmpdir());
 	snprintf(pidf, sizeof pidf, "%s/" REL_PIDFILE, dir);
 
-	H_ASSERT(srv_spawn_cmd(&orig, argv, NULL, dir) == 0, "spawn: %s",
-	    H_ERR);
+	H_ASSERT(srv_spawn_cmd(&orig, argv, NULL, dir) == 0, "spawn: %s", H_ERR);
 	r = srv_wait(&orig, H_START_MS);
 	H_ASSERT(r == 0, "the original process: status %d, want 0", r);
 	pid = read_pidfile(pidf);
-	H_ASSERT(pid > 0 && srv_adopt(&d, pid, orig.errfd) == 0,
-	    "no daemon named in %s", pidf);
+	H_ASSERT(pid > 0 && srv_adopt(&d, pid, orig.errfd) == 0, "no daemon named in %s", pidf);
 	H_STOP_OK(&d, "daemon_relative_pidfile");
 	H_ASSERT(access(pidf, F_OK) == -1,
 	    "'--pidfile " REL_PIDFILE "' started in %s: %s is still there "
-	    "after exit (the daemon works in /: it unlinked /" REL_PIDFILE
-	    "?)", dir, pidf);
+	    "after exit (the daemon works in /: it unlinked /" REL_PIDFILE "?)",
+	    dir, pidf);
 	srv_free(&orig);
 }
 END_TEST
@@ -863,20 +827,19 @@ START_TEST(test_pidfile_foreign_owner)
 		return;
 	}
 	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), "foreign.pid"));
-	H_ASSERT(h_write_file(pidf, "junk\n") == 0 &&
-	    chown(pidf, 65534, 65534) == 0 && chmod(pidf, 0666) == 0,
+	H_ASSERT(h_write_file(pidf, "junk\n") == 0 && chown(pidf, 65534, 65534) == 0 &&
+	        chmod(pidf, 0666) == 0,
 	    "%s: %s", pidf, H_ERR);
 	r = srv_run(&s, args, D);
-	snprintf(want, sizeof want,
-	    "pidfile %s: owned by uid 65534, not by uid 0", pidf);
+	snprintf(want, sizeof want, "pidfile %s: owned by uid 65534, not by uid 0", pidf);
 	H_ASSERT(r == 1 && strstr(srv_log(&s), want) != NULL &&
-	    strstr(srv_log(&s), "refusing") != NULL &&
-	    strstr(srv_log(&s), "listening on") == NULL,
+	        strstr(srv_log(&s), "refusing") != NULL &&
+	        strstr(srv_log(&s), "listening on") == NULL,
 	    "a pidfile of uid 65534: status %d, want 1 and '%s... refusing' "
-	    "before listening", r, want);
+	    "before listening",
+	    r, want);
 	snprintf(text, sizeof text, "%s", file_text(pidf));
-	H_ASSERT(strcmp(text, "junk") == 0,
-	    "the refused pidfile now holds '%s'", text);
+	H_ASSERT(strcmp(text, "junk") == 0, "the refused pidfile now holds '%s'", text);
 	srv_free(&s);
 }
 END_TEST
@@ -892,16 +855,16 @@ START_TEST(test_pidfile_hard_link)
 
 	snprintf(pidf, sizeof pidf, "%s", h_path(dir, "linked.pid"));
 	snprintf(other, sizeof other, "%s", h_path(dir, "precious"));
-	H_ASSERT(h_write_file(other, "precious\n") == 0 &&
-	    link(other, pidf) == 0, "%s: %s", pidf, H_ERR);
+	H_ASSERT(h_write_file(other, "precious\n") == 0 && link(other, pidf) == 0, "%s: %s", pidf,
+	    H_ERR);
 	r = srv_run(&s, args, D);
 	snprintf(want, sizeof want, "pidfile %s: has 2 hard links", pidf);
 	H_ASSERT(r == 1 && strstr(srv_log(&s), want) != NULL &&
-	    strstr(srv_log(&s), "listening on") == NULL,
+	        strstr(srv_log(&s), "listening on") == NULL,
 	    "a hard-linked pidfile: status %d, want 1 and '%s'", r, want);
 	snprintf(text, sizeof text, "%s", file_text(other));
-	H_ASSERT(strcmp(text, "precious") == 0,
-	    "the file linked to the pidfile now holds '%s'", text);
+	H_ASSERT(strcmp(text, "precious") == 0, "the file linked to the pidfile now holds '%s'",
+	    text);
 	srv_free(&s);
 }
 END_TEST
@@ -937,15 +900,13 @@ START_TEST(test_pidfile_stale_reused)
 	struct srv s;
 
 	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), "stale.pid"));
-	H_ASSERT(h_write_file(pidf, "999999999\n") == 0 &&
-	    chmod(pidf, 0666) == 0, "%s: %s", pidf, H_ERR);
-	H_ASSERT(srv_start(&s, args) == 0,
-	    "a stale pidfile of ours was refused");
+	H_ASSERT(h_write_file(pidf, "999999999\n") == 0 && chmod(pidf, 0666) == 0, "%s: %s", pidf,
+	    H_ERR);
+	H_ASSERT(srv_start(&s, args) == 0, "a stale pidfile of ours was refused");
 	snprintf(text, sizeof text, "%s", file_text(pidf));
-	H_ASSERT(read_pidfile(pidf) == s.pid, "pidfile '%s', want %d", text,
-	    (int)s.pid);
-	H_ASSERT(stat(pidf, &st) == 0 && (st.st_mode & 07777) == 0644,
-	    "pidfile mode %o, want 644", (unsigned)(st.st_mode & 07777));
+	H_ASSERT(read_pidfile(pidf) == s.pid, "pidfile '%s', want %d", text, (int)s.pid);
+	H_ASSERT(stat(pidf, &st) == 0 && (st.st_mode & 07777) == 0644, "pidfile mode %o, want 644",
+	    (unsigned)(st.st_mode & 07777));
 	H_ASSERT(pidfile_locked(pidf), "the pidfile is not locked");
 	H_STOP_OK(&s, "pidfile_stale_reused");
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
@@ -991,7 +952,8 @@ START_TEST(test_pidfile_replaced_kept)
 	snprintf(text, sizeof text, "%s", file_text(pidf));
 	H_ASSERT(read_pidfile(pidf) == b.pid && pidfile_locked(pidf),
 	    "after A stopped, the pidfile is '%s', want B's pid %d, locked (A "
-	    "removed B's pidfile?)", text, (int)b.pid);
+	    "removed B's pidfile?)",
+	    text, (int)b.pid);
 	H_STOP_OK(&b, "B");
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
 	    "B's pidfile is still there after B stopped");
@@ -1022,10 +984,8 @@ START_TEST(test_pidfile_swapped_while_locking)
 	snprintf(pidf, sizeof pidf, "%s", h_path(dir, "swap.pid"));
 	snprintf(old, sizeof old, "%s", h_path(dir, "swap.old"));
 	H_ASSERT(h_write_file(pidf, "old\n") == 0, "%s: %s", pidf, H_ERR);
-	fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC,
-	    O_RDONLY | O_CLOEXEC);
-	if (fan == -1 || fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN_PERM,
-	    AT_FDCWD, pidf) == -1) {
+	fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
+	if (fan == -1 || fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD, pidf) == -1) {
 		printf("SKIP: fanotify permission events: %s\n", H_ERR);
 		if (fan != -1)
 			close(fan);
@@ -1045,14 +1005,13 @@ START_TEST(test_pidfile_swapped_while_locking)
 		}
 		n = read(fan, ev, sizeof ev);
 		H_ASSERT(n > 0, "fanotify read: %s", H_ERR);
-		for (struct fanotify_event_metadata *m = ev;
-		    FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+		for (struct fanotify_event_metadata *m = ev; FAN_EVENT_OK(m, n);
+		     m = FAN_EVENT_NEXT(m, n)) {
 			struct fanotify_response resp = { m->fd, FAN_ALLOW };
 
 			/* The server is inside open(2): swap, let it go. */
 			if (m->pid == s.pid && !swapped) {
-				H_ASSERT(rename(pidf, old) == 0 &&
-				    h_write_file(pidf, "") == 0,
+				H_ASSERT(rename(pidf, old) == 0 && h_write_file(pidf, "") == 0,
 				    "swapping %s: %s", pidf, H_ERR);
 				swapped = true;
 			}
@@ -1069,12 +1028,12 @@ START_TEST(test_pidfile_swapped_while_locking)
 		return;
 	}
 	H_ASSERT(swapped, "the server never opened %s", pidf);
-	H_ASSERT(srv_wait_listening(&s, 1, H_START_MS) == 0,
-	    "the server did not start");
+	H_ASSERT(srv_wait_listening(&s, 1, H_START_MS) == 0, "the server did not start");
 	snprintf(text, sizeof text, "%s", file_text(pidf));
 	H_ASSERT(read_pidfile(pidf) == s.pid && pidfile_locked(pidf),
 	    "%s holds '%s', want the server's pid %d and locked: it kept the "
-	    "lock of the file moved away", pidf, text, (int)s.pid);
+	    "lock of the file moved away",
+	    pidf, text, (int)s.pid);
 	snprintf(text, sizeof text, "%s", file_text(old));
 	H_ASSERT(strcmp(text, "old") == 0 && !pidfile_locked(old),
 	    "the file moved away holds '%s' (want 'old') or is locked", text);
@@ -1087,9 +1046,9 @@ END_TEST
 /* ---- closed standard descriptors (audit finding 6) -------------------- */
 
 /* Which of the descriptors 0-2 a test closes before exec. */
-#define FD_IN	(1 << 0)
-#define FD_OUT	(1 << 1)
-#define FD_ERR	(1 << 2)
+#define FD_IN  (1 << 0)
+#define FD_OUT (1 << 1)
+#define FD_ERR (1 << 2)
 
 /* h_next_spawn_hook: closes the descriptors 0-2 whose bits *arg has. */
 static void
@@ -1109,8 +1068,7 @@ stdio_null(pid_t pid, int mask)
 	static const char *const names[] = { "fd/0", "fd/1", "fd/2" };
 
 	for (int fd = 0; fd <= 2; fd++)
-		if ((mask & (1 << fd)) != 0 &&
-		    strcmp(fd_target(pid, names[fd]), "/dev/null") != 0)
+		if ((mask & (1 << fd)) != 0 && strcmp(fd_target(pid, names[fd]), "/dev/null") != 0)
 			return false;
 	return true;
 }
@@ -1149,10 +1107,8 @@ START_TEST(test_daemon_stdio_closed)
 	const char *dir = h_tmpdir();
 	char pidf[PATH_MAX], sock[PATH_MAX], addr[PATH_MAX + 8];
 	char want[PATH_MAX + 128];
-	const char *args[] = { "-d", "--pidfile", pidf, "-m", model, "-l",
-		addr, NULL };
-	const char *again[] = { "-d", "--pidfile", pidf, "-l", "127.0.0.1:0",
-		NULL };
+	const char *args[] = { "-d", "--pidfile", pidf, "-m", model, "-l", addr, NULL };
+	const char *again[] = { "-d", "--pidfile", pidf, "-l", "127.0.0.1:0", NULL };
 	struct srv orig, d, s2;
 	pid_t pid;
 	int fd, r;
@@ -1163,25 +1119,30 @@ START_TEST(test_daemon_stdio_closed)
 	h_next_spawn_hook(close_stdio, &closed);
 	H_ASSERT(srv_spawn(&orig, args) == 0, "spawn: %s", H_ERR);
 	r = srv_wait(&orig, H_START_MS);
-	H_ASSERT(r == 0, "%s: -d with 0-2 closed: the original process: "
-	    "status %d, want 0", model, r);
+	H_ASSERT(r == 0,
+	    "%s: -d with 0-2 closed: the original process: "
+	    "status %d, want 0",
+	    model, r);
 	pid = read_pidfile(pidf);
-	H_ASSERT(pid > 0 && srv_adopt(&d, pid, -1) == 0,
-	    "%s: no daemon running with the pid of %s", model, pidf);
+	H_ASSERT(pid > 0 && srv_adopt(&d, pid, -1) == 0, "%s: no daemon running with the pid of %s",
+	    model, pidf);
 	H_ASSERT(pidfile_locked(pidf), "%s: the pidfile is not locked", model);
-	H_ASSERT(stdio_null(pid, closed), "%s: the daemon's 0-2 are not "
-	    "/dev/null", model);
+	H_ASSERT(stdio_null(pid, closed),
+	    "%s: the daemon's 0-2 are not "
+	    "/dev/null",
+	    model);
 	fd = cli_connect_unix(sock, D);
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "closed stdio\n"),
-	    "%s: the daemon does not serve %s", model, sock);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "closed stdio\n"), "%s: the daemon does not serve %s",
+	    model, sock);
 	close(fd);
 
 	r = srv_run(&s2, again, D);
-	snprintf(want, sizeof want, "pidfile %s is locked by a running "
-	    "dispatchd (pid %d)", pidf, (int)pid);
+	snprintf(want, sizeof want,
+	    "pidfile %s is locked by a running "
+	    "dispatchd (pid %d)",
+	    pidf, (int)pid);
 	H_ASSERT(r == 1 && strstr(srv_log(&s2), want) != NULL,
-	    "%s: second instance with the pidfile: status %d, want 1 and '%s'",
-	    model, r, want);
+	    "%s: second instance with the pidfile: status %d, want 1 and '%s'", model, r, want);
 	srv_free(&s2);
 
 	H_STOP_OK(&d, model);
@@ -1203,8 +1164,8 @@ START_TEST(test_stdio_closed_logger)
 	const char *model = h_model(H_LOOP_MODEL(_i));
 	bool all = H_LOOP_CASE(_i) == 1;
 	char sock[PATH_MAX], addr[PATH_MAX + 8], line[64];
-	const char *args[] = { "-m", model, "-H", "logger", "--logger-output",
-		"-", "--logger-ack", "-l", addr, NULL };
+	const char *args[] = { "-m", model, "-H", "logger", "--logger-output", "-", "--logger-ack",
+		"-l", addr, NULL };
 	const char *what = all ? "0-2 closed" : "stdout closed";
 	struct srv s;
 	int fd;
@@ -1213,7 +1174,7 @@ START_TEST(test_stdio_closed_logger)
 	 * free descriptor before dispatchd runs: nothing is closed then. */
 	if (h_under_valgrind()) {
 		printf("SKIP: under valgrind, its log file takes the closed "
-		    "descriptor\n");
+		       "descriptor\n");
 		return;
 	}
 	snprintf(sock, sizeof sock, "%s", h_path(h_tmpdir(), "lg.sock"));
@@ -1226,28 +1187,24 @@ START_TEST(test_stdio_closed_logger)
 		struct unix_up u = { &s, sock };
 
 		H_ASSERT(srv_spawn(&s, args) == 0, "spawn: %s", H_ERR);
-		H_ASSERT(h_wait_for(unix_serving, &u, H_START_MS) &&
-		    srv_alive(&s), "%s, %s: not serving %s", model, what,
-		    sock);
+		H_ASSERT(h_wait_for(unix_serving, &u, H_START_MS) && srv_alive(&s),
+		    "%s, %s: not serving %s", model, what, sock);
 		fd = cli_connect_unix(sock, D);
 	} else {
-		H_ASSERT(srv_start(&s, args) == 0, "%s, %s: did not start",
-		    model, what);
+		H_ASSERT(srv_start(&s, args) == 0, "%s, %s: did not start", model, what);
 		fd = cli_connect(srv_port(&s, 0));
 	}
 	H_ASSERT(fd >= 0 && cli_send(fd, "one\ntwo\n") == 0 &&
-	    cli_read_line(fd, line, sizeof line, D) == 3 &&
-	    strcmp(line, "OK\n") == 0 &&
-	    cli_read_line(fd, line, sizeof line, D) == 3 &&
-	    strcmp(line, "OK\n") == 0,
+	        cli_read_line(fd, line, sizeof line, D) == 3 && strcmp(line, "OK\n") == 0 &&
+	        cli_read_line(fd, line, sizeof line, D) == 3 && strcmp(line, "OK\n") == 0,
 	    "%s, %s: the records were not written (no OK)", model, what);
 	close(fd);
 	H_ASSERT(stdio_null(s.pid, all ? every : out_only),
 	    "%s, %s: the closed descriptors are not /dev/null", model, what);
-	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0,
-	    "%s, %s: SIGTERM did not give exit status 0", model, what);
+	H_ASSERT(srv_stop(&s, SIGTERM, D) == 0, "%s, %s: SIGTERM did not give exit status 0", model,
+	    what);
 	H_ASSERT(strstr(srv_log(&s), "record lost") == NULL &&
-	    strstr(srv_log(&s), strerror(EBADF)) == NULL,
+	        strstr(srv_log(&s), strerror(EBADF)) == NULL,
 	    "%s, %s: records lost", model, what);
 }
 END_TEST
@@ -1275,8 +1232,8 @@ START_TEST(test_unix_replaced_kept)
 	H_ASSERT(lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode),
 	    "A removed B's socket file %s when it stopped", sock);
 	fd = cli_connect_unix(sock, D);
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "still B\n"),
-	    "B does not serve %s after A stopped", sock);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "still B\n"), "B does not serve %s after A stopped",
+	    sock);
 	close(fd);
 	H_STOP_OK(&b, "B");
 	H_ASSERT(access(sock, F_OK) == -1 && errno == ENOENT,
@@ -1335,8 +1292,7 @@ parse_groups(const char *text, gid_t *g, int max)
  * exactly pw's groups, no capabilities.  NULL, or what is wrong.
  */
 static const char *
-creds_wrong(pid_t pid, const struct passwd *pw, const gid_t *groups,
-    int ngroups)
+creds_wrong(pid_t pid, const struct passwd *pw, const gid_t *groups, int ngroups)
 {
 	static char why[2048];
 	char path[64], want[128], got[256];
@@ -1358,31 +1314,28 @@ creds_wrong(pid_t pid, const struct passwd *pw, const gid_t *groups,
 		snprintf(spath, sizeof spath, "%s/%s/status", path, de->d_name);
 		st = h_read_file(spath, NULL);
 		if (st == NULL)
-			continue;	/* the thread ended */
-		snprintf(want, sizeof want, "\t%u\t%u\t%u\t%u",
-		    (unsigned)pw->pw_uid, (unsigned)pw->pw_uid,
-		    (unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
-		if (!status_field(st, "Uid", got, sizeof got) ||
-		    strcmp(got, want) != 0)
-			snprintf(why, sizeof why, "task %s Uid:%s, want%s",
-			    de->d_name, got, want);
-		snprintf(want, sizeof want, "\t%u\t%u\t%u\t%u",
-		    (unsigned)pw->pw_gid, (unsigned)pw->pw_gid,
-		    (unsigned)pw->pw_gid, (unsigned)pw->pw_gid);
-		if (why[0] == '\0' && (!status_field(st, "Gid", got,
-		    sizeof got) || strcmp(got, want) != 0))
-			snprintf(why, sizeof why, "task %s Gid:%s, want%s",
-			    de->d_name, got, want);
-		if (why[0] == '\0' && (!status_field(st, "Groups", got,
-		    sizeof got) || (n = parse_groups(got, g, 64)) != ngroups ||
-		    memcmp(g, groups, sizeof *g * (size_t)n) != 0))
-			snprintf(why, sizeof why, "task %s Groups:%s, want "
-			    "exactly %s's %d group(s)", de->d_name, got,
-			    pw->pw_name, ngroups);
-		if (why[0] == '\0' && (!status_field(st, "CapEff", got,
-		    sizeof got) || strcmp(got, "\t0000000000000000") != 0))
-			snprintf(why, sizeof why, "task %s CapEff:%s, want 0",
-			    de->d_name, got);
+			continue; /* the thread ended */
+		snprintf(want, sizeof want, "\t%u\t%u\t%u\t%u", (unsigned)pw->pw_uid,
+		    (unsigned)pw->pw_uid, (unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
+		if (!status_field(st, "Uid", got, sizeof got) || strcmp(got, want) != 0)
+			snprintf(why, sizeof why, "task %s Uid:%s, want%s", de->d_name, got, want);
+		snprintf(want, sizeof want, "\t%u\t%u\t%u\t%u", (unsigned)pw->pw_gid,
+		    (unsigned)pw->pw_gid, (unsigned)pw->pw_gid, (unsigned)pw->pw_gid);
+		if (why[0] == '\0' &&
+		    (!status_field(st, "Gid", got, sizeof got) || strcmp(got, want) != 0))
+			snprintf(why, sizeof why, "task %s Gid:%s, want%s", de->d_name, got, want);
+		if (why[0] == '\0' &&
+		    (!status_field(st, "Groups", got, sizeof got) ||
+		        (n = parse_groups(got, g, 64)) != ngroups ||
+		        memcmp(g, groups, sizeof *g * (size_t)n) != 0))
+			snprintf(why, sizeof why,
+			    "task %s Groups:%s, want "
+			    "exactly %s's %d group(s)",
+			    de->d_name, got, pw->pw_name, ngroups);
+		if (why[0] == '\0' &&
+		    (!status_field(st, "CapEff", got, sizeof got) ||
+		        strcmp(got, "\t0000000000000000") != 0))
+			snprintf(why, sizeof why, "task %s CapEff:%s, want 0", de->d_name, got);
 		free(st);
 	}
 	closedir(dir);
@@ -1409,8 +1362,7 @@ find_child(void *arg)
 START_TEST(test_user)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--user",
-		"nobody", NULL };
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--user", "nobody", NULL };
 	struct passwd *pw;
 	gid_t groups[64];
 	int ngroups = 64, fd;
@@ -1432,14 +1384,13 @@ START_TEST(test_user)
 	qsort(groups, (size_t)ngroups, sizeof *groups, cmp_gid);
 	H_START_OK(&s, args, model);
 	fd = cli_connect(srv_port(&s, 0));
-	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "as nobody\n"),
-	    "%s: not serving as nobody", model);
+	H_ASSERT(fd >= 0 && cli_echo_ok(fd, "as nobody\n"), "%s: not serving as nobody", model);
 	why = creds_wrong(s.pid, pw, groups, ngroups);
 	H_ASSERT(why == NULL, "%s: server: %s", model, why);
 	if (h_model_in_children(model)) {
 		pp[0] = s.pid;
-		H_ASSERT(h_wait_for(find_child, pp, D),
-		    "%s: no child serving the connection", model);
+		H_ASSERT(h_wait_for(find_child, pp, D), "%s: no child serving the connection",
+		    model);
 		why = creds_wrong(pp[1], pw, groups, ngroups);
 		H_ASSERT(why == NULL, "%s: child: %s", model, why);
 	}
@@ -1474,15 +1425,15 @@ START_TEST(test_user_refused)
 	const char *user = bad_users[_i][0], *want = bad_users[_i][1];
 	const char *conf = h_path(h_tmpdir(), "user.conf");
 	const char *flag[] = { "-l", "127.0.0.1:0", "--user", user, NULL };
-	const char *test[] = { "-t", "-l", "127.0.0.1:0", "--user", user,
-		NULL };
+	const char *test[] = { "-t", "-l", "127.0.0.1:0", "--user", user, NULL };
 	const char *file[] = { "-c", conf, NULL };
 	const char *file_t[] = { "-t", "-c", conf, NULL };
 	const char *const *runs[] = { flag, test, file, file_t };
 	const char *what[] = { "--user", "-t --user", "user =", "-t, user =" };
 	char text[256];
 
-	snprintf(text, sizeof text, "user = \"%s\"\n"
+	snprintf(text, sizeof text,
+	    "user = \"%s\"\n"
 	    "service \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n",
 	    user);
 	H_ASSERT(h_write_file(conf, text) == 0, "cannot write %s", conf);
@@ -1491,14 +1442,15 @@ START_TEST(test_user_refused)
 		int r = srv_run(&s, runs[k], D);
 		const char *log = srv_log(&s);
 
-		H_ASSERT(r >= 1 && r <= 127, "%s %s: exit status %d, want "
-		    "1..127\n%s", what[k], user, r, log);
+		H_ASSERT(r >= 1 && r <= 127,
+		    "%s %s: exit status %d, want "
+		    "1..127\n%s",
+		    what[k], user, r, log);
 		H_ASSERT(strstr(log, "listening on") == NULL,
-		    "%s %s: listened before refusing the user:\n%s", what[k],
-		    user, log);
+		    "%s %s: listened before refusing the user:\n%s", what[k], user, log);
 		H_ASSERT(lines_in(log) == 1 && strstr(log, want) != NULL,
-		    "%s %s: want one line on stderr with '%s', got %zu:\n%s",
-		    what[k], user, want, lines_in(log), log);
+		    "%s %s: want one line on stderr with '%s', got %zu:\n%s", what[k], user, want,
+		    lines_in(log), log);
 		H_ASSERT(strstr(srv_stdout(&s), "configuration ok") == NULL,
 		    "%s %s: 'configuration ok' for a bad user", what[k], user);
 		srv_free(&s);
@@ -1509,8 +1461,7 @@ END_TEST
 /* -t with an existing user needs no privileges: "configuration ok". */
 START_TEST(test_user_check_config)
 {
-	const char *args[] = { "-t", "-l", "127.0.0.1:0", "--user", "nobody",
-		NULL };
+	const char *args[] = { "-t", "-l", "127.0.0.1:0", "--user", "nobody", NULL };
 	struct srv s;
 	int r;
 
@@ -1521,7 +1472,8 @@ START_TEST(test_user_check_config)
 	r = srv_run(&s, args, D);
 	H_ASSERT(r == 0 && strstr(srv_stdout(&s), "configuration ok") != NULL,
 	    "-t --user nobody: exit status %d, want 0 and 'configuration ok'"
-	    "\n%s%s", r, srv_stdout(&s), srv_log(&s));
+	    "\n%s%s",
+	    r, srv_stdout(&s), srv_log(&s));
 	srv_free(&s);
 }
 END_TEST
@@ -1530,8 +1482,7 @@ END_TEST
 
 /* The last status line of service svc in the log (without "dispatchd: info: "). */
 static bool
-last_status(const char *log, const char *svc, char *out, size_t cap,
-    size_t *count)
+last_status(const char *log, const char *svc, char *out, size_t cap, size_t *count)
 {
 	char key[128];
 	const char *p = log, *last = NULL;
@@ -1594,8 +1545,7 @@ status_matches(const char *got, const char *want)
  * True if it came to match; got is the last line seen.
  */
 static bool
-status_is(struct srv *s, const char *svc, const char *want, char *got,
-    size_t cap)
+status_is(struct srv *s, const char *svc, const char *want, char *got, size_t cap)
 {
 	long long end = h_now_ms() + D;
 	size_t before, now;
@@ -1616,12 +1566,13 @@ status_is(struct srv *s, const char *svc, const char *want, char *got,
 }
 
 static void
-status_want(char *buf, size_t cap, const char *svc, int now, int total,
-    long bytes, int refused)
+status_want(char *buf, size_t cap, const char *svc, int now, int total, long bytes, int refused)
 {
-	snprintf(buf, cap, "status: service %s: connections %d now, %d total; "
+	snprintf(buf, cap,
+	    "status: service %s: connections %d now, %d total; "
 	    "bytes %ld in, %ld out; refused %d max_clients, 0 no_fds, "
-	    "0 fd_setsize", svc, now, total, bytes, bytes, refused);
+	    "0 fd_setsize",
+	    svc, now, total, bytes, bytes, refused);
 }
 
 /*
@@ -1634,8 +1585,7 @@ status_want(char *buf, size_t cap, const char *svc, int now, int total,
 START_TEST(test_status)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "-l",
-		"127.0.0.1:0", NULL };
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "-l", "127.0.0.1:0", NULL };
 	bool serial = h_model_serial(model);
 	char big[1001], small[235], want[512], got[512];
 	struct srv s;
@@ -1650,13 +1600,13 @@ START_TEST(test_status)
 	a = cli_connect(port);
 	H_ASSERT(a >= 0 && cli_echo_ok(a, big), "%s: first client", model);
 	if (serial)
-		close(a);	/* the second is served once the first left */
+		close(a); /* the second is served once the first left */
 	b = cli_connect(port);
 	H_ASSERT(b >= 0 && cli_echo_ok(b, small), "%s: second client", model);
 
 	status_want(want, sizeof want, "echo", serial ? 1 : 2, 2, 1234, 0);
-	H_ASSERT(status_is(&s, "echo", want, got, sizeof got),
-	    "%s: status line\n'%s'\nwant\n'%s'", model, got, want);
+	H_ASSERT(status_is(&s, "echo", want, got, sizeof got), "%s: status line\n'%s'\nwant\n'%s'",
+	    model, got, want);
 	status_want(want, sizeof want, "echo-2", 0, 0, 0, 0);
 	H_ASSERT(status_is(&s, "echo-2", want, got, sizeof got),
 	    "%s: status line\n'%s'\nwant\n'%s'", model, got, want);
@@ -1666,8 +1616,7 @@ START_TEST(test_status)
 	close(b);
 	status_want(want, sizeof want, "echo", 0, 2, 1234, 0);
 	H_ASSERT(status_is(&s, "echo", want, got, sizeof got),
-	    "%s: after both left, status line\n'%s'\nwant\n'%s'", model, got,
-	    want);
+	    "%s: after both left, status line\n'%s'\nwant\n'%s'", model, got, want);
 	H_STOP_OK(&s, model);
 }
 END_TEST
@@ -1679,23 +1628,21 @@ END_TEST
 START_TEST(test_status_refused)
 {
 	const char *model = h_conc_model(_i);
-	const char *args[] = { "-m", model, "-l", "127.0.0.1:0",
-		"--max-clients", "1", NULL };
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "--max-clients", "1", NULL };
 	char want[512], got[512];
 	struct srv s;
 	int a, b;
 
 	H_START_OK(&s, args, model);
 	a = cli_connect(srv_port(&s, 0));
-	H_ASSERT(a >= 0 && cli_echo_ok(a, "hello\n"), "%s: first client",
-	    model);
+	H_ASSERT(a >= 0 && cli_echo_ok(a, "hello\n"), "%s: first client", model);
 	b = cli_connect(srv_port(&s, 0));
-	H_ASSERT(b >= 0 && cli_wait_closed(b, D),
-	    "%s: the second connection was not refused", model);
+	H_ASSERT(b >= 0 && cli_wait_closed(b, D), "%s: the second connection was not refused",
+	    model);
 	close(b);
 	status_want(want, sizeof want, "echo", 1, 1, 6, 1);
-	H_ASSERT(status_is(&s, "echo", want, got, sizeof got),
-	    "%s: status line\n'%s'\nwant\n'%s'", model, got, want);
+	H_ASSERT(status_is(&s, "echo", want, got, sizeof got), "%s: status line\n'%s'\nwant\n'%s'",
+	    model, got, want);
 	H_ASSERT(cli_echo_ok(a, "still\n"), "%s: first client hurt", model);
 	close(a);
 	H_STOP_OK(&s, model);
@@ -1715,47 +1662,31 @@ main(void)
 	h_setup();
 
 	h_tcase_models(su, "notify", 30, test_notify);
-	tcase_add_test(h_tcase(su, "notify_abstract", 30),
-	    test_notify_abstract);
-	tcase_add_test(h_tcase(su, "notify_fork_children", 30),
-	    test_notify_fork_children);
+	tcase_add_test(h_tcase(su, "notify_abstract", 30), test_notify_abstract);
+	tcase_add_test(h_tcase(su, "notify_fork_children", 30), test_notify_fork_children);
 	h_tcase_models(su, "activation", 30, test_activation);
-	tcase_add_test(h_tcase(su, "activation_in_order", 30),
-	    test_activation_in_order);
-	tcase_add_test(h_tcase(su, "activation_partial", 30),
-	    test_activation_partial);
-	tcase_add_loop_test(h_tcase(su, "activation_mismatch", 30),
-	    test_activation_mismatch, 0,
+	tcase_add_test(h_tcase(su, "activation_in_order", 30), test_activation_in_order);
+	tcase_add_test(h_tcase(su, "activation_partial", 30), test_activation_partial);
+	tcase_add_loop_test(h_tcase(su, "activation_mismatch", 30), test_activation_mismatch, 0,
 	    (int)(sizeof sa_bad / sizeof sa_bad[0]));
 	h_tcase_models(su, "daemon", 30, test_daemon);
 	tcase_add_test(h_tcase(su, "pidfile", 30), test_pidfile);
-	tcase_add_test(h_tcase(su, "daemon_relative_pidfile", 30),
-	    test_daemon_relative_pidfile);
-	tcase_add_test(h_tcase(su, "pidfile_foreign_owner", 30),
-	    test_pidfile_foreign_owner);
-	tcase_add_test(h_tcase(su, "pidfile_hard_link", 30),
-	    test_pidfile_hard_link);
-	tcase_add_test(h_tcase(su, "pidfile_not_regular", 30),
-	    test_pidfile_not_regular);
-	tcase_add_test(h_tcase(su, "pidfile_stale_reused", 30),
-	    test_pidfile_stale_reused);
-	tcase_add_test(h_tcase(su, "pidfile_restart", 30),
-	    test_pidfile_restart);
-	tcase_add_test(h_tcase(su, "pidfile_replaced_kept", 30),
-	    test_pidfile_replaced_kept);
+	tcase_add_test(h_tcase(su, "daemon_relative_pidfile", 30), test_daemon_relative_pidfile);
+	tcase_add_test(h_tcase(su, "pidfile_foreign_owner", 30), test_pidfile_foreign_owner);
+	tcase_add_test(h_tcase(su, "pidfile_hard_link", 30), test_pidfile_hard_link);
+	tcase_add_test(h_tcase(su, "pidfile_not_regular", 30), test_pidfile_not_regular);
+	tcase_add_test(h_tcase(su, "pidfile_stale_reused", 30), test_pidfile_stale_reused);
+	tcase_add_test(h_tcase(su, "pidfile_restart", 30), test_pidfile_restart);
+	tcase_add_test(h_tcase(su, "pidfile_replaced_kept", 30), test_pidfile_replaced_kept);
 	tcase_add_test(h_tcase(su, "pidfile_swapped_while_locking", 30),
 	    test_pidfile_swapped_while_locking);
-	h_tcase_models(su, "daemon_stdio_closed", 30,
-	    test_daemon_stdio_closed);
-	h_tcase_models_n(su, "stdio_closed_logger", 30,
-	    test_stdio_closed_logger, 2);
-	tcase_add_test(h_tcase(su, "unix_replaced_kept", 30),
-	    test_unix_replaced_kept);
+	h_tcase_models(su, "daemon_stdio_closed", 30, test_daemon_stdio_closed);
+	h_tcase_models_n(su, "stdio_closed_logger", 30, test_stdio_closed_logger, 2);
+	tcase_add_test(h_tcase(su, "unix_replaced_kept", 30), test_unix_replaced_kept);
 	h_tcase_models(su, "user", 30, test_user);
-	tcase_add_loop_test(h_tcase(su, "user_refused", 30), test_user_refused,
-	    0, (int)(sizeof bad_users / sizeof bad_users[0]));
-	tcase_add_test(h_tcase(su, "user_check_config", 30),
-	    test_user_check_config);
+	tcase_add_loop_test(h_tcase(su, "user_refused", 30), test_user_refused, 0,
+	    (int)(sizeof bad_users / sizeof bad_users[0]));
+	tcase_add_test(h_tcase(su, "user_check_config", 30), test_user_check_config);
 	h_tcase_models(su, "status", 30, test_status);
 	h_tcase_conc_models(su, "status_refused", 30, test_status_refused);
 	return h_run_suite(su);

@@ -42,15 +42,15 @@
 
 /* The seeds of make check, DEF_ROUNDS rounds each. */
 static const uint64_t def_seeds[] = { 1, 2, 3, 4, 5, 6 };
-#define DEF_ROUNDS	12
+#define DEF_ROUNDS 12
 
-#define MAX_CLI		4
-#define MIB		(1024 * 1024)
+#define MAX_CLI 4
+#define MIB     (1024 * 1024)
 /* Per client: framed pieces and system calls stay below these. */
-#define PIECE_CAP	40000
-#define OP_CAP		30000
+#define PIECE_CAP 40000
+#define OP_CAP    30000
 /* A slow reader should need about this long for all it expects. */
-#define SLOW_MS		300
+#define SLOW_MS 300
 
 /* The four services every server runs. */
 enum { SVC_ECHO, SVC_TS, SVC_LOG, SVC_ACK, NSVC };
@@ -217,10 +217,10 @@ oracle_escape(const unsigned char *s, size_t n, struct hbuf *out)
 			need = 1;
 			min = 0x80;
 		} else {
-			goto bad;	/* a continuation byte or F8..FF */
+			goto bad; /* a continuation byte or F8..FF */
 		}
 		if (n - i <= need)
-			goto bad;	/* cut short */
+			goto bad; /* cut short */
 		cp = c & (0x3fu >> need);
 		for (k = 1; k <= need; k++) {
 			if ((s[i + k] & 0xc0) != 0x80)
@@ -279,27 +279,27 @@ unescape(const char *t, size_t n, struct hbuf *out)
 struct plan {
 	int svc;
 	enum pkind kind;
-	struct hbuf data;	/* exactly the bytes sent */
+	struct hbuf data; /* exactly the bytes sent */
 	enum endk end;
 	enum rdk rd;
-	size_t rd_lo, rd_hi;	/* bytes per read */
-	int rd_pause;		/* ms: slow, burst and lazy readers */
-	size_t wr_lo, wr_hi;	/* bytes per write */
-	unsigned pace_pct;	/* chance of a pause after a write */
-	int pace_max;		/* ms */
-	int rcvbuf, sndbuf;	/* 0: the default */
+	size_t rd_lo, rd_hi; /* bytes per read */
+	int rd_pause;        /* ms: slow, burst and lazy readers */
+	size_t wr_lo, wr_hi; /* bytes per write */
+	unsigned pace_pct;   /* chance of a pause after a write */
+	int pace_max;        /* ms */
+	int rcvbuf, sndbuf;  /* 0: the default */
 	int start_ms;
-	uint64_t seed;		/* for the draws while running */
-	struct pieces ps;	/* the oracle's lines (timestamp, logger) */
-	size_t expect;		/* reply bytes after a half-close */
-	size_t rst_at;		/* reset once this many reply bytes came */
+	uint64_t seed;    /* for the draws while running */
+	struct pieces ps; /* the oracle's lines (timestamp, logger) */
+	size_t expect;    /* reply bytes after a half-close */
+	size_t rst_at;    /* reset once this many reply bytes came */
 };
 
 struct round {
 	uint64_t seed;
 	unsigned idx;
 	size_t max_line, max_pending;
-	bool unix_listen;	/* echo and timestamp on unix: sockets */
+	bool unix_listen; /* echo and timestamp on unix: sockets */
 	int ncli;
 	struct plan pl[MAX_CLI];
 };
@@ -342,25 +342,20 @@ put_utf8(struct hbuf *b, uint32_t cp)
 enum alpha { AL_ASCII, AL_CTRL, AL_UTF8, AL_BAD, AL_SOUP, NAL };
 
 /* Bytes that make framing and escaping work: CR, LF, backslash, NUL, lead and continuation bytes. */
-static const unsigned char soup[] = {
-	'\r', '\n', '\r', '\n', 'a', 'b', '\\', '\t', 0x00, 0x7f, 0x1b, ' ',
-	0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0, 0xbf,
-	0xff, 0xc0, 0xf4, 0x90,
-};
+static const unsigned char soup[] = { '\r', '\n', '\r', '\n', 'a', 'b', '\\', '\t', 0x00, 0x7f,
+	0x1b, ' ', 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0, 0xbf, 0xff,
+	0xc0, 0xf4, 0x90 };
 
 /* Appends one character of the alphabet (1 to 4 bytes, never an LF). */
 static void
 gen_char(struct rng *r, enum alpha al, struct hbuf *b)
 {
-	static const uint32_t edges[] = { 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000,
-		0xfffd, 0xffff, 0x10000, 0x10ffff, 0xe9, 0x20ac, 0x1f600 };
-	static const char *const bad[] = {
-		"\x80", "\xbf", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\x80",
-		"\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
-		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80",
-		"\xff", "\xfe", "\xe2\x82", "\xf0\x9f\x98", "\xc3", "\xf0\x9f",
-		"\xe2\x28\xa1", "\xc3\x28",
-	};
+	static const uint32_t edges[] = { 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xfffd, 0xffff,
+		0x10000, 0x10ffff, 0xe9, 0x20ac, 0x1f600 };
+	static const char *const bad[] = { "\x80", "\xbf", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\x80",
+		"\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf", "\xf4\x90\x80\x80",
+		"\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", "\xff", "\xfe", "\xe2\x82",
+		"\xf0\x9f\x98", "\xc3", "\xf0\x9f", "\xe2\x28\xa1", "\xc3\x28" };
 	unsigned c;
 
 	switch (al) {
@@ -415,6 +410,7 @@ gen_line(struct rng *r, size_t m, enum alpha al, struct hbuf *b)
 {
 	size_t len, start = b->len;
 
+	/* clang-format off */
 	switch (rng_range(r, 0, 9)) {
 	case 0: len = 0; break;
 	case 1: len = 1; break;
@@ -426,10 +422,12 @@ gen_line(struct rng *r, size_t m, enum alpha al, struct hbuf *b)
 	case 7: len = rng_range(r, 0, 3 * m); break;
 	default: len = rng_range(r, 0, 16); break;
 	}
+	/* clang-format on */
 	if (len > 256 * 1024)
 		len = rng_range(r, 0, 256 * 1024);
 	while (b->len - start < len)
 		gen_char(r, al, b);
+	/* clang-format off */
 	switch (rng_range(r, 0, 19)) {
 	case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9:
 		hbuf_add(b, "\n", 1); break;
@@ -442,6 +440,7 @@ gen_line(struct rng *r, size_t m, enum alpha al, struct hbuf *b)
 	default:
 		break;				/* runs into the next line */
 	}
+	/* clang-format on */
 }
 
 /* Appends about n bytes of kind to b (the caller cuts to the exact length). */
@@ -496,7 +495,8 @@ plan_expect(const struct plan *pl, size_t upto)
 
 	for (i = 0; i < pl->ps.n && pl->ps.v[i].off + pl->ps.v[i].len <= upto; i++)
 		n += pl->svc == SVC_TS ? 1 + H_TS_LEN + 2 + pl->ps.v[i].len + 1 :
-		    pl->svc == SVC_ACK ? 3 : 0;
+		    pl->svc == SVC_ACK ? 3 :
+		                         0;
 	return pl->svc == SVC_ECHO ? upto : n;
 }
 
@@ -506,6 +506,7 @@ io_sizes(struct rng *r, size_t total, size_t *lo, size_t *hi)
 {
 	size_t floor_ = total / OP_CAP + 1;
 
+	/* clang-format off */
 	switch (rng_range(r, 0, 9)) {
 	case 0: case 1:
 		*lo = 1;
@@ -523,6 +524,7 @@ io_sizes(struct rng *r, size_t total, size_t *lo, size_t *hi)
 		*lo = *hi = rng_log(r, 1, MIB);
 		break;
 	}
+	/* clang-format on */
 	if (*lo < floor_)
 		*lo = floor_;
 	if (*hi < *lo)
@@ -556,6 +558,7 @@ round_make(struct round *rd, uint64_t seed, unsigned idx)
 	round_free(rd);
 	rd->seed = seed;
 	rd->idx = idx;
+	/* clang-format off */
 	switch (rng_range(&r, 0, 19)) {
 	case 0: case 1: case 2:
 		rd->max_line = rng_range(&r, 1, 4);
@@ -567,6 +570,8 @@ round_make(struct round *rd, uint64_t seed, unsigned idx)
 		rd->max_line = rng_log(&r, 1, 65536);
 		break;
 	}
+	/* clang-format on */
+	/* clang-format off */
 	switch (rng_range(&r, 0, 19)) {
 	case 0: case 1:
 		rd->max_pending = rng_range(&r, 1, 4);
@@ -581,6 +586,7 @@ round_make(struct round *rd, uint64_t seed, unsigned idx)
 		rd->max_pending = 262144;
 		break;
 	}
+	/* clang-format on */
 	rd->unix_listen = rng_pct(&r, 20);
 	rd->ncli = (int)rng_range(&r, 1, 10);
 	rd->ncli = rd->ncli <= 4 ? 1 : rd->ncli <= 7 ? 2 : rd->ncli <= 9 ? 3 : 4;
@@ -606,21 +612,23 @@ round_make(struct round *rd, uint64_t seed, unsigned idx)
 		hbuf_add(&pl->data, "", 0);
 		if (len > 0)
 			gen_segment(&r, pl->kind, rd->max_line, len, &pl->data);
-		pl->data.len = len;	/* a cut anywhere: in a line, a CR LF, a character */
+		pl->data.len = len; /* a cut anywhere: in a line, a CR LF, a character */
 		oracle_pieces((unsigned char *)pl->data.p, pl->data.len, rd->max_line, &pl->ps);
 		if (pl->svc != SVC_ECHO && pl->ps.n > PIECE_CAP / size_div) {
 			pl->data.len = pl->ps.v[PIECE_CAP / size_div].off;
-			oracle_pieces((unsigned char *)pl->data.p, pl->data.len,
-			    rd->max_line, &pl->ps);
+			oracle_pieces((unsigned char *)pl->data.p, pl->data.len, rd->max_line,
+			    &pl->ps);
 		}
 		pl->expect = plan_expect(pl, pl->data.len);
 		pl->end = rng_pct(&r, 65) ? END_HALF : END_RESET;
 		if (pl->end == END_RESET && rng_pct(&r, 50)) {
 			/* Only replies to lines whose LF was sent come before the
 			 * end of stream (which a reset client never sends). */
-			const char *lf = pl->data.len ? memrchr(pl->data.p, '\n', pl->data.len) : NULL;
+			const char *lf = pl->data.len ? memrchr(pl->data.p, '\n', pl->data.len) :
+			                                NULL;
 			size_t upto = pl->svc == SVC_ECHO ? pl->data.len :
-			    lf ? (size_t)(lf - pl->data.p) : 0;
+			    lf                            ? (size_t)(lf - pl->data.p) :
+			                                    0;
 
 			pl->rst_at = rng_range(&r, 0, plan_expect(pl, upto));
 		}
@@ -665,7 +673,7 @@ struct client {
 	struct rng r;
 	long long next_rd, next_wr, last_wr;
 	int pauses;
-	int port;		/* local port (TCP), for the logger's PEER */
+	int port; /* local port (TCP), for the logger's PEER */
 };
 
 struct ctx {
@@ -675,7 +683,7 @@ struct ctx {
 	struct srv s;
 	bool running;
 	struct client cl[MAX_CLI];
-	long long wall_lo, wall_hi;	/* microseconds: times must fall inside */
+	long long wall_lo, wall_hi; /* microseconds: times must fall inside */
 	int stall_ms;
 	/* totals for the summary line */
 	unsigned long long bytes_out, bytes_in;
@@ -722,13 +730,14 @@ plan_desc(const struct plan *pl)
 	static unsigned nd;
 	char *o = d[nd++ % 4];
 
-	snprintf(o, sizeof d[0], "%s, %s payload of %zu bytes (%zu lines), %s "
+	snprintf(o, sizeof d[0],
+	    "%s, %s payload of %zu bytes (%zu lines), %s "
 	    "after the last byte and %zu reply bytes, writes of %zu..%zu bytes%s, %s reader "
 	    "(%zu..%zu bytes, %d ms), rcvbuf %d, sndbuf %d",
 	    svc_name[pl->svc], pk_name[pl->kind], pl->data.len, pl->ps.n,
 	    pl->end == END_HALF ? "half-close" : "reset", pl->rst_at, pl->wr_lo, pl->wr_hi,
-	    pl->pace_pct ? " with pauses" : "", rd_name[pl->rd], pl->rd_lo,
-	    pl->rd_hi, pl->rd_pause, pl->rcvbuf, pl->sndbuf);
+	    pl->pace_pct ? " with pauses" : "", rd_name[pl->rd], pl->rd_lo, pl->rd_hi, pl->rd_pause,
+	    pl->rcvbuf, pl->sndbuf);
 	return o;
 }
 
@@ -757,17 +766,22 @@ diff_fail(struct ctx *x, int ci, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n*** differential: seed %" PRIu64 " round %u, model %s: "
-	    "max_line %zu, max_pending %zu, %d client(s)%s\n", x->rd->seed,
-	    x->rd->idx, x->model, x->rd->max_line, x->rd->max_pending,
-	    x->rd->ncli, x->rd->unix_listen ? ", echo and timestamp on unix sockets" : "");
+	fprintf(stderr,
+	    "\n*** differential: seed %" PRIu64 " round %u, model %s: "
+	    "max_line %zu, max_pending %zu, %d client(s)%s\n",
+	    x->rd->seed, x->rd->idx, x->model, x->rd->max_line, x->rd->max_pending, x->rd->ncli,
+	    x->rd->unix_listen ? ", echo and timestamp on unix sockets" : "");
 	for (i = 0; i < x->rd->ncli; i++) {
 		const struct client *c = &x->cl[i];
 
-		fprintf(stderr, "    client %d%s: %s; sent %zu, received %zu of %zu "
-		    "expected%s\n", i, i == ci ? " (the one that differs)" : "",
-		    plan_desc(c->pl), c->sent, c->got.len, c->pl->expect,
-		    c->eof ? ", then EOF" : c->done ? ", done" : "");
+		fprintf(stderr,
+		    "    client %d%s: %s; sent %zu, received %zu of %zu "
+		    "expected%s\n",
+		    i, i == ci ? " (the one that differs)" : "", plan_desc(c->pl), c->sent,
+		    c->got.len, c->pl->expect,
+		    c->eof      ? ", then EOF" :
+		        c->done ? ", done" :
+		                  "");
 	}
 	fprintf(stderr, "    %s\n", msg);
 	if (x->running)
@@ -777,8 +791,8 @@ diff_fail(struct ctx *x, int ci, const char *fmt, ...)
 	h_cleanup();
 	if (ci >= 0)
 		snprintf(who, sizeof who, ", client %d (%s)", ci, svc_name[x->cl[ci].pl->svc]);
-	ck_abort_msg("seed %" PRIu64 " round %u, %s%s: %s (reproduce: %s)",
-	    x->rd->seed, x->rd->idx, x->model, who, msg, reproduce(x));
+	ck_abort_msg("seed %" PRIu64 " round %u, %s%s: %s (reproduce: %s)", x->rd->seed, x->rd->idx,
+	    x->model, who, msg, reproduce(x));
 }
 
 /* The configuration of every server in a round: four services. */
@@ -806,8 +820,8 @@ write_conf(struct ctx *x, const char *path)
 	    "    output = \"%s\" ack = false }\n"
 	    "service \"logack\" { listen = {\"127.0.0.1:0\"} handler = \"logger\"\n"
 	    "    output = \"%s\" ack = true }\n",
-	    x->rd->max_line, x->rd->max_pending, ea, ta,
-	    h_path(d, "logger.log"), h_path(d, "logack.log"));
+	    x->rd->max_line, x->rd->max_pending, ea, ta, h_path(d, "logger.log"),
+	    h_path(d, "logack.log"));
 	if (h_write_file(path, text) == -1)
 		diff_fail(x, -1, "cannot write %s: %s", path, H_ERR);
 }
@@ -941,11 +955,11 @@ client_next_event(const struct client *c, long long now)
 
 	if (!c->wr_done && c->next_wr > now && c->next_wr < t)
 		t = c->next_wr;
-	if (!c->done && (c->pl->rd == RD_SLOW || c->pl->rd == RD_BURST) &&
-	    c->next_rd > now && c->next_rd < t)
+	if (!c->done && (c->pl->rd == RD_SLOW || c->pl->rd == RD_BURST) && c->next_rd > now &&
+	    c->next_rd < t)
 		t = c->next_rd;
-	if (!c->done && c->pl->rd == RD_LAZY && !c->wr_done &&
-	    c->last_wr + c->pl->rd_pause > now && c->last_wr + c->pl->rd_pause < t)
+	if (!c->done && c->pl->rd == RD_LAZY && !c->wr_done && c->last_wr + c->pl->rd_pause > now &&
+	    c->last_wr + c->pl->rd_pause < t)
 		t = c->last_wr + c->pl->rd_pause;
 	return t;
 }
@@ -965,9 +979,10 @@ client_write(struct ctx *x, int ci, long long now)
 	if (w == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return false;
-		diff_fail(x, ci, "send after %zu of %zu bytes: %s (the server "
-		    "closed the connection before reading all)", c->sent,
-		    c->pl->data.len, H_ERR);
+		diff_fail(x, ci,
+		    "send after %zu of %zu bytes: %s (the server "
+		    "closed the connection before reading all)",
+		    c->sent, c->pl->data.len, H_ERR);
 	}
 	c->sent += (size_t)w;
 	c->last_wr = now;
@@ -1000,22 +1015,22 @@ client_read(struct ctx *x, int ci, long long now)
 			c->got.p[c->got.len] = '\0';
 			moved = true;
 			if (c->got.len > c->pl->expect)
-				diff_fail(x, ci, "more reply bytes than the oracle "
+				diff_fail(x, ci,
+				    "more reply bytes than the oracle "
 				    "expects: %zu > %zu; the first extra ones: \"%s\"",
 				    c->got.len, c->pl->expect,
-				    show(c->got.p + c->pl->expect,
-				    c->got.len - c->pl->expect, 64));
-			if (c->wr_done && c->pl->end == END_RESET &&
-			    c->got.len >= c->pl->rst_at)
-				client_finish_writing(c);	/* the reset */
+				    show(c->got.p + c->pl->expect, c->got.len - c->pl->expect, 64));
+			if (c->wr_done && c->pl->end == END_RESET && c->got.len >= c->pl->rst_at)
+				client_finish_writing(c); /* the reset */
 			continue;
 		}
 		if (r == 0) {
 			if (!c->wr_done || c->pl->end == END_RESET)
-				diff_fail(x, ci, "end of stream after sending %zu of "
-				    "%zu bytes%s: the server closed early", c->sent,
-				    c->pl->data.len, c->pl->end == END_RESET ?
-				    " without a half-close" : "");
+				diff_fail(x, ci,
+				    "end of stream after sending %zu of "
+				    "%zu bytes%s: the server closed early",
+				    c->sent, c->pl->data.len,
+				    c->pl->end == END_RESET ? " without a half-close" : "");
 			c->eof = c->done = true;
 			close(c->fd);
 			c->fd = -1;
@@ -1028,7 +1043,7 @@ client_read(struct ctx *x, int ci, long long now)
 	if (c->pl->rd == RD_SLOW || c->pl->rd == RD_BURST)
 		c->next_rd = now + c->pl->rd_pause;
 	if (c->pl->rd == RD_LAZY && !c->wr_done)
-		c->last_wr = now;	/* drained: back to not reading */
+		c->last_wr = now; /* drained: back to not reading */
 	return moved;
 }
 
@@ -1061,14 +1076,13 @@ stalled(struct ctx *x, const char *what)
 
 		if (c->done)
 			continue;
-		k += (size_t)snprintf(msg + k, sizeof msg - k, " client %d (%s) sent "
-		    "%zu of %zu bytes%s, received %zu of %zu reply bytes%s%s;", i,
-		    svc_name[c->pl->svc], c->sent, c->pl->data.len,
-		    c->wr_done && c->pl->end == END_HALF ? " and half-closed" : "",
-		    c->got.len, c->pl->expect,
-		    c->got.len ? " (right so far)" : "",
-		    c->got.len < c->pl->expect ? ", the rest never came" :
-		    ", no end of stream");
+		k += (size_t)snprintf(msg + k, sizeof msg - k,
+		    " client %d (%s) sent "
+		    "%zu of %zu bytes%s, received %zu of %zu reply bytes%s%s;",
+		    i, svc_name[c->pl->svc], c->sent, c->pl->data.len,
+		    c->wr_done && c->pl->end == END_HALF ? " and half-closed" : "", c->got.len,
+		    c->pl->expect, c->got.len ? " (right so far)" : "",
+		    c->got.len < c->pl->expect ? ", the rest never came" : ", no end of stream");
 	}
 	diff_fail(x, -1, "%s", msg);
 }
@@ -1136,8 +1150,7 @@ run_clients(struct ctx *x)
 			pf[n].revents = 0;
 			idx[n++] = i;
 		}
-		if (poll(pf, (nfds_t)n, wake > now ? (int)(wake - now) : 0) == -1 &&
-		    errno != EINTR)
+		if (poll(pf, (nfds_t)n, wake > now ? (int)(wake - now) : 0) == -1 && errno != EINTR)
 			diff_fail(x, -1, "poll: %s", H_ERR);
 		now = h_now_ms();
 		for (int k = 0; k < n; k++) {
@@ -1179,8 +1192,10 @@ check_echo(struct ctx *x, int ci, bool whole)
 	if (i < n) {
 		size_t from = i > 16 ? i - 16 : 0;
 
-		diff_fail(x, ci, "echo differs at byte %zu: expected \"%s\", got \"%s\" "
-		    "(from byte %zu)", i, show(want + from, c->pl->data.len - from, 48),
+		diff_fail(x, ci,
+		    "echo differs at byte %zu: expected \"%s\", got \"%s\" "
+		    "(from byte %zu)",
+		    i, show(want + from, c->pl->data.len - from, 48),
 		    show(got + from, c->got.len - from, 48), from);
 	}
 	if (whole && c->got.len != c->pl->data.len)
@@ -1207,7 +1222,8 @@ check_timestamp(struct ctx *x, int ci, bool whole)
 		if (ok && avail >= 1 + H_TS_LEN) {
 			ok = h_parse_ts(g + pos + 1, &us);
 			if (ok && (us < x->wall_lo || us > x->wall_hi || us < last))
-				diff_fail(x, ci, "reply %zu: time %.*s is not between the "
+				diff_fail(x, ci,
+				    "reply %zu: time %.*s is not between the "
 				    "round's start and end, or before the previous reply's",
 				    i, H_TS_LEN, g + pos + 1);
 			last = us;
@@ -1221,22 +1237,24 @@ check_timestamp(struct ctx *x, int ci, bool whole)
 		if (ok && avail >= need)
 			ok = g[pos + need - 1] == '\n';
 		if (!ok)
-			diff_fail(x, ci, "reply %zu (reply byte %zu) differs: expected "
+			diff_fail(x, ci,
+			    "reply %zu (reply byte %zu) differs: expected "
 			    "\"[TIME] %s\\n\" for the line at input byte %zu, got \"%s\"",
 			    i, pos, show(in + pc->off, pc->len, 120), pc->off,
 			    show(g + pos, avail, 160));
 		if (avail < need && whole)
-			diff_fail(x, ci, "reply %zu cut short at the end of stream: \"%s\"",
-			    i, show(g + pos, avail, 160));
+			diff_fail(x, ci, "reply %zu cut short at the end of stream: \"%s\"", i,
+			    show(g + pos, avail, 160));
 		pos += need < avail ? need : avail;
 	}
 	if (pos < glen)
 		diff_fail(x, ci, "%zu reply bytes after the %zu expected replies: \"%s\"",
 		    glen - pos, ps->n, show(g + pos, glen - pos, 120));
 	if (whole && i < ps->n)
-		diff_fail(x, ci, "%zu of %zu replies before the end of stream; the "
-		    "first missing is for the line at input byte %zu: \"%s\"", i,
-		    ps->n, ps->v[i].off, show(in + ps->v[i].off, ps->v[i].len, 120));
+		diff_fail(x, ci,
+		    "%zu of %zu replies before the end of stream; the "
+		    "first missing is for the line at input byte %zu: \"%s\"",
+		    i, ps->n, ps->v[i].off, show(in + ps->v[i].off, ps->v[i].len, 120));
 }
 
 /* One record of a logger file. */
@@ -1327,16 +1345,22 @@ check_logger(struct ctx *x, int ci, const struct lrecs *rs)
 
 	if (rs->n < 2 || rs->v[0].kind != H_REC_CONNECTED ||
 	    rs->v[rs->n - 1].kind != H_REC_DISCONNECTED)
-		diff_fail(x, ci, "%zu records; want 'connected' first and "
-		    "'disconnected' last", rs->n);
+		diff_fail(x, ci,
+		    "%zu records; want 'connected' first and "
+		    "'disconnected' last",
+		    rs->n);
 	for (i = 0; i < rs->n; i++) {
 		if (rs->v[i].us < x->wall_lo || rs->v[i].us > x->wall_hi ||
 		    (i > 0 && rs->v[i].us < rs->v[i - 1].us))
-			diff_fail(x, ci, "record %zu: its time is outside the round "
-			    "or before the previous record's", i);
+			diff_fail(x, ci,
+			    "record %zu: its time is outside the round "
+			    "or before the previous record's",
+			    i);
 		if (i > 0 && i + 1 < rs->n && rs->v[i].kind != H_REC_LINE)
-			diff_fail(x, ci, "record %zu: a second connected or "
-			    "disconnected record", i);
+			diff_fail(x, ci,
+			    "record %zu: a second connected or "
+			    "disconnected record",
+			    i);
 	}
 	nlines = rs->n - 2;
 	for (m = 0; m < nlines && m < ps->n; m++) {
@@ -1352,38 +1376,42 @@ check_logger(struct ctx *x, int ci, const struct lrecs *rs)
 			if (c->pl->end == END_RESET && m + 1 == nlines &&
 			    partial_ok(c, m, r, x->rd->max_line))
 				break;
-			diff_fail(x, ci, "line record %zu (the line of %zu bytes at "
+			diff_fail(x, ci,
+			    "line record %zu (the line of %zu bytes at "
 			    "input byte %zu) differs at text byte %zu: expected "
 			    "\"%s\", got \"%s\" (from byte %zu; raw line \"%s\")",
-			    m, pc->len, pc->off, d,
-			    show(esc.p + from, esc.len - from, 64),
+			    m, pc->len, pc->off, d, show(esc.p + from, esc.len - from, 64),
 			    show(r->text + from, r->len - from, 64), from,
 			    show(in + pc->off, pc->len, 64));
 		}
 	}
-	if (m < nlines && !(c->pl->end == END_RESET && m + 1 == nlines &&
-	    partial_ok(c, m, &rs->v[1 + m], x->rd->max_line)))
-		diff_fail(x, ci, "%zu line records, the oracle has %zu; the first "
-		    "extra one: \"%s\"", nlines, ps->n,
-		    show(rs->v[1 + m].text, rs->v[1 + m].len, 120));
+	if (m < nlines &&
+	    !(c->pl->end == END_RESET && m + 1 == nlines &&
+	        partial_ok(c, m, &rs->v[1 + m], x->rd->max_line)))
+		diff_fail(x, ci,
+		    "%zu line records, the oracle has %zu; the first "
+		    "extra one: \"%s\"",
+		    nlines, ps->n, show(rs->v[1 + m].text, rs->v[1 + m].len, 120));
 	if (c->pl->end == END_HALF && nlines < ps->n)
-		diff_fail(x, ci, "%zu of %zu line records; the first missing is "
-		    "for the line at input byte %zu: \"%s\"", nlines, ps->n,
-		    ps->v[nlines].off, show(in + ps->v[nlines].off,
-		    ps->v[nlines].len, 120));
+		diff_fail(x, ci,
+		    "%zu of %zu line records; the first missing is "
+		    "for the line at input byte %zu: \"%s\"",
+		    nlines, ps->n, ps->v[nlines].off,
+		    show(in + ps->v[nlines].off, ps->v[nlines].len, 120));
 	if (c->pl->svc == SVC_ACK) {
 		/* One OK per record written; none for a line logged at a reset. */
 		for (i = 0; i + 3 <= c->got.len; i += 3)
 			if (memcmp(c->got.p + i, "OK\n", 3) != 0)
 				break;
-		if (i < c->got.len && !(c->pl->end == END_RESET &&
-		    memcmp(c->got.p + i, "OK\n", c->got.len - i) == 0))
+		if (i < c->got.len &&
+		    !(c->pl->end == END_RESET && memcmp(c->got.p + i, "OK\n", c->got.len - i) == 0))
 			diff_fail(x, ci, "ack replies differ at byte %zu: \"%s\"", i,
 			    show(c->got.p + i, c->got.len - i, 32));
-		if (c->got.len / 3 > nlines ||
-		    (c->pl->end == END_HALF && c->got.len != 3 * ps->n))
-			diff_fail(x, ci, "%zu OK replies for %zu line records (the "
-			    "oracle has %zu lines)", c->got.len / 3, nlines, ps->n);
+		if (c->got.len / 3 > nlines || (c->pl->end == END_HALF && c->got.len != 3 * ps->n))
+			diff_fail(x, ci,
+			    "%zu OK replies for %zu line records (the "
+			    "oracle has %zu lines)",
+			    c->got.len / 3, nlines, ps->n);
 	}
 	hbuf_free(&esc);
 }
@@ -1414,8 +1442,8 @@ check_logger_file(struct ctx *x, int svc, const char *path)
 		eol = memchr(p, '\n', len - (size_t)(p - text));
 		nrec++;
 		if (!h_parse_record(p, (size_t)(eol - p), &hr))
-			diff_fail(x, -1, "%s: record %zu is malformed: \"%s\"", path,
-			    nrec, show(p, (size_t)(eol - p), 160));
+			diff_fail(x, -1, "%s: record %zu is malformed: \"%s\"", path, nrec,
+			    show(p, (size_t)(eol - p), 160));
 		for (i = 0; i < x->rd->ncli; i++) {
 			char peer[64];
 
@@ -1424,8 +1452,8 @@ check_logger_file(struct ctx *x, int svc, const char *path)
 				owner = i;
 		}
 		if (owner == -1)
-			diff_fail(x, -1, "%s: record %zu from an unknown peer: \"%s\"",
-			    path, nrec, show(p, (size_t)(eol - p), 160));
+			diff_fail(x, -1, "%s: record %zu from an unknown peer: \"%s\"", path, nrec,
+			    show(p, (size_t)(eol - p), 160));
 		lrecs_add(&rs[owner], &hr);
 	}
 	for (i = 0; i < x->rd->ncli; i++)
@@ -1472,10 +1500,11 @@ run_round(struct ctx *x)
 
 	/* Every connection ended (reset ones too): the server must see it. */
 	for (i = 0; i < NSVC; i++)
-		if (!srv_status_num_is(&x->s, svc_name[i], "now", 0, got, sizeof got,
-		    x->stall_ms))
-			diff_fail(x, -1, "service %s still counts open connections "
-			    "after every client ended: \"%s\"", svc_name[i], got);
+		if (!srv_status_num_is(&x->s, svc_name[i], "now", 0, got, sizeof got, x->stall_ms))
+			diff_fail(x, -1,
+			    "service %s still counts open connections "
+			    "after every client ended: \"%s\"",
+			    svc_name[i], got);
 	r = srv_stop(&x->s, SIGTERM, H_DEADLINE_MS * slow_mul);
 	if (r != 0)
 		diff_fail(x, -1, "exit status %d after SIGTERM, want 0", r);
@@ -1495,9 +1524,11 @@ run_round(struct ctx *x)
 	srv_free(&x->s);
 	x->running = false;
 	if (h_verbose()) {
-		fprintf(stderr, "seed %" PRIu64 " round %u %-9s max_line %zu "
-		    "max_pending %zu: %lld ms\n", x->rd->seed, x->rd->idx, x->model,
-		    x->rd->max_line, x->rd->max_pending, h_now_ms() - t0);
+		fprintf(stderr,
+		    "seed %" PRIu64 " round %u %-9s max_line %zu "
+		    "max_pending %zu: %lld ms\n",
+		    x->rd->seed, x->rd->idx, x->model, x->rd->max_line, x->rd->max_pending,
+		    h_now_ms() - t0);
 		for (i = 0; i < x->rd->ncli; i++)
 			fprintf(stderr, "    %s\n", plan_desc(x->cl[i].pl));
 	}
@@ -1518,17 +1549,17 @@ START_TEST(test_oracle)
 	static const struct {
 		const char *in;
 		size_t max;
-		const char *want;	/* the pieces, each followed by '|' */
+		const char *want; /* the pieces, each followed by '|' */
 	} fr[] = {
 		{ "", 4, "" },
 		{ "\n", 4, "|" },
 		{ "\r\n\n", 4, "||" },
 		{ "abc\r\ndef", 16, "abc|def|" },
-		{ "a\rb\n", 16, "a\rb|" },		/* a CR not before LF is data */
-		{ "ab\r\r\n", 16, "ab\r|" },	/* only one CR is dropped */
-		{ "ab\r", 16, "ab\r|" },		/* no LF at the end of stream */
+		{ "a\rb\n", 16, "a\rb|" },   /* a CR not before LF is data */
+		{ "ab\r\r\n", 16, "ab\r|" }, /* only one CR is dropped */
+		{ "ab\r", 16, "ab\r|" },     /* no LF at the end of stream */
 		{ "abcdefghij\n", 4, "abcd|efgh|ij|" },
-		{ "abcdefgh\n", 4, "abcd|efgh|" },	/* no empty last piece */
+		{ "abcdefgh\n", 4, "abcd|efgh|" }, /* no empty last piece */
 		{ "abcd\r\n", 4, "abcd|" },
 		{ "abcd\rx\n", 4, "abcd|\rx|" },
 		{ "abcd\r", 4, "abcd|\r|" },
@@ -1541,16 +1572,19 @@ START_TEST(test_oracle)
 		{ "plain text\t", "plain text\t" },
 		{ "a\\b", "a\\x5Cb" },
 		{ "\x01\x1f\x7f\r", "\\x01\\x1F\\x7F\\x0D" },
-		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
 		{ "\xc3", "\\xC3" },
-		{ "\xe2\x82" "A", "\\xE2\\x82A" },
-		{ "\xc0\xaf", "\\xC0\\xAF" },			/* overlong */
-		{ "\xe0\x9f\xbf", "\\xE0\\x9F\\xBF" },	/* overlong */
-		{ "\xed\xa0\x80", "\\xED\\xA0\\x80" },	/* a surrogate */
-		{ "\xed\x9f\xbf", "\xed\x9f\xbf" },		/* U+D7FF */
-		{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" },	/* U+10FFFF */
+		{ "\xe2\x82"
+		  "A",
+		    "\\xE2\\x82A" },
+		{ "\xc0\xaf", "\\xC0\\xAF" },               /* overlong */
+		{ "\xe0\x9f\xbf", "\\xE0\\x9F\\xBF" },      /* overlong */
+		{ "\xed\xa0\x80", "\\xED\\xA0\\x80" },      /* a surrogate */
+		{ "\xed\x9f\xbf", "\xed\x9f\xbf" },         /* U+D7FF */
+		{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" }, /* U+10FFFF */
 		{ "\xf4\x90\x80\x80", "\\xF4\\x90\\x80\\x80" },
-		{ "\xff\xc3\xa9", "\\xFF\xc3\xa9" },	/* resumes at the next byte */
+		{ "\xff\xc3\xa9", "\\xFF\xc3\xa9" }, /* resumes at the next byte */
 		{ "\x80\xbf", "\\x80\\xBF" },
 	};
 	struct pieces ps = { 0 };
@@ -1565,15 +1599,19 @@ START_TEST(test_oracle)
 			hbuf_add(&got, fr[i].in + ps.v[k].off, ps.v[k].len);
 			hbuf_add(&got, "|", 1);
 		}
-		ck_assert_msg(strcmp(got.p, fr[i].want) == 0, "pieces of \"%s\" (max %zu): "
-		    "\"%s\", want \"%s\"", show(fr[i].in, strlen(fr[i].in), 64), fr[i].max,
-		    show(got.p, got.len, 64), show(fr[i].want, strlen(fr[i].want), 64));
+		ck_assert_msg(strcmp(got.p, fr[i].want) == 0,
+		    "pieces of \"%s\" (max %zu): "
+		    "\"%s\", want \"%s\"",
+		    show(fr[i].in, strlen(fr[i].in), 64), fr[i].max, show(got.p, got.len, 64),
+		    show(fr[i].want, strlen(fr[i].want), 64));
 	}
 	for (i = 0; i < sizeof es / sizeof es[0]; i++) {
 		got.len = 0;
 		oracle_escape((const unsigned char *)es[i].in, strlen(es[i].in), &got);
-		ck_assert_msg(strcmp(got.p, es[i].want) == 0, "escape of \"%s\": \"%s\", "
-		    "want \"%s\"", show(es[i].in, strlen(es[i].in), 64), got.p, es[i].want);
+		ck_assert_msg(strcmp(got.p, es[i].want) == 0,
+		    "escape of \"%s\": \"%s\", "
+		    "want \"%s\"",
+		    show(es[i].in, strlen(es[i].in), 64), got.p, es[i].want);
 		back.len = 0;
 		ck_assert(unescape(got.p, got.len, &back) && back.len == strlen(es[i].in) &&
 		    memcmp(back.p, es[i].in, back.len) == 0);
@@ -1600,8 +1638,8 @@ START_TEST(test_model)
 	uint64_t one_seed;
 	const uint64_t *seeds = def_seeds;
 	size_t nseeds = sizeof def_seeds / sizeof def_seeds[0], si;
-	long rounds = env_num("DIFF_ROUNDS", DEF_ROUNDS / (long)size_div > 0 ?
-	    DEF_ROUNDS / (long)size_div : 1);
+	long rounds = env_num("DIFF_ROUNDS",
+	    DEF_ROUNDS / (long)size_div > 0 ? DEF_ROUNDS / (long)size_div : 1);
 	long first = env_num("DIFF_ROUND", 0), secs = budget_s;
 	long long t0 = h_now_ms();
 	unsigned long nrounds = 0;
@@ -1628,9 +1666,10 @@ START_TEST(test_model)
 			nrounds++;
 		}
 	}
-	fprintf(stderr, "differential: %-9s %lu rounds, %lu clients, %.1f MB sent, "
-	    "%.1f MB received, %.1f s\n", x.model, nrounds, x.nclients,
-	    (double)x.bytes_out / 1e6, (double)x.bytes_in / 1e6,
+	fprintf(stderr,
+	    "differential: %-9s %lu rounds, %lu clients, %.1f MB sent, "
+	    "%.1f MB received, %.1f s\n",
+	    x.model, nrounds, x.nclients, (double)x.bytes_out / 1e6, (double)x.bytes_in / 1e6,
 	    (double)(h_now_ms() - t0) / 1000);
 	round_free(&rd);
 }
@@ -1666,7 +1705,8 @@ main(void)
 	}
 	rounds = env_num("DIFF_ROUNDS", DEF_ROUNDS);
 	budget_s = secs > 0 ? (secs + hi - lo - 1) / (hi - lo) : 0;
-	nseeds = getenv("DIFF_SEED") != NULL && *getenv("DIFF_SEED") != '\0' ? 1 :
+	nseeds = getenv("DIFF_SEED") != NULL && *getenv("DIFF_SEED") != '\0' ?
+	    1 :
 	    (long)(sizeof def_seeds / sizeof def_seeds[0]);
 	/* A backstop only: every wait inside a round has its own deadline. */
 	timeout = (int)(budget_s > 0 ? budget_s + 300 : 120 + 10 * rounds * nseeds) * slow_mul;

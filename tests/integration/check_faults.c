@@ -25,11 +25,11 @@
 
 /* ---- a flood of connection attempts, from a process of its own ------ */
 
-#define FLOOD_RING	16	/* connections the flood keeps open */
+#define FLOOD_RING 16 /* connections the flood keeps open */
 
 struct flood {
 	pid_t pid;
-	atomic_long *count;	/* attempts so far, shared with the process */
+	atomic_long *count; /* attempts so far, shared with the process */
 	bool exited;
 };
 
@@ -60,15 +60,12 @@ flood_run(atomic_long *count, int port, long max, int ms)
 		if (*slot >= 0) {
 			/* RST mostly: no TIME_WAIT piling up on our side. */
 			if (n % 16 != 0)
-				setsockopt(*slot, SOL_SOCKET, SO_LINGER, &lg,
-				    sizeof lg);
+				setsockopt(*slot, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 			close(*slot);
 		}
-		*slot = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		*slot = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (*slot >= 0)
-			(void)connect(*slot, (struct sockaddr *)&sin,
-			    sizeof sin);
+			(void)connect(*slot, (struct sockaddr *)&sin, sizeof sin);
 		atomic_store(count, n + 1);
 	}
 	_exit(0);
@@ -78,8 +75,8 @@ static void
 flood_start(struct flood *f, int port, long max, int ms)
 {
 	f->exited = false;
-	f->count = mmap(NULL, sizeof *f->count, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	f->count = mmap(NULL, sizeof *f->count, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
 	H_ASSERT(f->count != MAP_FAILED, "mmap: %s", H_ERR);
 	atomic_init(f->count, 0);
 	fflush(stdout);
@@ -101,7 +98,7 @@ static bool
 flood_done(struct flood *f)
 {
 	if (!f->exited && waitpid(f->pid, NULL, WNOHANG) != 0)
-		f->exited = true;	/* reaped, or not ours any more */
+		f->exited = true; /* reaped, or not ours any more */
 	return f->exited;
 }
 
@@ -167,8 +164,8 @@ proc_gone(void *arg)
  */
 START_TEST(test_fork_kill)
 {
-	const char *args[] = { "-m", "fork", "-H", "echo", "-l",
-		"127.0.0.1:0", "--max-clients", "2", NULL };
+	const char *args[] = { "-m", "fork", "-H", "echo", "-l", "127.0.0.1:0", "--max-clients",
+		"2", NULL };
 	static char chunk[256 << 10];
 	struct kids k = { 0 };
 	struct logged lg;
@@ -183,29 +180,23 @@ START_TEST(test_fork_kill)
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "a\n"), "fork: first client");
 	k.server = s.pid;
 	k.want = 1;
-	H_ASSERT(h_wait_for(n_children, &k, D),
-	    "fork: %d children serving one connection", k.n);
+	H_ASSERT(h_wait_for(n_children, &k, D), "fork: %d children serving one connection", k.n);
 	victim = k.pid[0];
 	b = cli_connect(port);
 	H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "fork: second client");
 
 	/* Mid-stream: data in flight both ways, replies unread. */
 	memset(chunk, 'x', sizeof chunk);
-	H_ASSERT(cli_write_all(a, chunk, sizeof chunk, D) == 0,
-	    "fork: write: %s", H_ERR);
-	H_ASSERT(kill(victim, SIGKILL) == 0, "kill %d: %s", (int)victim,
-	    H_ERR);
-	H_ASSERT(cli_wait_closed(a, D),
-	    "fork: connection of the killed child %d did not end",
+	H_ASSERT(cli_write_all(a, chunk, sizeof chunk, D) == 0, "fork: write: %s", H_ERR);
+	H_ASSERT(kill(victim, SIGKILL) == 0, "kill %d: %s", (int)victim, H_ERR);
+	H_ASSERT(cli_wait_closed(a, D), "fork: connection of the killed child %d did not end",
 	    (int)victim);
 	close(a);
 
-	snprintf(needle, sizeof needle, "child %d killed by signal %d",
-	    (int)victim, SIGKILL);
+	snprintf(needle, sizeof needle, "child %d killed by signal %d", (int)victim, SIGKILL);
 	lg.s = &s;
 	lg.needle = needle;
-	H_ASSERT(h_wait_for(log_has, &lg, D),
-	    "fork: the parent did not log '%s'", needle);
+	H_ASSERT(h_wait_for(log_has, &lg, D), "fork: the parent did not log '%s'", needle);
 	H_ASSERT(h_wait_for(proc_gone, &victim, D),
 	    "fork: killed child %d not reaped (still in /proc)", (int)victim);
 
@@ -222,7 +213,7 @@ END_TEST
 
 /* ---- resets with replies pending ----------------------------------- */
 
-#define STALL_MS	200
+#define STALL_MS 200
 
 /* Pushes up to total bytes of 'p' without reading (see cli_push). */
 static long
@@ -244,8 +235,7 @@ push(int fd, long total)
 START_TEST(test_reset_pending)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", NULL };
 	bool conc = !h_model_serial(model);
 	struct srv s;
 	int a1, a2, b = -1, c, port;
@@ -255,8 +245,7 @@ START_TEST(test_reset_pending)
 	port = srv_port(&s, 0);
 	if (conc) {
 		b = cli_connect(port);
-		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: other client",
-		    model);
+		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: other client", model);
 	}
 	a1 = cli_connect(port);
 	H_ASSERT(a1 >= 0 && cli_echo_ok(a1, "a1\n"), "%s: client", model);
@@ -268,19 +257,18 @@ START_TEST(test_reset_pending)
 	sent2 = push(a2, 16L << 20);
 	H_ASSERT(sent1 > 0 && sent2 > 0, "%s: push: %s", model, H_ERR);
 	if (h_verbose())
-		fprintf(stderr, "reset %s: pushed %ld and %ld KiB unread\n",
-		    model, sent1 >> 10, sent2 >> 10);
+		fprintf(stderr, "reset %s: pushed %ld and %ld KiB unread\n", model, sent1 >> 10,
+		    sent2 >> 10);
 	cli_reset(a1);
 	cli_reset(a2);
 
 	if (conc) {
-		H_ASSERT(cli_echo_ok(b, "b2\n"),
-		    "%s: other client hurt by the resets", model);
+		H_ASSERT(cli_echo_ok(b, "b2\n"), "%s: other client hurt by the resets", model);
 		H_EXPECT_STATUS(&s, model, "echo", "now", 1);
 	}
 	c = cli_connect(port);
-	H_ASSERT(c >= 0 && cli_echo_ok(c, "c\n"),
-	    "%s: new client not served after the resets", model);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "c\n"), "%s: new client not served after the resets",
+	    model);
 	H_EXPECT_STATUS(&s, model, "echo", "now", conc ? 2 : 1);
 	if (conc) {
 		H_ASSERT(cli_echo_ok(b, "b3\n"), "%s: other client hurt", model);
@@ -295,8 +283,8 @@ END_TEST
 
 /* ---- slowloris ------------------------------------------------------- */
 
-#define SLOW_BYTES	5
-#define SLOW_GAP_MS	300
+#define SLOW_BYTES  5
+#define SLOW_GAP_MS 300
 
 /* Sends line to timestamp and reads the reply; true if it is "[TIME] line". */
 static bool
@@ -324,8 +312,8 @@ ts_ok(int fd, const char *line)
 START_TEST(test_slowloris)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "timestamp", "-l",
-		"127.0.0.1:0", "--idle-timeout", "1", NULL };
+	const char *args[] = { "-m", model, "-H", "timestamp", "-l", "127.0.0.1:0",
+		"--idle-timeout", "1", NULL };
 	long long tq = 0, q_cut = -1, t0, elapsed;
 	long long bound = 4000 * h_time_scale();
 	char line[SLOW_BYTES + 2];
@@ -337,8 +325,7 @@ START_TEST(test_slowloris)
 		q = cli_connect(srv_port(&s, 0));
 		/* Its last activity is after tq: the cut comes >= 1 s later. */
 		tq = h_now_ms();
-		H_ASSERT(q >= 0 && ts_ok(q, "quiet\n"), "%s: quiet client",
-		    model);
+		H_ASSERT(q >= 0 && ts_ok(q, "quiet\n"), "%s: quiet client", model);
 	}
 	sl = cli_connect(srv_port(&s, 0));
 	H_ASSERT(sl >= 0 && ts_ok(sl, "slow\n"), "%s: slow client", model);
@@ -348,22 +335,20 @@ START_TEST(test_slowloris)
 
 		line[i] = (char)('a' + i);
 		H_ASSERT(cli_write_all(sl, line + i, 1, D) == 0,
-		    "%s: slow client cut after %d bytes, %lld ms: %s", model,
-		    i, h_now_ms() - t0, H_ERR);
+		    "%s: slow client cut after %d bytes, %lld ms: %s", model, i, h_now_ms() - t0,
+		    H_ERR);
 		while (h_now_ms() < next) {
-			struct pollfd pf[2] = { { sl, POLLIN, 0 },
-				{ q, POLLIN, 0 } };
+			struct pollfd pf[2] = { { sl, POLLIN, 0 }, { q, POLLIN, 0 } };
 			long long left = next - h_now_ms();
 
-			if (poll(pf, q >= 0 ? 2 : 1, left > 0 ? (int)left : 0)
-			    <= 0)
+			if (poll(pf, q >= 0 ? 2 : 1, left > 0 ? (int)left : 0) <= 0)
 				continue;
 			H_ASSERT(pf[0].revents == 0,
 			    "%s: slow client got data or was cut after %d "
-			    "bytes, %lld ms", model, i + 1, h_now_ms() - t0);
+			    "bytes, %lld ms",
+			    model, i + 1, h_now_ms() - t0);
 			if (q >= 0 && pf[1].revents != 0) {
-				H_ASSERT(cli_wait_closed(q, 0),
-				    "%s: quiet client got data", model);
+				H_ASSERT(cli_wait_closed(q, 0), "%s: quiet client got data", model);
 				q_cut = h_now_ms() - tq;
 				close(q);
 				q = -1;
@@ -377,31 +362,33 @@ START_TEST(test_slowloris)
 		char buf[256];
 
 		t0 = h_now_ms();
-		H_ASSERT(cli_send(sl, "\n") == 0 &&
-		    cli_read_line(sl, buf, sizeof buf, D) > 0 &&
-		    strstr(buf, "] abcde\n") != NULL,
-		    "%s: slow client's line not answered after %lld ms",
-		    model, h_now_ms() - t0);
+		H_ASSERT(cli_send(sl, "\n") == 0 && cli_read_line(sl, buf, sizeof buf, D) > 0 &&
+		        strstr(buf, "] abcde\n") != NULL,
+		    "%s: slow client's line not answered after %lld ms", model, h_now_ms() - t0);
 	}
 	if (q >= 0) {
 		H_ASSERT(cli_wait_closed(q, (int)(bound - (h_now_ms() - tq))),
-		    "%s: quiet client still connected after %lld ms", model,
-		    h_now_ms() - tq);
+		    "%s: quiet client still connected after %lld ms", model, h_now_ms() - tq);
 		q_cut = h_now_ms() - tq;
 		close(q);
 	}
 	if (q_cut >= 0)
-		H_ASSERT(q_cut >= 800, "%s: quiet client cut after %lld ms, "
-		    "before the 1 s timeout", model, q_cut);
+		H_ASSERT(q_cut >= 800,
+		    "%s: quiet client cut after %lld ms, "
+		    "before the 1 s timeout",
+		    model, q_cut);
 	H_ASSERT(cli_wait_closed(sl, (int)bound),
-	    "%s: slow client not cut within %lld ms once it stopped", model,
-	    bound);
+	    "%s: slow client not cut within %lld ms once it stopped", model, bound);
 	elapsed = h_now_ms() - t0;
-	H_ASSERT(elapsed >= 800, "%s: slow client cut %lld ms after it "
-	    "stopped, before the 1 s timeout", model, elapsed);
+	H_ASSERT(elapsed >= 800,
+	    "%s: slow client cut %lld ms after it "
+	    "stopped, before the 1 s timeout",
+	    model, elapsed);
 	if (h_verbose())
-		fprintf(stderr, "slowloris %s: quiet cut after %lld ms, slow "
-		    "cut %lld ms after it stopped\n", model, q_cut, elapsed);
+		fprintf(stderr,
+		    "slowloris %s: quiet cut after %lld ms, slow "
+		    "cut %lld ms after it stopped\n",
+		    model, q_cut, elapsed);
 	close(sl);
 	H_STOP_OK(&s, model);
 }
@@ -409,8 +396,8 @@ END_TEST
 
 /* ---- a connection flood ---------------------------------------------- */
 
-#define FLOOD_N		10000
-#define FLOOD_MS	5000
+#define FLOOD_N  10000
+#define FLOOD_MS 5000
 
 /* For polling: the max_clients counter of echo is above zero. */
 static bool
@@ -419,7 +406,7 @@ refused_some(void *arg)
 	return srv_status_num(arg, "echo", "max_clients") > 0;
 }
 
-#define HOGS	3	/* with the well-behaved client: max_clients */
+#define HOGS 3 /* with the well-behaved client: max_clients */
 
 /*
  * A flood of 10,000 connection attempts (connect and close, some left
@@ -434,8 +421,8 @@ refused_some(void *arg)
 START_TEST(test_flood)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		"--max-clients", "4", NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", "--max-clients", "4",
+		NULL };
 	bool conc = !h_model_serial(model);
 	int g, port, rounds = 0, hogs[HOGS], i;
 	struct flood f;
@@ -449,8 +436,8 @@ START_TEST(test_flood)
 	H_ASSERT(g >= 0 && cli_echo_ok(g, "hello\n"), "%s: client", model);
 	for (i = 0; conc && i < HOGS; i++) {
 		hogs[i] = cli_connect(port);
-		H_ASSERT(hogs[i] >= 0 && cli_echo_ok(hogs[i], "hog\n"),
-		    "%s: idle client %d", model, i + 1);
+		H_ASSERT(hogs[i] >= 0 && cli_echo_ok(hogs[i], "hog\n"), "%s: idle client %d", model,
+		    i + 1);
 	}
 
 	flood_start(&f, port, FLOOD_N, FLOOD_MS);
@@ -461,36 +448,41 @@ START_TEST(test_flood)
 		snprintf(msg, sizeof msg, "ping %d\n", rounds++);
 		H_ASSERT(cli_echo_ok(g, msg),
 		    "%s: well-behaved client failed at exchange %d, %ld "
-		    "attempts into the flood", model, rounds, flood_count(&f));
+		    "attempts into the flood",
+		    model, rounds, flood_count(&f));
 		h_nap(2);
 	}
 	attempts = flood_stop(&f);
 	if (h_verbose())
-		fprintf(stderr, "flood %s: %ld attempts, %d exchanges of the "
-		    "well-behaved client\n", model, attempts, rounds);
-	H_ASSERT(rounds > 0 && attempts > 0, "%s: %ld attempts, %d exchanges",
-	    model, attempts, rounds);
-	H_ASSERT(cli_echo_ok(g, "after\n"), "%s: client failed after the "
-	    "flood", model);
+		fprintf(stderr,
+		    "flood %s: %ld attempts, %d exchanges of the "
+		    "well-behaved client\n",
+		    model, attempts, rounds);
+	H_ASSERT(rounds > 0 && attempts > 0, "%s: %ld attempts, %d exchanges", model, attempts,
+	    rounds);
+	H_ASSERT(cli_echo_ok(g, "after\n"),
+	    "%s: client failed after the "
+	    "flood",
+	    model);
 	if (conc) {
 		H_ASSERT(h_wait_for(refused_some, &s, D),
 		    "%s: no refusal over max_clients counted in a flood of "
-		    "%ld attempts", model, attempts);
+		    "%ld attempts",
+		    model, attempts);
 		for (i = 0; i < HOGS; i++) {
 			H_ASSERT(cli_echo_ok(hogs[i], "hog again\n"),
-			    "%s: idle client %d hurt by the flood", model,
-			    i + 1);
+			    "%s: idle client %d hurt by the flood", model, i + 1);
 			close(hogs[i]);
 		}
-		H_ASSERT(h_wait_for(h_served, &port, D),
-		    "%s: no new client served after the flood", model);
+		H_ASSERT(h_wait_for(h_served, &port, D), "%s: no new client served after the flood",
+		    model);
 		/* Every flood connection is gone: only g is open. */
 		H_EXPECT_STATUS(&s, model, "echo", "now", 1);
 		close(g);
 	} else {
 		close(g);
-		H_ASSERT(h_wait_for(h_served, &port, D),
-		    "%s: no new client served after the flood", model);
+		H_ASSERT(h_wait_for(h_served, &port, D), "%s: no new client served after the flood",
+		    model);
 	}
 	H_EXPECT_STATUS(&s, model, "echo", "now", 0);
 	H_STOP_OK(&s, model);
@@ -505,8 +497,8 @@ END_TEST
 START_TEST(test_sigterm_flood)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		"--max-clients", "8", "--shutdown-timeout", "1", NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", "--max-clients", "8",
+		"--shutdown-timeout", "1", NULL };
 	pid_t left[16];
 	struct flood f;
 	struct srv s;
@@ -522,25 +514,29 @@ START_TEST(test_sigterm_flood)
 	t0 = h_now_ms();
 	/* shutdown_timeout, the fork parent's extra second, the margin. */
 	r = srv_wait(&s, (int)(1000 + 1000 + D * h_time_scale()));
-	H_ASSERT(r == 0, "%s: %s within %ld ms of SIGTERM during a flood "
-	    "(%ld attempts)", model, r == -1 ? "no exit" : "bad exit status",
-	    2000 + D * h_time_scale(), flood_count(&f));
+	H_ASSERT(r == 0,
+	    "%s: %s within %ld ms of SIGTERM during a flood "
+	    "(%ld attempts)",
+	    model, r == -1 ? "no exit" : "bad exit status", 2000 + D * h_time_scale(),
+	    flood_count(&f));
 	if (h_verbose())
-		fprintf(stderr, "sigterm_flood %s: exit after %lld ms, %ld "
-		    "attempts\n", model, h_now_ms() - t0, flood_count(&f));
+		fprintf(stderr,
+		    "sigterm_flood %s: exit after %lld ms, %ld "
+		    "attempts\n",
+		    model, h_now_ms() - t0, flood_count(&f));
 	flood_stop(&f);
 	/* What it left would be ours now (we are the subreaper). */
 	n = h_orphans(left, 16);
-	H_ASSERT(n == 0, "%s: the server left %d process(es) behind (pid %d)",
-	    model, n, n > 0 ? (int)left[0] : 0);
+	H_ASSERT(n == 0, "%s: the server left %d process(es) behind (pid %d)", model, n,
+	    n > 0 ? (int)left[0] : 0);
 	srv_stop(&s, SIGKILL, D);
 }
 END_TEST
 
 /* ---- descriptor exhaustion ------------------------------------------ */
 
-#define NOFILE		32
-#define NCONN		40	/* more than NOFILE */
+#define NOFILE 32
+#define NCONN  40 /* more than NOFILE */
 
 /*
  * RLIMIT_NOFILE 32 (soft and hard, so the server cannot raise it) and 40
@@ -557,24 +553,21 @@ END_TEST
 START_TEST(test_fd_exhaustion)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", NULL };
 	bool holds = !h_model_serial(model) && !h_model_in_children(model);
 	int fds[NCONN], nserved = 0, nrefused = 0, port, i;
 	long cpu0, cpu1, cpu_bound = 300 * h_time_scale();
 	long long hold_end;
 	struct srv s;
 
-	H_ASSERT(h_next_spawn_rlimit(RLIMIT_NOFILE, NOFILE, NOFILE) == 0,
-	    "rlimit");
-	H_ASSERT(srv_start(&s, args) == 0,
-	    "%s: server did not start with %d descriptors", model, NOFILE);
+	H_ASSERT(h_next_spawn_rlimit(RLIMIT_NOFILE, NOFILE, NOFILE) == 0, "rlimit");
+	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start with %d descriptors", model,
+	    NOFILE);
 	port = srv_port(&s, 0);
 
 	if (h_model_serial(model)) {
 		for (i = 0; i < NCONN; i++)
-			H_ASSERT(h_served(&port), "%s: connection %d not served",
-			    model, i + 1);
+			H_ASSERT(h_served(&port), "%s: connection %d not served", model, i + 1);
 		H_ASSERT(strstr(srv_log(&s), "out of descriptors") == NULL,
 		    "%s: out of descriptors serving one at a time", model);
 		H_STOP_OK(&s, model);
@@ -585,12 +578,12 @@ START_TEST(test_fd_exhaustion)
 		enum h_outcome o;
 
 		fds[i] = cli_connect(port);
-		H_ASSERT(fds[i] >= 0, "%s: connect %d: %s", model, i + 1,
-		    H_ERR);
+		H_ASSERT(fds[i] >= 0, "%s: connect %d: %s", model, i + 1, H_ERR);
 		o = cli_probe(fds[i]);
-		H_ASSERT(o != H_HUNG, "%s: connection %d neither served nor "
-		    "closed (%d served, %d refused before)", model, i + 1,
-		    nserved, nrefused);
+		H_ASSERT(o != H_HUNG,
+		    "%s: connection %d neither served nor "
+		    "closed (%d served, %d refused before)",
+		    model, i + 1, nserved, nrefused);
 		if (o == H_SERVED) {
 			nserved++;
 		} else {
@@ -600,22 +593,20 @@ START_TEST(test_fd_exhaustion)
 		}
 	}
 	if (h_verbose())
-		fprintf(stderr, "fd_exhaustion %s: %d served, %d refused\n",
-		    model, nserved, nrefused);
+		fprintf(stderr, "fd_exhaustion %s: %d served, %d refused\n", model, nserved,
+		    nrefused);
 	if (!holds) {
-		H_ASSERT(nserved == NCONN, "%s: %d of %d connections served",
-		    model, nserved, NCONN);
+		H_ASSERT(nserved == NCONN, "%s: %d of %d connections served", model, nserved,
+		    NCONN);
 		for (i = 0; i < NCONN; i++)
 			close(fds[i]);
 		H_ASSERT(strstr(srv_log(&s), "out of descriptors") == NULL,
-		    "%s: out of descriptors with a process per connection",
-		    model);
+		    "%s: out of descriptors with a process per connection", model);
 		H_STOP_OK(&s, model);
 		return;
 	}
-	H_ASSERT(nserved >= 1 && nrefused >= 1,
-	    "%s: %d served, %d refused with %d descriptors", model, nserved,
-	    nrefused, NOFILE);
+	H_ASSERT(nserved >= 1 && nrefused >= 1, "%s: %d served, %d refused with %d descriptors",
+	    model, nserved, nrefused, NOFILE);
 
 	/* The hold: at the limit, connections keep coming. */
 	cpu0 = h_proc_cpu_ms(s.pid);
@@ -634,11 +625,14 @@ START_TEST(test_fd_exhaustion)
 	}
 	cpu1 = h_proc_cpu_ms(s.pid);
 	if (h_verbose())
-		fprintf(stderr, "fd_exhaustion %s: %ld ms of CPU in the "
-		    "1-s hold\n", model, cpu1 - cpu0);
+		fprintf(stderr,
+		    "fd_exhaustion %s: %ld ms of CPU in the "
+		    "1-s hold\n",
+		    model, cpu1 - cpu0);
 	H_ASSERT(cpu0 >= 0 && cpu1 >= 0 && cpu1 - cpu0 < cpu_bound,
 	    "%s: %ld ms of CPU in a 1-s hold out of descriptors: a busy "
-	    "loop?", model, cpu1 - cpu0);
+	    "loop?",
+	    model, cpu1 - cpu0);
 	/*
 	 * Under valgrind (tests/valgrind-dispatchd) the server's descriptor
 	 * limit is lower than ours, and valgrind itself closes what accept
@@ -653,14 +647,13 @@ START_TEST(test_fd_exhaustion)
 	for (i = 0; i < NCONN; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	H_ASSERT(h_wait_for(h_served, &port, D),
-	    "%s: no client served once the connections closed", model);
+	H_ASSERT(h_wait_for(h_served, &port, D), "%s: no client served once the connections closed",
+	    model);
 	/* Served as many as before at once again: the descriptors came back. */
 	for (i = 0; i < nserved; i++) {
 		fds[i] = cli_connect(port);
 		H_ASSERT(fds[i] >= 0 && cli_probe(fds[i]) == H_SERVED,
-		    "%s: only %d of the %d connections served again", model,
-		    i, nserved);
+		    "%s: only %d of the %d connections served again", model, i, nserved);
 	}
 	for (i = 0; i < nserved; i++)
 		close(fds[i]);
@@ -714,8 +707,7 @@ START_TEST(test_logger_full)
 	    "  listen = {\"127.0.0.1:0\"}\n"
 	    "  handler = \"echo\"\n"
 	    "}\n");
-	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start",
-	    model);
+	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start", model);
 	lport = srv_port(&s, srv_find(&s, "logger"));
 	eport = srv_port(&s, srv_find(&s, "echo"));
 	if (conc) {
@@ -723,25 +715,20 @@ START_TEST(test_logger_full)
 		H_ASSERT(e >= 0 && cli_echo_ok(e, "e\n"), "%s: echo", model);
 	}
 	for (int i = 0; i < 2; i++) {
-		H_ASSERT(log_lines(lport, "one\ntwo\n", &in),
-		    "%s: logger connection %d failed: %s", model, i + 1,
-		    H_ERR);
-		H_ASSERT(in.len == 0, "%s: lost records acknowledged: '%s'",
-		    model, in.p);
+		H_ASSERT(log_lines(lport, "one\ntwo\n", &in), "%s: logger connection %d failed: %s",
+		    model, i + 1, H_ERR);
+		H_ASSERT(in.len == 0, "%s: lost records acknowledged: '%s'", model, in.p);
 		if (conc)
-			H_ASSERT(cli_echo_ok(e, "e again\n"),
-			    "%s: echo service hurt", model);
+			H_ASSERT(cli_echo_ok(e, "e again\n"), "%s: echo service hurt", model);
 	}
 	lg.s = &s;
 	lg.needle = "logger output /dev/full: record lost";
-	H_ASSERT(h_wait_for(log_has, &lg, D), "%s: no '%s' diagnostic",
-	    model, lg.needle);
+	H_ASSERT(h_wait_for(log_has, &lg, D), "%s: no '%s' diagnostic", model, lg.needle);
 	H_ASSERT(strstr(srv_log(&s), "No space left on device") != NULL,
 	    "%s: the diagnostic does not give the error", model);
 	if (conc)
 		close(e);
-	H_ASSERT(h_wait_for(h_served, &eport, D), "%s: echo service hurt",
-	    model);
+	H_ASSERT(h_wait_for(h_served, &eport, D), "%s: echo service hurt", model);
 	H_ASSERT(srv_alive(&s), "%s: server died", model);
 	H_STOP_OK(&s, model);
 	hbuf_free(&in);
@@ -750,7 +737,7 @@ END_TEST
 
 struct resume {
 	int port;
-	int n;		/* probes sent */
+	int n; /* probes sent */
 	bool failed;
 	struct hbuf in;
 };
@@ -765,7 +752,7 @@ resumed(void *arg)
 	snprintf(line, sizeof line, "probe %d\n", ++r->n);
 	if (!log_lines(r->port, line, &r->in)) {
 		r->failed = true;
-		return true;	/* stop polling; the caller reports */
+		return true; /* stop polling; the caller reports */
 	}
 	return r->in.len == 3 && memcmp(r->in.p, "OK\n", 3) == 0;
 }
@@ -810,8 +797,7 @@ static void
 tiny_tmpfs_hook(void *dir)
 {
 	if (tiny_tmpfs(dir) == -1) {
-		dprintf(2, "tmpfs on %s: %s\n", (const char *)dir,
-		    strerror(errno));
+		dprintf(2, "tmpfs on %s: %s\n", (const char *)dir, strerror(errno));
 		_exit(126);
 	}
 }
@@ -871,7 +857,7 @@ START_TEST(test_logger_resume)
 	H_ASSERT(mkdir(fs, 0700) == 0, "mkdir: %s", H_ERR);
 	if (!can_tmpfs(fs)) {
 		printf("SKIP: logger_resume %s: cannot mount a tmpfs in a "
-		    "mount namespace (%s); needs root (CAP_SYS_ADMIN)\n",
+		       "mount namespace (%s); needs root (CAP_SYS_ADMIN)\n",
 		    model, H_ERR);
 		fflush(stdout);
 		return;
@@ -886,36 +872,34 @@ START_TEST(test_logger_resume)
 	    "service \"echo\" {\n"
 	    "  listen = {\"127.0.0.1:0\"}\n"
 	    "  handler = \"echo\"\n"
-	    "}\n", out);
+	    "}\n",
+	    out);
 	args[3] = h_write_conf(dir, text);
 	h_next_spawn_hook(tiny_tmpfs_hook, fs);
-	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start",
-	    model);
+	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start", model);
 	lport = srv_port(&s, srv_find(&s, "logger"));
 	eport = srv_port(&s, srv_find(&s, "echo"));
-	snprintf(mine_out, sizeof mine_out, "/proc/%d/root%s", (int)s.pid,
-	    out);
-	snprintf(mine_fill, sizeof mine_fill, "/proc/%d/root%s/filler",
-	    (int)s.pid, fs);
+	snprintf(mine_out, sizeof mine_out, "/proc/%d/root%s", (int)s.pid, out);
+	snprintf(mine_fill, sizeof mine_fill, "/proc/%d/root%s/filler", (int)s.pid, fs);
 
-	H_ASSERT(fill(mine_fill) == 0, "%s: filling the tmpfs: %s", model,
+	H_ASSERT(fill(mine_fill) == 0, "%s: filling the tmpfs: %s", model, H_ERR);
+	H_ASSERT(log_lines(lport, "lost line\n", &in), "%s: logger connection failed: %s", model,
 	    H_ERR);
-	H_ASSERT(log_lines(lport, "lost line\n", &in),
-	    "%s: logger connection failed: %s", model, H_ERR);
-	H_ASSERT(in.len == 0, "%s: a record on a full device acknowledged: "
-	    "'%s'", model, in.p);
+	H_ASSERT(in.len == 0,
+	    "%s: a record on a full device acknowledged: "
+	    "'%s'",
+	    model, in.p);
 	lg.s = &s;
 	lg.needle = "record lost";
-	H_ASSERT(h_wait_for(log_has, &lg, D), "%s: no '%s' diagnostic",
-	    model, lg.needle);
-	H_ASSERT(h_wait_for(h_served, &eport, D), "%s: echo service hurt",
-	    model);
+	H_ASSERT(h_wait_for(log_has, &lg, D), "%s: no '%s' diagnostic", model, lg.needle);
+	H_ASSERT(h_wait_for(h_served, &eport, D), "%s: echo service hurt", model);
 
 	H_ASSERT(unlink(mine_fill) == 0, "unlink: %s", H_ERR);
 	r.port = lport;
 	H_ASSERT(h_wait_for(resumed, &r, D) && !r.failed,
 	    "%s: records not acknowledged again once space returned (%d "
-	    "probes%s)", model, r.n, r.failed ? ", connection failed" : "");
+	    "probes%s)",
+	    model, r.n, r.failed ? ", connection failed" : "");
 
 	/* Read while the server (and with it the tmpfs) is there. */
 	t = h_read_file(mine_out, NULL);
@@ -929,8 +913,8 @@ START_TEST(test_logger_resume)
 		struct h_record rec;
 
 		H_ASSERT(eol != NULL, "%s: unterminated record '%s'", model, p);
-		H_ASSERT(h_parse_record(p, (size_t)(eol - p), &rec),
-		    "%s: torn record '%.*s'", model, (int)(eol - p), p);
+		H_ASSERT(h_parse_record(p, (size_t)(eol - p), &rec), "%s: torn record '%.*s'",
+		    model, (int)(eol - p), p);
 		p = eol + 1;
 	}
 	free(t);
@@ -942,15 +926,15 @@ END_TEST
 
 /* ---- signal storms during heavy logging ----------------------------- */
 
-#define STORM_CLIENTS	20
-#define STORM_LINES	500
+#define STORM_CLIENTS 20
+#define STORM_LINES   500
 
 /* The text of line l of client c (without LF). */
 static int
 storm_line(char *buf, size_t cap, int c, int l)
 {
 	static const char fill[] = "the quick brown fox jumps over the lazy "
-	    "dog\t0123456789 THE QUICK BROWN FOX";
+	                           "dog\t0123456789 THE QUICK BROWN FOX";
 
 	return snprintf(buf, cap, "c%02d l%03d %.*s", c, l,
 	    (int)((c * 7 + l * 13) % (int)(sizeof fill - 1)), fill);
@@ -984,13 +968,13 @@ storm_start(pid_t pid, int ms)
 	return p;
 }
 
-#define STORM_TICK_MS	5	/* the clients' pace: */
-#define STORM_PER_TICK	5	/* lines per client per tick (0.5 s in all) */
+#define STORM_TICK_MS  5 /* the clients' pace: */
+#define STORM_PER_TICK 5 /* lines per client per tick (0.5 s in all) */
 
 struct client {
 	int fd;
 	struct hbuf out;
-	size_t ends[STORM_LINES];	/* where each line ends in out */
+	size_t ends[STORM_LINES]; /* where each line ends in out */
 	size_t off;
 	bool shut, eof;
 };
@@ -1024,15 +1008,13 @@ pump(struct client *cl, int n, int timeout_ms)
 		for (k = 0; k < n; k++) {
 			struct client *c = &cl[k];
 
-			allowed = lines >= STORM_LINES ? c->out.len :
-			    c->ends[lines - 1];
+			allowed = lines >= STORM_LINES ? c->out.len : c->ends[lines - 1];
 			pf[k].fd = c->eof ? -1 : c->fd;
 			pf[k].events = POLLIN;
 			if (!c->shut && c->off < allowed)
 				pf[k].events |= POLLOUT;
 			else if (!c->shut)
-				wait = (int)(t0 + (tick + 1) * STORM_TICK_MS -
-				    now);
+				wait = (int)(t0 + (tick + 1) * STORM_TICK_MS - now);
 			pf[k].revents = 0;
 		}
 		r = poll(pf, (nfds_t)n, wait > 0 ? wait : 0);
@@ -1041,16 +1023,14 @@ pump(struct client *cl, int n, int timeout_ms)
 		for (k = 0; k < n && r > 0; k++) {
 			struct client *c = &cl[k];
 
-			allowed = lines >= STORM_LINES ? c->out.len :
-			    c->ends[lines - 1];
+			allowed = lines >= STORM_LINES ? c->out.len : c->ends[lines - 1];
 			if (pf[k].revents & POLLOUT) {
-				ssize_t w = send(c->fd, c->out.p + c->off,
-				    allowed - c->off, MSG_NOSIGNAL);
+				ssize_t w = send(c->fd, c->out.p + c->off, allowed - c->off,
+				    MSG_NOSIGNAL);
 
 				if (w > 0)
 					c->off += (size_t)w;
-				else if (w == -1 && errno != EAGAIN &&
-				    errno != EINTR)
+				else if (w == -1 && errno != EAGAIN && errno != EINTR)
 					return -1;
 				if (c->off == c->out.len) {
 					shutdown(c->fd, SHUT_WR);
@@ -1058,11 +1038,10 @@ pump(struct client *cl, int n, int timeout_ms)
 				}
 			}
 			if (pf[k].revents & (POLLIN | POLLHUP | POLLERR)) {
-				ssize_t got = recv(c->fd, chunk, sizeof chunk,
-				    0);
+				ssize_t got = recv(c->fd, chunk, sizeof chunk, 0);
 
 				if (got > 0) {
-					errno = EPROTO;	/* logger replies nothing */
+					errno = EPROTO; /* logger replies nothing */
 					return -1;
 				}
 				if (got == 0 && !c->shut) {
@@ -1094,8 +1073,8 @@ START_TEST(test_signal_storm)
 	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "storm.log");
-	const char *args[] = { "-m", model, "-H", "logger", "-l",
-		"127.0.0.1:0", "--logger-output", out, NULL };
+	const char *args[] = { "-m", model, "-H", "logger", "-l", "127.0.0.1:0", "--logger-output",
+		out, NULL };
 	static struct client cl[STORM_CLIENTS];
 	static unsigned char seen[STORM_CLIENTS][STORM_LINES];
 	int nconn = 0, ndisc = 0, nlines = 0, port, c, l, r;
@@ -1125,8 +1104,7 @@ START_TEST(test_signal_storm)
 	H_ASSERT(storm > 0, "fork: %s", H_ERR);
 	lg.s = &s;
 	lg.needle = "status: service";
-	H_ASSERT(h_wait_for(log_has, &lg, D), "%s: the storm did not start",
-	    model);
+	H_ASSERT(h_wait_for(log_has, &lg, D), "%s: the storm did not start", model);
 	hups0 = h_count(srv_log(&s), "SIGHUP: reopening");
 	usr0 = h_count(s.log, "status: service");
 	t0 = h_now_ms();
@@ -1135,26 +1113,27 @@ START_TEST(test_signal_storm)
 		H_ASSERT(cl[c].fd >= 0, "%s: connect %d: %s", model, c, H_ERR);
 	}
 	r = pump(cl, STORM_CLIENTS, 20000);
-	H_ASSERT(r == 0, "%s: clients failed during the storm: %s", model,
-	    H_ERR);
+	H_ASSERT(r == 0, "%s: clients failed during the storm: %s", model, H_ERR);
 	hups = h_count(srv_log(&s), "SIGHUP: reopening") - hups0;
 	usr = h_count(s.log, "status: service") - usr0;
 	kill(storm, SIGKILL);
 	waitpid(storm, NULL, 0);
 	if (h_verbose())
-		fprintf(stderr, "signal_storm %s: %d lines in %lld ms, %zu "
-		    "reopens and %zu status lines meanwhile\n", model,
-		    STORM_CLIENTS * STORM_LINES, h_now_ms() - t0, hups, usr);
+		fprintf(stderr,
+		    "signal_storm %s: %d lines in %lld ms, %zu "
+		    "reopens and %zu status lines meanwhile\n",
+		    model, STORM_CLIENTS * STORM_LINES, h_now_ms() - t0, hups, usr);
 	/* The storm really blew while the lines came in. */
-	H_ASSERT(hups > 0 && usr > 0, "%s: %zu reopens and %zu status lines "
-	    "while logging", model, hups, usr);
+	H_ASSERT(hups > 0 && usr > 0,
+	    "%s: %zu reopens and %zu status lines "
+	    "while logging",
+	    model, hups, usr);
 	for (c = 0; c < STORM_CLIENTS; c++) {
 		close(cl[c].fd);
 		hbuf_free(&cl[c].out);
 	}
 	H_ASSERT(srv_alive(&s), "%s: server died in the storm", model);
-	H_ASSERT(strstr(srv_log(&s), "record lost") == NULL &&
-	    strstr(s.log, "short write") == NULL,
+	H_ASSERT(strstr(srv_log(&s), "record lost") == NULL && strstr(s.log, "short write") == NULL,
 	    "%s: records lost in the storm", model);
 	r = srv_stop(&s, SIGTERM, D);
 	H_ASSERT(r == 0, "%s: exit status %d after SIGTERM, want 0", model, r);
@@ -1166,10 +1145,9 @@ START_TEST(test_signal_storm)
 		struct h_record rec;
 		size_t n;
 
-		H_ASSERT(eol != NULL, "%s: unterminated record at the end",
-		    model);
-		H_ASSERT(h_parse_record(p, (size_t)(eol - p), &rec),
-		    "%s: torn record '%.*s'", model, (int)(eol - p), p);
+		H_ASSERT(eol != NULL, "%s: unterminated record at the end", model);
+		H_ASSERT(h_parse_record(p, (size_t)(eol - p), &rec), "%s: torn record '%.*s'",
+		    model, (int)(eol - p), p);
 		p = eol + 1;
 		if (rec.kind == H_REC_CONNECTED) {
 			nconn++;
@@ -1179,28 +1157,29 @@ START_TEST(test_signal_storm)
 			ndisc++;
 			continue;
 		}
-		H_ASSERT(sscanf(rec.text, "c%d l%d", &c, &l) == 2 && c >= 0 &&
-		    c < STORM_CLIENTS && l >= 0 && l < STORM_LINES,
-		    "%s: unknown record '%.*s'", model, (int)rec.textlen,
-		    rec.text);
+		H_ASSERT(sscanf(rec.text, "c%d l%d", &c, &l) == 2 && c >= 0 && c < STORM_CLIENTS &&
+		        l >= 0 && l < STORM_LINES,
+		    "%s: unknown record '%.*s'", model, (int)rec.textlen, rec.text);
 		n = (size_t)storm_line(line, sizeof line, c, l);
 		H_ASSERT(rec.textlen == n && memcmp(rec.text, line, n) == 0,
-		    "%s: record '%.*s', want '%s'", model, (int)rec.textlen,
-		    rec.text, line);
-		H_ASSERT(seen[c][l] == 0, "%s: line %d of client %d recorded "
-		    "twice", model, l, c);
+		    "%s: record '%.*s', want '%s'", model, (int)rec.textlen, rec.text, line);
+		H_ASSERT(seen[c][l] == 0,
+		    "%s: line %d of client %d recorded "
+		    "twice",
+		    model, l, c);
 		seen[c][l] = 1;
 		nlines++;
 	}
 	free(t);
 	for (c = 0; c < STORM_CLIENTS; c++)
 		for (l = 0; l < STORM_LINES; l++)
-			H_ASSERT(seen[c][l], "%s: line %d of client %d lost "
-			    "(%d of %d recorded)", model, l, c, nlines,
-			    STORM_CLIENTS * STORM_LINES);
+			H_ASSERT(seen[c][l],
+			    "%s: line %d of client %d lost "
+			    "(%d of %d recorded)",
+			    model, l, c, nlines, STORM_CLIENTS * STORM_LINES);
 	H_ASSERT(nconn == STORM_CLIENTS && ndisc == STORM_CLIENTS,
-	    "%s: %d connected and %d disconnected records, want %d", model,
-	    nconn, ndisc, STORM_CLIENTS);
+	    "%s: %d connected and %d disconnected records, want %d", model, nconn, ndisc,
+	    STORM_CLIENTS);
 }
 END_TEST
 

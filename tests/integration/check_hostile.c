@@ -1,6 +1,7 @@
 /* check_hostile.c - hostile input (issue 12): kept input, cuts, logger pipes, a stuck stdout, stray SIGCHLD, huge timeouts, shutdown races. */
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,7 +42,7 @@ sig_pending(pid_t pid, int sig)
 		return false;
 	while (fgets(line, sizeof line, f) != NULL)
 		if ((sscanf(line, "ShdPnd: %llx", &mask) == 1 ||
-		    sscanf(line, "SigPnd: %llx", &mask) == 1) &&
+		        sscanf(line, "SigPnd: %llx", &mask) == 1) &&
 		    (mask & (1ULL << (sig - 1))) != 0)
 			pending = true;
 	fclose(f);
@@ -73,8 +73,8 @@ send_terms(struct srv *s, int n, const char *model)
 	struct sigwait w = { s->pid, SIGTERM };
 
 	for (int i = 0; i < n; i++) {
-		H_ASSERT(h_wait_for(sig_taken, &w, D),
-		    "%s: SIGTERM still pending after %d ms", model, D);
+		H_ASSERT(h_wait_for(sig_taken, &w, D), "%s: SIGTERM still pending after %d ms",
+		    model, D);
 		H_ASSERT(kill(s->pid, SIGTERM) == 0, "kill: %s", H_ERR);
 	}
 }
@@ -119,10 +119,10 @@ struct reader {
 	int fd;
 	pthread_t tid;
 	pthread_mutex_t mu;
-	struct hbuf text;	/* under mu */
-	size_t lines;		/* LFs in text, under mu */
-	bool eof;		/* under mu */
-	int err;		/* errno of a failed read, under mu */
+	struct hbuf text; /* under mu */
+	size_t lines;     /* LFs in text, under mu */
+	bool eof;         /* under mu */
+	int err;          /* errno of a failed read, under mu */
 	atomic_bool stop;
 	bool running;
 };
@@ -148,11 +148,10 @@ reader_main(void *arg)
 			hbuf_add(&r->text, chunk, (size_t)k);
 			/* Counted as it comes: a poll for "all records are
 			 * out" must not rescan megabytes under the lock. */
-			for (const char *q = chunk; (q = memchr(q, '\n',
-			    (size_t)(chunk + k - q))) != NULL; q++)
+			for (const char *q = chunk;
+			     (q = memchr(q, '\n', (size_t)(chunk + k - q))) != NULL; q++)
 				r->lines++;
-		}
-		else if (k == 0)
+		} else if (k == 0)
 			r->eof = true;
 		else
 			r->err = errno;
@@ -171,8 +170,7 @@ reader_start(struct reader *r, int fd)
 	pthread_mutex_init(&r->mu, NULL);
 	atomic_init(&r->stop, false);
 	hbuf_add(&r->text, "", 0);
-	H_ASSERT(pthread_create(&r->tid, NULL, reader_main, r) == 0,
-	    "pthread_create failed");
+	H_ASSERT(pthread_create(&r->tid, NULL, reader_main, r) == 0, "pthread_create failed");
 	r->running = true;
 }
 
@@ -217,8 +215,7 @@ reader_count(struct reader *r, const char *needle)
  * along when rd is not NULL (else the output stays as srv_start sets it).
  */
 static void
-start_piped(struct srv *s, const char *const args[], const char *model,
-    struct reader *rd)
+start_piped(struct srv *s, const char *const args[], const char *model, struct reader *rd)
 {
 	int pfd[2] = { -1, -1 };
 
@@ -255,8 +252,7 @@ echo_unix_ok(const char *sock, int ms)
 
 	if (fd < 0)
 		return false;
-	ok = cli_write_all(fd, "ping\n", 5, ms) == 0 &&
-	    cli_read_exact(fd, buf, 5, ms) == 5 &&
+	ok = cli_write_all(fd, "ping\n", 5, ms) == 0 && cli_read_exact(fd, buf, 5, ms) == 5 &&
 	    memcmp(buf, "ping\n", 5) == 0;
 	close(fd);
 	return ok;
@@ -266,10 +262,10 @@ echo_unix_ok(const char *sock, int ms)
  * Finding 1: the readiness loop forgets input it kept.
  * ==================================================================== */
 
-#define READY_ECHO_BYTES	16384
-#define READY_TS_LINES		30000
-#define READY_LG_LINES		100
-#define READY_LG_MS		1500	/* well below --idle-timeout 2 */
+#define READY_ECHO_BYTES 16384
+#define READY_TS_LINES   30000
+#define READY_LG_LINES   100
+#define READY_LG_MS      1500 /* well below --idle-timeout 2 */
 
 /*
  * Echo with --max-pending 4096 over a unix socket: 16 KiB sent by a
@@ -295,14 +291,12 @@ START_TEST(test_ready_echo)
 	fd = cli_connect_unix(sock, D);
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	hbuf_add(&in, "", 0);
-	r = cli_exchange(fd, data, sizeof data, true, &in,
-	    (int)(3000 * h_time_scale()));
-	H_ASSERT(r == 0 && in.len == sizeof data,
-	    "%s: %zu of %zu bytes echoed, then %s", model, in.len,
-	    sizeof data, r == 0 ? "end of stream" :
-	    "nothing more within 3 s (input kept and forgotten?)");
-	H_ASSERT(memcmp(in.p, data, sizeof data) == 0,
-	    "%s: the echo differs from what was sent", model);
+	r = cli_exchange(fd, data, sizeof data, true, &in, (int)(3000 * h_time_scale()));
+	H_ASSERT(r == 0 && in.len == sizeof data, "%s: %zu of %zu bytes echoed, then %s", model,
+	    in.len, sizeof data,
+	    r == 0 ? "end of stream" : "nothing more within 3 s (input kept and forgotten?)");
+	H_ASSERT(memcmp(in.p, data, sizeof data) == 0, "%s: the echo differs from what was sent",
+	    model);
 	close(fd);
 	H_STOP_OK(&s, model);
 	hbuf_free(&in);
@@ -317,8 +311,7 @@ END_TEST
 START_TEST(test_ready_timestamp)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "timestamp", "-l",
-		"127.0.0.1:0", NULL };
+	const char *args[] = { "-m", model, "-H", "timestamp", "-l", "127.0.0.1:0", NULL };
 	struct hbuf out = { 0 }, in = { 0 };
 	char num[32];
 	struct srv s;
@@ -335,24 +328,22 @@ START_TEST(test_ready_timestamp)
 	fd = cli_connect(srv_port(&s, 0));
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	hbuf_add(&in, "", 0);
-	r = cli_exchange(fd, out.p, out.len, true, &in,
-	    (int)(D * h_time_scale()));
-	for (p = in.p; (eol = memchr(p, '\n', in.len - (size_t)(p - in.p)))
-	    != NULL; p = eol + 1) {
+	r = cli_exchange(fd, out.p, out.len, true, &in, (int)(D * h_time_scale()));
+	for (p = in.p; (eol = memchr(p, '\n', in.len - (size_t)(p - in.p))) != NULL; p = eol + 1) {
 		const char *sp = memchr(p, ' ', (size_t)(eol - p));
 
 		snprintf(num, sizeof num, "%zu", nrep + 1);
 		H_ASSERT(p[0] == '[' && sp != NULL && sp[-1] == ']' &&
-		    (size_t)(eol - sp - 1) == strlen(num) &&
-		    memcmp(sp + 1, num, strlen(num)) == 0,
-		    "%s: reply %zu is '%.*s', want '[TIME] %s'", model,
-		    nrep + 1, (int)(eol - p), p, num);
+		        (size_t)(eol - sp - 1) == strlen(num) &&
+		        memcmp(sp + 1, num, strlen(num)) == 0,
+		    "%s: reply %zu is '%.*s', want '[TIME] %s'", model, nrep + 1, (int)(eol - p), p,
+		    num);
 		nrep++;
 	}
-	H_ASSERT(r == 0 && nrep == READY_TS_LINES,
-	    "%s: %zu of %d replies, then %s", model, nrep, READY_TS_LINES,
+	H_ASSERT(r == 0 && nrep == READY_TS_LINES, "%s: %zu of %d replies, then %s", model, nrep,
+	    READY_TS_LINES,
 	    r == 0 ? "end of stream" :
-	    "nothing more within the deadline (input kept and forgotten?)");
+	             "nothing more within the deadline (input kept and forgotten?)");
 	H_ASSERT(p == in.p + in.len, "%s: bytes after the last reply", model);
 	close(fd);
 	H_STOP_OK(&s, model);
@@ -370,14 +361,13 @@ END_TEST
  * at what follows the last LF.
  */
 static bool
-next_line_record(const char *model, char **pp, struct h_record *rec,
-    const char **line, int *len)
+next_line_record(const char *model, char **pp, struct h_record *rec, const char **line, int *len)
 {
 	char *p, *eol;
 
 	for (p = *pp; (eol = strchr(p, '\n')) != NULL; p = eol + 1) {
-		H_ASSERT(h_parse_record(p, (size_t)(eol - p), rec),
-		    "%s: malformed record '%.*s'", model, (int)(eol - p), p);
+		H_ASSERT(h_parse_record(p, (size_t)(eol - p), rec), "%s: malformed record '%.*s'",
+		    model, (int)(eol - p), p);
 		if (rec->kind != H_REC_LINE)
 			continue;
 		if (line != NULL) {
@@ -404,9 +394,9 @@ START_TEST(test_ready_logger)
 	const char *sock = h_path(dir, "l.sock");
 	const char *out = h_path(dir, "l.log");
 	char addr[PATH_MAX + 8];
-	const char *args[] = { "-m", model, "-H", "logger", "--logger-ack",
-		"--logger-output", out, "--max-pending", "4", "--idle-timeout",
-		"2", "-l", unix_addr(addr, sizeof addr, sock), NULL };
+	const char *args[] = { "-m", model, "-H", "logger", "--logger-ack", "--logger-output", out,
+		"--max-pending", "4", "--idle-timeout", "2", "-l",
+		unix_addr(addr, sizeof addr, sock), NULL };
 	struct hbuf lines = { 0 }, in = { 0 };
 	char line[64];
 	struct srv s;
@@ -424,14 +414,11 @@ START_TEST(test_ready_logger)
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	hbuf_add(&in, "", 0);
 	/* Under valgrind, a stall is still cut short by the idle timeout. */
-	r = cli_exchange(fd, lines.p, lines.len, true, &in,
-	    (int)(READY_LG_MS * h_time_scale()));
+	r = cli_exchange(fd, lines.p, lines.len, true, &in, (int)(READY_LG_MS * h_time_scale()));
 	nok = (int)h_count(in.p, "OK\n");
-	H_ASSERT(r == 0 && nok == READY_LG_LINES &&
-	    in.len == 3 * (size_t)READY_LG_LINES,
-	    "%s: %d OKs (%zu bytes) for %d lines, then %s", model, nok,
-	    in.len, READY_LG_LINES, r == 0 ? "end of stream" :
-	    "nothing more within 1.5 s (input kept and forgotten?)");
+	H_ASSERT(r == 0 && nok == READY_LG_LINES && in.len == 3 * (size_t)READY_LG_LINES,
+	    "%s: %d OKs (%zu bytes) for %d lines, then %s", model, nok, in.len, READY_LG_LINES,
+	    r == 0 ? "end of stream" : "nothing more within 1.5 s (input kept and forgotten?)");
 	close(fd);
 	H_STOP_OK(&s, model);
 	t = h_read_file(out, NULL);
@@ -439,14 +426,13 @@ START_TEST(test_ready_logger)
 	p = t;
 	while (next_line_record(model, &p, &rec, NULL, NULL)) {
 		snprintf(line, sizeof line, "line %d", nrec + 1);
-		H_ASSERT(rec.textlen == strlen(line) &&
-		    memcmp(rec.text, line, rec.textlen) == 0,
-		    "%s: record %d is '%.*s', want '%s'", model, nrec + 1,
-		    (int)rec.textlen, rec.text, line);
+		H_ASSERT(rec.textlen == strlen(line) && memcmp(rec.text, line, rec.textlen) == 0,
+		    "%s: record %d is '%.*s', want '%s'", model, nrec + 1, (int)rec.textlen,
+		    rec.text, line);
 		nrec++;
 	}
-	H_ASSERT(nrec == READY_LG_LINES, "%s: %d line records, want %d",
-	    model, nrec, READY_LG_LINES);
+	H_ASSERT(nrec == READY_LG_LINES, "%s: %d line records, want %d", model, nrec,
+	    READY_LG_LINES);
 	free(t);
 	hbuf_free(&in);
 	hbuf_free(&lines);
@@ -457,8 +443,8 @@ END_TEST
  * Finding 2: a cut drops input already received.
  * ==================================================================== */
 
-#define CUT_LINES	60000
-#define CUT_LEN		8	/* "L%06d\n" */
+#define CUT_LINES 60000
+#define CUT_LEN   8 /* "L%06d\n" */
 
 /*
  * The records of a cut log: "L000000", "L000001"... with no gap and no
@@ -478,19 +464,19 @@ cut_records(const char *model, const char *path, bool *partial)
 	*partial = false;
 	p = t;
 	while (next_line_record(model, &p, &rec, &line, &len)) {
-		H_ASSERT(!*partial, "%s: a record after the partial line "
-		    "L%06ld: '%.*s'", model, n, len, line);
+		H_ASSERT(!*partial,
+		    "%s: a record after the partial line "
+		    "L%06ld: '%.*s'",
+		    model, n, len, line);
 		snprintf(want, sizeof want, "L%06ld", n);
-		if (rec.textlen < CUT_LEN - 1 &&
-		    memcmp(rec.text, want, rec.textlen) == 0) {
+		if (rec.textlen < CUT_LEN - 1 && memcmp(rec.text, want, rec.textlen) == 0) {
 			*partial = true;
 			continue;
 		}
-		H_ASSERT(rec.textlen == CUT_LEN - 1 &&
-		    memcmp(rec.text, want, CUT_LEN - 1) == 0,
+		H_ASSERT(rec.textlen == CUT_LEN - 1 && memcmp(rec.text, want, CUT_LEN - 1) == 0,
 		    "%s: after %ld records in order, '%.*s' where %s was due "
-		    "(a gap: received lines lost)", model, n,
-		    (int)rec.textlen, rec.text, want);
+		    "(a gap: received lines lost)",
+		    model, n, (int)rec.textlen, rec.text, want);
 		n++;
 	}
 	H_ASSERT(*p == '\0', "%s: unterminated record at the end", model);
@@ -516,9 +502,8 @@ cut_case(const char *model, int nsig, bool to_pipe)
 	const char *sock = h_path(dir, "cut.sock");
 	const char *out = h_path(dir, "cut.log");
 	char addr[PATH_MAX + 8];
-	const char *args[] = { "-m", model, "-H", "logger", "--logger-ack",
-		"--logger-output", to_pipe ? "-" : out, "--max-pending", "4",
-		"--shutdown-timeout", "1", "-l",
+	const char *args[] = { "-m", model, "-H", "logger", "--logger-ack", "--logger-output",
+		to_pipe ? "-" : out, "--max-pending", "4", "--shutdown-timeout", "1", "-l",
 		unix_addr(addr, sizeof addr, sock), NULL };
 	static char data[CUT_LINES * CUT_LEN];
 	size_t sent = 0;
@@ -539,10 +524,8 @@ cut_case(const char *model, int nsig, bool to_pipe)
 	fd = cli_connect_unix(sock, D);
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	while (sent < sizeof data) {
-		size_t n = sizeof data - sent < 65536 ? sizeof data - sent :
-		    65536;
-		ssize_t w = send(fd, data + sent, n, MSG_NOSIGNAL |
-		    MSG_DONTWAIT);
+		size_t n = sizeof data - sent < 65536 ? sizeof data - sent : 65536;
+		ssize_t w = send(fd, data + sent, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w > 0) {
 			sent += (size_t)w;
@@ -550,50 +533,52 @@ cut_case(const char *model, int nsig, bool to_pipe)
 		}
 		if (w == -1 && errno == EINTR)
 			continue;
-		H_ASSERT(w == -1 && errno == EAGAIN, "%s: send: %s", model,
-		    w == 0 ? "0" : H_ERR);
+		H_ASSERT(w == -1 && errno == EAGAIN, "%s: send: %s", model, w == 0 ? "0" : H_ERR);
 		break;
 	}
-	H_ASSERT(sent < sizeof data, "%s: the server read all %zu bytes "
-	    "without the OKs being read", model, sent);
+	H_ASSERT(sent < sizeof data,
+	    "%s: the server read all %zu bytes "
+	    "without the OKs being read",
+	    model, sent);
 	/* What the server has read by now must reach the handler. */
 	for (end = h_now_ms() + D; nread <= 0 && h_now_ms() < end;)
 		nread = srv_status_num(&s, "logger", "in");
 	H_ASSERT(nread > 0, "%s: the server read nothing", model);
 	send_terms(&s, nsig, model);
 	r = srv_wait(&s, (int)(3000 + D * h_time_scale()));
-	H_ASSERT(r == 0, "%s: %s after %d SIGTERM", model, r == -1 ?
-	    "no exit" : "bad exit status", nsig);
+	H_ASSERT(r == 0, "%s: %s after %d SIGTERM", model, r == -1 ? "no exit" : "bad exit status",
+	    nsig);
 	close(fd);
 	if (to_pipe) {
-		H_ASSERT(reader_wait_eof(&rd, D), "%s: stdout not closed after "
-		    "the server exited", model);
+		H_ASSERT(reader_wait_eof(&rd, D),
+		    "%s: stdout not closed after "
+		    "the server exited",
+		    model);
 		reader_finish(&rd);
-		H_ASSERT(h_write_file(out, rd.text.p) == 0, "write %s: %s",
-		    out, H_ERR);
+		H_ASSERT(h_write_file(out, rd.text.p) == 0, "write %s: %s", out, H_ERR);
 		hbuf_free(&rd.text);
 	}
 	nrec = cut_records(model, out, &partial);
 	if (h_verbose())
-		fprintf(stderr, "cut %s, %d signal%s%s: client sent %zu lines "
+		fprintf(stderr,
+		    "cut %s, %d signal%s%s: client sent %zu lines "
 		    "(%zu bytes), server had read %ld bytes, %ld lines "
-		    "recorded%s\n", model, nsig, nsig == 1 ? "" : "s",
-		    to_pipe ? ", stdout pipe" : "",
-		    sent / CUT_LEN, sent, nread, nrec,
-		    partial ? " and a partial one" : "");
+		    "recorded%s\n",
+		    model, nsig, nsig == 1 ? "" : "s", to_pipe ? ", stdout pipe" : "",
+		    sent / CUT_LEN, sent, nread, nrec, partial ? " and a partial one" : "");
 	if (nsig == 1) {
 		size_t rest = sent % CUT_LEN;
 
 		/* A head of 7 bytes, "L000123" without LF, looks whole. */
 		want = (long)(sent / CUT_LEN) + (rest == CUT_LEN - 1);
-		H_ASSERT(nrec == want && partial == (rest > 0 &&
-		    rest < CUT_LEN - 1),
+		H_ASSERT(nrec == want && partial == (rest > 0 && rest < CUT_LEN - 1),
 		    "%s: %ld lines recorded in order%s, but the client sent "
-		    "%ld (%zu bytes): the cut lost received lines", model,
-		    nrec, partial ? " and a partial one" : "", want, sent);
+		    "%ld (%zu bytes): the cut lost received lines",
+		    model, nrec, partial ? " and a partial one" : "", want, sent);
 	} else {
 		want = nread / CUT_LEN;
-		H_ASSERT(nrec >= want, "%s: %ld lines recorded in order, but "
+		H_ASSERT(nrec >= want,
+		    "%s: %ld lines recorded in order, but "
 		    "the server had read %ld bytes (%ld lines) before the "
 		    "signals: the second signal dropped input it had read",
 		    model, nrec, nread, want);
@@ -623,16 +608,16 @@ END_TEST
  * 40 clients x 500 lines into logger, SIGTERM right after the last send.
  * ==================================================================== */
 
-#define NCLI	40
-#define NLINES	500
-#define CHUNK	1500	/* bytes per send: clients interleave, lines get cut */
-#define BURST	65536
+#define NCLI   40
+#define NLINES 500
+#define CHUNK  1500 /* bytes per send: clients interleave, lines get cut */
+#define BURST  65536
 
 static int port2cli[65536];
 
 struct count_arg {
-	const char *path;	/* the output file, or NULL: */
-	struct reader *rd;	/* the pipe's reader */
+	const char *path;  /* the output file, or NULL: */
+	struct reader *rd; /* the pipe's reader */
 	size_t want;
 };
 
@@ -677,13 +662,14 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 	const char *dir = h_tmpdir();
 	const char *file = h_path(dir, "load.log");
 	const char *how = settle ? "(stdout pipe, clients keep open until "
-	    "all is out)" : to_pipe ? (keep_open ? "(stdout pipe, clients "
-	    "keep open)" : "(stdout pipe, clients half-close)") :
-	    (keep_open ? "(file, clients keep open)" :
-	    "(file, clients half-close)");
-	const char *args[] = { "-m", model, "-H", "logger", "-l",
-		"127.0.0.1:0", "--shutdown-timeout", keep_open ? "1" : "5",
-		"--logger-output", to_pipe ? "-" : file, NULL };
+	                           "all is out)" :
+	    to_pipe              ? (keep_open ? "(stdout pipe, clients "
+	                                        "keep open)" :
+	                                        "(stdout pipe, clients half-close)") :
+	              (keep_open ? "(file, clients keep open)" : "(file, clients half-close)");
+	const char *args[] = { "-m", model, "-H", "logger", "-l", "127.0.0.1:0",
+		"--shutdown-timeout", keep_open ? "1" : "5", "--logger-output",
+		to_pipe ? "-" : file, NULL };
 	static struct hbuf data[NCLI];
 	int fd[NCLI], c, r;
 	size_t off[NCLI], left = NCLI, len;
@@ -711,8 +697,8 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 	ca.path = file;
 	ca.rd = to_pipe ? &rd : NULL;
 	ca.want = NCLI;
-	H_ASSERT(h_wait_for(all_connected, &ca, D),
-	    "%s %s: not all %d clients were accepted", model, how, NCLI);
+	H_ASSERT(h_wait_for(all_connected, &ca, D), "%s %s: not all %d clients were accepted",
+	    model, how, NCLI);
 
 	end = h_now_ms() + 20000;
 	while (left > 0) {
@@ -727,8 +713,10 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 		}
 		r = poll(pf, (nfds_t)n, 1000);
 		H_ASSERT(r >= 0 || errno == EINTR, "poll: %s", H_ERR);
-		H_ASSERT(h_now_ms() < end, "%s %s: sending did not finish in "
-		    "20 s (%zu clients left)", model, how, left);
+		H_ASSERT(h_now_ms() < end,
+		    "%s %s: sending did not finish in "
+		    "20 s (%zu clients left)",
+		    model, how, left);
 		for (int i = 0; i < n && r > 0; i++) {
 			size_t want;
 			ssize_t w;
@@ -741,9 +729,8 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 			if (want > (settle ? BURST : CHUNK))
 				want = settle ? BURST : CHUNK;
 			w = send(fd[c], data[c].p + off[c], want, MSG_NOSIGNAL);
-			H_ASSERT(w > 0 || (w == -1 && errno == EAGAIN),
-			    "%s: client %d: send: %s", model, c,
-			    w == 0 ? "0" : H_ERR);
+			H_ASSERT(w > 0 || (w == -1 && errno == EAGAIN), "%s: client %d: send: %s",
+			    model, c, w == 0 ? "0" : H_ERR);
 			if (w > 0)
 				off[c] += (size_t)w;
 			if (off[c] == data[c].len) {
@@ -755,12 +742,10 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 	}
 	if (settle) {
 		ca.want = NCLI * NLINES + NCLI;
-		H_ASSERT(h_wait_for(all_recorded, &ca,
-		    (int)(D * h_time_scale())),
+		H_ASSERT(h_wait_for(all_recorded, &ca, (int)(D * h_time_scale())),
 		    "%s %s: %zu of %zu records on stdout %d ms after the last "
-		    "send, with the pipe read all along (a stall?)", model,
-		    how, reader_count(&rd, "\n"), ca.want,
-		    (int)(D * h_time_scale()));
+		    "send, with the pipe read all along (a stall?)",
+		    model, how, reader_count(&rd, "\n"), ca.want, (int)(D * h_time_scale()));
 		/* All out: the clients may go, no cut needed. */
 		for (c = 0; c < NCLI; c++)
 			cli_shut_wr(fd[c]);
@@ -768,14 +753,15 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 	/* Right after the last send (or once all is out, with settle). */
 	H_ASSERT(kill(s.pid, SIGTERM) == 0, "kill: %s", H_ERR);
 	r = srv_wait(&s, (int)((keep_open ? 3000 : 7000) + D * h_time_scale()));
-	H_ASSERT(r == 0, "%s %s: %s after SIGTERM", model, how, r == -1 ?
-	    "no exit" : "bad exit status");
+	H_ASSERT(r == 0, "%s %s: %s after SIGTERM", model, how,
+	    r == -1 ? "no exit" : "bad exit status");
 	for (c = 0; c < NCLI; c++)
 		close(fd[c]);
 	if (to_pipe) {
-		H_ASSERT(reader_wait_eof(&rd, D), "%s %s: stdout not closed "
-		    "after the server exited: %s", model, how,
-		    rd.err ? strerror(rd.err) : "timeout");
+		H_ASSERT(reader_wait_eof(&rd, D),
+		    "%s %s: stdout not closed "
+		    "after the server exited: %s",
+		    model, how, rd.err ? strerror(rd.err) : "timeout");
 		reader_finish(&rd);
 		text = rd.text.p;
 		len = rd.text.len;
@@ -819,8 +805,8 @@ END_TEST
  * Finding 3: records torn on a pipe by concurrent writers.
  * ==================================================================== */
 
-#define TORN_CLIENTS	6
-#define TORN_LEN	60000
+#define TORN_CLIENTS 6
+#define TORN_LEN     60000
 
 /*
  * fork and thread (by name: no trait of struct model tells the models
@@ -835,8 +821,8 @@ START_TEST(test_pipe_torn)
 {
 	static const char *const which[] = { "fork", "thread" };
 	const char *model = which[_i];
-	const char *args[] = { "-m", model, "-H", "logger", "--max-line",
-		"65536", "-l", "127.0.0.1:0", NULL };
+	const char *args[] = { "-m", model, "-H", "logger", "--max-line", "65536", "-l",
+		"127.0.0.1:0", NULL };
 	static char body[TORN_LEN + 1];
 	int fd[TORN_CLIENTS], pfd[2], nconn = 0, ndisc = 0, bad = 0;
 	bool got[TORN_CLIENTS] = { false };
@@ -855,9 +841,8 @@ START_TEST(test_pipe_torn)
 		body[TORN_LEN] = '\n';
 		fd[c] = cli_connect(srv_port(&s, 0));
 		H_ASSERT(fd[c] >= 0, "%s: connect %d: %s", model, c, H_ERR);
-		H_ASSERT(cli_write_all(fd[c], body, sizeof body, D) == 0 &&
-		    cli_shut_wr(fd[c]) == 0, "%s: client %d: send: %s", model,
-		    c, H_ERR);
+		H_ASSERT(cli_write_all(fd[c], body, sizeof body, D) == 0 && cli_shut_wr(fd[c]) == 0,
+		    "%s: client %d: send: %s", model, c, H_ERR);
 	}
 	/* The scenario: the pipe stays full for a second, writers pile up. */
 	h_nap(1000);
@@ -865,12 +850,15 @@ START_TEST(test_pipe_torn)
 	for (c = 0; c < TORN_CLIENTS; c++) {
 		H_ASSERT(cli_wait_closed(fd[c], (int)(D * h_time_scale())),
 		    "%s: client %d not "
-		    "finished once stdout was read", model, c);
+		    "finished once stdout was read",
+		    model, c);
 		close(fd[c]);
 	}
 	H_STOP_OK(&s, model);
-	H_ASSERT(reader_wait_eof(&rd, D), "%s: stdout not closed after the "
-	    "server exited", model);
+	H_ASSERT(reader_wait_eof(&rd, D),
+	    "%s: stdout not closed after the "
+	    "server exited",
+	    model);
 	reader_finish(&rd);
 
 	hbuf_add(&rep, "", 0);
@@ -891,28 +879,27 @@ START_TEST(test_pipe_torn)
 			continue;
 		}
 		c = rec.textlen > 0 ? rec.text[0] - 'A' : -1;
-		for (i = 0; c >= 0 && c < TORN_CLIENTS && i < rec.textlen &&
-		    rec.text[i] == 'A' + c; i++)
+		for (i = 0; c >= 0 && c < TORN_CLIENTS && i < rec.textlen && rec.text[i] == 'A' + c;
+		     i++)
 			;
-		if (c < 0 || c >= TORN_CLIENTS || i != TORN_LEN ||
-		    rec.textlen != TORN_LEN || got[c]) {
-			h_note(&rep, &bad, "torn or repeated:", p,
-			    (int)(eol - p));
+		if (c < 0 || c >= TORN_CLIENTS || i != TORN_LEN || rec.textlen != TORN_LEN ||
+		    got[c]) {
+			h_note(&rep, &bad, "torn or repeated:", p, (int)(eol - p));
 			continue;
 		}
 		got[c] = true;
 	}
 	if (bad > 0)
 		fprintf(stderr, "%s: %d bad records:\n%s", model, bad, rep.p);
-	H_ASSERT(bad == 0 && *p == '\0', "%s: %d torn or malformed records "
-	    "on the pipe (listed above)%s", model, bad, *p != '\0' ?
-	    ", and an unterminated one at the end" : "");
+	H_ASSERT(bad == 0 && *p == '\0',
+	    "%s: %d torn or malformed records "
+	    "on the pipe (listed above)%s",
+	    model, bad, *p != '\0' ? ", and an unterminated one at the end" : "");
 	for (c = 0; c < TORN_CLIENTS; c++)
-		H_ASSERT(got[c], "%s: the line of client %c is missing", model,
-		    'A' + c);
+		H_ASSERT(got[c], "%s: the line of client %c is missing", model, 'A' + c);
 	H_ASSERT(nconn == TORN_CLIENTS && ndisc == TORN_CLIENTS,
-	    "%s: %d connected and %d disconnected records, want %d", model,
-	    nconn, ndisc, TORN_CLIENTS);
+	    "%s: %d connected and %d disconnected records, want %d", model, nconn, ndisc,
+	    TORN_CLIENTS);
 	hbuf_free(&rd.text);
 	hbuf_free(&rep);
 }
@@ -922,10 +909,10 @@ END_TEST
  * Finding 4: a stuck standard output.
  * ==================================================================== */
 
-#define STUCK_LINES	20000	/* 1.2 MB in, 2.1 MB of records: 33 pipes */
-#define STUCK_STALL_MS	300
-#define STUCK_SHUTDOWN	2	/* shutdown_timeout */
-#define STUCK_ECHO_MS	3000
+#define STUCK_LINES    20000 /* 1.2 MB in, 2.1 MB of records: 33 pipes */
+#define STUCK_STALL_MS 300
+#define STUCK_SHUTDOWN 2 /* shutdown_timeout */
+#define STUCK_ECHO_MS  3000
 
 /*
  * Sends up to len bytes without reading until the peer stops taking them
@@ -972,7 +959,8 @@ stuck_case(const char *model, int nsig)
 	    "service \"echo\" {\n"
 	    "  listen = {\"unix:%s\"}\n"
 	    "  handler = \"echo\"\n"
-	    "}\n", STUCK_SHUTDOWN, lsock, esock);
+	    "}\n",
+	    STUCK_SHUTDOWN, lsock, esock);
 	H_ASSERT(h_write_file(conf, text) == 0, "write %s: %s", conf, H_ERR);
 	for (int i = 0; i < STUCK_LINES; i++) {
 		int n = snprintf(text, sizeof text, "line %05d %s\n", i,
@@ -982,43 +970,49 @@ stuck_case(const char *model, int nsig)
 	}
 	H_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", H_ERR);
 	h_next_spawn_hook(stdout_hook, &pfd[1]);
-	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start",
-	    model);
-	close(pfd[1]);		/* pfd[0] stays open, never read */
+	H_ASSERT(srv_start_n(&s, args, 2) == 0, "%s: server did not start", model);
+	close(pfd[1]); /* pfd[0] stays open, never read */
 	lc = cli_connect_unix(lsock, D);
 	H_ASSERT(lc >= 0, "%s: connect to logger: %s", model, H_ERR);
 	/* The baseline with the child serving it (its RSS counts). */
 	if (h_model_in_children(model))
-		H_ASSERT(h_wait_for(has_child, &s.pid, D), "%s: no child "
-		    "serves the logger connection", model);
+		H_ASSERT(h_wait_for(has_child, &s.pid, D),
+		    "%s: no child "
+		    "serves the logger connection",
+		    model);
 	rss0 = rss_kb(s.pid);
 	sent = push(lc, lines.p, lines.len);
 	H_ASSERT(sent > 0, "%s: push: %s", model, H_ERR);
 	if (!h_model_serial(model))
-		H_ASSERT(echo_unix_ok(esock,
-		    (int)(STUCK_ECHO_MS * h_time_scale())), "%s: the echo "
+		H_ASSERT(echo_unix_ok(esock, (int)(STUCK_ECHO_MS * h_time_scale())),
+		    "%s: the echo "
 		    "service did not answer within %d ms while stdout is stuck "
-		    "(%ld bytes pushed into the logger)", model, STUCK_ECHO_MS,
-		    sent);
+		    "(%ld bytes pushed into the logger)",
+		    model, STUCK_ECHO_MS, sent);
 	rss1 = rss_kb(s.pid);
 	/* valgrind's own memory grows with the code it translates. */
 	if (!h_under_valgrind())
 		H_ASSERT(rss0 > 0 && rss1 > 0 && rss1 - rss0 < 64 * 1024,
-		    "%s: RSS grew from %ld to %ld kB with stdout stuck",
-		    model, rss0, rss1);
+		    "%s: RSS grew from %ld to %ld kB with stdout stuck", model, rss0, rss1);
 	if (h_verbose())
-		fprintf(stderr, "stuck %s: pushed %ld of %zu bytes, RSS %ld -> "
-		    "%ld kB\n", model, sent, lines.len, rss0, rss1);
+		fprintf(stderr,
+		    "stuck %s: pushed %ld of %zu bytes, RSS %ld -> "
+		    "%ld kB\n",
+		    model, sent, lines.len, rss0, rss1);
 
 	send_terms(&s, nsig, model);
 	t0 = h_now_ms();
-	r = srv_wait(&s, (int)((nsig == 1 ? STUCK_SHUTDOWN * 1000 : 0) +
-	    (nsig == 1 ? 3000 : 2000) * h_time_scale()));
-	H_ASSERT(r == 0, "%s: %s within %lld ms of the %s SIGTERM, with "
-	    "stdout stuck", model, r == -1 ? "no exit" : "bad exit status",
-	    h_now_ms() - t0, nsig == 1 ? "first" : "second");
+	r = srv_wait(&s,
+	    (int)((nsig == 1 ? STUCK_SHUTDOWN * 1000 : 0) +
+	        (nsig == 1 ? 3000 : 2000) * h_time_scale()));
+	H_ASSERT(r == 0,
+	    "%s: %s within %lld ms of the %s SIGTERM, with "
+	    "stdout stuck",
+	    model, r == -1 ? "no exit" : "bad exit status", h_now_ms() - t0,
+	    nsig == 1 ? "first" : "second");
 	if (nsig == 1)
-		H_ASSERT(strstr(srv_log(&s), "lost") != NULL, "%s: no "
+		H_ASSERT(strstr(srv_log(&s), "lost") != NULL,
+		    "%s: no "
 		    "diagnostic says records were lost on the stuck stdout",
 		    model);
 	close(lc);
@@ -1043,9 +1037,9 @@ END_TEST
  * Finding 5: a stray SIGCHLD.
  * ==================================================================== */
 
-#define CHLD_IDLE_MS	1000
-#define CHLD_CPU_MS	200
-#define CHLD_ECHO_MS	2000
+#define CHLD_IDLE_MS 1000
+#define CHLD_CPU_MS  200
+#define CHLD_ECHO_MS 2000
 
 /* True once the server has no running child (its inherited one exited). */
 static bool
@@ -1078,20 +1072,18 @@ chld_case(bool via_shell)
 	H_ASSERT(dir != NULL, "tmpdir");
 	hbuf_add(&rep, "", 0);
 	for (i = 0; i < h_nmodels(); i++) {
-		snprintf(sock[i], sizeof sock[i], "%s/%s.sock", dir,
-		    h_model(i));
+		snprintf(sock[i], sizeof sock[i], "%s/%s.sock", dir, h_model(i));
 		unix_addr(addr, sizeof addr, sock[i]);
 		if (via_shell) {
 			const char *argv[] = { "sh", "-c",
-				"sleep 0.2 & exec \"$0\" -m \"$1\" -l \"$2\"",
-				h_binary(), h_model(i), addr, NULL };
+				"sleep 0.2 & exec \"$0\" -m \"$1\" -l \"$2\"", h_binary(),
+				h_model(i), addr, NULL };
 
 			H_ASSERT(srv_spawn_cmd(&s[i], argv, NULL, NULL) == 0 &&
-			    srv_wait_listening(&s[i], 1, H_START_MS) == 0,
+			        srv_wait_listening(&s[i], 1, H_START_MS) == 0,
 			    "%s: server did not start", h_model(i));
 		} else {
-			const char *args[] = { "-m", h_model(i), "-l", addr,
-				NULL };
+			const char *args[] = { "-m", h_model(i), "-l", addr, NULL };
 
 			H_START_OK(&s[i], args, h_model(i));
 		}
@@ -1101,20 +1093,22 @@ chld_case(bool via_shell)
 
 		if (via_shell)
 			H_ASSERT(h_wait_for(no_running_child, &s[i].pid, D),
-			    "%s: the inherited sleep did not exit",
-			    h_model(i));
+			    "%s: the inherited sleep did not exit", h_model(i));
 		else
-			H_ASSERT(kill(s[i].pid, SIGCHLD) == 0, "kill: %s",
-			    H_ERR);
+			H_ASSERT(kill(s[i].pid, SIGCHLD) == 0, "kill: %s", H_ERR);
 		/* Handled before the client comes, not with its wake-up. */
-		H_ASSERT(h_wait_for(sig_taken, &w, D), "%s: SIGCHLD still "
-		    "pending", h_model(i));
+		H_ASSERT(h_wait_for(sig_taken, &w, D),
+		    "%s: SIGCHLD still "
+		    "pending",
+		    h_model(i));
 	}
 	for (i = 0; i < h_nmodels(); i++) {
 		if (echo_unix_ok(sock[i], (int)(CHLD_ECHO_MS * h_time_scale())))
 			continue;
-		snprintf(msg, sizeof msg, "%s: no echo within %d ms after "
-		    "the SIGCHLD\n", h_model(i), CHLD_ECHO_MS);
+		snprintf(msg, sizeof msg,
+		    "%s: no echo within %d ms after "
+		    "the SIGCHLD\n",
+		    h_model(i), CHLD_ECHO_MS);
 		hbuf_add(&rep, msg, strlen(msg));
 		bad++;
 	}
@@ -1126,13 +1120,18 @@ chld_case(bool via_shell)
 		cpu = h_proc_cpu_ms(s[i].pid);
 		if (cpu0[i] >= 0 && cpu >= 0 && cpu - cpu0[i] < CHLD_CPU_MS)
 			continue;
-		snprintf(msg, sizeof msg, "%s: %ld ms of CPU in %d ms of "
-		    "idling\n", h_model(i), cpu - cpu0[i], CHLD_IDLE_MS);
+		snprintf(msg, sizeof msg,
+		    "%s: %ld ms of CPU in %d ms of "
+		    "idling\n",
+		    h_model(i), cpu - cpu0[i], CHLD_IDLE_MS);
 		hbuf_add(&rep, msg, strlen(msg));
 		bad++;
 	}
-	H_ASSERT(bad == 0, "after a %s:\n%s", via_shell ? "SIGCHLD from an "
-	    "inherited child" : "kill -CHLD", rep.p);
+	H_ASSERT(bad == 0, "after a %s:\n%s",
+	    via_shell ? "SIGCHLD from an "
+	                "inherited child" :
+	                "kill -CHLD",
+	    rep.p);
 	for (i = 0; i < h_nmodels(); i++)
 		H_STOP_OK(&s[i], h_model(i));
 	for (i = 0; i < h_nmodels(); i++)
@@ -1156,8 +1155,8 @@ END_TEST
  * Finding 7: idle_timeout beyond INT_MAX milliseconds.
  * ==================================================================== */
 
-#define IDLE_WINDOW_MS	2000
-#define IDLE_NVAL	2
+#define IDLE_WINDOW_MS 2000
+#define IDLE_NVAL      2
 
 /*
  * --idle-timeout 4294968 (wraps to 704 ms in 32 bits) and 2147484 (a
@@ -1187,30 +1186,25 @@ START_TEST(test_idle_overflow)
 	memset(big, 'i', sizeof big);
 	for (v = 0; v < IDLE_NVAL; v++) {
 		for (i = 0; i < h_nmodels(); i++) {
-			const char *args[] = { "-m", h_model(i),
-				"--idle-timeout", vals[v], "-l", addr, NULL };
+			const char *args[] = { "-m", h_model(i), "--idle-timeout", vals[v], "-l",
+				addr, NULL };
 			char name[64];
 
-			snprintf(name, sizeof name, "%s-%d.sock", h_model(i),
-			    v);
+			snprintf(name, sizeof name, "%s-%d.sock", h_model(i), v);
 			snprintf(sock, sizeof sock, "%s", h_path(dir, name));
 			unix_addr(addr, sizeof addr, sock);
 			H_START_OK(&s[v][i], args, h_model(i));
 			quiet[v][i] = cli_connect_unix(sock, D);
-			H_ASSERT(quiet[v][i] >= 0 &&
-			    cli_echo_ok(quiet[v][i], "hi\n"),
-			    "%s --idle-timeout %s: first exchange failed",
-			    h_model(i), vals[v]);
+			H_ASSERT(quiet[v][i] >= 0 && cli_echo_ok(quiet[v][i], "hi\n"),
+			    "%s --idle-timeout %s: first exchange failed", h_model(i), vals[v]);
 			spoke[v][i] = h_now_ms();
 			stuck[v][i] = -1;
 			if (!h_model_in_children(h_model(i)))
 				continue;
 			stuck[v][i] = cli_connect_unix(sock, D);
-			H_ASSERT(stuck[v][i] >= 0, "%s: connect: %s",
-			    h_model(i), H_ERR);
+			H_ASSERT(stuck[v][i] >= 0, "%s: connect: %s", h_model(i), H_ERR);
 			pushed[v][i] = push(stuck[v][i], big, sizeof big);
-			H_ASSERT(pushed[v][i] > 0 &&
-			    pushed[v][i] < (long)sizeof big,
+			H_ASSERT(pushed[v][i] > 0 && pushed[v][i] < (long)sizeof big,
 			    "%s: pushed %ld bytes", h_model(i), pushed[v][i]);
 		}
 	}
@@ -1228,14 +1222,14 @@ START_TEST(test_idle_overflow)
 			continue;
 		for (v = 0; v < IDLE_NVAL; v++)
 			for (i = 0; i < h_nmodels(); i++) {
-				if (quiet[v][i] < 0 ||
-				    pf[v * h_nmodels() + i].revents == 0)
+				if (quiet[v][i] < 0 || pf[v * h_nmodels() + i].revents == 0)
 					continue;
-				snprintf(msg, sizeof msg, "%s --idle-timeout "
+				snprintf(msg, sizeof msg,
+				    "%s --idle-timeout "
 				    "%s: silent client %s %lld ms after its "
-				    "last exchange\n", h_model(i), vals[v],
-				    cli_wait_closed(quiet[v][i], 0) ?
-				    "closed" : "got data",
+				    "last exchange\n",
+				    h_model(i), vals[v],
+				    cli_wait_closed(quiet[v][i], 0) ? "closed" : "got data",
 				    h_now_ms() - spoke[v][i]);
 				hbuf_add(&rep, msg, strlen(msg));
 				bad++;
@@ -1250,21 +1244,23 @@ START_TEST(test_idle_overflow)
 
 			if (stuck[v][i] < 0)
 				continue;
-			got = cli_read_exact(stuck[v][i], back,
-			    (size_t)pushed[v][i], (int)(D * h_time_scale()));
-			if (got != pushed[v][i] ||
-			    !cli_echo_ok(stuck[v][i], "still\n")) {
-				snprintf(msg, sizeof msg, "%s --idle-timeout "
+			got = cli_read_exact(stuck[v][i], back, (size_t)pushed[v][i],
+			    (int)(D * h_time_scale()));
+			if (got != pushed[v][i] || !cli_echo_ok(stuck[v][i], "still\n")) {
+				snprintf(msg, sizeof msg,
+				    "%s --idle-timeout "
 				    "%s: client not reading for 2 s was cut "
-				    "(%zd of %ld bytes back)\n", h_model(i),
-				    vals[v], got, pushed[v][i]);
+				    "(%zd of %ld bytes back)\n",
+				    h_model(i), vals[v], got, pushed[v][i]);
 				hbuf_add(&rep, msg, strlen(msg));
 				bad++;
 			}
 			close(stuck[v][i]);
 		}
-	H_ASSERT(bad == 0, "connections closed long before the idle "
-	    "timeout:\n%s", rep.p);
+	H_ASSERT(bad == 0,
+	    "connections closed long before the idle "
+	    "timeout:\n%s",
+	    rep.p);
 	for (v = 0; v < IDLE_NVAL; v++)
 		for (i = 0; i < h_nmodels(); i++) {
 			close(quiet[v][i]);
@@ -1279,8 +1275,8 @@ END_TEST
  * Finding 8: thread workers finishing while the process exits.
  * ==================================================================== */
 
-#define UAF_ROUNDS	24
-#define UAF_CONNS	40	/* 2 per source: --max-per-source 2 */
+#define UAF_ROUNDS 24
+#define UAF_CONNS  40 /* 2 per source: --max-per-source 2 */
 
 /* Short connections, one after another, until told to stop. */
 struct churn {
@@ -1301,9 +1297,8 @@ churn_main(void *arg)
 		snprintf(src, sizeof src, "127.0.0.%d", 100 + k % 20);
 		fd = cli_connect_from(src, "127.0.0.1", ch->port, 1000);
 		if (fd < 0)
-			continue;	/* refused: over the limit, or stopping */
-		if (cli_write_all(fd, "y\n", 2, 1000) == 0 &&
-		    cli_read_exact(fd, buf, 2, 1000) == 2)
+			continue; /* refused: over the limit, or stopping */
+		if (cli_write_all(fd, "y\n", 2, 1000) == 0 && cli_read_exact(fd, buf, 2, 1000) == 2)
 			atomic_fetch_add(&ch->served, 1);
 		close(fd);
 	}
@@ -1325,8 +1320,8 @@ churning(void *arg)
  */
 START_TEST(test_thread_shutdown)
 {
-	const char *args[] = { "-m", "thread", "-H", "echo", "-l",
-		"127.0.0.1:0", "--max-per-source", "2", NULL };
+	const char *args[] = { "-m", "thread", "-H", "echo", "-l", "127.0.0.1:0",
+		"--max-per-source", "2", NULL };
 	int fd[UAF_CONNS];
 
 	for (int round = 0; round < UAF_ROUNDS; round++) {
@@ -1335,14 +1330,14 @@ START_TEST(test_thread_shutdown)
 		struct srv s;
 		int c, r;
 
-		H_ASSERT(srv_start(&s, args) == 0, "thread: server did not "
+		H_ASSERT(srv_start(&s, args) == 0,
+		    "thread: server did not "
 		    "start");
 		for (c = 0; c < UAF_CONNS; c++) {
 			char src[32];
 
 			snprintf(src, sizeof src, "127.0.0.%d", 2 + c / 2);
-			fd[c] = cli_connect_from(src, "127.0.0.1",
-			    srv_port(&s, 0), D);
+			fd[c] = cli_connect_from(src, "127.0.0.1", srv_port(&s, 0), D);
 			H_ASSERT(fd[c] >= 0 && cli_echo_ok(fd[c], "x\n"),
 			    "thread: client %d from %s not served", c, src);
 		}
@@ -1350,9 +1345,10 @@ START_TEST(test_thread_shutdown)
 			ch.port = srv_port(&s, 0);
 			atomic_init(&ch.stop, false);
 			atomic_init(&ch.served, 0);
-			H_ASSERT(pthread_create(&tid, NULL, churn_main, &ch) ==
-			    0, "pthread_create failed");
-			H_ASSERT(h_wait_for(churning, &ch, D), "thread: short "
+			H_ASSERT(pthread_create(&tid, NULL, churn_main, &ch) == 0,
+			    "pthread_create failed");
+			H_ASSERT(h_wait_for(churning, &ch, D),
+			    "thread: short "
 			    "connections not served");
 		}
 		if (round % 3 == 1)
@@ -1366,9 +1362,10 @@ START_TEST(test_thread_shutdown)
 			atomic_store(&ch.stop, true);
 			pthread_join(tid, NULL);
 		}
-		H_ASSERT(r == 0, "thread: %s after SIGTERM with workers "
-		    "finishing (round %d)", r == -1 ? "no exit" :
-		    "bad exit status", round + 1);
+		H_ASSERT(r == 0,
+		    "thread: %s after SIGTERM with workers "
+		    "finishing (round %d)",
+		    r == -1 ? "no exit" : "bad exit status", round + 1);
 		srv_free(&s);
 	}
 }
@@ -1378,8 +1375,8 @@ END_TEST
  * Finding 13: an accept error that repeats at once.
  * ==================================================================== */
 
-#define ACCEPT_IDLE_MS	1000
-#define ACCEPT_CPU_MS	200
+#define ACCEPT_IDLE_MS 1000
+#define ACCEPT_CPU_MS  200
 
 /*
  * A duplicate of the server's listening socket on port, taken with
@@ -1402,11 +1399,9 @@ grab_listener(pid_t pid, int port)
 
 		if (fd < 0)
 			continue;
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-		    ss.ss_family == AF_INET &&
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET &&
 		    ntohs(((struct sockaddr_in *)&ss)->sin_port) == port &&
-		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &onlen) == 0 &&
-		    on) {
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &onlen) == 0 && on) {
 			close(pidfd);
 			return fd;
 		}
@@ -1434,8 +1429,7 @@ START_TEST(test_accept_error)
 	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	char sock[PATH_MAX], addr[PATH_MAX + 8];
-	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "-l", addr,
-		NULL };
+	const char *args[] = { "-m", model, "-l", "127.0.0.1:0", "-l", addr, NULL };
 	struct srv s;
 	long cpu0, cpu;
 	int lfd, fd;
@@ -1446,8 +1440,7 @@ START_TEST(test_accept_error)
 	H_START_OK(&s, args, model);
 	lfd = grab_listener(s.pid, srv_port(&s, 0));
 	if (lfd < 0) {
-		fprintf(stderr, "SKIP accept_error %s: pidfd_getfd: %s\n", model,
-		    strerror(errno));
+		fprintf(stderr, "SKIP accept_error %s: pidfd_getfd: %s\n", model, strerror(errno));
 		srv_stop(&s, SIGTERM, H_DEADLINE_MS);
 		srv_free(&s);
 		return;
@@ -1459,20 +1452,20 @@ START_TEST(test_accept_error)
 	h_nap(ACCEPT_IDLE_MS);
 	cpu = h_proc_cpu_ms(s.pid);
 	H_ASSERT(cpu0 >= 0 && cpu >= 0 && cpu - cpu0 < ACCEPT_CPU_MS,
-	    "%s: %ld ms of CPU in %d ms with a failing listener (spinning)",
-	    model, cpu - cpu0, ACCEPT_IDLE_MS);
-	H_ASSERT(h_count(srv_log(&s), "accept") >= 1 &&
-	    h_count(srv_log(&s), "accept") <= 2, "%s: want one or two "
+	    "%s: %ld ms of CPU in %d ms with a failing listener (spinning)", model, cpu - cpu0,
+	    ACCEPT_IDLE_MS);
+	H_ASSERT(h_count(srv_log(&s), "accept") >= 1 && h_count(srv_log(&s), "accept") <= 2,
+	    "%s: want one or two "
 	    "warnings about the failing accept (rate-limited), got:\n%s",
 	    model, srv_log(&s));
 	fd = cli_connect_unix(sock, H_DEADLINE_MS);
-	H_ASSERT(fd >= 0, "%s: connect to the other listener: %s", model,
-	    H_ERR);
-	H_ASSERT(cli_echo_ok(fd, "still here\n"), "%s: the other listener "
-	    "does not serve", model);
+	H_ASSERT(fd >= 0, "%s: connect to the other listener: %s", model, H_ERR);
+	H_ASSERT(cli_echo_ok(fd, "still here\n"),
+	    "%s: the other listener "
+	    "does not serve",
+	    model);
 	close(fd);
-	H_ASSERT(srv_stop(&s, SIGTERM, H_DEADLINE_MS) == 0,
-	    "%s: no clean exit", model);
+	H_ASSERT(srv_stop(&s, SIGTERM, H_DEADLINE_MS) == 0, "%s: no clean exit", model);
 	srv_free(&s);
 }
 END_TEST
@@ -1488,20 +1481,15 @@ main(void)
 	h_tcase_models(su, "cut_drain", 30, test_cut_drain);
 	h_tcase_models(su, "cut_drain_pipe", 30, test_cut_drain_pipe);
 	h_tcase_models(su, "cut_second_signal", 30, test_cut_second_signal);
-	h_tcase_conc_models(su, "load_file_halfclose", 60,
-	    test_load_file_halfclose);
-	h_tcase_conc_models(su, "load_pipe_halfclose", 60,
-	    test_load_pipe_halfclose);
+	h_tcase_conc_models(su, "load_file_halfclose", 60, test_load_file_halfclose);
+	h_tcase_conc_models(su, "load_pipe_halfclose", 60, test_load_pipe_halfclose);
 	h_tcase_conc_models(su, "load_pipe_settle", 60, test_load_pipe_settle);
 	h_tcase_conc_models(su, "load_pipe_open", 60, test_load_pipe_open);
-	tcase_add_loop_test(h_tcase(su, "pipe_torn", 30), test_pipe_torn, 0,
-	    2);
+	tcase_add_loop_test(h_tcase(su, "pipe_torn", 30), test_pipe_torn, 0, 2);
 	h_tcase_models(su, "stuck_stdout", 30, test_stuck_stdout);
-	h_tcase_models(su, "stuck_stdout_second", 30,
-	    test_stuck_stdout_second);
+	h_tcase_models(su, "stuck_stdout_second", 30, test_stuck_stdout_second);
 	tcase_add_test(h_tcase(su, "sigchld_kill", 30), test_sigchld_kill);
-	tcase_add_test(h_tcase(su, "sigchld_inherited", 30),
-	    test_sigchld_inherited);
+	tcase_add_test(h_tcase(su, "sigchld_inherited", 30), test_sigchld_inherited);
 	tcase_add_test(h_tcase(su, "idle_overflow", 30), test_idle_overflow);
 	tcase_add_test(h_tcase(su, "thread_shutdown", 60), test_thread_shutdown);
 	h_tcase_models(su, "accept_error", 30, test_accept_error);

@@ -13,11 +13,11 @@
 
 #define D H_DEADLINE_MS
 
-#define PUSH_TOTAL	(200L << 20)	/* what the client tries to push */
-#define RSS_BOUND_KB	(32L << 10)	/* allowed growth of the server */
-#define STALL_MS	750		/* no progress this long: server stopped reading */
-#define PUSH_MS		20000		/* the push gives up after this in any case */
-#define PAT_LEN		1000003		/* prime period of the pushed bytes */
+#define PUSH_TOTAL   (200L << 20) /* what the client tries to push */
+#define RSS_BOUND_KB (32L << 10)  /* allowed growth of the server */
+#define STALL_MS     750          /* no progress this long: server stopped reading */
+#define PUSH_MS      20000        /* the push gives up after this in any case */
+#define PAT_LEN      1000003      /* prime period of the pushed bytes */
 
 static unsigned char pat[PAT_LEN];
 
@@ -73,8 +73,7 @@ push(int fd, long total)
 START_TEST(test_backpressure)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", NULL };
 	struct serving sv;
 	long rss0, rss1, hwm0, hwm1, sent;
 	long long got = 0, end;
@@ -88,32 +87,33 @@ START_TEST(test_backpressure)
 	H_ASSERT(cli_echo_ok(fd, "x"), "%s: not served", model);
 	sv.server = sv.pid = s.pid;
 	if (h_model_in_children(model))
-		H_ASSERT(h_wait_for(find_serving, &sv, D),
-		    "%s: no child serving the connection", model);
+		H_ASSERT(h_wait_for(find_serving, &sv, D), "%s: no child serving the connection",
+		    model);
 	rss0 = h_proc_kb(sv.pid, "VmRSS");
 	hwm0 = h_proc_kb(sv.pid, "VmHWM");
-	H_ASSERT(rss0 > 0 && hwm0 > 0, "%s: cannot read /proc/%d/status",
-	    model, (int)sv.pid);
+	H_ASSERT(rss0 > 0 && hwm0 > 0, "%s: cannot read /proc/%d/status", model, (int)sv.pid);
 
 	sent = push(fd, PUSH_TOTAL);
-	H_ASSERT(sent >= 0, "%s: connection failed while pushing: %s", model,
-	    H_ERR);
+	H_ASSERT(sent >= 0, "%s: connection failed while pushing: %s", model, H_ERR);
 	rss1 = h_proc_kb(sv.pid, "VmRSS");
 	hwm1 = h_proc_kb(sv.pid, "VmHWM");
 	if (h_verbose())
-		fprintf(stderr, "backpressure %s: pushed %ld KiB, VmRSS %ld -> "
-		    "%ld KiB, VmHWM %ld -> %ld KiB\n", model, sent >> 10, rss0,
-		    rss1, hwm0, hwm1);
+		fprintf(stderr,
+		    "backpressure %s: pushed %ld KiB, VmRSS %ld -> "
+		    "%ld KiB, VmHWM %ld -> %ld KiB\n",
+		    model, sent >> 10, rss0, rss1, hwm0, hwm1);
 	H_ASSERT(rss1 > 0 && rss1 - rss0 < RSS_BOUND_KB,
 	    "%s: VmRSS of pid %d grew from %ld to %ld KiB after %ld KiB "
-	    "pushed", model, (int)sv.pid, rss0, rss1, sent >> 10);
+	    "pushed",
+	    model, (int)sv.pid, rss0, rss1, sent >> 10);
 	H_ASSERT(hwm1 > 0 && hwm1 - hwm0 < RSS_BOUND_KB,
 	    "%s: VmHWM of pid %d grew from %ld to %ld KiB after %ld KiB "
-	    "pushed", model, (int)sv.pid, hwm0, hwm1, sent >> 10);
+	    "pushed",
+	    model, (int)sv.pid, hwm0, hwm1, sent >> 10);
 	H_ASSERT(sent < PUSH_TOTAL,
 	    "%s: the server took all %ld MiB without the client reading: "
-	    "it neither paused reading nor kept the replies", model,
-	    PUSH_TOTAL >> 20);
+	    "it neither paused reading nor kept the replies",
+	    model, PUSH_TOTAL >> 20);
 
 	/* Now read: every byte pushed comes back, in order, then EOF. */
 	H_ASSERT(cli_shut_wr(fd) == 0, "shutdown: %s", H_ERR);
@@ -123,19 +123,16 @@ START_TEST(test_backpressure)
 		    (int)(end - h_now_ms() > 0 ? end - h_now_ms() : 0));
 
 		for (ssize_t i = 0; i < r; i++)
-			H_ASSERT(buf[i] == pat[(got + i) % PAT_LEN],
-			    "%s: echoed byte %lld differs", model,
-			    got + (long long)i);
+			H_ASSERT(buf[i] == pat[(got + i) % PAT_LEN], "%s: echoed byte %lld differs",
+			    model, got + (long long)i);
 		got += r;
 		if (r < (ssize_t)sizeof buf) {
-			H_ASSERT(errno == 0,
-			    "%s: reading back: %s after %lld of %ld bytes",
-			    model, H_ERR, got, sent);
+			H_ASSERT(errno == 0, "%s: reading back: %s after %lld of %ld bytes", model,
+			    H_ERR, got, sent);
 			break;
 		}
 	}
-	H_ASSERT(got == sent, "%s: %lld bytes came back, %ld were pushed",
-	    model, got, sent);
+	H_ASSERT(got == sent, "%s: %lld bytes came back, %ld were pushed", model, got, sent);
 	close(fd);
 	H_STOP_OK(&s, model);
 }
@@ -150,8 +147,8 @@ END_TEST
 START_TEST(test_max_clients)
 {
 	const char *model = h_conc_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		"--max-clients", "2", NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", "--max-clients", "2",
+		NULL };
 	struct hbuf in = { 0 };
 	struct srv s;
 	int a, b, c, r, port;
@@ -165,19 +162,18 @@ START_TEST(test_max_clients)
 
 	c = cli_connect(port);
 	H_ASSERT(c >= 0, "%s: connect: %s", model, H_ERR);
-	(void)cli_send(c, "c\n");	/* may already fail: it is being closed */
+	(void)cli_send(c, "c\n"); /* may already fail: it is being closed */
 	r = cli_read_until_eof(c, &in, 2000);
-	H_ASSERT(r == 0 || errno == ECONNRESET,
-	    "%s: third connection not closed within 2 s: %s", model, H_ERR);
-	H_ASSERT(in.len == 0, "%s: third connection was served ('%s')", model,
-	    in.p);
+	H_ASSERT(r == 0 || errno == ECONNRESET, "%s: third connection not closed within 2 s: %s",
+	    model, H_ERR);
+	H_ASSERT(in.len == 0, "%s: third connection was served ('%s')", model, in.p);
 	close(c);
 
 	H_ASSERT(cli_echo_ok(a, "a2\n"), "%s: first client hurt", model);
 	H_ASSERT(cli_echo_ok(b, "b2\n"), "%s: second client hurt", model);
 	close(a);
-	H_ASSERT(h_wait_for(h_served, &port, D),
-	    "%s: no new client served after one of two left", model);
+	H_ASSERT(h_wait_for(h_served, &port, D), "%s: no new client served after one of two left",
+	    model);
 	H_ASSERT(cli_echo_ok(b, "b3\n"), "%s: second client hurt", model);
 	close(b);
 	H_STOP_OK(&s, model);
@@ -192,8 +188,8 @@ END_TEST
 START_TEST(test_idle_timeout)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		"--idle-timeout", "1", NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", "--idle-timeout",
+		"1", NULL };
 	bool serial = h_model_serial(model);
 	long long t0, elapsed;
 	struct srv s;
@@ -202,28 +198,24 @@ START_TEST(test_idle_timeout)
 	H_START_OK(&s, args, model);
 	if (!serial) {
 		b = cli_connect(srv_port(&s, 0));
-		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: chatty client",
-		    model);
+		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: chatty client", model);
 	}
 	a = cli_connect(srv_port(&s, 0));
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "a\n"), "%s: idle client", model);
 	t0 = h_now_ms();
 	/* b talks every 250 ms while a stays silent until it is closed. */
 	while (!cli_wait_closed(a, 250)) {
-		H_ASSERT(h_now_ms() - t0 < 4000,
-		    "%s: idle client still connected after 4 s", model);
+		H_ASSERT(h_now_ms() - t0 < 4000, "%s: idle client still connected after 4 s",
+		    model);
 		if (b >= 0)
 			H_ASSERT(cli_echo_ok(b, "tick\n"),
-			    "%s: active client was disconnected (%lld ms)",
-			    model, h_now_ms() - t0);
+			    "%s: active client was disconnected (%lld ms)", model, h_now_ms() - t0);
 	}
 	elapsed = h_now_ms() - t0;
-	H_ASSERT(elapsed >= 800,
-	    "%s: idle client closed after %lld ms, before the 1 s timeout",
+	H_ASSERT(elapsed >= 800, "%s: idle client closed after %lld ms, before the 1 s timeout",
 	    model, elapsed);
 	if (b >= 0) {
-		H_ASSERT(cli_echo_ok(b, "still\n"),
-		    "%s: active client was disconnected", model);
+		H_ASSERT(cli_echo_ok(b, "still\n"), "%s: active client was disconnected", model);
 		close(b);
 	}
 	close(a);
@@ -238,8 +230,7 @@ END_TEST
 START_TEST(test_reset)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", NULL };
 	bool serial = h_model_serial(model);
 	struct srv s;
 	int a, b = -1, c, port;
@@ -249,8 +240,7 @@ START_TEST(test_reset)
 	port = srv_port(&s, 0);
 	if (!serial) {
 		b = cli_connect(port);
-		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: other client",
-		    model);
+		H_ASSERT(b >= 0 && cli_echo_ok(b, "b\n"), "%s: other client", model);
 	}
 	a = cli_connect(port);
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "a\n"), "%s: client", model);
@@ -260,13 +250,12 @@ START_TEST(test_reset)
 	cli_reset(a);
 
 	if (b >= 0) {
-		H_ASSERT(cli_echo_ok(b, "b2\n"),
-		    "%s: other client hurt by the reset", model);
+		H_ASSERT(cli_echo_ok(b, "b2\n"), "%s: other client hurt by the reset", model);
 		close(b);
 	}
 	c = cli_connect(port);
-	H_ASSERT(c >= 0 && cli_echo_ok(c, "c\n"),
-	    "%s: new client not served after the reset", model);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "c\n"), "%s: new client not served after the reset",
+	    model);
 	close(c);
 	H_ASSERT(srv_alive(&s), "%s: server died after a client reset", model);
 	H_STOP_OK(&s, model);
@@ -289,10 +278,9 @@ probe_reopened(void *arg)
 	bool ok;
 
 	snprintf(line, sizeof line, "probe %d\n", ++pr->n);
-	if (cli_send(pr->fd, line) == -1 ||
-	    cli_read_line(pr->fd, needle, sizeof needle, D) != 3) {
+	if (cli_send(pr->fd, line) == -1 || cli_read_line(pr->fd, needle, sizeof needle, D) != 3) {
 		pr->failed = true;
-		return true;	/* stop polling; the caller reports */
+		return true; /* stop polling; the caller reports */
 	}
 	snprintf(needle, sizeof needle, ": probe %d\n", pr->n);
 	t = h_read_file(pr->path, NULL);
@@ -324,8 +312,7 @@ logged(int fd, const char *line)
 {
 	char ack[16];
 
-	return cli_send(fd, line) == 0 &&
-	    cli_read_line(fd, ack, sizeof ack, D) == 3 &&
+	return cli_send(fd, line) == 0 && cli_read_line(fd, ack, sizeof ack, D) == 3 &&
 	    strcmp(ack, "OK\n") == 0;
 }
 
@@ -341,8 +328,8 @@ START_TEST(test_sighup)
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "out.log");
 	const char *old = h_path(dir, "out.log.1");
-	const char *args[] = { "-m", model, "-H", "logger", "-l",
-		"127.0.0.1:0", "--logger-output", out, "--logger-ack", NULL };
+	const char *args[] = { "-m", model, "-H", "logger", "-l", "127.0.0.1:0", "--logger-output",
+		out, "--logger-ack", NULL };
 	bool serial = h_model_serial(model);
 	struct probe pr = { 0 };
 	struct file_count fc;
@@ -353,8 +340,7 @@ START_TEST(test_sighup)
 	H_ASSERT(dir != NULL, "tmpdir");
 	H_START_OK(&s, args, model);
 	a = cli_connect(srv_port(&s, 0));
-	H_ASSERT(a >= 0 && logged(a, "before\n"), "%s: first line not acked",
-	    model);
+	H_ASSERT(a >= 0 && logged(a, "before\n"), "%s: first line not acked", model);
 	H_ASSERT(rename(out, old) == 0, "rename: %s", H_ERR);
 	H_ASSERT(kill(s.pid, SIGHUP) == 0, "kill: %s", H_ERR);
 
@@ -362,14 +348,13 @@ START_TEST(test_sighup)
 	pr.path = out;
 	H_ASSERT(h_wait_for(probe_reopened, &pr, D) && !pr.failed,
 	    "%s: after SIGHUP, the open connection's records never reached "
-	    "the new %s (%d probes%s)", model, out, pr.n,
-	    pr.failed ? ", connection failed" : "");
+	    "the new %s (%d probes%s)",
+	    model, out, pr.n, pr.failed ? ", connection failed" : "");
 	H_ASSERT(logged(a, "after\n"), "%s: line not acked", model);
 	if (serial)
 		close(a);
 	b = cli_connect(srv_port(&s, 0));
-	H_ASSERT(b >= 0 && logged(b, "from b\n"),
-	    "%s: new client's line not acked", model);
+	H_ASSERT(b >= 0 && logged(b, "from b\n"), "%s: new client's line not acked", model);
 	close(b);
 	if (!serial)
 		close(a);
@@ -377,16 +362,16 @@ START_TEST(test_sighup)
 	fc.path = out;
 	fc.needle = " disconnected\n";
 	fc.want = 2;
-	H_ASSERT(h_wait_for(file_count, &fc, D),
-	    "%s: disconnect records missing from the new file", model);
+	H_ASSERT(h_wait_for(file_count, &fc, D), "%s: disconnect records missing from the new file",
+	    model);
 	t = h_read_file(out, NULL);
-	H_ASSERT(t != NULL && strstr(t, ": after\n") != NULL &&
-	    strstr(t, ": from b\n") != NULL && strstr(t, ": before\n") == NULL,
+	H_ASSERT(t != NULL && strstr(t, ": after\n") != NULL && strstr(t, ": from b\n") != NULL &&
+	        strstr(t, ": before\n") == NULL,
 	    "%s: new file has wrong records:\n%s", model, t ? t : "");
 	free(t);
 	t = h_read_file(old, NULL);
-	H_ASSERT(t != NULL && strstr(t, ": before\n") != NULL &&
-	    strstr(t, ": after\n") == NULL && strstr(t, ": from b\n") == NULL,
+	H_ASSERT(t != NULL && strstr(t, ": before\n") != NULL && strstr(t, ": after\n") == NULL &&
+	        strstr(t, ": from b\n") == NULL,
 	    "%s: renamed file has wrong records:\n%s", model, t ? t : "");
 	free(t);
 	H_STOP_OK(&s, model);
@@ -426,22 +411,20 @@ START_TEST(test_sigterm_unix)
 	H_ASSERT(dir != NULL, "tmpdir");
 	snprintf(spec, sizeof spec, "unix:%s", sock);
 	H_ASSERT(stale_socket(sock) == 0, "stale socket: %s", H_ERR);
-	H_ASSERT(srv_start(&s, args) == 0,
-	    "%s: server did not start over a stale socket file", model);
-	H_ASSERT(strcmp(s.ls[0].addr, spec) == 0,
-	    "%s: listening line says '%s', want '%s'", model, s.ls[0].addr,
-	    spec);
-	H_ASSERT(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode),
-	    "%s: %s is not a socket", model, sock);
+	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start over a stale socket file",
+	    model);
+	H_ASSERT(strcmp(s.ls[0].addr, spec) == 0, "%s: listening line says '%s', want '%s'", model,
+	    s.ls[0].addr, spec);
+	H_ASSERT(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode), "%s: %s is not a socket", model,
+	    sock);
 	a = cli_connect_unix(sock, D);
 	H_ASSERT(a >= 0, "%s: connect %s: %s", model, sock, H_ERR);
-	H_ASSERT(cli_echo_ok(a, "over unix\n"), "%s: no echo over unix",
-	    model);
+	H_ASSERT(cli_echo_ok(a, "over unix\n"), "%s: no echo over unix", model);
 	close(a);
 	r = srv_stop(&s, SIGTERM, D);
 	H_ASSERT(r == 0, "%s: exit status %d after SIGTERM, want 0", model, r);
-	H_ASSERT(stat(sock, &st) == -1 && errno == ENOENT,
-	    "%s: %s still there after exit", model, sock);
+	H_ASSERT(stat(sock, &st) == -1 && errno == ENOENT, "%s: %s still there after exit", model,
+	    sock);
 }
 END_TEST
 
@@ -466,10 +449,10 @@ exit_desc(int r)
 START_TEST(test_shutdown)
 {
 	const char *model = h_model(_i);
-	const char *args10[] = { "-m", model, "-H", "echo", "-l",
-		"127.0.0.1:0", "--shutdown-timeout", "10", NULL };
-	const char *args1[] = { "-m", model, "-H", "echo", "-l",
-		"127.0.0.1:0", "--shutdown-timeout", "1", NULL };
+	const char *args10[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
+		"--shutdown-timeout", "10", NULL };
+	const char *args1[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
+		"--shutdown-timeout", "1", NULL };
 	long long t0;
 	struct srv s;
 	int a, r;
@@ -478,17 +461,21 @@ START_TEST(test_shutdown)
 	a = cli_connect(srv_port(&s, 0));
 	H_ASSERT(a >= 0 && cli_echo_ok(a, "a\n"), "%s: not served", model);
 	H_ASSERT(kill(s.pid, SIGTERM) == 0, "kill: %s", H_ERR);
-	H_ASSERT(cli_echo_ok(a, "draining\n"),
-	    "%s: open connection not served after SIGTERM", model);
+	H_ASSERT(cli_echo_ok(a, "draining\n"), "%s: open connection not served after SIGTERM",
+	    model);
 	close(a);
 	t0 = h_now_ms();
 	r = srv_wait(&s, 3000);
-	H_ASSERT(r == 0, "%s: %s within 3 s of the last client leaving "
-	    "(shutdown-timeout 10)", model, exit_desc(r));
+	H_ASSERT(r == 0,
+	    "%s: %s within 3 s of the last client leaving "
+	    "(shutdown-timeout 10)",
+	    model, exit_desc(r));
 	if (h_verbose())
-		fprintf(stderr, "shutdown %s: exit %lld ms after the last "
-		    "client left\n", model, h_now_ms() - t0);
-	srv_stop(&s, SIGKILL, D);	/* reaps orphans, if any */
+		fprintf(stderr,
+		    "shutdown %s: exit %lld ms after the last "
+		    "client left\n",
+		    model, h_now_ms() - t0);
+	srv_stop(&s, SIGKILL, D); /* reaps orphans, if any */
 	srv_free(&s);
 
 	H_START_OK(&s, args1, model);
@@ -497,14 +484,19 @@ START_TEST(test_shutdown)
 	t0 = h_now_ms();
 	H_ASSERT(kill(s.pid, SIGTERM) == 0, "kill: %s", H_ERR);
 	r = srv_wait(&s, 4000);
-	H_ASSERT(r == 0, "%s: %s within 4 s of SIGTERM with an idle "
-	    "client (shutdown-timeout 1)", model, exit_desc(r));
+	H_ASSERT(r == 0,
+	    "%s: %s within 4 s of SIGTERM with an idle "
+	    "client (shutdown-timeout 1)",
+	    model, exit_desc(r));
 	if (h_verbose())
-		fprintf(stderr, "shutdown %s: exit %lld ms after SIGTERM with "
-		    "an idle client\n", model, h_now_ms() - t0);
+		fprintf(stderr,
+		    "shutdown %s: exit %lld ms after SIGTERM with "
+		    "an idle client\n",
+		    model, h_now_ms() - t0);
 	H_ASSERT(cli_wait_closed(a, 1000),
 	    "%s: idle client's connection still open after the server "
-	    "exited", model);
+	    "exited",
+	    model);
 	close(a);
 	srv_stop(&s, SIGKILL, D);
 }
@@ -525,19 +517,13 @@ main(void)
 {
 	Suite *su = suite_create("limits");
 
-	tcase_add_loop_test(pat_tcase(su, "backpressure", 60),
-	    test_backpressure, 0, h_nmodels());
-	tcase_add_loop_test(pat_tcase(su, "max_clients", 30), test_max_clients,
-	    0, h_nconc_models());
-	tcase_add_loop_test(pat_tcase(su, "idle_timeout", 30),
-	    test_idle_timeout, 0, h_nmodels());
-	tcase_add_loop_test(pat_tcase(su, "reset", 30), test_reset, 0,
-	    h_nmodels());
-	tcase_add_loop_test(pat_tcase(su, "sighup", 30), test_sighup, 0,
-	    h_nmodels());
-	tcase_add_loop_test(pat_tcase(su, "sigterm_unix", 30),
-	    test_sigterm_unix, 0, h_nmodels());
-	tcase_add_loop_test(pat_tcase(su, "shutdown", 30), test_shutdown, 0,
-	    h_nmodels());
+	tcase_add_loop_test(pat_tcase(su, "backpressure", 60), test_backpressure, 0, h_nmodels());
+	tcase_add_loop_test(pat_tcase(su, "max_clients", 30), test_max_clients, 0,
+	    h_nconc_models());
+	tcase_add_loop_test(pat_tcase(su, "idle_timeout", 30), test_idle_timeout, 0, h_nmodels());
+	tcase_add_loop_test(pat_tcase(su, "reset", 30), test_reset, 0, h_nmodels());
+	tcase_add_loop_test(pat_tcase(su, "sighup", 30), test_sighup, 0, h_nmodels());
+	tcase_add_loop_test(pat_tcase(su, "sigterm_unix", 30), test_sigterm_unix, 0, h_nmodels());
+	tcase_add_loop_test(pat_tcase(su, "shutdown", 30), test_shutdown, 0, h_nmodels());
 	return h_run_suite(su);
 }

@@ -9,9 +9,9 @@
 
 #include "harness.h"
 
-#define NCLI	40
-#define NLINES	500
-#define CHUNK	1500	/* bytes per send: clients interleave, lines get cut */
+#define NCLI   40
+#define NLINES 500
+#define CHUNK  1500 /* bytes per send: clients interleave, lines get cut */
 
 struct count_arg {
 	const char *path;
@@ -34,8 +34,8 @@ START_TEST(test_load)
 	const char *model = h_conc_model(_i);
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "load.log");
-	const char *args[] = { "-m", model, "-H", "logger", "-l",
-		"127.0.0.1:0", "--logger-output", out, NULL };
+	const char *args[] = { "-m", model, "-H", "logger", "-l", "127.0.0.1:0", "--logger-output",
+		out, NULL };
 	static struct hbuf data[NCLI];
 	static int port2cli[65536];
 	int fd[NCLI];
@@ -85,8 +85,7 @@ START_TEST(test_load)
 		}
 		r = poll(pf, (nfds_t)n, 1000);
 		H_ASSERT(r >= 0 || errno == EINTR, "poll: %s", H_ERR);
-		H_ASSERT(h_now_ms() < end,
-		    "%s: sending did not finish in 20 s (%zu clients left)",
+		H_ASSERT(h_now_ms() < end, "%s: sending did not finish in 20 s (%zu clients left)",
 		    model, left);
 		for (int i = 0; i < n && r > 0; i++) {
 			size_t want;
@@ -99,9 +98,8 @@ START_TEST(test_load)
 			if (want > CHUNK)
 				want = CHUNK;
 			w = send(fd[c], data[c].p + off[c], want, MSG_NOSIGNAL);
-			H_ASSERT(w > 0 || (w == -1 && errno == EAGAIN),
-			    "%s: client %d: send: %s", model, c,
-			    w == 0 ? "0" : H_ERR);
+			H_ASSERT(w > 0 || (w == -1 && errno == EAGAIN), "%s: client %d: send: %s",
+			    model, c, w == 0 ? "0" : H_ERR);
 			if (w > 0)
 				off[c] += (size_t)w;
 			if (off[c] == data[c].len) {
@@ -117,8 +115,8 @@ START_TEST(test_load)
 
 	text = h_read_file(out, &len);
 	H_ASSERT(text != NULL, "%s: no output file %s", model, out);
-	H_ASSERT(len > 0 && text[len - 1] == '\n',
-	    "%s: the file does not end with a whole record", model);
+	H_ASSERT(len > 0 && text[len - 1] == '\n', "%s: the file does not end with a whole record",
+	    model);
 	h_load_verify(model, text, len, port2cli, NCLI, NLINES);
 	free(text);
 }

@@ -14,7 +14,9 @@ struct want {
 	const char *p;
 	size_t n;
 };
+/* clang-format off */
 #define W(s) { (s), sizeof(s) - 1 }
+/* clang-format on */
 
 /* Deterministic bytes that are not a short repetition. */
 static void
@@ -39,8 +41,7 @@ fill(unsigned char *p, size_t n, unsigned seed)
 START_TEST(test_echo)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", NULL };
 	static const char m1[] = "hello\0world\r\n";
 	/* The last fills many 256 KiB reads in a row: the readiness loop's
 	 * repeated reads, the blocking models' switch to a large buffer. */
@@ -53,23 +54,21 @@ START_TEST(test_echo)
 
 	H_START_OK(&s, args, model);
 	H_ASSERT(s.nls == 1 && strcmp(s.ls[0].handler, "echo") == 0 &&
-	    strncmp(s.ls[0].addr, "127.0.0.1:", 10) == 0 && s.ls[0].port > 0,
-	    "%s: bad listening line '%s (%s, %s)'", model, s.ls[0].addr,
-	    s.ls[0].service, s.ls[0].handler);
+	        strncmp(s.ls[0].addr, "127.0.0.1:", 10) == 0 && s.ls[0].port > 0,
+	    "%s: bad listening line '%s (%s, %s)'", model, s.ls[0].addr, s.ls[0].service,
+	    s.ls[0].handler);
 	fd = cli_connect(srv_port(&s, 0));
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 
-	H_ASSERT(cli_write_all(fd, m1, sizeof m1 - 1, D) == 0, "%s: write",
-	    model);
-	H_ASSERT(cli_read_exact(fd, buf, sizeof m1 - 1, D) ==
-	    (ssize_t)(sizeof m1 - 1) && memcmp(buf, m1, sizeof m1 - 1) == 0,
+	H_ASSERT(cli_write_all(fd, m1, sizeof m1 - 1, D) == 0, "%s: write", model);
+	H_ASSERT(cli_read_exact(fd, buf, sizeof m1 - 1, D) == (ssize_t)(sizeof m1 - 1) &&
+	        memcmp(buf, m1, sizeof m1 - 1) == 0,
 	    "%s: first echo (with a NUL) wrong or missing", model);
 
 	for (i = 0; i < 256; i++)
 		all[i] = (unsigned char)(255 - i);
 	H_ASSERT(cli_write_all(fd, all, 256, D) == 0, "%s: write", model);
-	H_ASSERT(cli_read_exact(fd, buf, 256, D) == 256 &&
-	    memcmp(buf, all, 256) == 0,
+	H_ASSERT(cli_read_exact(fd, buf, 256, D) == 256 && memcmp(buf, all, 256) == 0,
 	    "%s: every byte value did not come back unchanged", model);
 
 	/*
@@ -86,12 +85,11 @@ START_TEST(test_echo)
 		free(p);
 	}
 	H_ASSERT(cli_exchange(fd, "", 0, true, &in, 10000) == 0,
-	    "%s: no EOF after half-close (got %zu of %zu bytes): %s", model,
-	    in.len, sent.len, H_ERR);
-	H_ASSERT(in.len == sent.len, "%s: got %zu bytes back, sent %zu",
-	    model, in.len, sent.len);
-	H_ASSERT(memcmp(in.p, sent.p, sent.len) == 0,
-	    "%s: echoed bytes differ from those sent", model);
+	    "%s: no EOF after half-close (got %zu of %zu bytes): %s", model, in.len, sent.len,
+	    H_ERR);
+	H_ASSERT(in.len == sent.len, "%s: got %zu bytes back, sent %zu", model, in.len, sent.len);
+	H_ASSERT(memcmp(in.p, sent.p, sent.len) == 0, "%s: echoed bytes differ from those sent",
+	    model);
 	close(fd);
 
 	H_STOP_OK(&s, model);
@@ -105,26 +103,23 @@ END_TEST
  * want; TIME must be UTC within [lo, hi] microseconds and not before *last.
  */
 static void
-check_stamp(const char *model, const char *p, size_t len, struct want w,
-    long long lo, long long hi, long long *last)
+check_stamp(const char *model, const char *p, size_t len, struct want w, long long lo, long long hi,
+    long long *last)
 {
 	long long us;
 
 	H_ASSERT(len == 1 + H_TS_LEN + 2 + w.n + 1,
-	    "%s: reply '%.*s' has length %zu, want %zu for line '%s'", model,
-	    (int)len, p, len, 1 + H_TS_LEN + 2 + w.n + 1, w.p);
-	H_ASSERT(p[0] == '[' && h_parse_ts(p + 1, &us) &&
-	    p[1 + H_TS_LEN] == ']' && p[2 + H_TS_LEN] == ' ',
-	    "%s: reply '%.*s' is not '[YYYY-MM-DDTHH:MM:SS.uuuuuuZ] ...'",
-	    model, (int)len, p);
+	    "%s: reply '%.*s' has length %zu, want %zu for line '%s'", model, (int)len, p, len,
+	    1 + H_TS_LEN + 2 + w.n + 1, w.p);
+	H_ASSERT(p[0] == '[' && h_parse_ts(p + 1, &us) && p[1 + H_TS_LEN] == ']' &&
+	        p[2 + H_TS_LEN] == ' ',
+	    "%s: reply '%.*s' is not '[YYYY-MM-DDTHH:MM:SS.uuuuuuZ] ...'", model, (int)len, p);
 	H_ASSERT(memcmp(p + 3 + H_TS_LEN, w.p, w.n) == 0 && p[len - 1] == '\n',
-	    "%s: reply '%.*s' does not carry line '%s'", model, (int)len, p,
-	    w.p);
+	    "%s: reply '%.*s' does not carry line '%s'", model, (int)len, p, w.p);
 	H_ASSERT(us >= lo - 1000000 && us <= hi + 1000000,
-	    "%s: time in '%.*s' is not now in UTC (off by %lld s)", model,
-	    (int)len, p, (us - hi) / 1000000);
-	H_ASSERT(us >= *last, "%s: time went backwards at '%.*s'", model,
-	    (int)len, p);
+	    "%s: time in '%.*s' is not now in UTC (off by %lld s)", model, (int)len, p,
+	    (us - hi) / 1000000);
+	H_ASSERT(us >= *last, "%s: time went backwards at '%.*s'", model, (int)len, p);
 	*last = us;
 }
 
@@ -138,24 +133,20 @@ check_stamp(const char *model, const char *p, size_t len, struct want w,
 START_TEST(test_timestamp)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "timestamp", "-l",
-		"127.0.0.1:0", "--max-line", "16", NULL };
-	static const char rest[] =
-	    "crlf line\r\n"
-	    "spl";
-	static const char rest2[] =
-	    "it\n"
-	    "abcdefghijklmnopqrstuvwxyz\n"
-	    "0123456789abcdef\n"
-	    "\n"
-	    "bare\rcr\n"
-	    "two\r\r\n"
-	    "tail";
-	static const struct want want[] = {
-		W("hello"), W("crlf line"), W("split"), W("abcdefghijklmnop"),
-		W("qrstuvwxyz"), W("0123456789abcdef"), W(""), W("bare\rcr"),
-		W("two\r"), W("tail"),
-	};
+	const char *args[] = { "-m", model, "-H", "timestamp", "-l", "127.0.0.1:0", "--max-line",
+		"16", NULL };
+	static const char rest[] = "crlf line\r\n"
+	                           "spl";
+	static const char rest2[] = "it\n"
+	                            "abcdefghijklmnopqrstuvwxyz\n"
+	                            "0123456789abcdef\n"
+	                            "\n"
+	                            "bare\rcr\n"
+	                            "two\r\r\n"
+	                            "tail";
+	static const struct want want[] = { W("hello"), W("crlf line"), W("split"),
+		W("abcdefghijklmnop"), W("qrstuvwxyz"), W("0123456789abcdef"), W(""), W("bare\rcr"),
+		W("two\r"), W("tail") };
 	struct hbuf in = { 0 };
 	char line[256];
 	long long lo, hi, last = 0;
@@ -165,10 +156,10 @@ START_TEST(test_timestamp)
 	ssize_t n;
 	int fd;
 
-	setenv("TZ", "JST-9", 1);	/* the server must still say UTC */
+	setenv("TZ", "JST-9", 1); /* the server must still say UTC */
 	H_START_OK(&s, args, model);
-	H_ASSERT(strcmp(s.ls[0].handler, "timestamp") == 0,
-	    "%s: listening line names handler '%s'", model, s.ls[0].handler);
+	H_ASSERT(strcmp(s.ls[0].handler, "timestamp") == 0, "%s: listening line names handler '%s'",
+	    model, s.ls[0].handler);
 	fd = cli_connect(srv_port(&s, 0));
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 
@@ -180,22 +171,19 @@ START_TEST(test_timestamp)
 	H_ASSERT(n > 0, "%s: no reply to 'hello' (got '%s')", model, line);
 	check_stamp(model, line, (size_t)n, want[0], lo, hi, &last);
 
-	H_ASSERT(cli_exchange(fd, rest, sizeof rest - 1, false, &in, D) == 0,
-	    "%s: write: %s", model, H_ERR);
+	H_ASSERT(cli_exchange(fd, rest, sizeof rest - 1, false, &in, D) == 0, "%s: write: %s",
+	    model, H_ERR);
 	H_ASSERT(cli_exchange(fd, rest2, sizeof rest2 - 1, true, &in, D) == 0,
-	    "%s: no EOF after half-close (got '%s'): %s", model,
-	    in.p ? in.p : "", H_ERR);
+	    "%s: no EOF after half-close (got '%s'): %s", model, in.p ? in.p : "", H_ERR);
 	hi = h_wall_us();
 
 	p = in.p;
 	for (i = 1; i < sizeof want / sizeof want[0]; i++) {
-		const char *eol = p ? memchr(p, '\n', in.len - (size_t)(p - in.p))
-		    : NULL;
+		const char *eol = p ? memchr(p, '\n', in.len - (size_t)(p - in.p)) : NULL;
 
-		H_ASSERT(eol != NULL, "%s: reply %zu (for '%s') missing; got:\n%s",
-		    model, i, want[i].p, in.p ? in.p : "");
-		check_stamp(model, p, (size_t)(eol + 1 - p), want[i], lo, hi,
-		    &last);
+		H_ASSERT(eol != NULL, "%s: reply %zu (for '%s') missing; got:\n%s", model, i,
+		    want[i].p, in.p ? in.p : "");
+		check_stamp(model, p, (size_t)(eol + 1 - p), want[i], lo, hi, &last);
 		p = eol + 1;
 	}
 	H_ASSERT(p == in.p + in.len, "%s: extra replies: '%s'", model, p);
@@ -219,9 +207,8 @@ START_TEST(test_logger)
 	const char *model = h_model(_i);
 	const char *dir = h_tmpdir();
 	const char *out = h_path(dir, "logger.log");
-	const char *args[] = { "-m", model, "-H", "logger", "-l",
-		"127.0.0.1:0", "--logger-output", out, "--logger-ack",
-		"--max-line", "32", NULL };
+	const char *args[] = { "-m", model, "-H", "logger", "-l", "127.0.0.1:0", "--logger-output",
+		out, "--logger-ack", "--max-line", "32", NULL };
 	static const struct {
 		struct want send;
 		int records;
@@ -236,7 +223,9 @@ START_TEST(test_logger)
 		{ W("bad \xff|\xc3(|\xe2\x82|\xc0\xaf|\xed\xa0\x80 end\n"), 1 },
 		{ W("hi \xf4\x90\x80\x80 \xf0\x9f\x98\x80\n"), 1 },
 		/* 31 'a' + e-acute cut by the 32-byte split */
-		{ W("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9" "bc\n"), 2 },
+		{ W("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9"
+		    "bc\n"),
+		    2 },
 		{ W("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n"), 1 },
 		{ W("\n"), 1 },
 	};
@@ -267,85 +256,78 @@ START_TEST(test_logger)
 
 	H_ASSERT(dir != NULL, "tmpdir");
 	H_START_OK(&s, args, model);
-	H_ASSERT(strcmp(s.ls[0].handler, "logger") == 0,
-	    "%s: listening line names handler '%s'", model, s.ls[0].handler);
+	H_ASSERT(strcmp(s.ls[0].handler, "logger") == 0, "%s: listening line names handler '%s'",
+	    model, s.ls[0].handler);
 	lo = h_wall_us();
 	fd = cli_connect(srv_port(&s, 0));
 	H_ASSERT(fd >= 0, "%s: connect: %s", model, H_ERR);
 	snprintf(peer, sizeof peer, "127.0.0.1:%d", cli_local_port(fd));
 
 	for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-		H_ASSERT(cli_write_all(fd, lines[i].send.p, lines[i].send.n,
-		    D) == 0, "%s: write: %s", model, H_ERR);
+		H_ASSERT(cli_write_all(fd, lines[i].send.p, lines[i].send.n, D) == 0,
+		    "%s: write: %s", model, H_ERR);
 		for (r = 0; r < lines[i].records; r++) {
 			ssize_t n = cli_read_line(fd, line, sizeof line, D);
 
 			H_ASSERT(n == 3 && strcmp(line, "OK\n") == 0,
-			    "%s: ack %d for line %zu: got '%s', want 'OK\\n'",
-			    model, r + 1, i, line);
+			    "%s: ack %d for line %zu: got '%s', want 'OK\\n'", model, r + 1, i,
+			    line);
 		}
 		if (i == 0) {
 			/* OK means written: no waiting needed here. */
 			text = h_read_file(out, NULL);
-			snprintf(needle, sizeof needle, " %s: hello world\n",
-			    peer);
+			snprintf(needle, sizeof needle, " %s: hello world\n", peer);
 			H_ASSERT(text != NULL && strstr(text, needle) != NULL,
-			    "%s: OK came before the record was in the file:\n%s",
-			    model, text ? text : "(no file)");
+			    "%s: OK came before the record was in the file:\n%s", model,
+			    text ? text : "(no file)");
 			free(text);
 		}
 	}
-	H_ASSERT(cli_exchange(fd, "last", 4, true, &in, D) == 0,
-	    "%s: no EOF after half-close: %s", model, H_ERR);
+	H_ASSERT(cli_exchange(fd, "last", 4, true, &in, D) == 0, "%s: no EOF after half-close: %s",
+	    model, H_ERR);
 	H_ASSERT(in.len == 3 && memcmp(in.p, "OK\n", 3) == 0,
-	    "%s: unterminated last line: got '%s', want 'OK\\n'", model,
-	    in.p ? in.p : "");
+	    "%s: unterminated last line: got '%s', want 'OK\\n'", model, in.p ? in.p : "");
 	close(fd);
 
 	snprintf(needle, sizeof needle, " %s disconnected\n", peer);
 	fh.path = out;
 	fh.needle = needle;
-	H_ASSERT(h_wait_for(h_file_has, &fh, D),
-	    "%s: no '%s disconnected' record", model, peer);
+	H_ASSERT(h_wait_for(h_file_has, &fh, D), "%s: no '%s disconnected' record", model, peer);
 	hi = h_wall_us();
 
 	text = h_read_file(out, &len);
 	H_ASSERT(text != NULL, "%s: read %s", model, out);
-	H_ASSERT(len > 0 && text[len - 1] == '\n',
-	    "%s: the file does not end with a whole line", model);
+	H_ASSERT(len > 0 && text[len - 1] == '\n', "%s: the file does not end with a whole line",
+	    model);
 	/* connected, the lines in order, disconnected: nothing else. */
 	p = text;
 	for (k = 0; k < nwant + 2; k++) {
 		struct h_record rec;
 
 		eol = memchr(p, '\n', len - (size_t)(p - text));
-		H_ASSERT(eol != NULL, "%s: record %zu missing; file:\n%s", model,
-		    k, text);
-		H_ASSERT(h_parse_record(p, (size_t)(eol - p), &rec),
-		    "%s: malformed record '%.*s'", model, (int)(eol - p), p);
+		H_ASSERT(eol != NULL, "%s: record %zu missing; file:\n%s", model, k, text);
+		H_ASSERT(h_parse_record(p, (size_t)(eol - p), &rec), "%s: malformed record '%.*s'",
+		    model, (int)(eol - p), p);
 		H_ASSERT(strcmp(rec.peer, peer) == 0,
-		    "%s: record '%.*s' names peer '%s', want '%s'", model,
-		    (int)(eol - p), p, rec.peer, peer);
-		H_ASSERT(rec.us >= lo - 1000000 && rec.us <= hi + 1000000 &&
-		    rec.us >= last, "%s: bad time in record '%.*s'", model,
-		    (int)(eol - p), p);
+		    "%s: record '%.*s' names peer '%s', want '%s'", model, (int)(eol - p), p,
+		    rec.peer, peer);
+		H_ASSERT(rec.us >= lo - 1000000 && rec.us <= hi + 1000000 && rec.us >= last,
+		    "%s: bad time in record '%.*s'", model, (int)(eol - p), p);
 		last = rec.us;
 		if (k == 0) {
 			H_ASSERT(rec.kind == H_REC_CONNECTED,
-			    "%s: first record is not 'connected': '%.*s'",
-			    model, (int)(eol - p), p);
+			    "%s: first record is not 'connected': '%.*s'", model, (int)(eol - p),
+			    p);
 		} else if (k == nwant + 1) {
 			H_ASSERT(rec.kind == H_REC_DISCONNECTED,
-			    "%s: last record is not 'disconnected': '%.*s'",
-			    model, (int)(eol - p), p);
+			    "%s: last record is not 'disconnected': '%.*s'", model, (int)(eol - p),
+			    p);
 		} else {
 			const struct want *w = &want[k - 1];
 
-			H_ASSERT(rec.kind == H_REC_LINE &&
-			    rec.textlen == w->n &&
-			    memcmp(rec.text, w->p, w->n) == 0,
-			    "%s: record '%.*s': want text '%s'", model,
-			    (int)(eol - p), p, w->p);
+			H_ASSERT(rec.kind == H_REC_LINE && rec.textlen == w->n &&
+			        memcmp(rec.text, w->p, w->n) == 0,
+			    "%s: record '%.*s': want text '%s'", model, (int)(eol - p), p, w->p);
 		}
 		p = eol + 1;
 	}
@@ -365,8 +347,7 @@ END_TEST
 START_TEST(test_two_clients)
 {
 	const char *model = h_model(_i);
-	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0",
-		NULL };
+	const char *args[] = { "-m", model, "-H", "echo", "-l", "127.0.0.1:0", NULL };
 	bool serial = h_model_serial(model);
 	char buf[16];
 	struct srv s;
@@ -375,8 +356,7 @@ START_TEST(test_two_clients)
 	H_START_OK(&s, args, model);
 	a = cli_connect(srv_port(&s, 0));
 	H_ASSERT(a >= 0, "%s: connect: %s", model, H_ERR);
-	H_ASSERT(cli_echo_ok(a, "first\n"), "%s: first client not served",
-	    model);
+	H_ASSERT(cli_echo_ok(a, "first\n"), "%s: first client not served", model);
 	b = cli_connect(srv_port(&s, 0));
 	H_ASSERT(b >= 0, "%s: connect: %s", model, H_ERR);
 	H_ASSERT(cli_send(b, "second\n") == 0, "%s: write", model);
@@ -384,23 +364,19 @@ START_TEST(test_two_clients)
 		/* Bounded wait for an absence: nothing while a is served. */
 		H_ASSERT(cli_quiet(b, 300),
 		    "%s: second client served while the first is "
-		    "connected", model);
-		H_ASSERT(cli_echo_ok(a, "still\n"),
-		    "%s: first client no longer served", model);
-		close(a);
-		H_ASSERT(cli_read_exact(b, buf, 7, D) == 7 &&
-		    memcmp(buf, "second\n", 7) == 0,
-		    "%s: second client not served after the first left",
+		    "connected",
 		    model);
+		H_ASSERT(cli_echo_ok(a, "still\n"), "%s: first client no longer served", model);
+		close(a);
+		H_ASSERT(cli_read_exact(b, buf, 7, D) == 7 && memcmp(buf, "second\n", 7) == 0,
+		    "%s: second client not served after the first left", model);
 	} else {
-		H_ASSERT(cli_read_exact(b, buf, 7, D) == 7 &&
-		    memcmp(buf, "second\n", 7) == 0,
+		H_ASSERT(cli_read_exact(b, buf, 7, D) == 7 && memcmp(buf, "second\n", 7) == 0,
 		    "%s: second client not served while the first is "
-		    "connected", model);
-		H_ASSERT(cli_echo_ok(a, "still\n"),
-		    "%s: first client no longer served", model);
-		H_ASSERT(cli_echo_ok(b, "again\n"),
-		    "%s: second client no longer served", model);
+		    "connected",
+		    model);
+		H_ASSERT(cli_echo_ok(a, "still\n"), "%s: first client no longer served", model);
+		H_ASSERT(cli_echo_ok(b, "again\n"), "%s: second client no longer served", model);
 		close(a);
 	}
 	close(b);

@@ -45,8 +45,10 @@ models_init(void)
 
 		/* Arrays in the tests are sized by H_MAX_MODELS. */
 		if (reg_models.n > H_MAX_MODELS) {
-			fprintf(stderr, "harness: more than H_MAX_MODELS (%d) "
-			    "models in the registry\n", H_MAX_MODELS);
+			fprintf(stderr,
+			    "harness: more than H_MAX_MODELS (%d) "
+			    "models in the registry\n",
+			    H_MAX_MODELS);
 			abort();
 		}
 		if (!m->serial)
@@ -305,11 +307,10 @@ h_tmpdir(void)
 	char *p;
 
 	if (base == NULL || *base == '\0' || strlen(base) > 60)
-		base = "/tmp";	/* unix socket paths must stay short */
+		base = "/tmp"; /* unix socket paths must stay short */
 	snprintf(tmpl, sizeof tmpl, "%s/dispatchd-test.XXXXXX", base);
 	if (mkdtemp(tmpl) == NULL) {
-		fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpl,
-		    strerror(errno));
+		fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpl, strerror(errno));
 		return NULL;
 	}
 	p = strdup(tmpl);
@@ -410,8 +411,7 @@ children(pid_t ppid, pid_t *out, int max, bool with_zombies)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (proc_stat(pid, &pp, &st) == 0 && pp == ppid &&
-		    (with_zombies || st != 'Z'))
+		if (proc_stat(pid, &pp, &st) == 0 && pp == ppid && (with_zombies || st != 'Z'))
 			out[n++] = pid;
 	}
 	closedir(d);
@@ -469,8 +469,7 @@ reg_is_live_server(pid_t pid)
 	int i;
 
 	for (i = 0; i < nreg; i++)
-		if (reg[i].pid == pid && reg[i].owner == getpid() &&
-		    !reg[i].done)
+		if (reg[i].pid == pid && reg[i].owner == getpid() && !reg[i].done)
 			return true;
 	return false;
 }
@@ -578,17 +577,17 @@ h_fail(const char *file, int line, const char *expr)
 {
 	int i;
 
-	fprintf(stderr, "\n*** %s:%d: assertion failed: %s\n", file, line,
-	    expr);
+	fprintf(stderr, "\n*** %s:%d: assertion failed: %s\n", file, line, expr);
 	for (i = 0; i < nreg; i++) {
 		char *log;
 
 		if (reg[i].owner != getpid())
 			continue;
 		log = fd_snapshot(reg[i].errfd);
-		fprintf(stderr, "--- stderr of server pid %d%s ---\n%s%s"
-		    "--- end of server log ---\n", (int)reg[i].pid,
-		    reg[i].done ? " (exited)" : "", log,
+		fprintf(stderr,
+		    "--- stderr of server pid %d%s ---\n%s%s"
+		    "--- end of server log ---\n",
+		    (int)reg[i].pid, reg[i].done ? " (exited)" : "", log,
 		    *log && log[strlen(log) - 1] != '\n' ? "\n" : "");
 		free(log);
 	}
@@ -610,15 +609,13 @@ h_tcase(Suite *su, const char *name, int timeout_s)
 }
 
 TCase *
-h_tcase_models(Suite *su, const char *name, int timeout_s,
-    const TTest *test)
+h_tcase_models(Suite *su, const char *name, int timeout_s, const TTest *test)
 {
 	return h_tcase_models_n(su, name, timeout_s, test, 1);
 }
 
 TCase *
-h_tcase_conc_models(Suite *su, const char *name, int timeout_s,
-    const TTest *test)
+h_tcase_conc_models(Suite *su, const char *name, int timeout_s, const TTest *test)
 {
 	TCase *tc = h_tcase(su, name, timeout_s);
 
@@ -627,8 +624,7 @@ h_tcase_conc_models(Suite *su, const char *name, int timeout_s,
 }
 
 TCase *
-h_tcase_models_n(Suite *su, const char *name, int timeout_s,
-    const TTest *test, int ncases)
+h_tcase_models_n(Suite *su, const char *name, int timeout_s, const TTest *test, int ncases)
 {
 	TCase *tc = h_tcase(su, name, timeout_s);
 
@@ -692,8 +688,8 @@ static void *next_hook_arg;
  * and cwd as its working directory (each NULL: unchanged).
  */
 static int
-spawn(struct srv *s, const char *const argv[], const char *const env[],
-    const char *cwd, bool search)
+spawn(struct srv *s, const char *const argv[], const char *const env[], const char *cwd,
+    bool search)
 {
 	pid_t parent = getpid();
 	int i;
@@ -725,14 +721,13 @@ spawn(struct srv *s, const char *const argv[], const char *const env[],
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		nul = open("/dev/null", O_RDONLY);
-		if (nul == -1 || dup2(nul, 0) == -1 ||
-		    dup2(s->outfd, 1) == -1 || dup2(s->errfd, 2) == -1)
+		if (nul == -1 || dup2(nul, 0) == -1 || dup2(s->outfd, 1) == -1 ||
+		    dup2(s->errfd, 2) == -1)
 			_exit(127);
 		for (i = 0; i < n_next_rlimit; i++)
-			if (setrlimit(next_rlimit[i].resource,
-			    &next_rlimit[i].lim) == -1) {
-				dprintf(2, "harness: setrlimit %d: %s\n",
-				    next_rlimit[i].resource, strerror(errno));
+			if (setrlimit(next_rlimit[i].resource, &next_rlimit[i].lim) == -1) {
+				dprintf(2, "harness: setrlimit %d: %s\n", next_rlimit[i].resource,
+				    strerror(errno));
 				_exit(127);
 			}
 		if (next_hook != NULL)
@@ -745,19 +740,17 @@ spawn(struct srv *s, const char *const argv[], const char *const env[],
 			if (putenv((char *)env[i]) != 0)
 				_exit(127);
 		if (cwd != NULL && chdir(cwd) == -1) {
-			dprintf(2, "harness: cannot chdir to %s: %s\n", cwd,
-			    strerror(errno));
+			dprintf(2, "harness: cannot chdir to %s: %s\n", cwd, strerror(errno));
 			_exit(127);
 		}
 		if (search)
 			execvp(argv[0], (char *const *)argv);
 		else
 			execv(argv[0], (char *const *)argv);
-		dprintf(2, "harness: cannot exec %s: %s\n", argv[0],
-		    strerror(errno));
+		dprintf(2, "harness: cannot exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	n_next_rlimit = 0;	/* they were for this one only */
+	n_next_rlimit = 0; /* they were for this one only */
 	next_hook = NULL;
 	reg_add(s->pid, s->errfd);
 	return 0;
@@ -777,8 +770,7 @@ srv_spawn(struct srv *s, const char *const args[])
 }
 
 int
-srv_spawn_cmd(struct srv *s, const char *const argv[],
-    const char *const env[], const char *cwd)
+srv_spawn_cmd(struct srv *s, const char *const argv[], const char *const env[], const char *cwd)
 {
 	return spawn(s, argv, env, cwd, strchr(argv[0], '/') == NULL);
 }
@@ -799,15 +791,14 @@ parse_listening(struct srv *s)
 		size_t len;
 
 		if (eol == NULL)
-			break;	/* still being written */
+			break; /* still being written */
 		len = (size_t)(eol - p);
 		if (len >= sizeof line)
 			len = sizeof line - 1;
 		memcpy(line, p, len);
 		line[len] = '\0';
 		p = eol + 1;
-		if (strncmp(line, key, sizeof key - 1) != 0 ||
-		    s->nls == H_MAX_LISTEN)
+		if (strncmp(line, key, sizeof key - 1) != 0 || s->nls == H_MAX_LISTEN)
 			continue;
 		paren = strstr(line, " (");
 		comma = paren ? strstr(paren, ", ") : NULL;
@@ -816,12 +807,11 @@ parse_listening(struct srv *s)
 			continue;
 		l = &s->ls[s->nls];
 		snprintf(l->addr, sizeof l->addr, "%.*s",
-		    (int)(paren - line - (int)(sizeof key - 1)),
-		    line + sizeof key - 1);
-		snprintf(l->service, sizeof l->service, "%.*s",
-		    (int)(comma - paren - 2), paren + 2);
-		snprintf(l->handler, sizeof l->handler, "%.*s",
-		    (int)(close - comma - 2), comma + 2);
+		    (int)(paren - line - (int)(sizeof key - 1)), line + sizeof key - 1);
+		snprintf(l->service, sizeof l->service, "%.*s", (int)(comma - paren - 2),
+		    paren + 2);
+		snprintf(l->handler, sizeof l->handler, "%.*s", (int)(close - comma - 2),
+		    comma + 2);
 		if (strncmp(l->addr, "unix:", 5) == 0) {
 			l->port = 0;
 		} else {
@@ -838,8 +828,7 @@ int
 srv_start_n(struct srv *s, const char *const args[], int n)
 {
 	if (srv_spawn(s, args) == -1) {
-		fprintf(stderr, "harness: cannot start %s: %s\n", h_binary(),
-		    strerror(errno));
+		fprintf(stderr, "harness: cannot start %s: %s\n", h_binary(), strerror(errno));
 		return -1;
 	}
 	return srv_wait_listening(s, n, H_START_MS);
@@ -851,8 +840,7 @@ srv_start(struct srv *s, const char *const args[])
 	int i, n = 0;
 
 	for (i = 0; args[i] != NULL; i++)
-		if (strcmp(args[i], "-l") == 0 ||
-		    strcmp(args[i], "--listen") == 0 ||
+		if (strcmp(args[i], "-l") == 0 || strcmp(args[i], "--listen") == 0 ||
 		    strncmp(args[i], "--listen=", 9) == 0)
 			n++;
 	return srv_start_n(s, args, n > 0 ? n : 1);
@@ -972,16 +960,19 @@ srv_stop(struct srv *s, int sig, int timeout_ms)
 		kill(s->pid, sig);
 	r = srv_wait(s, timeout_ms);
 	if (r == -1) {
-		fprintf(stderr, "harness: server %d did not exit within %d ms "
-		    "of signal %d; killing it\n", (int)s->pid, timeout_ms, sig);
+		fprintf(stderr,
+		    "harness: server %d did not exit within %d ms "
+		    "of signal %d; killing it\n",
+		    (int)s->pid, timeout_ms, sig);
 		kill(s->pid, SIGKILL);
 		srv_wait(s, H_DEADLINE_MS);
 	}
 	left = reap_orphans();
 	if (left > 0)
-		fprintf(stderr, "harness: server %d left %d process(es) "
-		    "running after it exited; killed them\n", (int)s->pid,
-		    left);
+		fprintf(stderr,
+		    "harness: server %d left %d process(es) "
+		    "running after it exited; killed them\n",
+		    (int)s->pid, left);
 	return r;
 }
 
@@ -1006,9 +997,10 @@ srv_dump(struct srv *s, const char *title)
 {
 	const char *log = srv_log(s);
 
-	fprintf(stderr, "--- %s: stderr of server pid %d ---\n%s%s"
-	    "--- end of server log ---\n", title, (int)s->pid, log,
-	    *log && log[strlen(log) - 1] != '\n' ? "\n" : "");
+	fprintf(stderr,
+	    "--- %s: stderr of server pid %d ---\n%s%s"
+	    "--- end of server log ---\n",
+	    title, (int)s->pid, log, *log && log[strlen(log) - 1] != '\n' ? "\n" : "");
 	fflush(stderr);
 }
 
@@ -1054,8 +1046,7 @@ srv_adopt(struct srv *s, pid_t pid, int log_fd)
 		errno = ECHILD;
 		return -1;
 	}
-	s->errfd = log_fd != -1 ? fcntl(log_fd, F_DUPFD_CLOEXEC, 3) :
-	    tmpfile_fd();
+	s->errfd = log_fd != -1 ? fcntl(log_fd, F_DUPFD_CLOEXEC, 3) : tmpfile_fd();
 	s->outfd = tmpfile_fd();
 	if (s->errfd == -1 || s->outfd == -1)
 		return -1;
@@ -1164,8 +1155,7 @@ cli_connect_host(const char *host, int port, int timeout_ms)
 		errno = EINVAL;
 		return -1;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	return connect_within(fd, &ss, len, end);
@@ -1304,8 +1294,7 @@ cli_read_until_eof(int fd, struct hbuf *out, int timeout_ms)
 }
 
 int
-cli_exchange(int fd, const void *p, size_t n, bool shut_wr,
-    struct hbuf *in, int timeout_ms)
+cli_exchange(int fd, const void *p, size_t n, bool shut_wr, struct hbuf *in, int timeout_ms)
 {
 	const char *c = p;
 	long long end = h_now_ms() + timeout_ms;
@@ -1328,7 +1317,7 @@ cli_exchange(int fd, const void *p, size_t n, bool shut_wr,
 			if (k > 0)
 				hbuf_add(in, chunk, (size_t)k);
 			else if (k == 0 || (errno != EAGAIN && errno != EINTR))
-				return -1;	/* closed before we were done */
+				return -1; /* closed before we were done */
 		}
 		if (pf.revents & POLLOUT) {
 			ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
@@ -1336,8 +1325,7 @@ cli_exchange(int fd, const void *p, size_t n, bool shut_wr,
 			if (w > 0) {
 				c += w;
 				n -= (size_t)w;
-			} else if (w == -1 && errno != EAGAIN &&
-			    errno != EINTR) {
+			} else if (w == -1 && errno != EAGAIN && errno != EINTR) {
 				return -1;
 			}
 		}
@@ -1359,15 +1347,13 @@ cli_echo_ok(int fd, const char *str)
 	if (buf == NULL)
 		abort();
 	ok = cli_write_all(fd, str, n, H_DEADLINE_MS) == 0 &&
-	    cli_read_exact(fd, buf, n, H_DEADLINE_MS) == (ssize_t)n &&
-	    memcmp(buf, str, n) == 0;
+	    cli_read_exact(fd, buf, n, H_DEADLINE_MS) == (ssize_t)n && memcmp(buf, str, n) == 0;
 	free(buf);
 	return ok;
 }
 
 long
-cli_push(int fd, const void *p, size_t period, long total, int stall_ms,
-    int max_ms)
+cli_push(int fd, const void *p, size_t period, long total, int stall_ms, int max_ms)
 {
 	const char *bytes = p;
 	long sent = 0;
@@ -1408,7 +1394,9 @@ const char *
 h_outcome_name(enum h_outcome o)
 {
 	static const char *const name[] = {
-		"served", "refused", "neither served nor closed",
+		"served",
+		"refused",
+		"neither served nor closed",
 		"connect failed",
 	};
 
@@ -1532,15 +1520,12 @@ h_parse_ts(const char *p, long long *us)
 
 	if (strnlen(p, H_TS_LEN) < H_TS_LEN)
 		return false;
-	if (!digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) ||
-	    p[7] != '-' || !digits(p + 8, 2, &d) || p[10] != 'T' ||
-	    !digits(p + 11, 2, &h) || p[13] != ':' ||
-	    !digits(p + 14, 2, &mi) || p[16] != ':' ||
-	    !digits(p + 17, 2, &sec) || p[19] != '.' ||
+	if (!digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) || p[7] != '-' ||
+	    !digits(p + 8, 2, &d) || p[10] != 'T' || !digits(p + 11, 2, &h) || p[13] != ':' ||
+	    !digits(p + 14, 2, &mi) || p[16] != ':' || !digits(p + 17, 2, &sec) || p[19] != '.' ||
 	    !digits(p + 20, 6, &frac) || p[26] != 'Z')
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return false;
 	memset(&tm, 0, sizeof tm);
 	tm.tm_year = y - 1900;
@@ -1570,8 +1555,8 @@ h_parse_record(const char *line, size_t len, struct h_record *r)
 	size_t plen;
 
 	memset(r, 0, sizeof *r);
-	if (len < H_TS_LEN + 2 || memchr(line, '\n', len) != NULL ||
-	    !h_parse_ts(line, &r->us) || line[H_TS_LEN] != ' ')
+	if (len < H_TS_LEN + 2 || memchr(line, '\n', len) != NULL || !h_parse_ts(line, &r->us) ||
+	    line[H_TS_LEN] != ' ')
 		return false;
 	p = line + H_TS_LEN + 1;
 	/* PEER ("ip:port", "[v6]:port", "unix") holds no space. */
@@ -1585,11 +1570,9 @@ h_parse_record(const char *line, size_t len, struct h_record *r)
 		r->textlen = (size_t)(end - sp - 1);
 	} else {
 		plen = (size_t)(sp - p);
-		if ((size_t)(end - sp - 1) == 9 &&
-		    memcmp(sp + 1, "connected", 9) == 0)
+		if ((size_t)(end - sp - 1) == 9 && memcmp(sp + 1, "connected", 9) == 0)
 			r->kind = H_REC_CONNECTED;
-		else if ((size_t)(end - sp - 1) == 12 &&
-		    memcmp(sp + 1, "disconnected", 12) == 0)
+		else if ((size_t)(end - sp - 1) == 12 && memcmp(sp + 1, "disconnected", 12) == 0)
 			r->kind = H_REC_DISCONNECTED;
 		else
 			return false;
@@ -1627,8 +1610,7 @@ h_load_lines(struct hbuf *b, int c, int nlines)
 }
 
 bool
-h_load_line_id(const char *t, size_t n, int ncli, int nlines, int *c,
-    int *l)
+h_load_line_id(const char *t, size_t n, int ncli, int nlines, int *c, int *l)
 {
 	if (n < 10 || t[0] != 'c' || t[3] != ' ' || t[4] != 'l' || t[9] != ' ')
 		return false;
@@ -1649,26 +1631,24 @@ h_load_line_is(const char *t, size_t n, int c, int l)
 {
 	char line[H_LOAD_LINE_MAX + 1];
 
-	return n == h_load_line(line, sizeof line, c, l) &&
-	    memcmp(t, line, n) == 0;
+	return n == h_load_line(line, sizeof line, c, l) && memcmp(t, line, n) == 0;
 }
 
 void
-h_note(struct hbuf *rep, int *nprob, const char *what, const char *rec,
-    int len)
+h_note(struct hbuf *rep, int *nprob, const char *what, const char *rec, int len)
 {
 	char msg[512];
 
 	if ((*nprob)++ < 8) {
-		snprintf(msg, sizeof msg, "%s '%.*s'%s (%d bytes)\n", what,
-		    len > 100 ? 100 : len, rec, len > 100 ? "..." : "", len);
+		snprintf(msg, sizeof msg, "%s '%.*s'%s (%d bytes)\n", what, len > 100 ? 100 : len,
+		    rec, len > 100 ? "..." : "", len);
 		hbuf_add(rep, msg, strlen(msg));
 	}
 }
 
 void
-h_load_verify(const char *who, const char *text, size_t len,
-    const int *port2cli, int ncli, int nlines)
+h_load_verify(const char *who, const char *text, size_t len, const int *port2cli, int ncli,
+    int nlines)
 {
 	unsigned char *seen = calloc((size_t)ncli * (size_t)nlines, 1);
 	int *nextl = calloc((size_t)ncli, sizeof *nextl);
@@ -1680,8 +1660,8 @@ h_load_verify(const char *who, const char *text, size_t len,
 	const char *p, *eol;
 	char msg[256];
 
-	H_ASSERT(seen != NULL && nextl != NULL && conn != NULL &&
-	    disc != NULL, "%s: out of memory", who);
+	H_ASSERT(seen != NULL && nextl != NULL && conn != NULL && disc != NULL, "%s: out of memory",
+	    who);
 	hbuf_add(&rep, "", 0);
 	for (p = text; p < text + len; p = eol + 1) {
 		struct h_record rec;
@@ -1716,8 +1696,7 @@ h_load_verify(const char *who, const char *text, size_t len,
 			disc[pc]++;
 			continue;
 		}
-		if (!h_load_line_id(rec.text, rec.textlen, ncli, nlines, &c,
-		    &l)) {
+		if (!h_load_line_id(rec.text, rec.textlen, ncli, nlines, &c, &l)) {
 			h_note(&rep, &nprob, "torn or foreign line", p, n);
 			continue;
 		}
@@ -1736,26 +1715,26 @@ h_load_verify(const char *who, const char *text, size_t len,
 	for (c = 0; c < ncli; c++) {
 		for (l = 0; l < nlines; l++)
 			if (seen[c * nlines + l] == 0 && missing++ < 4) {
-				snprintf(msg, sizeof msg,
-				    "missing: client %d line %d\n", c, l);
+				snprintf(msg, sizeof msg, "missing: client %d line %d\n", c, l);
 				hbuf_add(&rep, msg, strlen(msg));
 			}
 		if (conn[c] != 1 || disc[c] != 1) {
 			badconn++;
-			snprintf(msg, sizeof msg, "client %d: %d connected, %d "
-			    "disconnected records\n", c, conn[c], disc[c]);
+			snprintf(msg, sizeof msg,
+			    "client %d: %d connected, %d "
+			    "disconnected records\n",
+			    c, conn[c], disc[c]);
 			if (badconn <= 4)
 				hbuf_add(&rep, msg, strlen(msg));
 		}
 	}
 	nprob += missing + badconn;
 	if (nprob > 0)
-		fprintf(stderr, "%s: %zu records, %d problems:\n%s", who, nrec,
-		    nprob, rep.p);
+		fprintf(stderr, "%s: %zu records, %d problems:\n%s", who, nrec, nprob, rep.p);
 	H_ASSERT(nprob == 0 && nrec == (size_t)(ncli * nlines + 2 * ncli),
 	    "%s: %zu records (want %d), %d missing lines, %d problems "
-	    "(listed above)", who, nrec, ncli * nlines + 2 * ncli, missing,
-	    nprob);
+	    "(listed above)",
+	    who, nrec, ncli * nlines + 2 * ncli, missing, nprob);
 	hbuf_free(&rep);
 	free(seen);
 	free(nextl);
@@ -1787,8 +1766,7 @@ h_next_spawn_hook(void (*fn)(void *), void *arg)
 }
 
 int
-cli_connect_from(const char *src, const char *host, int port,
-    int timeout_ms)
+cli_connect_from(const char *src, const char *host, int port, int timeout_ms)
 {
 	struct sockaddr_storage to, from;
 	socklen_t tolen, fromlen;
@@ -1801,8 +1779,7 @@ cli_connect_from(const char *src, const char *host, int port,
 		errno = EINVAL;
 		return -1;
 	}
-	fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	/*
@@ -1810,8 +1787,7 @@ cli_connect_from(const char *src, const char *host, int port,
 	 * reserved at bind would stay taken for every destination while
 	 * the connection is in TIME_WAIT, and the range runs out.
 	 */
-	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &(int){ 1 },
-	    sizeof(int));
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &(int){ 1 }, sizeof(int));
 	if (bind(fd, (struct sockaddr *)&from, fromlen) == -1) {
 		int err = errno;
 
@@ -1838,8 +1814,7 @@ status_last(const char *log, const char *svc, const char **line)
 		/* At a line start, after "dispatchd: info: " if anything. */
 		while (bol > log && bol[-1] != '\n')
 			bol--;
-		if (bol == p || (p - bol >= 6 &&
-		    memcmp(p - 6, "info: ", 6) == 0)) {
+		if (bol == p || (p - bol >= 6 && memcmp(p - 6, "info: ", 6) == 0)) {
 			*line = p;
 			n++;
 		}
@@ -1849,8 +1824,7 @@ status_last(const char *log, const char *svc, const char **line)
 }
 
 bool
-srv_status(struct srv *s, const char *svc, char *out, size_t cap,
-    int timeout_ms)
+srv_status(struct srv *s, const char *svc, char *out, size_t cap, int timeout_ms)
 {
 	long long end = h_now_ms() + timeout_ms;
 	const char *line;
@@ -1865,8 +1839,7 @@ srv_status(struct srv *s, const char *svc, char *out, size_t cap,
 		/* Only a whole line: the server may be writing it. */
 		if (now > before && strchr(line, '\n') != NULL) {
 			if (cap > 0)
-				snprintf(out, cap, "%.*s",
-				    (int)strcspn(line, "\n"), line);
+				snprintf(out, cap, "%.*s", (int)strcspn(line, "\n"), line);
 			return true;
 		}
 		if (h_now_ms() >= end || !srv_alive(s))
@@ -1885,10 +1858,9 @@ h_status_num(const char *line, const char *name)
 		const char *q = p;
 
 		/* " N name" followed by a separator or the end. */
-		if (q - line >= 3 && q[-1] == ' ' &&
-		    isdigit((unsigned char)q[-2]) &&
-		    (p[nl] == '\0' || p[nl] == ',' || p[nl] == ';' ||
-		    p[nl] == ' ' || p[nl] == '\n')) {
+		if (q - line >= 3 && q[-1] == ' ' && isdigit((unsigned char)q[-2]) &&
+		    (p[nl] == '\0' || p[nl] == ',' || p[nl] == ';' || p[nl] == ' ' ||
+		        p[nl] == '\n')) {
 			q -= 2;
 			while (q > line && isdigit((unsigned char)q[-1]))
 				q--;
@@ -1911,8 +1883,8 @@ srv_status_num(struct srv *s, const char *svc, const char *name)
 }
 
 bool
-srv_status_num_is(struct srv *s, const char *svc, const char *name,
-    long want, char *got, size_t cap, int timeout_ms)
+srv_status_num_is(struct srv *s, const char *svc, const char *name, long want, char *got,
+    size_t cap, int timeout_ms)
 {
 	long long end = h_now_ms() + timeout_ms;
 	char line[1024];
@@ -1952,8 +1924,11 @@ h_proc_cpu_ms(pid_t pid)
 	/* After comm: state ppid pgrp session tty tpgid flags minflt
 	 * cminflt majflt cmajflt utime stime (fields 3..15). */
 	rp = strrchr(buf, ')');
-	if (rp == NULL || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u "
-	    "%*u %*u %*u %lu %lu", &ut, &st) != 2)
+	if (rp == NULL ||
+	    sscanf(rp + 1,
+	        " %*c %*d %*d %*d %*d %*d %*u %*u "
+	        "%*u %*u %*u %lu %lu",
+	        &ut, &st) != 2)
 		return -1;
 	return (long)((ut + st) * 1000 / (unsigned long)hz);
 }

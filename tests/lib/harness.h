@@ -16,8 +16,8 @@
  * H_DEADLINE_MS is "surely long enough on a loaded 2-core machine" for
  * something that normally takes microseconds.
  */
-#define H_DEADLINE_MS	5000
-#define H_START_MS	5000
+#define H_DEADLINE_MS 5000
+#define H_START_MS    5000
 
 /*
  * The models, read at run time from the registry models[] (model.h), in
@@ -26,7 +26,7 @@
  * indexed by model); h_conc_model(i) for i below h_nconc_models(): those
  * that serve connections at once (not serial).
  */
-#define H_MAX_MODELS	16
+#define H_MAX_MODELS 16
 int h_nmodels(void);
 const char *h_model(int i);
 int h_nconc_models(void);
@@ -53,41 +53,41 @@ bool h_verbose(void);
  * then kills and reaps them and removes the temp dirs (Check's fork mode
  * leaves with _exit, so no teardown or atexit handler would run).
  */
-#define H_ASSERT(expr, ...)						\
-	do {								\
-		if (!(expr)) {						\
-			int h_saved_errno_ = errno;			\
-			h_fail(__FILE__, __LINE__, #expr);		\
-			errno = h_saved_errno_;				\
-			ck_assert_msg(0, __VA_ARGS__);			\
-		}							\
+#define H_ASSERT(expr, ...)                                \
+	do {                                               \
+		if (!(expr)) {                             \
+			int h_saved_errno_ = errno;        \
+			h_fail(__FILE__, __LINE__, #expr); \
+			errno = h_saved_errno_;            \
+			ck_assert_msg(0, __VA_ARGS__);     \
+		}                                          \
 	} while (0)
 
 /* For messages: the errno of the failed call (H_ASSERT keeps it intact). */
 #define H_ERR strerror(errno)
 
 /* Asserts that srv_start(s, args) started the server: "WHO: server did not start". */
-#define H_START_OK(s, args, who)					\
-	H_ASSERT(srv_start((s), (args)) == 0, "%s: server did not start",	\
-	    (who))
+#define H_START_OK(s, args, who) \
+	H_ASSERT(srv_start((s), (args)) == 0, "%s: server did not start", (who))
 
 /* Asserts that SIGTERM stops the server with exit status 0 within H_DEADLINE_MS. */
-#define H_STOP_OK(s, who)						\
-	do {								\
-		int h_rc_ = srv_stop((s), SIGTERM, H_DEADLINE_MS);	\
-		H_ASSERT(h_rc_ == 0, "%s: SIGTERM did not give exit "	\
-		    "status 0 (%d%s)", (who), h_rc_,			\
-		    h_rc_ == -1 ? ": still running, killed" : "");	\
+#define H_STOP_OK(s, who)                                                        \
+	do {                                                                     \
+		int h_rc_ = srv_stop((s), SIGTERM, H_DEADLINE_MS);               \
+		H_ASSERT(h_rc_ == 0,                                             \
+		    "%s: SIGTERM did not give exit "                             \
+		    "status 0 (%d%s)",                                           \
+		    (who), h_rc_, h_rc_ == -1 ? ": still running, killed" : ""); \
 	} while (0)
 
 /* Asserts that counter name of service svc comes to be want (srv_status_num_is). */
-#define H_EXPECT_STATUS(s, who, svc, name, want)			\
-	do {								\
-		char h_got_[512];					\
-		H_ASSERT(srv_status_num_is((s), (svc), (name), (want),	\
-		    h_got_, sizeof h_got_, H_DEADLINE_MS),		\
-		    "%s: %s counter of %s is not %ld:\n%s", (who),	\
-		    (name), (svc), (long)(want), h_got_);		\
+#define H_EXPECT_STATUS(s, who, svc, name, want)                                                \
+	do {                                                                                    \
+		char h_got_[512];                                                               \
+		H_ASSERT(srv_status_num_is((s), (svc), (name), (want), h_got_, sizeof h_got_,   \
+		             H_DEADLINE_MS),                                                    \
+		    "%s: %s counter of %s is not %ld:\n%s", (who), (name), (svc), (long)(want), \
+		    h_got_);                                                                    \
 	} while (0)
 
 /* Prints the diagnosis described above and cleans up. */
@@ -116,21 +116,18 @@ TCase *h_tcase(Suite *su, const char *name, int timeout_s);
  * h_tcase with test added as a loop test over every model: the test's
  * model is h_model(_i).  Returns the test case.
  */
-TCase *h_tcase_models(Suite *su, const char *name, int timeout_s,
-    const TTest *test);
+TCase *h_tcase_models(Suite *su, const char *name, int timeout_s, const TTest *test);
 
 /* The same over the models serving connections at once: h_conc_model(_i). */
-TCase *h_tcase_conc_models(Suite *su, const char *name, int timeout_s,
-    const TTest *test);
+TCase *h_tcase_conc_models(Suite *su, const char *name, int timeout_s, const TTest *test);
 
 /*
  * The same over every model times ncases cases (a table's rows): the
  * test's model is h_model(H_LOOP_MODEL(_i)), its case H_LOOP_CASE(_i).
  */
-TCase *h_tcase_models_n(Suite *su, const char *name, int timeout_s,
-    const TTest *test, int ncases);
-#define H_LOOP_MODEL(i)	((i) % h_nmodels())
-#define H_LOOP_CASE(i)	((i) / h_nmodels())
+TCase *h_tcase_models_n(Suite *su, const char *name, int timeout_s, const TTest *test, int ncases);
+#define H_LOOP_MODEL(i) ((i) % h_nmodels())
+#define H_LOOP_CASE(i)  ((i) / h_nmodels())
 
 /*
  * Runs every test of su (output as CK_VERBOSITY says, by default
@@ -141,24 +138,24 @@ int h_run_suite(Suite *su);
 
 /* ---- the server ---------------------------------------------------- */
 
-#define H_MAX_LISTEN	16
+#define H_MAX_LISTEN 16
 
 /* One "listening on ADDR (SERVICE, HANDLER)" line, parsed. */
 struct srv_listen {
-	char addr[128];		/* as printed: "127.0.0.1:40211", "unix:/tmp/x" */
+	char addr[128]; /* as printed: "127.0.0.1:40211", "unix:/tmp/x" */
 	char service[64];
 	char handler[32];
-	int port;		/* 0 for unix: addresses */
+	int port; /* 0 for unix: addresses */
 };
 
 struct srv {
 	pid_t pid;
 	bool reaped;
-	int status;		/* wait(2) status once reaped */
-	int errfd;		/* unlinked temp file holding the server's stderr */
-	int outfd;		/* ... and its stdout */
-	char *log;		/* last snapshot from srv_log() */
-	char *out;		/* last snapshot from srv_stdout() */
+	int status; /* wait(2) status once reaped */
+	int errfd;  /* unlinked temp file holding the server's stderr */
+	int outfd;  /* ... and its stdout */
+	char *log;  /* last snapshot from srv_log() */
+	char *out;  /* last snapshot from srv_stdout() */
 	struct srv_listen ls[H_MAX_LISTEN];
 	int nls;
 };
@@ -241,8 +238,8 @@ void srv_free(struct srv *s);
  * server themselves (systemd-socket-activate), and servers that need an
  * environment or a working directory.  0, or -1 if fork failed.
  */
-int srv_spawn_cmd(struct srv *s, const char *const argv[],
-    const char *const env[], const char *cwd);
+int srv_spawn_cmd(struct srv *s, const char *const argv[], const char *const env[],
+    const char *cwd);
 
 /* Parses the "listening on" lines written so far into s->ls; how many. */
 int srv_listening(struct srv *s);
@@ -316,8 +313,7 @@ int cli_read_until_eof(int fd, struct hbuf *out, int timeout_ms);
  * shut_wr, half-closes and reads up to end of stream.  0, or -1 (deadline
  * or error; errno says).
  */
-int cli_exchange(int fd, const void *p, size_t n, bool shut_wr,
-    struct hbuf *in, int timeout_ms);
+int cli_exchange(int fd, const void *p, size_t n, bool shut_wr, struct hbuf *in, int timeout_ms);
 
 /*
  * Writes str and expects exactly str back within H_DEADLINE_MS (echo).
@@ -338,15 +334,14 @@ bool cli_wait_closed(int fd, int timeout_ms);
  * repeated, or, with period == total, the total bytes at p.  Returns the
  * bytes sent, or -1 with errno if the connection failed.
  */
-long cli_push(int fd, const void *p, size_t period, long total,
-    int stall_ms, int max_ms);
+long cli_push(int fd, const void *p, size_t period, long total, int stall_ms, int max_ms);
 
 /* What became of an echo connection that cli_probe tried. */
 enum h_outcome {
-	H_SERVED,	/* the probe came back */
-	H_REFUSED,	/* closed (EOF or RST) with nothing served */
-	H_HUNG,		/* neither within H_DEADLINE_MS, or something else came */
-	H_NOCONN,	/* connect failed (for callers that connect first) */
+	H_SERVED,  /* the probe came back */
+	H_REFUSED, /* closed (EOF or RST) with nothing served */
+	H_HUNG,    /* neither within H_DEADLINE_MS, or something else came */
+	H_NOCONN,  /* connect failed (for callers that connect first) */
 };
 
 /* "served", "refused", "neither served nor closed", "connect failed". */
@@ -431,7 +426,7 @@ int h_orphans(pid_t *out, int max);
 /* ---- what dispatchd writes ------------------------------------------ */
 
 /* Length of "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". */
-#define H_TS_LEN	27
+#define H_TS_LEN 27
 
 /*
  * Checks that p starts with exactly an RFC 3339 UTC time with six
@@ -450,7 +445,7 @@ struct h_record {
 	long long us;
 	enum h_rec_kind kind;
 	char peer[128];
-	const char *text;	/* H_REC_LINE: points into the parsed line */
+	const char *text; /* H_REC_LINE: points into the parsed line */
 	size_t textlen;
 };
 
@@ -463,7 +458,7 @@ bool h_parse_record(const char *line, size_t len, struct h_record *r);
  * padded) and 10 to 70 letters that vary with c and l, so that a torn or
  * spliced line does not pass for a whole one.
  */
-#define H_LOAD_LINE_MAX	80	/* the longest, without LF and NUL */
+#define H_LOAD_LINE_MAX 80 /* the longest, without LF and NUL */
 
 /*
  * Line l of client c without its LF, NUL-terminated, into buf of cap
@@ -479,8 +474,7 @@ void h_load_lines(struct hbuf *b, int c, int nlines);
  * (a record's text) into *c and *l.  True if it is there and names a
  * client below ncli and a line below nlines; the rest is not checked.
  */
-bool h_load_line_id(const char *t, size_t n, int ncli, int nlines, int *c,
-    int *l);
+bool h_load_line_id(const char *t, size_t n, int ncli, int nlines, int *c, int *l);
 
 /* True if the n bytes at t are exactly line l of client c (no LF). */
 bool h_load_line_is(const char *t, size_t n, int c, int l);
@@ -493,16 +487,14 @@ bool h_load_line_is(const char *t, size_t n, int c, int l);
  * and one disconnected record per client, nothing else.  Otherwise fails
  * the test, "WHO: ..." with the first problems printed to stderr.
  */
-void h_load_verify(const char *who, const char *text, size_t len,
-    const int *port2cli, int ncli, int nlines);
+void h_load_verify(const char *who, const char *text, size_t len, const int *port2cli, int ncli,
+    int nlines);
 
 /*
  * For a report of problems: counts one in *nprob and appends "WHAT 'REC'
  * (LEN bytes)" to rep (REC cut at 100 bytes), for the first 8 only.
  */
-void h_note(struct hbuf *rep, int *nprob, const char *what, const char *rec,
-    int len);
-
+void h_note(struct hbuf *rep, int *nprob, const char *what, const char *rec, int len);
 
 /* ---- limits, sources, status --------------------------------------- */
 
@@ -526,16 +518,14 @@ void h_next_spawn_hook(void (*fn)(void *), void *arg);
  * (numeric, same family as host; port 0) before connecting: loopback
  * accepts any 127.0.0.0/8 source, so tests can play several clients.
  */
-int cli_connect_from(const char *src, const char *host, int port,
-    int timeout_ms);
+int cli_connect_from(const char *src, const char *host, int port, int timeout_ms);
 
 /*
  * Sends SIGUSR1 and waits up to timeout_ms for a new status line of
  * service svc; copies it ("status: service ...", no newline) to out.
  * True if one came.
  */
-bool srv_status(struct srv *s, const char *svc, char *out, size_t cap,
-    int timeout_ms);
+bool srv_status(struct srv *s, const char *svc, char *out, size_t cap, int timeout_ms);
 
 /*
  * The number in front of name in a status line ("connections 2 now" ->
@@ -556,8 +546,8 @@ long srv_status_num(struct srv *s, const char *svc, const char *name);
  * thread updates may lag a moment behind what a client saw.  True if it
  * came to match; got holds the last status line seen.
  */
-bool srv_status_num_is(struct srv *s, const char *svc, const char *name,
-    long want, char *got, size_t cap, int timeout_ms);
+bool srv_status_num_is(struct srv *s, const char *svc, const char *name, long want, char *got,
+    size_t cap, int timeout_ms);
 
 /* User plus system CPU time of pid (all its threads) in ms, -1 if gone. */
 long h_proc_cpu_ms(pid_t pid);

@@ -172,13 +172,11 @@ START_TEST(test_prefix_valid)
 }
 END_TEST
 
-static const char *const bad[] = {
-	"", "/8", "10.0.0.0/", "10.0.0.0/33", "::1/129", "::/1000", "10.0.0/8", "10.1",
-	"10.0.0.0/8/8", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0 /8", " 10.0.0.0",
-	"10.0.0.0/8 ", "10.0.0.0/0x8", "::1/0128", "010.0.0.0/8", "300.0.0.0/8", "1.2.3.4.5",
-	"fe80::1%lo", "[::1]/128", "[::1]", "localhost", "1::2::3", "gggg::1", "*", "any",
-	"10.0.0.0/8,11.0.0.0/8",
-};
+static const char *const bad[] = { "", "/8", "10.0.0.0/", "10.0.0.0/33", "::1/129", "::/1000",
+	"10.0.0/8", "10.1", "10.0.0.0/8/8", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0 /8",
+	" 10.0.0.0", "10.0.0.0/8 ", "10.0.0.0/0x8", "::1/0128", "010.0.0.0/8", "300.0.0.0/8",
+	"1.2.3.4.5", "fe80::1%lo", "[::1]/128", "[::1]", "localhost", "1::2::3", "gggg::1", "*",
+	"any", "10.0.0.0/8,11.0.0.0/8" };
 
 START_TEST(test_prefix_invalid)
 {
@@ -264,7 +262,7 @@ START_TEST(test_allow_only)
 	ck_assert_int_eq(check(r, "::ffff:11.0.0.1"), REFUSE_DENIED);
 	/* Allow non-empty: an IPv6 peer matching nothing is refused. */
 	ck_assert_int_eq(check(r, "::1"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "::a00:1"), REFUSE_DENIED);	/* ::10.0.0.1 is not IPv4 */
+	ck_assert_int_eq(check(r, "::a00:1"), REFUSE_DENIED); /* ::10.0.0.1 is not IPv4 */
 	ck_assert_int_eq(check(r, "unix"), REFUSE_NONE);
 	/* The same through access_admit, with no limits and no setup. */
 	ck_assert_int_eq(admit("10.1.2.3"), REFUSE_NONE);
@@ -297,7 +295,7 @@ START_TEST(test_deny_only)
 	struct access_rules *r = &svc.access;
 
 	add(&r->deny, "::1");
-	add(&r->deny, "::ffff:203.0.113.0/120");	/* written mapped, matches IPv4 */
+	add(&r->deny, "::ffff:203.0.113.0/120"); /* written mapped, matches IPv4 */
 	ck_assert_int_eq(check(r, "::1"), REFUSE_DENIED);
 	ck_assert_int_eq(check(r, "::2"), REFUSE_NONE);
 	ck_assert_int_eq(check(r, "127.0.0.1"), REFUSE_NONE);
@@ -481,10 +479,10 @@ START_TEST(test_rate_max)
 		if (access_admit(&svc, (struct sockaddr *)&a.ss, a.len) != REFUSE_NONE)
 			ck_abort_msg("refused after %ld", i);
 	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_RATE);
-	fake_now += 1000;	/* 1 us: 1 token */
+	fake_now += 1000; /* 1 us: 1 token */
 	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
 	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_RATE);
-	fake_now += 1000LL * 24 * 3600 * SEC;	/* a very long pause */
+	fake_now += 1000LL * 24 * 3600 * SEC; /* a very long pause */
 	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
 }
 END_TEST
@@ -497,7 +495,7 @@ START_TEST(test_both_limits)
 	for (int i = 0; i < 10; i++)
 		ck_assert_int_eq(admit("1.1.1.1"), REFUSE_PER_SOURCE);
 	release("1.1.1.1");
-	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_NONE);	/* the second token */
+	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_NONE); /* the second token */
 	release("1.1.1.1");
 	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_RATE);
 	/* Kept while its bucket is not full, though it has no connection. */
@@ -630,8 +628,7 @@ hammer(void *arg)
 		a[k] = mk(thread_src[k]);
 	for (long i = 0; i < thread_iters; i++) {
 		int k = (int)(rand_r(&seed) % NSOURCES);
-		enum refuse_reason why =
-		    access_admit(&svc, (struct sockaddr *)&a[k].ss, a[k].len);
+		enum refuse_reason why = access_admit(&svc, (struct sockaddr *)&a[k].ss, a[k].len);
 
 		if (why != REFUSE_NONE) {
 			atomic_fetch_add(&refused_total, 1);
@@ -727,7 +724,8 @@ START_TEST(test_threads_handoff)
 		n = 0;
 		while (n < 64) {
 			h[n].a = mk(n % 2 ? "192.0.2.1" : "2001:db8::1");
-			if (access_admit(&svc, (struct sockaddr *)&h[n].a.ss, h[n].a.len) != REFUSE_NONE)
+			if (access_admit(&svc, (struct sockaddr *)&h[n].a.ss, h[n].a.len) !=
+			    REFUSE_NONE)
 				break;
 			n++;
 		}
@@ -766,7 +764,7 @@ START_TEST(test_setup_fini)
 	limits(1, 0);
 	t = svc.sources;
 	ck_assert_ptr_nonnull(t);
-	limits(1, 0);	/* again: kept */
+	limits(1, 0); /* again: kept */
 	ck_assert_ptr_eq(svc.sources, t);
 	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
 	/* Freed with sources still tracked; twice is harmless. */

@@ -13,7 +13,7 @@ START_TEST(test_empty)
 	struct buf b = BUF_INIT;
 
 	ck_assert_int_eq(buf_append(&b, "x", 0), 0);
-	ck_assert_ptr_null(b.data);	/* nothing to hold, nothing allocated */
+	ck_assert_ptr_null(b.data); /* nothing to hold, nothing allocated */
 	ck_assert_uint_eq(b.len, 0);
 	buf_free(&b);
 	ck_assert_ptr_null(b.data);
@@ -159,7 +159,7 @@ START_TEST(test_sink_lend)
 	memcpy(in, "XXXXXX", 6);
 	ck_assert_ptr_ne(sink_peek(&s), in + 1);
 	ck_assert_mem_eq(sink_peek(&s), "bcd", 3);
-	ck_assert_int_eq(sink_keep(&s), 0);	/* nothing lent: nothing to do */
+	ck_assert_int_eq(sink_keep(&s), 0); /* nothing lent: nothing to do */
 	ck_assert_uint_eq(sink_pending(&s), 3);
 
 	/* With bytes pending, lending copies (order is kept). */

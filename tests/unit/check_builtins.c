@@ -13,8 +13,8 @@
 #include "sink.h"
 #include "unit.h"
 
-#define LINE_LEN	74	/* chargen: 72 characters + CR LF */
-#define SECS_1900	2208988800u
+#define LINE_LEN  74 /* chargen: 72 characters + CR LF */
+#define SECS_1900 2208988800u
 
 /* Input with every byte value, NULs and line ends among them. */
 static char input[700];
@@ -247,7 +247,7 @@ START_TEST(test_chargen_input)
 		feed_dropped(&c, input, sizeof(input), chunk);
 		REQUIRE(c.h->more(c.st, &c.s) == 0);
 		REQUIRE(sink_pending(&c.s) == 2 * LINE_LEN);
-		feed_dropped(&c, input, sizeof(input), chunk);	/* while full */
+		feed_dropped(&c, input, sizeof(input), chunk); /* while full */
 		sink_clear(&c.s);
 		REQUIRE(c.h->eof(c.st, &c.s) == 0);
 		REQUIRE(sink_pending(&c.s) == 0 && c.s.more && !c.s.close_after);
@@ -279,11 +279,11 @@ START_TEST(test_daytime)
 	struct conn c;
 
 	ck_assert_int_eq(regcomp(&re,
-			     "^(Sun|Mon|Tue|Wed|Thu|Fri|Sat) "
-			     "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-			     "( [1-9]|[12][0-9]|3[01]) "
-			     "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] [0-9]{4}\r\n$",
-			     REG_EXTENDED | REG_NOSUB),
+	                     "^(Sun|Mon|Tue|Wed|Thu|Fri|Sat) "
+	                     "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+	                     "( [1-9]|[12][0-9]|3[01]) "
+	                     "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] [0-9]{4}\r\n$",
+	                     REG_EXTENDED | REG_NOSUB),
 	    0);
 	time_t t0 = time(NULL);
 	conn_open(&c, "daytime", 1);

@@ -15,29 +15,29 @@
 #include "model.h"
 #include "unit.h"
 
-#define SPEC_EXAMPLE                                                                  \
-	"model        = \"epoll\"\n"                                                  \
-	"max_clients  = 1024\n"                                                       \
-	"idle_timeout = 300\n"                                                        \
-	"max_line     = 8192\n"                                                       \
-	"max_pending  = 262144\n"                                                     \
-	"backlog      = 128\n"                                                        \
-	"shutdown_timeout = 5\n"                                                      \
-	"\n"                                                                          \
-	"service \"echo\"      { listen = {\"127.0.0.1:7007\"}  handler = \"echo\" }\n" \
+#define SPEC_EXAMPLE                                                                         \
+	"model        = \"epoll\"\n"                                                         \
+	"max_clients  = 1024\n"                                                              \
+	"idle_timeout = 300\n"                                                               \
+	"max_line     = 8192\n"                                                              \
+	"max_pending  = 262144\n"                                                            \
+	"backlog      = 128\n"                                                               \
+	"shutdown_timeout = 5\n"                                                             \
+	"\n"                                                                                 \
+	"service \"echo\"      { listen = {\"127.0.0.1:7007\"}  handler = \"echo\" }\n"      \
 	"service \"timestamp\" { listen = {\"127.0.0.1:7013\"}  handler = \"timestamp\" }\n" \
-	"service \"logger\"    { listen = {\"127.0.0.1:7514\"}  handler = \"logger\"\n" \
+	"service \"logger\"    { listen = {\"127.0.0.1:7514\"}  handler = \"logger\"\n"      \
 	"                      output = \"dispatchd-logger.log\"  ack = false }\n"
 
 /* The valid names an unknown key or option gets, written out here on purpose. */
-#define GLOBAL_KEYS                                                                     \
-	"model, max_clients, idle_timeout, max_line, max_pending, backlog, "           \
-	"shutdown_timeout, max_per_source, rate_limit, allow, deny, mode, "            \
+#define GLOBAL_KEYS                                                          \
+	"model, max_clients, idle_timeout, max_line, max_pending, backlog, " \
+	"shutdown_timeout, max_per_source, rate_limit, allow, deny, mode, "  \
 	"timestamp_format, pidfile, user, service"
-#define SERVICE_KEYS                                                                    \
+#define SERVICE_KEYS                                                                   \
 	"listen, handler, output, ack, timestamp_format, max_per_source, rate_limit, " \
 	"allow, deny, mode"
-#define LONG_OPTS                                                                       \
+#define LONG_OPTS                                                                      \
 	"--config, --model, --handler, --listen, --max-clients, --idle-timeout, "      \
 	"--max-line, --max-pending, --backlog, --shutdown-timeout, --max-per-source, " \
 	"--rate-limit, --allow, --deny, --logger-output, --logger-ack, "               \
@@ -102,8 +102,8 @@ assert_err_has(const char *want)
 static void
 assert_parse_fails(const char *text, const char *want1, const char *want2)
 {
-	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == -1,
-	    "accepted: %s", text);
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == -1, "accepted: %s",
+	    text);
 	assert_err_has("t.conf");
 	assert_err_has(want1);
 	if (want2 != NULL)
@@ -175,8 +175,8 @@ START_TEST(test_spec_example)
 {
 	struct service *s;
 
-	ck_assert_msg(conf_parse_text(&cf, "spec.conf", SPEC_EXAMPLE, err, sizeof(err)) == 0,
-	    "%s", err);
+	ck_assert_msg(conf_parse_text(&cf, "spec.conf", SPEC_EXAMPLE, err, sizeof(err)) == 0, "%s",
+	    err);
 	ck_assert_ptr_eq(cf.model, model_find("epoll"));
 	ck_assert_int_eq(cf.max_clients, 1024);
 	ck_assert_int_eq(cf.idle_timeout, 300);
@@ -296,8 +296,8 @@ START_TEST(test_handler_from_title)
 	ck_assert_ptr_eq(svc_named("timestamp")->handler, handler_find("timestamp"));
 	ck_assert_ptr_eq(svc_named("logger")->handler, handler_find("logger"));
 
-	assert_parse_fails("service web { listen = {\"127.0.0.1:0\"} }\n", "service 'web': no handler",
-	    valid_handlers());
+	assert_parse_fails("service web { listen = {\"127.0.0.1:0\"} }\n",
+	    "service 'web': no handler", valid_handlers());
 }
 END_TEST
 
@@ -312,8 +312,8 @@ START_TEST(test_bad_model)
 	ck_assert_str_ne(names, "");
 	ck_assert_str_eq(valid_models(), names);
 	conf_free(&cf);
-	snprintf(want, sizeof(want), "t.conf: invalid model 'epol' (did you mean 'epoll'? valid: %s)",
-	    valid_models());
+	snprintf(want, sizeof(want),
+	    "t.conf: invalid model 'epol' (did you mean 'epoll'? valid: %s)", valid_models());
 	assert_parse_fails("model = \"epol\"\n", want, NULL);
 }
 END_TEST
@@ -396,8 +396,7 @@ START_TEST(test_numbers_flags)
 	char arg[64], want[160];
 
 	snprintf(arg, sizeof(arg), "%ld", max);
-	ck_assert_msg(LOAD("-l", "127.0.0.1:0", (char *)flag, arg) == 0, "%s",
-	    err);
+	ck_assert_msg(LOAD("-l", "127.0.0.1:0", (char *)flag, arg) == 0, "%s", err);
 	conf_free(&cf);
 
 	snprintf(arg, sizeof(arg), "%ld", min - 1);
@@ -406,8 +405,7 @@ START_TEST(test_numbers_flags)
 	assert_err_has(want);
 	conf_free(&cf);
 
-	ck_assert_int_eq(LOAD((char *)flag, "abc", "-l", "127.0.0.1:0"),
-	    -1);
+	ck_assert_int_eq(LOAD((char *)flag, "abc", "-l", "127.0.0.1:0"), -1);
 	snprintf(want, sizeof(want), "%s: 'abc' is not a number (%ld..%ld)", flag, min, max);
 	assert_err_has(want);
 	conf_free(&cf);
@@ -438,8 +436,7 @@ START_TEST(test_unknown_key)
 	    "t.conf:2: no such option 'lisen' (did you mean 'listen'? valid: " SERVICE_KEYS ")");
 	conf_free(&cf);
 	/* A key of the other level is no fix: "ack" is a service key only. */
-	assert_parse_fails("acks = true\n", "no such option 'acks' (valid: " GLOBAL_KEYS ")",
-	    NULL);
+	assert_parse_fails("acks = true\n", "no such option 'acks' (valid: " GLOBAL_KEYS ")", NULL);
 	conf_free(&cf);
 	assert_parse_fails("max-clients = 5\n", "(did you mean 'max_clients'? valid: ", NULL);
 	conf_free(&cf);
@@ -451,8 +448,8 @@ START_TEST(test_unknown_key)
 	    "no such option 'servce' (did you mean 'service'? valid: ", NULL);
 	conf_free(&cf);
 	/* A unique beginning is a near miss too; an ambiguous one is not. */
-	assert_parse_fails("timestamp = \"%s\"\n", "(did you mean 'timestamp_format'? valid: ",
-	    NULL);
+	assert_parse_fails("timestamp = \"%s\"\n",
+	    "(did you mean 'timestamp_format'? valid: ", NULL);
 	conf_free(&cf);
 	assert_parse_fails("max = 5\n", "no such option 'max' (valid: " GLOBAL_KEYS ")", NULL);
 	conf_free(&cf);
@@ -489,8 +486,8 @@ END_TEST
 
 START_TEST(test_missing_listen)
 {
-	assert_parse_fails("service echo { handler = \"echo\" }\n", "service 'echo': no listen address",
-	    NULL);
+	assert_parse_fails("service echo { handler = \"echo\" }\n",
+	    "service 'echo': no listen address", NULL);
 }
 END_TEST
 
@@ -507,7 +504,8 @@ END_TEST
 
 START_TEST(test_bad_strings)
 {
-	assert_parse_fails("service timestamp { listen = {\"127.0.0.1:1\"} timestamp_format = \"\" }\n",
+	assert_parse_fails(
+	    "service timestamp { listen = {\"127.0.0.1:1\"} timestamp_format = \"\" }\n",
 	    "service 'timestamp': invalid timestamp_format ''", NULL);
 	conf_free(&cf);
 	assert_parse_fails("timestamp_format = \"\"\n", "invalid timestamp_format ''", NULL);
@@ -564,7 +562,8 @@ END_TEST
 
 START_TEST(test_load_file_and_overrides)
 {
-	const char *path = write_conf(SPEC_EXAMPLE "pidfile = \"/file.pid\"\nuser = \"fileuser\"\n");
+	const char *path = write_conf(
+	    SPEC_EXAMPLE "pidfile = \"/file.pid\"\nuser = \"fileuser\"\n");
 	size_t i;
 
 	ck_assert_msg(LOAD("-c", (char *)path) == 0, "%s", err);
@@ -577,14 +576,11 @@ START_TEST(test_load_file_and_overrides)
 	conf_free(&cf);
 	memset(&cf, 0, sizeof(cf));
 
-	ck_assert_msg(LOAD("-c", (char *)path, "-m", "thread",
-	                  "--max-clients", "7", "--idle-timeout=0",
-	                  "--max-line", "100", "--max-pending", "200",
-	                  "--backlog", "5", "--shutdown-timeout", "9",
-	                  "--pidfile", "/flag.pid", "--user", "flaguser",
-	                  "--logger-output", "-", "--logger-ack",
-	                  "--timestamp-format", "%T", "-d", "-t",
-	                  "-vv", "-q", "--verbose") == 0,
+	ck_assert_msg(LOAD("-c", (char *)path, "-m", "thread", "--max-clients", "7",
+	                  "--idle-timeout=0", "--max-line", "100", "--max-pending", "200",
+	                  "--backlog", "5", "--shutdown-timeout", "9", "--pidfile", "/flag.pid",
+	                  "--user", "flaguser", "--logger-output", "-", "--logger-ack",
+	                  "--timestamp-format", "%T", "-d", "-t", "-vv", "-q", "--verbose") == 0,
 	    "%s", err);
 	ck_assert_str_eq(cf.model->name, "thread");
 	ck_assert_int_eq(cf.max_clients, 7);
@@ -614,8 +610,8 @@ START_TEST(test_load_listen_replaces)
 	const char *path = write_conf("max_clients = 5\ntimestamp_format = \"%F\"\n" SPEC_EXAMPLE);
 
 	/* The file's max_clients line comes first; SPEC_EXAMPLE's 1024 wins later. */
-	ck_assert_msg(LOAD("-c", (char *)path, "-l", "127.0.0.1:0",
-	                  "--listen=[::1]:0", "-l", "unix:/tmp/x.sock") == 0,
+	ck_assert_msg(LOAD("-c", (char *)path, "-l", "127.0.0.1:0", "--listen=[::1]:0", "-l",
+	                  "unix:/tmp/x.sock") == 0,
 	    "%s", err);
 	ck_assert_uint_eq(cf.nsvcs, 3);
 	ck_assert_str_eq(cf.svcs[0].name, "echo");
@@ -634,8 +630,8 @@ START_TEST(test_load_listen_replaces)
 	memset(&cf, 0, sizeof(cf));
 
 	/* No file: only the flags. */
-	ck_assert_msg(LOAD("-H", "timestamp", "-l", "*:0",
-	                  "-l", "localhost:0", "--logger-ack") == 0,
+	ck_assert_msg(LOAD("-H", "timestamp", "-l", "*:0", "-l", "localhost:0", "--logger-ack") ==
+	        0,
 	    "%s", err);
 	ck_assert_ptr_null(cf.config_path);
 	ck_assert_uint_eq(cf.nsvcs, 2);
@@ -666,14 +662,18 @@ START_TEST(test_load_errors)
 	ck_assert_str_eq(err,
 	    "unknown option '--bogus' (valid: " LONG_OPTS "); try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("-vx"), -1);
-	ck_assert_str_eq(err, "unknown option '-x' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
+	ck_assert_str_eq(err,
+	    "unknown option '-x' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("--daemon", "-xv"), -1);
-	ck_assert_str_eq(err, "unknown option '-x' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
+	ck_assert_str_eq(err,
+	    "unknown option '-x' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("--max-clients=5", "-:"), -1);
-	ck_assert_str_eq(err, "unknown option '-:' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
+	ck_assert_str_eq(err,
+	    "unknown option '-:' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
 	/* A short option gets no guess: '-M' is not taken for '-m'. */
 	ck_assert_int_eq(LOAD("-M", "epoll"), -1);
-	ck_assert_str_eq(err, "unknown option '-M' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
+	ck_assert_str_eq(err,
+	    "unknown option '-M' (valid: " SHORT_OPTS "); try 'dispatchd --help'");
 
 	/* Near misses get the closest long option, then the list all the same. */
 	ck_assert_int_eq(LOAD("--modle", "epoll"), -1);
@@ -692,7 +692,8 @@ START_TEST(test_load_errors)
 	assert_err_has("(did you mean '--timestamp-format'? valid: ");
 	/* Two edits away is too far for a short word. */
 	ck_assert_int_eq(LOAD("--mdl", "epoll"), -1);
-	ck_assert_str_eq(err, "unknown option '--mdl' (valid: " LONG_OPTS "); try 'dispatchd --help'");
+	ck_assert_str_eq(err,
+	    "unknown option '--mdl' (valid: " LONG_OPTS "); try 'dispatchd --help'");
 	/* An abbreviation of several: getopt_long says only '?'. */
 	ck_assert_int_eq(LOAD("--max=5"), -1);
 	ck_assert_str_eq(err,
@@ -738,16 +739,13 @@ START_TEST(test_load_errors)
 	assert_err_has("expected HOST:PORT");
 	ck_assert_int_eq(LOAD("-H", "echo"), -1);
 	ck_assert_str_eq(err, "--handler 'echo' needs --listen ADDR");
-	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--timestamp-format="),
-	    -1);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--timestamp-format="), -1);
 	assert_err_has("--timestamp-format: invalid timestamp_format ''");
-	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--logger-output", ""),
-	    -1);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--logger-output", ""), -1);
 	assert_err_has("--logger-output: empty value");
 
 	/* Bad flags are reported before the file is read. */
-	ck_assert_int_eq(LOAD("-c", "/nonexistent/x.conf", "--backlog", "0"),
-	    -1);
+	ck_assert_int_eq(LOAD("-c", "/nonexistent/x.conf", "--backlog", "0"), -1);
 	assert_err_has("--backlog: 0 out of range (1..65535)");
 }
 END_TEST
@@ -887,7 +885,8 @@ START_TEST(test_access_file_errors)
 	conf_free(&cf);
 	assert_parse_fails("deny = \"\"\n", "t.conf:1: deny: invalid prefix ''", NULL);
 	conf_free(&cf);
-	assert_parse_fails("service echo {\n listen = \"127.0.0.1:0\"\n deny = {\"::1\", \"10.0.0.1/8\"} }\n",
+	assert_parse_fails(
+	    "service echo {\n listen = \"127.0.0.1:0\"\n deny = {\"::1\", \"10.0.0.1/8\"} }\n",
 	    "t.conf:3: service 'echo': deny: invalid prefix '10.0.0.1/8'",
 	    "did you mean 10.0.0.0/8?");
 	conf_free(&cf);
@@ -931,9 +930,9 @@ START_TEST(test_access_flags)
 	    "            deny = \"::2\" }\n");
 	struct service *s;
 
-	ck_assert_msg(LOAD("-c", (char *)path, "--max-per-source", "7", "--rate-limit=9",
-	                  "--allow", "192.0.2.0/24", "--allow", "::ffff:198.51.100.7",
-	                  "--deny", "192.0.2.128/25") == 0,
+	ck_assert_msg(LOAD("-c", (char *)path, "--max-per-source", "7", "--rate-limit=9", "--allow",
+	                  "192.0.2.0/24", "--allow", "::ffff:198.51.100.7", "--deny",
+	                  "192.0.2.128/25") == 0,
 	    "%s", err);
 	ck_assert_int_eq(cf.max_per_source, 7);
 	ck_assert_int_eq(cf.rate_limit, 9);
@@ -989,8 +988,9 @@ END_TEST
 START_TEST(test_access_flag_errors)
 {
 	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--allow", "10.0.0.0/33"), -1);
-	ck_assert_str_eq(err, "--allow: invalid prefix '10.0.0.0/33' (expected ADDRESS or "
-	                      "ADDRESS/LEN, e.g. 10.0.0.0/8 or ::1/128)");
+	ck_assert_str_eq(err,
+	    "--allow: invalid prefix '10.0.0.0/33' (expected ADDRESS or "
+	    "ADDRESS/LEN, e.g. 10.0.0.0/8 or ::1/128)");
 	conf_free(&cf);
 	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--deny", "::1", "--deny=2001:db8::1/32"), -1);
 	assert_err_has("--deny: invalid prefix '2001:db8::1/32'");
@@ -1024,7 +1024,8 @@ START_TEST(test_help_version)
 
 	out = capture_stdout(&r, run_help);
 	ck_assert_int_eq(r, 1);
-	ck_assert_ptr_nonnull(strstr(out, "dispatchd [-c FILE] [-m MODEL] [-H HANDLER] [-l ADDR]... [options]"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "dispatchd [-c FILE] [-m MODEL] [-H HANDLER] [-l ADDR]... [options]"));
 	ck_assert_ptr_nonnull(strstr(out, "--shutdown-timeout SEC"));
 	ck_assert_ptr_nonnull(strstr(out, "--max-per-source N"));
 	ck_assert_ptr_nonnull(strstr(out, "--rate-limit N"));

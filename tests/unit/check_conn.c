@@ -64,11 +64,11 @@ send_some(struct conns *cs, struct conn *c, size_t max, struct bytes *got)
 /* ---- a recording handler: what it was given, replies, holds on demand ---- */
 
 struct rec {
-	struct bytes seen;	/* every byte consumed, in order */
+	struct bytes seen; /* every byte consumed, in order */
 	int eofs;
-	int empty_calls;	/* data() without input: conn_resume */
-	bool hold;		/* hold the sink instead of consuming */
-	size_t per_call;	/* at most this much consumed per data() (0: 10) */
+	int empty_calls; /* data() without input: conn_resume */
+	bool hold;       /* hold the sink instead of consuming */
+	size_t per_call; /* at most this much consumed per data() (0: 10) */
 };
 
 static int
@@ -180,7 +180,7 @@ START_TEST(test_echo_chunked)
 		} else if ((want & CONN_WANT_READ) && !(c->flags & CONN_RD_EOF)) {
 			conn_input_end(c);
 		} else {
-			REQUIRE(want & CONN_WANT_WRITE);	/* never stuck */
+			REQUIRE(want & CONN_WANT_WRITE); /* never stuck */
 		}
 		REQUIRE(sink_pending(&c->out) <= ECHO_CAP);
 		/* Lent bytes point into in[], which stays: no keep needed. */
@@ -212,7 +212,7 @@ START_TEST(test_daytime_close_after)
 
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(conn_start(c, &pe), 0);
-	ck_assert_uint_eq(sink_pending(&c->out), 26);	/* "Sun Dec  6 05:55:49 2026\r\n" */
+	ck_assert_uint_eq(sink_pending(&c->out), 26); /* "Sun Dec  6 05:55:49 2026\r\n" */
 	ck_assert_int_eq(conn_done(c), CONN_GOING);
 	ck_assert(conn_wants(NULL, c) & CONN_WANT_WRITE);
 	send_some(NULL, c, 5, &got);
@@ -294,11 +294,11 @@ START_TEST(test_cut_hands_over)
 	r = rec_of(c);
 	ck_assert_int_eq(conn_start(c, &pe), 0);
 	ck_assert_int_eq(conn_input(NULL, c, kept, sizeof(kept)), 0);
-	ck_assert_uint_eq(r->seen.len, 100);	/* the sink filled at its cap */
+	ck_assert_uint_eq(r->seen.len, 100); /* the sink filled at its cap */
 	ck_assert_uint_eq(c->in.len, 400);
 	ck_assert_int_eq(conn_wants(NULL, c) & CONN_WANT_READ, 0);
 	ck_assert_int_eq(write(sv[1], waiting, sizeof(waiting)), (ssize_t)sizeof(waiting));
-	conn_cut(c, sv[0], buf, sizeof(buf));	/* a small buffer: many reads */
+	conn_cut(c, sv[0], buf, sizeof(buf)); /* a small buffer: many reads */
 	ck_assert_uint_eq(r->seen.len, sizeof(kept) + sizeof(waiting));
 	ck_assert(memcmp(r->seen.p, kept, sizeof(kept)) == 0);
 	ck_assert(memcmp(r->seen.p + sizeof(kept), waiting, sizeof(waiting)) == 0);
@@ -332,7 +332,7 @@ START_TEST(test_cut_without_reading)
 	conn_cut(c, -1, buf, sizeof(buf));
 	ck_assert_uint_eq(r->seen.len, 10);
 	ck_assert_int_eq(r->eofs, 1);
-	ck_assert_int_eq(recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT), 6);	/* left alone */
+	ck_assert_int_eq(recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT), 6); /* left alone */
 	conn_free(NULL, c);
 	close(sv[0]);
 	close(sv[1]);
@@ -389,7 +389,7 @@ START_TEST(test_idle_order)
 	}
 	ck_assert_int_eq(conn_idle_due(&cs), 1000);
 	cs.now_ms = 30;
-	ck_assert_int_eq(conn_input(&cs, c[0], "x", 1), 0);	/* activity */
+	ck_assert_int_eq(conn_input(&cs, c[0], "x", 1), 0); /* activity */
 	ck_assert_int_eq(conn_idle_due(&cs), 1010);
 	cs.now_ms = 1009;
 	ck_assert_ptr_null(conn_idle_expired(&cs));

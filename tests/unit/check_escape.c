@@ -19,7 +19,7 @@ esc(const char *in, size_t n)
 	memset(out, '#', sizeof(out));
 	size_t len = escape_line(out, in, n);
 	ck_assert_uint_le(len, ESCAPE_MAX(n));
-	ck_assert_int_eq(out[len], '#');	/* nothing written past the result */
+	ck_assert_int_eq(out[len], '#'); /* nothing written past the result */
 	out[len] = '\0';
 	return out;
 }
@@ -59,18 +59,18 @@ END_TEST
 
 START_TEST(test_valid_utf8)
 {
-	ck_assert_str_eq(ESC("\xc2\x80"), "\xc2\x80");		/* U+0080 */
-	ck_assert_str_eq(ESC("caf\xc3\xa9"), "caf\xc3\xa9");	/* é */
-	ck_assert_str_eq(ESC("\xdf\xbf"), "\xdf\xbf");		/* U+07FF */
-	ck_assert_str_eq(ESC("\xe0\xa0\x80"), "\xe0\xa0\x80");	/* U+0800 */
-	ck_assert_str_eq(ESC("\xe2\x82\xac"), "\xe2\x82\xac");	/* € */
-	ck_assert_str_eq(ESC("\xed\x9f\xbf"), "\xed\x9f\xbf");	/* U+D7FF */
-	ck_assert_str_eq(ESC("\xee\x80\x80"), "\xee\x80\x80");	/* U+E000 */
-	ck_assert_str_eq(ESC("\xef\xbf\xbf"), "\xef\xbf\xbf");	/* U+FFFF */
-	ck_assert_str_eq(ESC("\xf0\x90\x80\x80"), "\xf0\x90\x80\x80");	/* U+10000 */
-	ck_assert_str_eq(ESC("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");	/* 😀 */
+	ck_assert_str_eq(ESC("\xc2\x80"), "\xc2\x80");                 /* U+0080 */
+	ck_assert_str_eq(ESC("caf\xc3\xa9"), "caf\xc3\xa9");           /* é */
+	ck_assert_str_eq(ESC("\xdf\xbf"), "\xdf\xbf");                 /* U+07FF */
+	ck_assert_str_eq(ESC("\xe0\xa0\x80"), "\xe0\xa0\x80");         /* U+0800 */
+	ck_assert_str_eq(ESC("\xe2\x82\xac"), "\xe2\x82\xac");         /* € */
+	ck_assert_str_eq(ESC("\xed\x9f\xbf"), "\xed\x9f\xbf");         /* U+D7FF */
+	ck_assert_str_eq(ESC("\xee\x80\x80"), "\xee\x80\x80");         /* U+E000 */
+	ck_assert_str_eq(ESC("\xef\xbf\xbf"), "\xef\xbf\xbf");         /* U+FFFF */
+	ck_assert_str_eq(ESC("\xf0\x90\x80\x80"), "\xf0\x90\x80\x80"); /* U+10000 */
+	ck_assert_str_eq(ESC("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80"); /* 😀 */
 	ck_assert_str_eq(ESC("\xf3\xbf\xbf\xbf"), "\xf3\xbf\xbf\xbf");
-	ck_assert_str_eq(ESC("\xf4\x8f\xbf\xbf"), "\xf4\x8f\xbf\xbf");	/* U+10FFFF */
+	ck_assert_str_eq(ESC("\xf4\x8f\xbf\xbf"), "\xf4\x8f\xbf\xbf"); /* U+10FFFF */
 	ck_assert_str_eq(ESC("x\xc3\xa9\te\xe2\x82\xac!"), "x\xc3\xa9\te\xe2\x82\xac!");
 }
 END_TEST
@@ -79,7 +79,7 @@ START_TEST(test_overlong)
 {
 	ck_assert_str_eq(ESC("\xc0\x80"), "\\xC0\\x80");
 	ck_assert_str_eq(ESC("\xc1\xbf"), "\\xC1\\xBF");
-	ck_assert_str_eq(ESC("\xc0\xaf"), "\\xC0\\xAF");	/* overlong '/' */
+	ck_assert_str_eq(ESC("\xc0\xaf"), "\\xC0\\xAF"); /* overlong '/' */
 	ck_assert_str_eq(ESC("\xe0\x80\x80"), "\\xE0\\x80\\x80");
 	ck_assert_str_eq(ESC("\xe0\x9f\xbf"), "\\xE0\\x9F\\xBF");
 	ck_assert_str_eq(ESC("\xf0\x80\x80\x80"), "\\xF0\\x80\\x80\\x80");
@@ -199,7 +199,7 @@ hexval(char c)
 		return c - '0';
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
-	return -1;	/* lower case is not what we write */
+	return -1; /* lower case is not what we write */
 }
 
 /* Inverse of escaping: every "\xHH" back to its byte. */
@@ -240,7 +240,8 @@ START_TEST(test_random_roundtrip)
 			if (rand_r(&seed) % 2) {
 				in[n++] = (unsigned char)rand_r(&seed);
 			} else {
-				const char *p = pieces[rand_r(&seed) % (sizeof(pieces) / sizeof(*pieces))];
+				const char *p =
+				    pieces[rand_r(&seed) % (sizeof(pieces) / sizeof(*pieces))];
 				size_t k = strlen(p);
 				if (n + k > sizeof(in))
 					break;

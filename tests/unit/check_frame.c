@@ -15,12 +15,12 @@ struct coll {
 	char text[65536];
 	size_t len;
 	size_t lines;
-	bool reply;		/* write each line + LF to the sink */
-	const char *fail_on;	/* return -1 for this line */
-	const char *base;	/* input of the current feed, for the zero-copy test */
+	bool reply;          /* write each line + LF to the sink */
+	const char *fail_on; /* return -1 for this line */
+	const char *base;    /* input of the current feed, for the zero-copy test */
 	size_t base_len;
-	size_t direct;		/* lines delivered from inside base */
-	bool count_only;	/* only count, for huge inputs */
+	size_t direct;   /* lines delivered from inside base */
+	bool count_only; /* only count, for huge inputs */
 	size_t longest, last;
 };
 
@@ -125,7 +125,10 @@ struct fcase {
 	const char *want;
 };
 
-#define FC(s, max, want) { s, sizeof(s) - 1, max, want }
+#define FC(s, max, want)                    \
+	{                                   \
+		s, sizeof(s) - 1, max, want \
+	}
 
 static const struct fcase fcases[] = {
 	FC("", 8, ""),
@@ -173,7 +176,7 @@ START_TEST(test_cases)
 	struct coll ref = { 0 };
 
 	ref_frame(&ref, fc->in, fc->n, fc->max);
-	ck_assert_str_eq(ref.text, fc->want);	/* the oracle agrees with the table */
+	ck_assert_str_eq(ref.text, fc->want); /* the oracle agrees with the table */
 	for (size_t chunk = 1; chunk <= fc->n + 1; chunk++) {
 		for (int tight = 0; tight < 2; tight++) {
 			struct coll c = { 0 };
@@ -208,8 +211,8 @@ START_TEST(test_random)
 		c.reply = true;
 		feed_chunks(&c, in, n, max, chunk, cap);
 		if (strcmp(c.text, ref.text) != 0)
-			ck_abort_msg("iter %d max %zu chunk %zu cap %zu: got \"%s\" want \"%s\"", iter, max, chunk, cap,
-		    c.text, ref.text);
+			ck_abort_msg("iter %d max %zu chunk %zu cap %zu: got \"%s\" want \"%s\"",
+			    iter, max, chunk, cap, c.text, ref.text);
 	}
 }
 END_TEST
@@ -230,7 +233,7 @@ START_TEST(test_storage)
 	ck_assert_ptr_nonnull(f.line);
 	ck_assert(frame_pending(&f));
 	ck_assert_int_eq(frame_feed(&f, "i\nj", 3, coll_line, &c, &s), 3);
-	ck_assert_ptr_nonnull(f.line);	/* "j" is pending */
+	ck_assert_ptr_nonnull(f.line); /* "j" is pending */
 	ck_assert_int_eq(frame_feed(&f, "\n", 1, coll_line, &c, &s), 1);
 	ck_assert_ptr_null(f.line);
 	ck_assert_str_eq(c.text, "abc|def|ghi|j|");
@@ -266,7 +269,7 @@ START_TEST(test_zero_copy)
 	ck_assert_uint_eq(c.direct, 5);
 	ck_assert_int_eq(frame_eof(&f, coll_line, &c, &s), 0);
 	ck_assert_str_eq(c.text, "one|two|three|-is-l|ong|four|");
-	ck_assert_uint_eq(c.direct, 5);	/* "four" came from storage */
+	ck_assert_uint_eq(c.direct, 5); /* "four" came from storage */
 }
 END_TEST
 

@@ -1,7 +1,7 @@
 /* check_handlers.c - unit tests for the handlers, driven through the registry. */
 #include <check.h>
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -102,10 +102,8 @@ mksvc(void)
 
 /* The handlers of every build, in the registry's order; others may come
  * between and after them without a change here. */
-static const struct handler *const known[] = {
-	&handler_echo, &handler_timestamp, &handler_logger, &handler_discard,
-	&handler_chargen, &handler_daytime, &handler_time,
-};
+static const struct handler *const known[] = { &handler_echo, &handler_timestamp, &handler_logger,
+	&handler_discard, &handler_chargen, &handler_daytime, &handler_time };
 
 START_TEST(test_registry)
 {
@@ -120,8 +118,8 @@ START_TEST(test_registry)
 		ck_assert_ptr_eq(handler_find(h->name), h);
 		ck_assert_ptr_nonnull(h->summary);
 		ck_assert(h->open != NULL && h->data != NULL && h->eof != NULL && h->close != NULL);
-		used += (size_t)snprintf(want + used, sizeof(want) - used, "%s%s", i > 0 ? ", " : "",
-		    h->name);
+		used += (size_t)snprintf(want + used, sizeof(want) - used, "%s%s",
+		    i > 0 ? ", " : "", h->name);
 		ck_assert_uint_lt(used, sizeof(want));
 	}
 	ck_assert_uint_eq(k, sizeof(known) / sizeof(known[0]));
@@ -171,7 +169,7 @@ START_TEST(test_scratch)
 
 	ck_assert_ptr_nonnull(p);
 	memset(p, 'a', 10);
-	ck_assert_ptr_eq(handler_scratch(5), p);	/* reused, not reallocated */
+	ck_assert_ptr_eq(handler_scratch(5), p); /* reused, not reallocated */
 	handler_scratch_done();
 	/* Small: kept as it was, not freed and allocated again (the
 	 * allocator would have written its list pointers into it). */
@@ -183,7 +181,7 @@ START_TEST(test_scratch)
 	memset(p, 'b', 1 << 20);
 	if (measure)
 		ck_assert_uint_ge(heap_used(), base + (1 << 20));
-	handler_scratch_done();	/* too large to keep: released */
+	handler_scratch_done(); /* too large to keep: released */
 	if (measure)
 		ck_assert_uint_lt(heap_used(), base + (1 << 20));
 	p = handler_scratch(100);
@@ -204,8 +202,8 @@ START_TEST(test_echo_chunks)
 		in[i] = (char)(i % 3 == 0 ? 0 : i * 13);
 	for (size_t chunk = 1; chunk <= 70; chunk++) {
 		for (size_t cap = 1; cap <= 4096; cap *= 8) {
-			struct bytes got =
-			    run_conn("echo", &svc, "127.0.0.1:1", in, sizeof(in), chunk, cap, END_EOF);
+			struct bytes got = run_conn("echo", &svc, "127.0.0.1:1", in, sizeof(in),
+			    chunk, cap, END_EOF);
 			ck_assert_uint_eq(got.len, sizeof(in));
 			ck_assert_mem_eq(got.p, in, sizeof(in));
 			free(got.p);
@@ -234,7 +232,7 @@ START_TEST(test_echo_room)
 		sink_clear(&s);
 		ck_assert_int_eq(h->data(states[i], "fghij", 5, &s), 5);
 		ck_assert_int_eq(h->eof(states[i], &s), 0);
-		ck_assert_uint_eq(sink_pending(&s), 5);	/* eof adds nothing */
+		ck_assert_uint_eq(sink_pending(&s), 5); /* eof adds nothing */
 		h->close(states[i]);
 		sink_clear(&s);
 	}
@@ -498,7 +496,7 @@ START_TEST(test_logger_records)
 		log_setup(&svc, path);
 		struct bytes got = run_conn("logger", &svc, "127.0.0.1:5555", in, sizeof(in) - 1,
 		    chunk, 64, END_EOF);
-		ck_assert_uint_eq(got.len, 0);	/* no ack: nothing back */
+		ck_assert_uint_eq(got.len, 0); /* no ack: nothing back */
 		handler_logger.fini(&svc);
 		ck_assert_ptr_null(svc.hdata);
 		char *log = slurp(path), *s = strip_times(log);
@@ -597,8 +595,8 @@ START_TEST(test_logger_partial_at_close)
 
 	log_setup(&svc, path);
 	svc.ack = true;
-	struct bytes got =
-	    run_conn("logger", &svc, "unix", "done\nhalf a li", 14, 5, 1024, END_CLOSE);
+	struct bytes got = run_conn("logger", &svc, "unix", "done\nhalf a li", 14, 5, 1024,
+	    END_CLOSE);
 	ck_assert_str_eq(got.p, "OK\n");
 	handler_logger.fini(&svc);
 	char *log = slurp(path), *s = strip_times(log);
@@ -622,8 +620,8 @@ START_TEST(test_logger_pieces)
 
 	handler_max_line = 4;
 	log_setup(&svc, path);
-	struct bytes got = run_conn("logger", &svc, "unix", "abc\xc3\xa9z\n\xc3\xa9\n", 10, 1,
-	    1024, END_EOF);
+	struct bytes got = run_conn("logger", &svc, "unix", "abc\xc3\xa9z\n\xc3\xa9\n", 10, 1, 1024,
+	    END_EOF);
 	handler_logger.fini(&svc);
 	char *log = slurp(path), *s = strip_times(log);
 	ck_assert_str_eq(s,
@@ -668,7 +666,7 @@ START_TEST(test_logger_reopen)
 	ck_assert_int_eq(rename(path, old), 0);
 	int nfds = count_fds();
 	h->reopen(&svc);
-	ck_assert_int_eq(count_fds(), nfds);	/* replaced in place, nothing leaked */
+	ck_assert_int_eq(count_fds(), nfds); /* replaced in place, nothing leaked */
 	ck_assert_int_eq(access(path, F_OK), 0);
 	ck_assert_int_eq(h->data(st, "after\n", 6, &s), 6);
 	h->close(st);
@@ -705,7 +703,7 @@ START_TEST(test_logger_reopen_fails)
 	log_setup(&svc, path);
 	ck_assert_int_eq(h->open(st, &svc, &pe, &s), 0);
 	ck_assert_int_eq(rename(dir, moved), 0);
-	h->reopen(&svc);	/* the directory is gone: warns, keeps the fd */
+	h->reopen(&svc); /* the directory is gone: warns, keeps the fd */
 	ck_assert_int_eq(h->data(st, "still\n", 6, &s), 6);
 	h->close(st);
 	free(st);
@@ -765,7 +763,7 @@ START_TEST(test_logger_stdout)
 		handler_logger.fini(&svc);
 		free(got.p);
 	}
-	ck_assert_int_ne(fcntl(STDOUT_FILENO, F_GETFD), -1);	/* fini left it open */
+	ck_assert_int_ne(fcntl(STDOUT_FILENO, F_GETFD), -1); /* fini left it open */
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
 	char *log = slurp(path), *x = strip_times(log);
@@ -778,8 +776,8 @@ START_TEST(test_logger_stdout)
 END_TEST
 
 /* Threads writing long records to one file never tear or interleave them. */
-#define LOG_THREADS	4
-#define LOG_LINES	300
+#define LOG_THREADS 4
+#define LOG_LINES   300
 
 struct lthr {
 	struct service *svc;

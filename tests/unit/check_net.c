@@ -164,8 +164,8 @@ connect_to(int family, const char *ip, unsigned port)
 	}
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&ss, len) == 0, "connect %s:%u: %s", ip,
-	    port, strerror(errno));
+	ck_assert_msg(connect(fd, (struct sockaddr *)&ss, len) == 0, "connect %s:%u: %s", ip, port,
+	    strerror(errno));
 	return fd;
 }
 
@@ -257,7 +257,7 @@ count_fds(void)
 		if (de->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n - 1;	/* the directory's own descriptor */
+	return n - 1; /* the directory's own descriptor */
 }
 
 /* Checks the printed line and returns the port it names after prefix. */
@@ -327,19 +327,17 @@ START_TEST(test_parse_accepted)
 }
 END_TEST
 
-static const char *const rejected[] = {
-	"", "foo", "80", ":80", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:99999999999",
-	"127.0.0.1:-1", "127.0.0.1:+1", "127.0.0.1: 80", "127.0.0.1:80 ", "127.0.0.1:http",
-	"127.0.0.1:0x10", "::1:80", "[::1]80", "[::1]", "[::1]:", "[nothex]:80", "[]:80",
-	"[127.0.0.1]:80", "[fe80::1%]:80", "1.2.3:80", "300.1.1.1:80", "a b:80", "a/b:80",
+static const char *const rejected[] = { "", "foo", "80", ":80", "127.0.0.1:", "127.0.0.1:65536",
+	"127.0.0.1:99999999999", "127.0.0.1:-1", "127.0.0.1:+1", "127.0.0.1: 80", "127.0.0.1:80 ",
+	"127.0.0.1:http", "127.0.0.1:0x10", "::1:80", "[::1]80", "[::1]", "[::1]:", "[nothex]:80",
+	"[]:80", "[127.0.0.1]:80", "[fe80::1%]:80", "1.2.3:80", "300.1.1.1:80", "a b:80", "a/b:80",
 	"**:80", "*:", "unix:", "tcp://1.2.3.4:5",
 	/* The datagram forms, validated as the stream ones. */
 	"udp:", "udp:host", "udp:80", "udp::80", "udp:127.0.0.1:", "udp:127.0.0.1:65536",
 	"udp:127.0.0.1:http", "udp:::1:80", "udp:[::1]", "udp:[::1]80", "udp:[nothex]:80",
 	"udp:*:", "udp:**:80", "udp:1.2.3:80", "udp: 1.2.3.4:5", "unixgram:", "unixgram",
-	"udp:unix:/x", "udp:unixgram:/x", "udp:udp:1.2.3.4:5", "UDP:1.2.3.4:5",
-	"tcp:1.2.3.4:5", "udp6:[::1]:5", "dgram:1.2.3.4:5",
-};
+	"udp:unix:/x", "udp:unixgram:/x", "udp:udp:1.2.3.4:5", "UDP:1.2.3.4:5", "tcp:1.2.3.4:5",
+	"udp6:[::1]:5", "dgram:1.2.3.4:5" };
 
 START_TEST(test_parse_rejected)
 {
@@ -350,9 +348,11 @@ START_TEST(test_parse_rejected)
 	err[0] = '\0';
 	ck_assert_msg(net_parse(spec, &a, err, sizeof(err)) == -1, "'%s' accepted", spec);
 	ck_assert_msg(strstr(err, spec) != NULL, "'%s' not named in: %s", spec, err);
-	ck_assert_msg((strstr(err, "expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path") != NULL &&
-	                  strstr(err, "udp:HOST:PORT, udp:[IPV6]:PORT, udp:*:PORT or "
-	                              "unixgram:/path") != NULL) ||
+	ck_assert_msg((strstr(err, "expected HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path") !=
+	                      NULL &&
+	                  strstr(err,
+	                      "udp:HOST:PORT, udp:[IPV6]:PORT, udp:*:PORT or "
+	                      "unixgram:/path") != NULL) ||
 	        strstr(err, "(0..65535)") != NULL,
 	    "no valid forms in: %s", err);
 	ck_assert_ptr_null(strchr(err, '\n'));
@@ -371,7 +371,7 @@ START_TEST(test_parse_unix_too_long)
 	memcpy(spec, pfx[_i], pl);
 	memset(spec + pl, 'x', max);
 	spec[pl + max] = '\0';
-	ck_assert_int_eq(net_parse(spec, &a, err, sizeof(err)), 0);	/* exactly fits */
+	ck_assert_int_eq(net_parse(spec, &a, err, sizeof(err)), 0); /* exactly fits */
 	ck_assert_uint_eq(strlen(a.path), max);
 	ck_assert(a.dgram == (_i == 1));
 
@@ -1136,13 +1136,13 @@ START_TEST(test_set_nonblock)
 END_TEST
 
 /* In the EMFILE child, where Check's assertions cannot report. */
-#define CHILD_REQUIRE(cond)                                                        \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: %s (errno %s)\n", __FILE__, __LINE__, \
-			    #cond, strerror(errno));                               \
-			_exit(1);                                                  \
-		}                                                                  \
+#define CHILD_REQUIRE(cond)                                                                  \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s:%d: %s (errno %s)\n", __FILE__, __LINE__, #cond, \
+			    strerror(errno));                                                \
+			_exit(1);                                                            \
+		}                                                                            \
 	} while (0)
 
 static void

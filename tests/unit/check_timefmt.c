@@ -32,7 +32,11 @@ fmt_at(const char *fmt, time_t sec, long usec)
 
 START_TEST(test_epoch_constant)
 {
-	struct tm tm = { .tm_year = 126, .tm_mon = 10, .tm_mday = 22, .tm_hour = 10, .tm_min = 15,
+	struct tm tm = { .tm_year = 126,
+		.tm_mon = 10,
+		.tm_mday = 22,
+		.tm_hour = 10,
+		.tm_min = 15,
 		.tm_sec = 30 };
 	ck_assert_int_eq(timegm(&tm), T0);
 }
@@ -81,10 +85,9 @@ START_TEST(test_utc)
 END_TEST
 
 /* %s with strftime's flags and widths, one spec per entry. */
-static const char *const seconds_specs[] = {
-	"%s", "%-s", "%_s", "%0s", "%^s", "%#s", "%Es", "%Os", "%3s", "%10s", "%12s", "%_12s",
-	"%-12s", "%012s", "%_012s", "%0_12s", "%00012s", "%12Es", "%12Os", "%^#12s", "%-_s",
-};
+static const char *const seconds_specs[] = { "%s", "%-s", "%_s", "%0s", "%^s", "%#s", "%Es", "%Os",
+	"%3s", "%10s", "%12s", "%_12s", "%-12s", "%012s", "%_012s", "%0_12s", "%00012s", "%12Es",
+	"%12Os", "%^#12s", "%-_s" };
 
 /* strftime's own %s in UTC, the reference: there mktime reads tm right. */
 static void
@@ -170,10 +173,8 @@ START_TEST(test_many_holes)
 END_TEST
 
 /* Specs timefmt_check refuses, each named with the format in the error. */
-static const char *const refused_specs[] = {
-	"%Ef", "%Of", "%-f", "%_f", "%0f", "%^f", "%#f", "%03f", "%_3f", "%7f", "%10f", "%3Ef",
-	"%+4Y", "%+s", "%H:%M:%S.%-3f",
-};
+static const char *const refused_specs[] = { "%Ef", "%Of", "%-f", "%_f", "%0f", "%^f", "%#f",
+	"%03f", "%_3f", "%7f", "%10f", "%3Ef", "%+4Y", "%+s", "%H:%M:%S.%-3f" };
 
 START_TEST(test_check_refused)
 {
@@ -190,8 +191,8 @@ END_TEST
 
 START_TEST(test_check_flags_accepted)
 {
-	const char *ok[] = { "%-s", "%_s", "%10s", "%Es", "%012s", "%1f", "%3f", "%6f",
-		"%s.%3f", "%-%s", "%-d %_H %^a %#b" };
+	const char *ok[] = { "%-s", "%_s", "%10s", "%Es", "%012s", "%1f", "%3f", "%6f", "%s.%3f",
+		"%-%s", "%-d %_H %^a %#b" };
 	char err[512];
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
@@ -304,8 +305,7 @@ thr_main(void *p)
 		struct timeval tv = tv_at(a->sec + (i & 1), i % 1000000);
 		const char *fmt = (i & 2) ? NULL : "%Y-%m-%dT%H:%M:%S.%fZ";
 		timefmt_format(out, sizeof(out), fmt, &tv);
-		snprintf(want, sizeof(want), "%s%d.%06ldZ", a->want, (int)(i & 1),
-		    i % 1000000);
+		snprintf(want, sizeof(want), "%s%d.%06ldZ", a->want, (int)(i & 1), i % 1000000);
 		if (strcmp(out, want) != 0)
 			a->bad++;
 	}
@@ -344,7 +344,7 @@ START_TEST(test_check)
 	fmt[256] = '\0';
 	ck_assert_int_eq(timefmt_check(fmt, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "longer than 255"));
-	fmt[255] = '\0';	/* 255 bytes of output fit */
+	fmt[255] = '\0'; /* 255 bytes of output fit */
 	ck_assert_int_eq(timefmt_check(fmt, err, sizeof(err)), 0);
 
 	/* Short format, long output. */

@@ -36,9 +36,9 @@ bytes_add(struct bytes *b, const void *p, size_t n)
 }
 
 /* For hot loops: Check's own asserts cost a system call each when they pass. */
-#define REQUIRE(c)                                               \
-	do {                                                     \
-		if (!(c))                                        \
+#define REQUIRE(c)                                                 \
+	do {                                                       \
+		if (!(c))                                          \
 			ck_abort_msg("line %d: %s", __LINE__, #c); \
 	} while (0)
 

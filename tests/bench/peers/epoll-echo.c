@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_SIZE (256 * 1024)
+#define READ_SIZE  (256 * 1024)
 #define MAX_EVENTS 1024
 
 struct pending {
@@ -22,7 +22,7 @@ struct pending {
 	size_t len, off;
 };
 
-static struct pending *pend;	/* by descriptor */
+static struct pending *pend; /* by descriptor */
 static int npend;
 static char rbuf[READ_SIZE];
 
@@ -130,7 +130,8 @@ main(int argc, char **argv)
 			int fd = ev[i].data.fd;
 			if (fd == ls) {
 				int c;
-				while ((c = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+				while ((c = accept4(ls, NULL, NULL,
+				            SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 					if (c >= npend) {
 						close(c);
 						continue;

@@ -16,7 +16,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#define IO_SIZE (256 * 1024)
+#define IO_SIZE    (256 * 1024)
 #define HIGH_WATER (1024 * 1024)
 
 static void
@@ -80,10 +80,11 @@ main(int argc, char **argv)
 	sa.sin_port = htons((unsigned short)atoi(argv[1]));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	struct event_base *base = event_base_new();
-	struct evconnlistener *l = base == NULL ? NULL :
+	struct evconnlistener *l = base == NULL ?
+	    NULL :
 	    evconnlistener_new_bind(base, on_accept, NULL,
-		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511,
-		(struct sockaddr *)&sa, sizeof(sa));
+	        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511,
+	        (struct sockaddr *)&sa, sizeof(sa));
 	if (l == NULL || getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&sa, &len) < 0) {
 		perror("ev-echo: listen");
 		return 1;
