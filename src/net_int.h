@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct config;
 struct service;
@@ -16,6 +17,21 @@ struct stat;
  */
 int add_listener(struct config *cf, int fd, struct service *svc, const char *addr, bool dgram,
     const char *unix_path, const struct stat *file);
+
+/* The listen(2) backlog for cf (net_listen.c). */
+int backlog_of(const struct config *cf);
+
+struct net_addr;
+/*
+ * Binds a unix: or unixgram: listener for a (a stale socket file
+ * replaced, svc's mode applied) and records it.  0, or -1 with err
+ * naming spec.  (net_unix.c)
+ */
+int listen_unix(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
+    char *err, size_t errlen);
+/* Removes the socket file at path if it is still the one bind(2) made
+ * (dev, ino).  Keeps errno.  (net_unix.c) */
+void unlink_ours(const char *path, dev_t dev, ino_t ino);
 
 /*
  * systemd socket activation: adopts the LISTEN_FDS sockets into cf->ls.
