@@ -27,7 +27,7 @@ listener_pause(struct evloop *ev, struct listener *ls)
 {
 	size_t i = (size_t)(ls - ev->cf->ls);
 
-	if (ev->paused[i] == 0 && ev->be->set(&ev->l, ls->fd, LOOP_READ, 0) < 0)
+	if (ev->paused[i] == 0 && !ev->dg_held[i] && ev->be->set(&ev->l, ls->fd, LOOP_READ, 0) < 0)
 		log_warn("%s: cannot pause the listener", ls->addr);
 	ev->paused[i] = ev->cs.now_ms + LOOP_ACCEPT_PAUSE_MS;
 }
@@ -39,7 +39,7 @@ listeners_resume(struct evloop *ev)
 		if (ev->paused[i] == 0 || ev->cs.now_ms < ev->paused[i])
 			continue;
 		ev->paused[i] = 0;
-		if (ev->be->set(&ev->l, ev->cf->ls[i].fd, 0, LOOP_READ) < 0)
+		if (!ev->dg_held[i] && ev->be->set(&ev->l, ev->cf->ls[i].fd, 0, LOOP_READ) < 0)
 			log_warn("%s: cannot watch the listener", ev->cf->ls[i].addr);
 	}
 }
@@ -115,7 +115,7 @@ static void
 begin_stop(struct evloop *ev)
 {
 	for (size_t i = 0; i < ev->cf->nls; i++)
-		if (ev->cf->ls[i].fd >= 0 && ev->paused[i] == 0)
+		if (ev->cf->ls[i].fd >= 0 && ev->paused[i] == 0 && !ev->dg_held[i])
 			ev->be->set(&ev->l, ev->cf->ls[i].fd, LOOP_READ, 0);
 	net_close_all(ev->cf);
 	ev->stopping = true;
@@ -192,6 +192,30 @@ held_release(struct evloop *ev)
 }
 
 /*
+ * The datagram listeners of a service whose output is backed up (the
+ * logger's pipe) are not read until it has room again, as a held
+ * connection is not: the socket buffer holds what comes meanwhile, and
+ * the kernel drops (and counts) what it cannot.
+ */
+static void
+dgram_gate(struct evloop *ev)
+{
+	struct config *cf = ev->cf;
+
+	for (size_t i = 0; i < cf->nls && !ev->stopping; i++) {
+		struct listener *ls = &cf->ls[i];
+		bool hold = ls->dgram && !ev->out_room[ls->svc - cf->svcs];
+
+		if (hold == ev->dg_held[i] || ev->paused[i] != 0)
+			continue;
+		if (ev->be->set(&ev->l, ls->fd, hold ? LOOP_READ : 0, hold ? 0 : LOOP_READ) < 0)
+			log_warn("%s: cannot %s the listener", ls->addr, hold ? "pause" : "watch");
+		else
+			ev->dg_held[i] = hold;
+	}
+}
+
+/*
  * After every wake-up: the outputs, then the held connections of the
  * services whose output has room again, then the outputs again (those
  * connections may have queued records that nothing would otherwise
@@ -211,6 +235,7 @@ loop_outputs(struct evloop *ev)
 	ev->held_ready = false;
 	for (struct conn *c = ev->cs.held; c != NULL && !ev->held_ready; c = c->hnext)
 		ev->held_ready = ev->out_room[c->svc - ev->cf->svcs];
+	dgram_gate(ev);
 }
 
 static int
@@ -267,7 +292,8 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	ev->out_fd = malloc((cf->nsvcs + 1) * sizeof(*ev->out_fd));
 	ev->out_room = calloc(cf->nsvcs + 1, sizeof(*ev->out_room));
 	ev->paused = calloc(cf->nls + 1, sizeof(*ev->paused));
-	if (ev->out_fd == NULL || ev->out_room == NULL || ev->paused == NULL)
+	ev->dg_held = calloc(cf->nls + 1, sizeof(*ev->dg_held));
+	if (ev->out_fd == NULL || ev->out_room == NULL || ev->paused == NULL || ev->dg_held == NULL)
 		return -1;
 	for (size_t i = 0; i < cf->nsvcs; i++)
 		ev->out_fd[i] = -1;
@@ -311,6 +337,7 @@ loop_fini(struct evloop *ev)
 	free(ev->out_fd);
 	free(ev->out_room);
 	free(ev->paused);
+	free(ev->dg_held);
 	free(ev->conns);
 	free(ev->rbuf);
 	free(ev->l.fired);

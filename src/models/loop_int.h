@@ -40,6 +40,7 @@ struct evloop {
 	int nwatched;      /* services with an output watched */
 	bool held_ready;   /* held connections may go on: do not block */
 	long long *paused; /* per listener: resting until (ms), 0 when not */
+	bool *dg_held;     /* per listener: a datagram one not read (dgram_gate) */
 	char *rbuf;
 	bool stopping;
 	long long deadline_ms;
