@@ -145,7 +145,7 @@ START_TEST(test_chargen_lines)
 	    "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh\r\n"
 	    "\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghi\r\n";
 	struct conn c;
-	struct bytes got = { NULL, 0 };
+	struct bytes got = { 0 };
 
 	ck_assert_uint_eq(sizeof(first) - 1, 3 * LINE_LEN);
 	conn_open(&c, "chargen", 3 * LINE_LEN);
@@ -170,7 +170,7 @@ START_TEST(test_chargen_stream)
 
 	for (size_t ci = 0; ci < sizeof(caps) / sizeof(caps[0]); ci++) {
 		struct conn c;
-		struct bytes got = { NULL, 0 };
+		struct bytes got = { 0 };
 		char want[LINE_LEN];
 
 		conn_open(&c, "chargen", caps[ci]);

@@ -157,7 +157,7 @@ START_TEST(test_echo_chunked)
 	struct peer pe = mkpeer();
 	struct conns cs = { .idle_timeout_ms = 0 };
 	static char in[ECHO_LEN];
-	struct bytes got = { NULL, 0 };
+	struct bytes got = { 0 };
 	size_t off = 0;
 	long rounds = 0;
 	struct conn *c;
@@ -207,7 +207,7 @@ START_TEST(test_daytime_close_after)
 {
 	struct service svc = mksvc(handler_find("daytime"));
 	struct peer pe = mkpeer();
-	struct bytes got = { NULL, 0 };
+	struct bytes got = { 0 };
 	struct conn *c = conn_new(NULL, &svc, -1, &pe, 4096);
 
 	ck_assert_ptr_nonnull(c);
@@ -237,7 +237,7 @@ START_TEST(test_chargen_bounded)
 	const size_t cap = 1000;
 	struct service svc = mksvc(handler_find("chargen"));
 	struct peer pe = mkpeer();
-	struct bytes got = { NULL, 0 };
+	struct bytes got = { 0 };
 	struct conn *c = conn_new(NULL, &svc, -1, &pe, (long)cap);
 
 	ck_assert_ptr_nonnull(c);

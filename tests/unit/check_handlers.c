@@ -61,7 +61,7 @@ run_conn(const char *name, struct service *svc, const char *peer, const char *in
 	const struct handler *h = handler_find(name);
 	struct peer pe = mkpeer(peer);
 	struct sink s = SINK_INIT(cap);
-	struct bytes got = { NULL, 0 };
+	struct bytes got = { 0 };
 	void *st;
 
 	ck_assert_ptr_nonnull(h);

@@ -18,18 +18,26 @@
 U_SUITES
 #undef U_SUITE
 
-/* A growable byte string, NUL-terminated: what a connection got back. */
+/* A growable byte string, NUL-terminated: what a connection got back.
+ * It grows by doubling: tests append a byte at a time. */
 struct bytes {
 	char *p;
 	size_t len;
+	size_t cap;
 };
 
 static inline void
 bytes_add(struct bytes *b, const void *p, size_t n)
 {
-	b->p = realloc(b->p, b->len + n + 1);
-	if (b->p == NULL)
-		ck_abort_msg("out of memory");
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap > 0 ? b->cap : 64;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		if (b->p == NULL)
+			ck_abort_msg("out of memory");
+		b->cap = cap;
+	}
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 	b->p[b->len] = '\0';
