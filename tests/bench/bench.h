@@ -7,25 +7,34 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum bench_mode { MODE_PINGPONG, MODE_LINES, MODE_CONNRATE, MODE_BULK, MODE_HOLD };
+enum bench_mode {
+	MODE_PINGPONG,
+	MODE_LINES,
+	MODE_CONNRATE,
+	MODE_BULK,
+	MODE_HOLD,
+	MODE_UDP,   /* datagram request/response, one outstanding per client */
+	MODE_FLOOD, /* datagrams one way at full speed, no reply expected */
+};
 
 struct bench_opts {
 	enum bench_mode mode;
 	const char *host; /* numeric IPv4, loopback only */
 	int port;
-	long conns;        /* concurrent connections (hold: how many to hold) */
-	size_t size;       /* message / line / bulk write size in bytes */
-	double secs;       /* measured window */
-	double warmup;     /* unmeasured run before the window */
-	long long ops;     /* stop the window after this many operations (0: time only) */
-	double timeout;    /* no progress this long: give up */
-	double hold_secs;  /* hold: idle time before the pings */
-	int sources;       /* 127.0.0.x source addresses to spread over (0: automatic) */
-	size_t window;     /* bulk: unverified bytes in flight at most */
-	pid_t server_pid;  /* 0: no server figures */
-	bool perf;         /* count the server's system calls with perf stat */
-	long max_errors;   /* give up after this many errors */
-	const char *label; /* copied to the RESULT line */
+	long conns;           /* concurrent connections (hold: how many to hold) */
+	size_t size;          /* message / line / bulk write size in bytes */
+	double secs;          /* measured window */
+	double warmup;        /* unmeasured run before the window */
+	long long ops;        /* stop the window after this many operations (0: time only) */
+	double timeout;       /* no progress this long: give up */
+	double hold_secs;     /* hold: idle time before the pings */
+	int sources;          /* 127.0.0.x source addresses to spread over (0: automatic) */
+	size_t window;        /* bulk: unverified bytes in flight at most */
+	pid_t server_pid;     /* 0: no server figures */
+	bool perf;            /* count the server's system calls with perf stat */
+	long max_errors;      /* give up after this many errors */
+	double reply_timeout; /* udp: a request unanswered this long is lost */
+	const char *label;    /* copied to the RESULT line */
 };
 
 /* What one run measured; NAN where not measured. */
@@ -51,7 +60,13 @@ struct bench_result {
 	double kib_per_conn, kib_per_conn_idle, pss_kib_per_conn;
 	double connect_s;           /* time to establish all held connections */
 	long long listen_overflows; /* accept-queue overflows while connecting */
-	char note[256];             /* first error, if any */
+	/* udp, flood: datagrams in the window */
+	long long sent;   /* sent by the client */
+	long long lost;   /* udp: requests unanswered within the reply timeout */
+	long long late;   /* udp: replies that came after their request was lost */
+	long long bad;    /* udp: replies that match no request (length, bytes) */
+	long long kdrops; /* flood: dropped by the kernel at the server's full socket */
+	char note[256];   /* first error, if any */
 };
 
 /* Latency histogram: log-linear buckets, about 1.6% wide, in ns. */
@@ -107,5 +122,13 @@ bool probe_alive(pid_t root);
 
 /* load.c: runs one mode against the server and fills r. */
 int load_run(const struct bench_opts *o, struct bench_result *r);
+/* Fills r's window figures (rate, latency, server CPU and system calls per
+ * operation, client CPU, stolen time) for ops operations done between t0
+ * (cpu0: the client's CPU then, m0: the machine's) and now; stops p. */
+void load_window(struct bench_result *r, struct probe *p, const struct hist *h, double ops,
+    uint64_t t0, uint64_t cpu0, const struct machine_cpu *m0);
+
+/* dgram.c: the udp and flood modes. */
+int dgram_run(const struct bench_opts *o, struct bench_result *r);
 
 #endif

@@ -13,11 +13,12 @@ BENCH_OUT   := $(BUILD)/bench
 BENCH_BIN   := $(BUILD)/dispatchd-bench
 BENCH_SRCS  := $(wildcard $(BENCH_DIR)/*.c)
 BENCH_OBJS  := $(BENCH_SRCS:$(BENCH_DIR)/%.c=$(BENCH_OUT)/obj/%.o)
-BENCH_PEERS := $(BENCH_OUT)/peers/epoll-echo $(BENCH_OUT)/peers/uv-echo $(BENCH_OUT)/peers/ev-echo
+BENCH_PEERS := $(BENCH_OUT)/peers/epoll-echo $(BENCH_OUT)/peers/uv-echo $(BENCH_OUT)/peers/ev-echo \
+               $(BENCH_OUT)/peers/mmsg-echo
 BENCH_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 BENCH_ROUNDS ?= 3
 BENCH_QUICK  ?=
-BENCH_DEB_PKGS := libuv1-dev libevent-dev socat gnuplot-nox python3 linux-perf pkg-config
+BENCH_DEB_PKGS := libuv1-dev libevent-dev socat xinetd gnuplot-nox python3 linux-perf pkg-config
 
 .PHONY: bench bench-deps bench-tools
 
@@ -29,6 +30,10 @@ $(BENCH_BIN): $(BENCH_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
 $(BENCH_OUT)/peers/epoll-echo: $(BENCH_DIR)/peers/epoll-echo.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BENCH_OUT)/peers/mmsg-echo: $(BENCH_DIR)/peers/mmsg-echo.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 

@@ -673,12 +673,10 @@ run_fini(struct run *R)
 		close(R->ep);
 }
 
-/* Fills the window's figures from the probe and the histogram. */
-static void
-finish_window(struct run *R, struct probe *p, uint64_t t0, uint64_t cpu0,
-    const struct machine_cpu *m0)
+void
+load_window(struct bench_result *r, struct probe *p, const struct hist *h, double ops, uint64_t t0,
+    uint64_t cpu0, const struct machine_cpu *m0)
 {
-	struct bench_result *r = R->r;
 	struct machine_cpu m1;
 	double cpu_ns;
 	long long sc;
@@ -690,20 +688,29 @@ finish_window(struct run *R, struct probe *p, uint64_t t0, uint64_t cpu0,
 		r->machine_busy_pct = 100.0 - (double)(m1.idle - m0->idle) / total * 100.0;
 	}
 	probe_stop(p, &cpu_ns, &sc, &r->cpu_method, &r->server_procs, &r->server_threads);
-	R->measuring = false;
 	r->window_s = (double)(t1 - t0) / 1e9;
-	r->ops = R->o->mode == MODE_BULK ? R->ops / 1048576.0 : R->ops;
+	r->ops = ops;
 	r->rate = r->ops / r->window_s;
-	r->p50_us = hist_quantile_us(&R->h, 0.50);
-	r->p99_us = hist_quantile_us(&R->h, 0.99);
-	r->p999_us = hist_quantile_us(&R->h, 0.999);
-	r->max_us = R->h.n ? (double)R->h.max / 1000.0 : NAN;
+	r->p50_us = hist_quantile_us(h, 0.50);
+	r->p99_us = hist_quantile_us(h, 0.99);
+	r->p999_us = hist_quantile_us(h, 0.999);
+	r->max_us = h->n ? (double)h->max / 1000.0 : NAN;
 	if (r->ops > 0) {
 		r->cpu_us_per_op = cpu_ns / 1000.0 / r->ops;
 		r->syscalls_per_op = sc >= 0 ? (double)sc / r->ops : NAN;
 		r->client_cpu_us_per_op = (double)(cpu1 - cpu0) / 1000.0 / r->ops;
 	}
 	r->server_cpu_pct = cpu_ns / (double)(t1 - t0) * 100.0;
+}
+
+/* Fills the window's figures from the probe and the histogram. */
+static void
+finish_window(struct run *R, struct probe *p, uint64_t t0, uint64_t cpu0,
+    const struct machine_cpu *m0)
+{
+	R->measuring = false;
+	load_window(R->r, p, &R->h, R->o->mode == MODE_BULK ? R->ops / 1048576.0 : R->ops, t0, cpu0,
+	    m0);
 }
 
 /* pingpong, lines, connrate, bulk: warm up, then the measured window. */
@@ -837,6 +844,8 @@ load_run(const struct bench_opts *o, struct bench_result *r)
 	struct run R;
 	int rc;
 
+	if (o->mode == MODE_UDP || o->mode == MODE_FLOOD)
+		return dgram_run(o, r);
 	if (run_init(&R, o, r) < 0) {
 		run_fini(&R);
 		r->errors = 1;

@@ -9,14 +9,17 @@
 
 #include "bench.h"
 
-static const char *const mode_names[] = { "pingpong", "lines", "connrate", "bulk", "hold" };
+static const char *const mode_names[] = { "pingpong", "lines", "connrate", "bulk", "hold", "udp",
+	"flood" };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: dispatchd-bench -m MODE -p PORT [options]\n"
-	    "  -m, --mode MODE       pingpong|lines|connrate|bulk|hold (default pingpong)\n"
+	    "  -m, --mode MODE       pingpong|lines|connrate|bulk|hold|udp|flood (default\n"
+	    "                        pingpong); udp: C clients, each one datagram out and\n"
+	    "                        its echo back; flood: datagrams one way, full speed\n"
 	    "  -h, --host ADDR       server address, 127.x.x.x only (default 127.0.0.1)\n"
 	    "  -p, --port PORT       server port\n"
 	    "  -c, --conns N         concurrent connections (hold: connections to hold)\n"
@@ -30,6 +33,8 @@ usage(FILE *f)
 	    "      --sources N       spread connections over 127.0.0.1..127.0.0.N\n"
 	    "      --window BYTES    bulk: unverified bytes in flight (default 4 MiB)\n"
 	    "      --hold-secs SEC   hold: idle time before the pings (default 1)\n"
+	    "      --reply-timeout SEC  udp: a request unanswered this long is lost\n"
+	    "                        (default 0.2)\n"
 	    "      --timeout SEC     give up after this long without progress (default 10)\n"
 	    "      --max-errors N    give up after N errors (default 100)\n"
 	    "      --label TEXT      copied to the RESULT line\n"
@@ -86,12 +91,18 @@ report(const struct bench_opts *o, const struct bench_result *r)
 	    o->mode == MODE_CONNRATE            ? "conn" :
 	    o->mode == MODE_LINES               ? "line" :
 	    o->mode == MODE_HOLD                ? "ping" :
+	    o->mode == MODE_UDP                 ? "request" :
+	    o->mode == MODE_FLOOD               ? "datagram" :
 	                                          "round trip";
+	bool dgram = o->mode == MODE_UDP || o->mode == MODE_FLOOD;
 
-	printf("%s: %ld connection%s, %zu-byte %s, %s:%d, window %.2f s (warm-up %.2f s)\n",
-	    mode_names[o->mode], o->conns, o->conns == 1 ? "" : "s", o->size,
+	printf("%s: %ld %s%s, %zu-byte %s, %s:%d, window %.2f s (warm-up %.2f s)\n",
+	    mode_names[o->mode], dgram ? (o->mode == MODE_FLOOD ? 1 : o->conns) : o->conns,
+	    dgram ? "client" : "connection",
+	    (dgram ? (o->mode == MODE_FLOOD ? 1 : o->conns) : o->conns) == 1 ? "" : "s", o->size,
 	    o->mode == MODE_BULK      ? "writes" :
 	        o->mode == MODE_LINES ? "lines" :
+	        dgram                 ? "datagrams" :
 	                                "messages",
 	    o->host, o->port, r->window_s, o->mode == MODE_HOLD ? 0 : o->warmup);
 	if (o->mode == MODE_HOLD) {
@@ -114,6 +125,14 @@ report(const struct bench_opts *o, const struct bench_result *r)
 	human_us("p99.9", r->p999_us);
 	human_us("max", r->max_us);
 	printf("\n  errors      %lld%s%s\n", r->errors, r->note[0] ? ": " : "", r->note);
+	if (o->mode == MODE_UDP)
+		printf("  datagrams   %lld requests sent, %lld lost (no reply within %.3f s), "
+		       "%lld late replies, %lld wrong replies\n",
+		    r->sent, r->lost, o->reply_timeout, r->late, r->bad);
+	if (o->mode == MODE_FLOOD)
+		printf("  datagrams   %lld sent, %lld dropped at the server's full socket, "
+		       "%.0f taken by the server\n",
+		    r->sent, r->kdrops, r->ops);
 	if (o->server_pid > 0) {
 		printf(
 		    "  server      %.2f µs CPU per %s (%.0f%% of a core; %d process%s, %d thread%s;"
@@ -136,6 +155,7 @@ report(const struct bench_opts *o, const struct bench_result *r)
 	        o->mode == MODE_CONNRATE ? "conn" :
 	        o->mode == MODE_LINES    ? "line" :
 	        o->mode == MODE_HOLD     ? "ping" :
+	        dgram                    ? "dgram" :
 	                                   "rt");
 	put("window_s", r->window_s, 3);
 	put("ops", r->ops, 1);
@@ -166,6 +186,9 @@ report(const struct bench_opts *o, const struct bench_result *r)
 		put("kib_per_conn", r->kib_per_conn, 4);
 		put("kib_per_conn_idle", r->kib_per_conn_idle, 4);
 	}
+	if (dgram)
+		printf(" sent=%lld lost=%lld late=%lld bad=%lld kdrops=%lld", r->sent, r->lost,
+		    r->late, r->bad, r->kdrops);
 	/* Free text last: everything after "note=" is the note. */
 	printf(" note=%s\n", r->note);
 	fflush(stdout);
@@ -174,7 +197,17 @@ report(const struct bench_opts *o, const struct bench_result *r)
 int
 main(int argc, char **argv)
 {
-	enum { O_NOPERF = 256, O_SOURCES, O_WINDOW, O_HOLD, O_TIMEOUT, O_MAXERR, O_LABEL, O_HELP };
+	enum {
+		O_NOPERF = 256,
+		O_SOURCES,
+		O_WINDOW,
+		O_HOLD,
+		O_TIMEOUT,
+		O_MAXERR,
+		O_LABEL,
+		O_REPLY,
+		O_HELP
+	};
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "host", required_argument, NULL, 'h' },
@@ -192,6 +225,7 @@ main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "max-errors", required_argument, NULL, O_MAXERR },
 		{ "label", required_argument, NULL, O_LABEL },
+		{ "reply-timeout", required_argument, NULL, O_REPLY },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -206,6 +240,7 @@ main(int argc, char **argv)
 		.window = 4 * 1048576,
 		.perf = true,
 		.max_errors = 100,
+		.reply_timeout = 0.2,
 	};
 	long size = -1;
 	int ch;
@@ -220,7 +255,7 @@ main(int argc, char **argv)
 			if (i == sizeof(mode_names) / sizeof(mode_names[0])) {
 				fprintf(stderr,
 				    "dispatchd-bench: unknown mode '%s' (pingpong, lines, connrate, "
-				    "bulk, hold)\n",
+				    "bulk, hold, udp, flood)\n",
 				    optarg);
 				return 2;
 			}
@@ -271,6 +306,9 @@ main(int argc, char **argv)
 			break;
 		case O_LABEL:
 			o.label = optarg;
+			break;
+		case O_REPLY:
+			o.reply_timeout = parse_num("--reply-timeout", optarg, 0.001, 60);
 			break;
 		case O_HELP:
 			usage(stdout);

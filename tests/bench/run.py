@@ -28,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,6 +44,39 @@ PER_CONNECTION = {"fork", "thread", "iterative", "socat", "python-threading",
                   "python-forking"}
 # Peers a target compares against.
 CONNRATE_PEERS_FORK = ["socat", "python-forking"]
+
+# Datagram servers: the six models on a udp: listener, and these peers.
+# mmsg-echo is the anchor of every datagram ratio.
+DGRAM_ANCHOR = "mmsg-echo"
+DGRAM_PEERS = [DGRAM_ANCHOR, "python-udp", "python-threading-udp", "python-forking-udp",
+               "python-asyncio-udp", "socat-udp", "xinetd"]
+# Each blocking model and its socketserver counterpart (issue 14's target).
+DGRAM_COUNTERPARTS = [("iterative", "python-udp"), ("thread", "python-threading-udp"),
+                      ("fork", "python-forking-udp")]
+
+
+def dgram_server_argv(name, build, handler, workdir):
+    """The command that starts datagram server `name` on a free UDP port.
+
+    handler: echo, discard or logger (dispatchd only; its records go to a
+    file under workdir)."""
+    py = sys.executable or "python3"
+    pyudp = os.path.join(HERE, "peers", "pyudp.py")
+    if name in MODELS:
+        argv = [os.path.join(build, "dispatchd"), "-m", name, "-H", handler,
+                "-l", "udp:127.0.0.1:0"]
+        if handler == "logger":
+            argv += ["--logger-output", os.path.join(workdir, "logger.out")]
+        return argv
+    return {
+        "mmsg-echo": [os.path.join(build, "bench", "peers", "mmsg-echo"), handler, "0"],
+        "python-udp": [py, pyudp, "udp", handler, "0"],
+        "python-threading-udp": [py, pyudp, "threading", handler, "0"],
+        "python-forking-udp": [py, pyudp, "forking", handler, "0"],
+        "python-asyncio-udp": [py, pyudp, "asyncio", handler, "0"],
+        "socat-udp": ["sh", os.path.join(HERE, "peers", "socat-udp.sh"), handler, "0"],
+        "xinetd": ["sh", os.path.join(HERE, "peers", "xinetd-udp.sh"), handler, "0", workdir],
+    }[name]
 
 
 def server_argv(name, build, handler="echo", max_clients=None):
@@ -109,7 +143,22 @@ SCENARIO_TITLES = {
     "pp1": "pingpong 1", "pp16": "pingpong 16", "pp256": "pingpong 256",
     "bulk": "bulk", "connrate": "connrate 16", "hold": "hold",
     "lines-echo": "lines echo", "lines-ts": "lines timestamp",
+    "udp1": "udp echo 1", "udp16": "udp echo 16", "flood": "flood discard",
+    "flood-log": "flood logger",
 }
+DGRAM_ORDER = ["udp1", "udp16", "flood", "flood-log"]
+
+
+def dgram_scenarios_for(name):
+    """The datagram scenarios server `name` runs: request/response echo
+    with 1 and 16 clients, a flood into discard, and (dispatchd only, no
+    peer has one) a flood into the logger."""
+    out = [Scenario("udp1", "udp echo 1", "udp", 1, 64, "echo", "req"),
+           Scenario("udp16", "udp echo 16", "udp", 16, 64, "echo", "req"),
+           Scenario("flood", "flood discard", "flood", 1, 64, "discard", "dgram")]
+    if name in MODELS:
+        out.append(Scenario("flood-log", "flood logger", "flood", 1, 64, "logger", "dgram"))
+    return out
 
 # ---------------------------------------------------------------- processes
 
@@ -154,13 +203,33 @@ def on_signal(signo, frame):
 
 
 LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+DGRAM_LISTEN_RE = re.compile(r"listening on udp:127\.0\.0\.1:(\d+)")
 
 
-def start_server(argv, log_path, timeout=10.0):
+def udp_bound(port):
+    """True when an unconnected socket is bound to 127.0.0.1 or * at UDP port
+    (read from /proc/net/udp: a probe datagram would count as load, and
+    a discard server sends nothing back)."""
+    try:
+        with open("/proc/net/udp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                laddr, lport = fields[1].split(":")
+                if (int(lport, 16) == port and fields[2].endswith(":0000")
+                        and laddr in ("0100007F", "00000000")):
+                    return True
+    except (OSError, ValueError, IndexError, StopIteration):
+        pass
+    return False
+
+
+def start_server(argv, log_path, timeout=10.0, dgram=False):
     """Starts a server in its own session; returns (Popen, port).
 
     Ready means: it printed its "listening on" line and a connection to
-    that port succeeded (socat-echo.sh prints just before socat listens).
+    that port succeeded (socat-echo.sh prints just before socat listens);
+    for a datagram server, that its UDP port is bound.
     """
     log = open(log_path, "wb")
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -171,13 +240,19 @@ def start_server(argv, log_path, timeout=10.0):
     port = None
     while time.time() < deadline and proc.poll() is None:
         with open(log_path, "rb") as f:
-            m = LISTEN_RE.search(f.read().decode("utf-8", "replace"))
+            m = (DGRAM_LISTEN_RE if dgram else LISTEN_RE).search(
+                f.read().decode("utf-8", "replace"))
         if m:
             port = int(m.group(1))
             break
         time.sleep(0.02)
     ready = False
-    while port is not None and time.time() < deadline and proc.poll() is None:
+    while dgram and port is not None and time.time() < deadline and proc.poll() is None:
+        if udp_bound(port):
+            ready = True
+            break
+        time.sleep(0.02)
+    while not dgram and port is not None and time.time() < deadline and proc.poll() is None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 ready = True
@@ -188,7 +263,7 @@ def start_server(argv, log_path, timeout=10.0):
         end_group(proc.pid)
         with open(log_path, "rb") as f:
             tail = f.read().decode("utf-8", "replace").strip().splitlines()[-1:]
-        raise RuntimeError(f"{os.path.basename(argv[-2] if argv[0] == 'sh' else argv[0])} "
+        raise RuntimeError(f"{os.path.basename(argv[1] if argv[0] == 'sh' else argv[0])} "
                            f"did not start: {' '.join(tail)}")
     time.sleep(0.05)
     return proc, port
@@ -235,15 +310,29 @@ def wait_calm(max_steal, until):
 def run_one(args, name, sc, rnd, rawdir):
     """One server, one scenario, one round: the RESULT dict (with 'ok')."""
     tag = f"{name}_{sc.key}_r{rnd}"
-    max_clients = sc.conns + 100 if sc.mode == "hold" and sc.conns >= 1000 else None
-    argv = server_argv(name, args.build, sc.handler, max_clients)
-    # A free port picked for socat may be taken before socat binds it: retry.
+    dgram = sc.mode in ("udp", "flood")
+    workdir = None
+    if dgram:
+        # The logger's records go to tmpfs when there is one; the
+        # directory (and xinetd's generated configuration) is removed
+        # after the run.
+        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        workdir = tempfile.mkdtemp(prefix=f"dispatchd-bench-{tag}.", dir=base)
+        argv = dgram_server_argv(name, args.build, sc.handler, workdir)
+    else:
+        max_clients = sc.conns + 100 if sc.mode == "hold" and sc.conns >= 1000 else None
+        argv = server_argv(name, args.build, sc.handler, max_clients)
+    # A free port picked for socat (or xinetd) may be taken before it binds
+    # it: retry.
     for attempt in range(3):
         try:
-            server, port = start_server(argv, os.path.join(rawdir, "logs", tag + ".log"))
+            server, port = start_server(argv, os.path.join(rawdir, "logs", tag + ".log"),
+                                        dgram=dgram)
             break
         except RuntimeError:
             if attempt == 2:
+                if workdir:
+                    shutil.rmtree(workdir, ignore_errors=True)
                 raise
     pid = server.pid
     cmd = [os.path.join(args.build, "dispatchd-bench"), "-m", sc.mode, "-p", str(port),
@@ -253,6 +342,10 @@ def run_one(args, name, sc, rnd, rawdir):
     if sc.mode == "hold":
         cmd += ["--hold-secs", str(args.hold_secs)]
         limit = 60 + sc.conns / 300
+    elif dgram:
+        cmd += ["-d", str(args.dgram_secs), "-w", str(args.dgram_warmup),
+                "--reply-timeout", str(args.reply_timeout)]
+        limit = 60 + args.dgram_secs + args.dgram_warmup
     else:
         cmd += ["-d", str(args.secs), "-w", str(args.warmup)]
         limit = 60 + args.secs + args.warmup
@@ -278,6 +371,11 @@ def run_one(args, name, sc, rnd, rawdir):
             res["note"] = (res.get("note") or "") + " [server died]"
     finally:
         end_group(pid)
+        if workdir:
+            out_file = os.path.join(workdir, "logger.out")
+            if res is not None and os.path.exists(out_file):
+                res["logger_bytes"] = os.path.getsize(out_file)
+            shutil.rmtree(workdir, ignore_errors=True)
     res.update({"server": name, "scenario": sc.key, "round": rnd})
     return res
 
@@ -295,7 +393,7 @@ def summarize(runs):
     keys = ["rate", "p50_us", "p99_us", "p999_us", "cpu_us_per_op", "syscalls_per_op",
             "kib_per_conn", "kib_per_conn_idle", "pss_kib_per_conn", "held", "answered", "connect_s",
             "server_cpu_pct", "client_cpu_us_per_op", "steal_pct", "conns", "procs",
-            "threads"]
+            "threads", "sent", "lost", "late", "bad", "kdrops", "ops"]
     groups = {}
     for r in runs:
         groups.setdefault((r["server"], r["scenario"]), []).append(r)
@@ -461,6 +559,186 @@ def check_targets(table, quick):
     return out
 
 
+# ---------------------------------------------------------------- datagrams
+
+BOOT_RESAMPLES = 4000
+
+
+def paired_ratios(runs, name, key, field, anchor):
+    """name's figure over anchor's, round by round: both measured in the
+    same round, seconds apart (only rounds where both succeeded)."""
+    by = {}
+    for r in runs:
+        if r.get("scenario") == key and r.get("ok") and r.get(field) is not None:
+            by.setdefault(r["server"], {})[r["round"]] = r[field]
+    a, b = by.get(name, {}), by.get(anchor, {})
+    return [a[k] / b[k] for k in sorted(a) if k in b and b[k]]
+
+
+def boot_median(vals, seed=14):
+    """(median, low, high): the median and its 95% percentile-bootstrap
+    interval (rounds resampled with replacement); None when no values."""
+    import random
+    if not vals:
+        return None
+    rng = random.Random(seed)
+    meds = sorted(statistics.median(rng.choices(vals, k=len(vals)))
+                  for _ in range(BOOT_RESAMPLES))
+    return (statistics.median(vals), meds[int(0.025 * len(meds))],
+            meds[min(len(meds) - 1, int(0.975 * len(meds)))])
+
+
+def ci_verdict(ci, better_low):
+    """'better', 'worse' or 'tie' from a ratio's interval: a tie when the
+    interval holds 1 (or only one round was paired)."""
+    if ci is None:
+        return "–"
+    _, lo, hi = ci
+    if lo == hi:
+        return "tie (1 round)" if lo == 1 else ("better" if (lo < 1) == better_low
+                                                  else "worse") + " (1 round)"
+    if lo <= 1 <= hi:
+        return "tie"
+    return "better" if (hi < 1) == better_low else "worse"
+
+
+def fmt_ci(ci):
+    if ci is None:
+        return ""
+    m, lo, hi = ci
+    return f" ({m:.2f}× [{lo:.2f}, {hi:.2f}])"
+
+
+def dgram_cell(table, runs, name, key, field, fmt, anchor):
+    c = table.get((name, key))
+    if c is None:
+        return "n/a"
+    if c["good"] == 0:
+        return "ERR"
+    text = fmt(c.get(field))
+    if name != anchor:
+        text += fmt_ci(boot_median(paired_ratios(runs, name, key, field, anchor)))
+    if c["good"] < c["rounds"]:
+        text += f" ({c['good']}/{c['rounds']} ok)"
+    return text
+
+
+def loss_cell(table, name, key):
+    c = table.get((name, key))
+    if c is None:
+        return "n/a"
+    if c["good"] == 0:
+        return "ERR"
+    sent = c.get("sent") or 0
+    if key.startswith("flood"):
+        d = c.get("kdrops")
+        return "–" if d is None or not sent else f"{100.0 * d / sent:.1f}%"
+    lost, bad = c.get("lost") or 0, c.get("bad") or 0
+    text = "0" if not lost else f"{100.0 * lost / sent:.2f}%" if sent else "–"
+    if bad:
+        text += f", {bad:.0f} wrong"
+    return text
+
+
+def dgram_targets(table, runs):
+    """[(target, measured, verdict)] for issue 14's figures, each a paired
+    ratio with its 95% bootstrap interval: MET, TIE or NOT MET."""
+    out = []
+    v = lambda n, k, f: cell_value(table, n, k, f)
+    A = DGRAM_ANCHOR
+
+    def judge(ci, better_low):
+        w = ci_verdict(ci, better_low)
+        return "MET" if w.startswith("better") else "TIE" if w.startswith("tie") else (
+            "–" if w == "–" else "NOT MET")
+
+    for k in ("udp1", "udp16", "flood"):
+        ci = boot_median(paired_ratios(runs, "epoll", k, "cpu_us_per_op", A))
+        e, m = v("epoll", k, "cpu_us_per_op"), v(A, k, "cpu_us_per_op")
+        j = judge(ci, True)
+        if ci is not None and ci[0] <= 1 and j == "TIE":
+            j = "MET (tie)"
+        out.append((f"epoll CPU/datagram ≤ {A}'s, {SCENARIO_TITLES[k]}",
+                    f"epoll {fmt_num(e)} µs, {A} {fmt_num(m)} µs;{fmt_ci(ci)}", j))
+    s = v("epoll", "flood", "syscalls_per_op")
+    out.append(("epoll < 1 system call per datagram, flood discard",
+                "not counted" if s is None else f"{s:.2f}",
+                "–" if s is None else ("MET" if s < 1 else "NOT MET")))
+    for k in ("udp1", "udp16", "flood"):
+        for model, peer in DGRAM_COUNTERPARTS:
+            ci = boot_median(paired_ratios(runs, model, k, "rate", peer))
+            out.append((f"{model} datagrams/s > {peer}'s, {SCENARIO_TITLES[k]}",
+                        f"{model} {fmt_rate(v(model, k, 'rate'))}/s, {peer} "
+                        f"{fmt_rate(v(peer, k, 'rate'))}/s;{fmt_ci(ci)}", judge(ci, False)))
+    return out
+
+
+def dgram_markdown(args, table, runs, servers):
+    """The datagram section of results.md."""
+    keys = [k for k in DGRAM_ORDER if any((s, k) in table for s in servers)]
+    if not keys:
+        return []
+    A = DGRAM_ANCHOR
+    hdr = ["| server | " + " | ".join(SCENARIO_TITLES[k] for k in keys) + " |",
+           "|---|" + "---:|" * len(keys)]
+
+    def tab(field, fmt, with_ci):
+        lines = list(hdr)
+        for name in servers:
+            if not any((name, k) in table for k in keys):
+                continue
+            row = [dgram_cell(table, runs, name, k, field, fmt, A if with_ci else name)
+                   for k in keys]
+            lines.append(f"| {name} | " + " | ".join(row) + " |")
+        return "\n".join(lines)
+
+    def losses():
+        lines = list(hdr)
+        for name in servers:
+            if any((name, k) in table for k in keys):
+                lines.append(f"| {name} | " + " | ".join(loss_cell(table, name, k)
+                                                         for k in keys) + " |")
+        return "\n".join(lines)
+
+    n = args.dgram_rounds
+    L = ["## Datagrams\n",
+         f"- {n} paired round(s): each round runs one scenario on every server back to "
+         f"back, in reverse order in even rounds; window {args.dgram_secs} s after "
+         f"{args.dgram_warmup} s warm-up; a fresh server per run",
+         "- udp echo N: N clients (one connected UDP socket each) with one 64-byte request "
+         f"outstanding each, every reply verified; a request unanswered for "
+         f"{args.reply_timeout:g} s is lost and the next one sent; rate = requests answered "
+         "per second, CPU and system calls per request answered",
+         "- flood: one socket sends 64-byte datagrams at full speed (sendmmsg, 32 at a "
+         "time); the window starts and ends on an empty server queue, so the datagrams "
+         "the server took = sent − dropped by the kernel at its full socket (its "
+         "`drops` in /proc/net/udp); rate, CPU and system calls per datagram taken. "
+         "flood logger: dispatchd's logger writing one record per datagram to a file on "
+         "tmpfs (no peer has one)",
+         f"- `(0.95× [0.90, 1.01])` = the median over the rounds of the ratio to {A} "
+         "measured in the same round, with its 95% bootstrap interval; an interval "
+         "that holds 1 is a tie\n",
+         "### Rate\n",
+         "requests answered/s (udp echo), datagrams taken/s (flood)\n",
+         tab("rate", fmt_rate, True) + "\n",
+         "### Server CPU per datagram (µs)\n",
+         "per request answered (udp echo: one datagram in, one out), per datagram taken "
+         "(flood)\n",
+         tab("cpu_us_per_op", lambda x: fmt_num(x, 2), True) + "\n",
+         "### Server system calls per datagram\n",
+         tab("syscalls_per_op", lambda x: fmt_num(x, 2), False) + "\n",
+         "### Losses\n",
+         "udp echo: requests lost (no reply in time), and wrong replies; flood: datagrams "
+         "the kernel dropped at the server's full socket, of those sent\n",
+         losses() + "\n",
+         "### Targets (issue 14)\n",
+         "| target | measured | verdict |", "|---|---|---|"]
+    for t, m, w in dgram_targets(table, runs):
+        L.append(f"| {t} | {m} | {w} |")
+    L.append("")
+    return L
+
+
 def write_chart(table, servers, outdir):
     """results.png and results.svg: CPU per round trip and round trips/s by connections."""
     gp = shutil.which("gnuplot")
@@ -530,7 +808,7 @@ def machine_line():
             f"RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[1]}")
 
 
-def write_markdown(args, table, servers, runs, elapsed, outdir, chart_err):
+def write_markdown(args, table, servers, dgram_servers, runs, elapsed, outdir, chart_err):
     present = [k for k in SCENARIO_ORDER if any((s, k) in table for s in servers)]
     pp = [k for k in present if k.startswith("pp") or k == "connrate" or k == "bulk"]
     steal = median([r.get("steal_pct") for r in runs])
@@ -561,59 +839,61 @@ def write_markdown(args, table, servers, runs, elapsed, outdir, chart_err):
                  "during the window; it adds a little CPU to every server alike)")
     lines.append("- `(0.95×)` = ratio to the libuv peer in the same run; `n/a` = not run "
                  "(iterative serves one connection at a time); `ERR` = every round failed\n")
-    lines.append("![chart](results.png)\n")
-    lines.append("## Rate\n")
-    lines.append("round trips/s (pingpong), MiB/s (bulk), connections/s (connrate), "
-                 "pings/s (hold)\n")
-    lines.append(md_table(table, servers, pp, "rate", fmt_rate, True) + "\n")
-    lines.append("## Server CPU per operation (µs)\n")
-    lines.append("per round trip, per MiB (bulk), per connection (connrate)\n")
-    lines.append(md_table(table, servers, pp, "cpu_us_per_op", lambda x: fmt_num(x, 2),
-                          True) + "\n")
-    lines.append("## System calls per operation\n")
-    lines.append(md_table(table, servers, pp, "syscalls_per_op", lambda x: fmt_num(x, 2),
-                          False) + "\n")
-    lines.append("## p99 latency\n")
-    lines.append(md_table(table, servers, pp, "p99_us", fmt_us, False) + "\n")
-    if "hold" in present:
-        lines.append("## Held connections\n")
-        lines.append("| server | held | answered | connect s | RSS KiB/conn | RSS KiB/conn "
-                     "before the pings | PSS KiB/conn | ping p99 |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for s in servers:
-            c = table.get((s, "hold"))
-            if c is None:
-                lines.append(f"| {s} | n/a | | | | | | |")
-                continue
-            if c["good"] == 0:
-                lines.append(f"| {s} | ERR of {fmt_num(c['conns'], 0)} | | | | | | |")
-                continue
-            lines.append(f"| {s} | {fmt_num(c['held'], 0)} | {fmt_num(c['answered'], 0)} | "
-                         f"{fmt_num(c['connect_s'], 2)} | {fmt_num(c['kib_per_conn'], 3)} | "
-                         f"{fmt_num(c['kib_per_conn_idle'], 3)} | "
-                         f"{fmt_num(c['pss_kib_per_conn'], 3)} | {fmt_us(c['p99_us'])} |")
-        lines.append("\nPer connection: (server memory after the pings − before connecting) / "
-                     "connections held. RSS is summed over the server's processes, so "
-                     "process-per-connection servers count their shared pages once per "
-                     "process; PSS splits shared pages among the processes. Connect time "
-                     "includes one answered ping per connection (64 in flight).\n")
-    if "lines-ts" in present:
-        lines.append("## Lines under epoll: timestamp vs echo (16 connections)\n")
-        lines.append("| handler | lines/s | CPU µs/line | syscalls/line | p99 |")
-        lines.append("|---|---:|---:|---:|---:|")
-        for k in ("lines-echo", "lines-ts"):
-            c = table.get(("epoll", k))
-            if c:
-                lines.append(f"| {'echo' if k == 'lines-echo' else 'timestamp'} | "
-                             f"{fmt_rate(c['rate'])} | {fmt_num(c['cpu_us_per_op'])} | "
-                             f"{fmt_num(c['syscalls_per_op'])} | {fmt_us(c['p99_us'])} |")
+    if pp or "hold" in present:
+        lines.append("![chart](results.png)\n")
+        lines.append("## Rate\n")
+        lines.append("round trips/s (pingpong), MiB/s (bulk), connections/s (connrate), "
+                     "pings/s (hold)\n")
+        lines.append(md_table(table, servers, pp, "rate", fmt_rate, True) + "\n")
+        lines.append("## Server CPU per operation (µs)\n")
+        lines.append("per round trip, per MiB (bulk), per connection (connrate)\n")
+        lines.append(md_table(table, servers, pp, "cpu_us_per_op", lambda x: fmt_num(x, 2),
+                              True) + "\n")
+        lines.append("## System calls per operation\n")
+        lines.append(md_table(table, servers, pp, "syscalls_per_op", lambda x: fmt_num(x, 2),
+                              False) + "\n")
+        lines.append("## p99 latency\n")
+        lines.append(md_table(table, servers, pp, "p99_us", fmt_us, False) + "\n")
+        if "hold" in present:
+            lines.append("## Held connections\n")
+            lines.append("| server | held | answered | connect s | RSS KiB/conn | RSS KiB/conn "
+                         "before the pings | PSS KiB/conn | ping p99 |")
+            lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+            for s in servers:
+                c = table.get((s, "hold"))
+                if c is None:
+                    lines.append(f"| {s} | n/a | | | | | | |")
+                    continue
+                if c["good"] == 0:
+                    lines.append(f"| {s} | ERR of {fmt_num(c['conns'], 0)} | | | | | | |")
+                    continue
+                lines.append(f"| {s} | {fmt_num(c['held'], 0)} | {fmt_num(c['answered'], 0)} | "
+                             f"{fmt_num(c['connect_s'], 2)} | {fmt_num(c['kib_per_conn'], 3)} | "
+                             f"{fmt_num(c['kib_per_conn_idle'], 3)} | "
+                             f"{fmt_num(c['pss_kib_per_conn'], 3)} | {fmt_us(c['p99_us'])} |")
+            lines.append("\nPer connection: (server memory after the pings − before connecting) / "
+                         "connections held. RSS is summed over the server's processes, so "
+                         "process-per-connection servers count their shared pages once per "
+                         "process; PSS splits shared pages among the processes. Connect time "
+                         "includes one answered ping per connection (64 in flight).\n")
+        if "lines-ts" in present:
+            lines.append("## Lines under epoll: timestamp vs echo (16 connections)\n")
+            lines.append("| handler | lines/s | CPU µs/line | syscalls/line | p99 |")
+            lines.append("|---|---:|---:|---:|---:|")
+            for k in ("lines-echo", "lines-ts"):
+                c = table.get(("epoll", k))
+                if c:
+                    lines.append(f"| {'echo' if k == 'lines-echo' else 'timestamp'} | "
+                                 f"{fmt_rate(c['rate'])} | {fmt_num(c['cpu_us_per_op'])} | "
+                                 f"{fmt_num(c['syscalls_per_op'])} | {fmt_us(c['p99_us'])} |")
+            lines.append("")
+        lines.append("## Targets (issue 4)\n")
+        lines.append("| target | measured | verdict |")
+        lines.append("|---|---|---|")
+        for t, m, verdict in check_targets(table, args.quick):
+            lines.append(f"| {t} | {m} | {verdict} |")
         lines.append("")
-    lines.append("## Targets (issue 4)\n")
-    lines.append("| target | measured | verdict |")
-    lines.append("|---|---|---|")
-    for t, m, verdict in check_targets(table, args.quick):
-        lines.append(f"| {t} | {m} | {verdict} |")
-    lines.append("")
+    lines += dgram_markdown(args, table, runs, dgram_servers)
     bad = [(k, c) for k, c in sorted(table.items()) if c["good"] < c["rounds"]]
     if bad or chart_err:
         lines.append("## Failures\n")
@@ -644,6 +924,11 @@ def main():
         args.rounds = 1 if args.quick else int(os.environ.get("BENCH_ROUNDS") or 3)
     args.secs, args.warmup = (0.6, 0.3) if args.quick else (2.0, 0.5)
     args.hold_secs = 0.3 if args.quick else 1.0
+    # Datagram scenarios: more, shorter paired rounds, so that each ratio
+    # gets a bootstrap interval from one run (BENCH_DGRAM_ROUNDS).
+    args.dgram_rounds = int(os.environ.get("BENCH_DGRAM_ROUNDS") or (2 if args.quick else 5))
+    args.dgram_secs, args.dgram_warmup = (0.5, 0.3) if args.quick else (1.2, 0.4)
+    args.reply_timeout = 0.2
     # Re-runs of windows with more than max_steal % stolen CPU: a budget
     # that keeps quick under 3 minutes and full under 20.  Even 7% stolen
     # inflated a window's CPU per round trip by 20% or more on these
@@ -651,7 +936,8 @@ def main():
     args.max_steal = 3.0
     args.max_attempts = 5
     args.retries = 8 if args.quick else 60
-    args.retry_until = 100 if args.quick else 1020
+    # The re-runs get this long after the plan (seconds).
+    args.retry_budget = 40 if args.quick else 180
     # After a disturbed run, the next one waits (up to calm_wait seconds,
     # calm_budget in all) for a second with little stolen: the theft comes
     # in bursts, and a run inside one is a run to repeat.
@@ -665,19 +951,26 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     servers = MODELS + PEERS
+    dgram_servers = MODELS + DGRAM_PEERS
     if args.only:
         servers = [s for s in servers if s in args.only.split(",")]
+        dgram_servers = [s for s in dgram_servers if s in args.only.split(",")]
     only_sc = set(args.scenarios.split(",")) if args.scenarios else None
     rawdir = os.path.join(args.out, "raw")
     shutil.rmtree(rawdir, ignore_errors=True)
     os.makedirs(os.path.join(rawdir, "logs"), exist_ok=True)
     for tool in ("dispatchd", "dispatchd-bench", "bench/peers/epoll-echo",
-                 "bench/peers/uv-echo", "bench/peers/ev-echo"):
+                 "bench/peers/uv-echo", "bench/peers/ev-echo", "bench/peers/mmsg-echo"):
         if not os.access(os.path.join(args.build, tool), os.X_OK):
             sys.exit(f"bench: {args.build}/{tool} missing: run `make bench-tools` first")
-    if shutil.which("socat") is None and "socat" in servers:
-        print("bench: socat not installed: its rows stay empty", file=sys.stderr)
-        servers.remove("socat")
+    if shutil.which("socat") is None:
+        for name, lst in (("socat", servers), ("socat-udp", dgram_servers)):
+            if name in lst:
+                print(f"bench: socat not installed: no {name} rows", file=sys.stderr)
+                lst.remove(name)
+    if shutil.which("xinetd") is None and "xinetd" in dgram_servers:
+        print("bench: xinetd not installed: no xinetd rows", file=sys.stderr)
+        dgram_servers.remove("xinetd")
     if shutil.which("perf") is None:
         print("bench: perf not installed: no system call counts", file=sys.stderr)
 
@@ -696,7 +989,18 @@ def main():
                 for sc in scenarios_for(name, args.quick):
                     if sc.key == key:
                         plan.append((name, sc, rnd))
-    print(f"bench: {len(plan)} runs, {args.rounds} round(s), "
+    # The datagram scenarios after the stream ones, in rounds of their own.
+    for rnd in range(1, args.dgram_rounds + 1):
+        order = dgram_servers if rnd % 2 else dgram_servers[::-1]
+        for key in DGRAM_ORDER:
+            if only_sc is not None and key not in only_sc:
+                continue
+            for name in order:
+                for sc in dgram_scenarios_for(name):
+                    if sc.key == key:
+                        plan.append((name, sc, rnd))
+    print(f"bench: {len(plan)} runs, {args.rounds} round(s) of streams, "
+          f"{args.dgram_rounds} of datagrams, "
           f"{'quick' if args.quick else 'full'} mode; results in {args.out}", flush=True)
     t_start = time.time()
     runs = []
@@ -721,11 +1025,15 @@ def main():
 
     def report(tag, name, sc, rnd, res):
         unit = {"pingpong": "rt", "lines": "line", "bulk": "MiB", "connrate": "conn",
-                "hold": "ping"}[sc.mode]
+                "hold": "ping", "udp": "req", "flood": "dgram"}[sc.mode]
         extra = ""
         if sc.mode == "hold" and res.get("kib_per_conn") is not None:
             extra = (f", {res.get('answered', 0):.0f}/{sc.conns} answered, "
                      f"{res['kib_per_conn']:.3f} KiB/conn")
+        if sc.mode == "udp" and res.get("sent"):
+            extra = f", {res.get('lost') or 0:.0f} lost, {res.get('bad') or 0:.0f} wrong"
+        if sc.mode == "flood" and res.get("sent"):
+            extra = f", {100.0 * (res.get('kdrops') or 0) / res['sent']:.1f}% dropped"
         status = "ok" if res.get("ok") else f"FAILED: {res.get('note')}"
         if disturbed(res):
             status += f" ({res.get('steal_pct')}% stolen: to run again)"
@@ -759,6 +1067,7 @@ def main():
         # again after the whole plan, pass after pass, within a budget,
         # and the least disturbed attempt is kept.
         retries_left = args.retries
+        args.retry_until = time.time() - t_start + args.retry_budget
         while pending and retries_left > 0 and time.time() - t_start < args.retry_until:
             again = []
             for i in pending:
@@ -784,10 +1093,14 @@ def main():
     args.calm_waited = waited
     table = summarize(runs)
     chart_err = write_chart(table, servers, args.out)
-    write_markdown(args, table, servers, runs, elapsed, args.out, chart_err)
+    write_markdown(args, table, servers, dgram_servers, runs, elapsed, args.out, chart_err)
     print(f"bench: done in {elapsed / 60:.1f} min: {os.path.join(args.out, 'results.md')}")
-    for t, m, verdict in check_targets(table, args.quick):
-        print(f"  {verdict:8} {t}: {m}")
+    if any(sc.key in SCENARIO_ORDER for _, sc, _ in plan):
+        for t, m, w in check_targets(table, args.quick):
+            print(f"  {w:8} {t}: {m}")
+    if any(sc.key in DGRAM_ORDER for _, sc, _ in plan):
+        for t, m, w in dgram_targets(table, runs):
+            print(f"  {w:8} {t}: {m}")
     return 0
 
 
