@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,30 +194,6 @@ held_release(struct evloop *ev)
 }
 
 /*
- * The datagram listeners of a service whose output is backed up (the
- * logger's pipe) are not read until it has room again, as a held
- * connection is not: the socket buffer holds what comes meanwhile, and
- * the kernel drops (and counts) what it cannot.
- */
-static void
-dgram_gate(struct evloop *ev)
-{
-	struct config *cf = ev->cf;
-
-	for (size_t i = 0; i < cf->nls && !ev->stopping; i++) {
-		struct listener *ls = &cf->ls[i];
-		bool hold = ls->dgram && !ev->out_room[ls->svc - cf->svcs];
-
-		if (hold == ev->dg_held[i] || ev->paused[i] != 0)
-			continue;
-		if (ev->be->set(&ev->l, ls->fd, hold ? LOOP_READ : 0, hold ? 0 : LOOP_READ) < 0)
-			log_warn("%s: cannot %s the listener", ls->addr, hold ? "pause" : "watch");
-		else
-			ev->dg_held[i] = hold;
-	}
-}
-
-/*
  * After every wake-up: the outputs, then the held connections of the
  * services whose output has room again, then the outputs again (those
  * connections may have queued records that nothing would otherwise
@@ -235,13 +213,56 @@ loop_outputs(struct evloop *ev)
 	ev->held_ready = false;
 	for (struct conn *c = ev->cs.held; c != NULL && !ev->held_ready; c = c->hnext)
 		ev->held_ready = ev->out_room[c->svc - ev->cf->svcs];
-	dgram_gate(ev);
+	loop_dgram_gate(ev);
+}
+
+/*
+ * Idle expiry without a timeout on every wait: a timerfd, armed for when
+ * the least recently active connection times out rounded up to a whole
+ * second, and armed again only after it fired.  While it is armed that
+ * moment only moves later (activity moves connections to the idle list's
+ * tail, new ones come after), so a firing is at most early, never late
+ * by more than the rounding.  A busy loop's waits thus carry no timeout,
+ * and the kernel arms no timer per wake-up.  Without a timerfd the wait's
+ * timeout does it.
+ */
+static void
+idle_timer(struct evloop *ev)
+{
+	struct itimerspec its;
+	long long due;
+
+	if (ev->tfd < 0 || ev->timer_armed || (due = conn_idle_due(&ev->cs)) < 0)
+		return;
+	due = (due + 999) / 1000 * 1000;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(due / 1000);
+	its.it_value.tv_nsec = (long)(due % 1000) * 1000000L;
+	if (timerfd_settime(ev->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		log_warn("idle timer");
+		ev->be->set(&ev->l, ev->tfd, LOOP_READ, 0);
+		close(ev->tfd);
+		ev->tfd = -1; /* the wait's timeout takes over */
+		return;
+	}
+	ev->timer_armed = true;
+}
+
+/* The timer fired: empty it, so that it is armed again. */
+static void
+idle_timer_fired(struct evloop *ev)
+{
+	uint64_t n;
+
+	if (read(ev->tfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("idle timer");
+	ev->timer_armed = false;
 }
 
 static int
 wait_timeout(struct evloop *ev)
 {
-	long long due = conn_idle_due(&ev->cs), now = ev->cs.now_ms;
+	long long due = ev->tfd < 0 ? conn_idle_due(&ev->cs) : -1, now = ev->cs.now_ms;
 
 	if (ev->stopping && (due < 0 || ev->deadline_ms < due))
 		due = ev->deadline_ms;
@@ -283,6 +304,7 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	int want = setsize_wanted();
 
 	memset(ev, 0, sizeof(*ev));
+	ev->tfd = -1;
 	ev->cs.now_ms = sig_now_ms();
 	ev->cs.idle_timeout_ms = cf->idle_timeout * 1000;
 	ev->cf = cf;
@@ -313,6 +335,12 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 		return -1;
 	if (be->set(&ev->l, sig_fd(), 0, LOOP_READ) < 0)
 		return -1;
+	if (cf->idle_timeout > 0 &&
+	    (ev->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) >= 0 &&
+	    (ev->tfd >= ev->l.setsize || be->set(&ev->l, ev->tfd, 0, LOOP_READ) < 0)) {
+		close(ev->tfd);
+		ev->tfd = -1;
+	}
 	for (size_t i = 0; i < cf->nls; i++)
 		if (be->set(&ev->l, cf->ls[i].fd, 0, LOOP_READ) < 0)
 			return -1;
@@ -334,6 +362,8 @@ loop_fini(struct evloop *ev)
 	}
 	if (ev->l.setsize > 0)
 		ev->be->fini(&ev->l);
+	if (ev->tfd >= 0)
+		close(ev->tfd);
 	free(ev->out_fd);
 	free(ev->out_room);
 	free(ev->paused);
@@ -380,6 +410,8 @@ loop_run(struct config *cf, const struct backend *be)
 				 * stale event. */
 				if (f->fd == sig_fd())
 					signalled = true;
+				else if (f->fd == ev.tfd)
+					idle_timer_fired(&ev);
 				else
 					ev.l.fired[nlisten++] = *f;
 				continue;
@@ -426,6 +458,7 @@ loop_run(struct config *cf, const struct backend *be)
 					loop_cut(&ev, ev.conns[fd], true);
 		}
 		loop_outputs(&ev);
+		idle_timer(&ev);
 	}
 	loop_fini(&ev);
 	return status;

@@ -1,4 +1,4 @@
-/* loop_dgram.c - a readiness loop's datagram listeners: a bounded batch received and answered per wake-up. */
+/* loop_dgram.c - a readiness loop's datagram listeners: a bounded batch per wake-up, paused while the output is backed up. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -83,6 +83,30 @@ loop_datagrams(struct evloop *ev, struct listener *ls)
 	if (nout > 0) {
 		int sent = dgram_send_batch(ls->fd, ev->dg_out, (int)nout);
 		dgram_sent(ls->svc, (size_t)sent, nout - (size_t)sent);
+	}
+}
+
+/*
+ * The datagram listeners of a service whose output is backed up (the
+ * logger's pipe) are not read until it has room again, as a held
+ * connection is not: the socket buffer holds what comes meanwhile, and
+ * the kernel drops (and counts) what it cannot.
+ */
+void
+loop_dgram_gate(struct evloop *ev)
+{
+	struct config *cf = ev->cf;
+
+	for (size_t i = 0; i < cf->nls && !ev->stopping; i++) {
+		struct listener *ls = &cf->ls[i];
+		bool hold = ls->dgram && !ev->out_room[ls->svc - cf->svcs];
+
+		if (hold == ev->dg_held[i] || ev->paused[i] != 0)
+			continue;
+		if (ev->be->set(&ev->l, ls->fd, hold ? LOOP_READ : 0, hold ? 0 : LOOP_READ) < 0)
+			log_warn("%s: cannot %s the listener", ls->addr, hold ? "pause" : "watch");
+		else
+			ev->dg_held[i] = hold;
 	}
 }
 

@@ -42,6 +42,8 @@ struct evloop {
 	long long *paused; /* per listener: resting until (ms), 0 when not */
 	bool *dg_held;     /* per listener: a datagram one not read (dgram_gate) */
 	char *rbuf;
+	int tfd; /* idle expiry (idle_timer), -1: none */
+	bool timer_armed;
 	bool stopping;
 	long long deadline_ms;
 	struct log_rate warn_setsize;
@@ -68,6 +70,8 @@ void loop_cut(struct evloop *ev, struct conn *c, bool read_rest);
 struct listener;
 /* The datagram listener ls is readable: receive a batch, answer it. */
 void loop_datagrams(struct evloop *ev, struct listener *ls);
+/* Datagram listeners are not read while their service's output is backed up. */
+void loop_dgram_gate(struct evloop *ev);
 /* Frees the datagram storage. */
 void loop_dgram_fini(struct evloop *ev);
 
