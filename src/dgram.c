@@ -18,8 +18,6 @@
 /* One warning per kind at most every 10 s: a flood must not flood the log. */
 static struct log_rate warn_access = LOG_RATE_INIT(10);
 static struct log_rate warn_trunc = LOG_RATE_INIT(10);
-static struct log_rate warn_failed = LOG_RATE_INIT(10);
-static struct log_rate warn_guard = LOG_RATE_INIT(10);
 
 /* Doubles *cap from min until it holds need (elements of size); false on overflow. */
 static bool
@@ -143,15 +141,13 @@ dgram_may_reply(const struct sockaddr *sa, socklen_t salen)
 	}
 }
 
-size_t
-dgram_handle(struct listener *ls, const struct dgram_msg *m, struct dgram_reply *r)
+bool
+dgram_admit(struct listener *ls, const struct dgram_msg *m)
 {
 	struct service *svc = ls->svc;
-	const struct handler *h = svc->handler;
 	const struct sockaddr *sa = (const struct sockaddr *)&m->peer.sa;
 	enum refuse_reason why;
 
-	dgram_reply_reset(r);
 	stats_add(&svc->stats->dgrams_in, 1);
 	why = access_admit_datagram(svc, sa, m->peer.salen);
 	if (why != REFUSE_NONE) {
@@ -159,7 +155,7 @@ dgram_handle(struct listener *ls, const struct dgram_msg *m, struct dgram_reply 
 		if (log_rate_ok(&warn_access))
 			log_warnx("%s: refused a datagram from %s: %s", ls->addr, m->peer.text,
 			    access_reason_name(why));
-		return 0;
+		return false;
 	}
 	/* Half a message is not the message: a logger record of it would lie. */
 	if (m->truncated) {
@@ -167,15 +163,26 @@ dgram_handle(struct listener *ls, const struct dgram_msg *m, struct dgram_reply 
 		if (log_rate_ok(&warn_trunc))
 			log_warnx("%s: dropped a datagram from %s: longer than %d bytes", ls->addr,
 			    m->peer.text, DGRAM_MAX);
-		return 0;
+		return false;
 	}
+	return true;
+}
+
+size_t
+dgram_answer(struct listener *ls, const struct dgram_msg *m, struct dgram_reply *r)
+{
+	struct service *svc = ls->svc;
+	const struct handler *h = svc->handler;
+	const struct sockaddr *sa = (const struct sockaddr *)&m->peer.sa;
+
+	dgram_reply_reset(r);
 	errno = 0;
 	if (h->datagram == NULL || h->datagram(svc, &m->peer, m->p, m->len, r) == -1) {
 		int saved = errno;
 
 		dgram_reply_reset(r);
 		stats_add(&svc->stats->dgrams_dropped, 1);
-		if (log_rate_ok(&warn_failed)) {
+		if (log_rate_ok(&svc->stats->warn_dgram_failed)) {
 			errno = saved;
 			if (h->datagram == NULL)
 				log_warnx("%s: dropped a datagram from %s: %s serves streams only",
@@ -196,7 +203,7 @@ dgram_handle(struct listener *ls, const struct dgram_msg *m, struct dgram_reply 
 	 */
 	if (r->n > 0 && !dgram_may_reply(sa, m->peer.salen)) {
 		stats_add(&svc->stats->dgrams_dropped, r->n);
-		if (log_rate_ok(&warn_guard))
+		if (log_rate_ok(&svc->stats->warn_dgram_guard))
 			log_warnx("%s: no reply to %s: a source port below 1024, or not a host "
 			          "address (reflection guard)",
 			    ls->addr, m->peer.text);
@@ -204,6 +211,13 @@ dgram_handle(struct listener *ls, const struct dgram_msg *m, struct dgram_reply 
 		return 0;
 	}
 	return r->n;
+}
+
+size_t
+dgram_handle(struct listener *ls, const struct dgram_msg *m, struct dgram_reply *r)
+{
+	dgram_reply_reset(r);
+	return dgram_admit(ls, m) ? dgram_answer(ls, m, r) : 0;
 }
 
 void

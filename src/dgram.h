@@ -65,6 +65,18 @@ struct dgram_msg {
  */
 size_t dgram_handle(struct listener *ls, const struct dgram_msg *m, struct dgram_reply *r);
 
+/*
+ * The two halves of dgram_handle, for models that serve a datagram in
+ * another process or thread than the one that received it: dgram_admit
+ * where it was received (the fork parent: the per-source buckets of
+ * rate_limit live there), which counts it received and refuses it
+ * (allow/deny, rate_limit; truncated), counted and warned: false; then
+ * dgram_answer wherever it is served, the handler and the guard, which
+ * returns the replies to send as dgram_handle does.
+ */
+bool dgram_admit(struct listener *ls, const struct dgram_msg *m);
+size_t dgram_answer(struct listener *ls, const struct dgram_msg *m, struct dgram_reply *r);
+
 /* True when a reply may be sent to sa (the reflection guard alone). */
 bool dgram_may_reply(const struct sockaddr *sa, socklen_t salen);
 

@@ -69,6 +69,13 @@ int net_listen_all(struct config *cf, char *err, size_t errlen);
 void net_close_all(struct config *cf);
 
 /*
+ * Stops accepting: closes the stream listeners as net_close_all does and
+ * keeps the datagram sockets (not read any more), through which replies
+ * to datagrams still being served go out, until net_close_all.
+ */
+void net_close_streams(struct config *cf);
+
+/*
  * Prepares the spare descriptor that net_accept uses to shed a connection
  * when the process is out of descriptors. 0 or -1.
  */

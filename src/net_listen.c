@@ -366,22 +366,37 @@ fail:
 	return -1;
 }
 
+/* Closes l (its socket file removed if this process made it). */
+static void
+close_listener(struct listener *l, pid_t me)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	/* A fork child closing its copies must not remove the parent's file. */
+	if (l->unix_path != NULL && l->owner == me)
+		unlink_ours(l->unix_path, l->unix_dev, l->unix_ino);
+	free(l->unix_path);
+	l->unix_path = NULL;
+}
+
+void
+net_close_streams(struct config *cf)
+{
+	pid_t me = getpid();
+
+	for (size_t i = 0; i < cf->nls; i++)
+		if (!cf->ls[i].dgram)
+			close_listener(&cf->ls[i], me);
+}
+
 void
 net_close_all(struct config *cf)
 {
 	pid_t me = getpid();
-	size_t i;
 
-	for (i = 0; i < cf->nls; i++) {
-		struct listener *l = &cf->ls[i];
-
-		if (l->fd >= 0)
-			close(l->fd);
-		/* A fork child closing its copies must not remove the parent's file. */
-		if (l->unix_path != NULL && l->owner == me)
-			unlink_ours(l->unix_path, l->unix_dev, l->unix_ino);
-		free(l->unix_path);
-	}
+	for (size_t i = 0; i < cf->nls; i++)
+		close_listener(&cf->ls[i], me);
 	free(cf->ls);
 	cf->ls = NULL;
 	cf->nls = 0;

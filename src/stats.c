@@ -16,8 +16,11 @@ stats_init(struct config *cf)
 
 	if (st == MAP_FAILED)
 		return -1;
-	for (size_t i = 0; i < cf->nsvcs; i++)
+	for (size_t i = 0; i < cf->nsvcs; i++) {
 		cf->svcs[i].stats = &st[i];
+		st[i].warn_dgram_failed = (struct log_rate)LOG_RATE_INIT(10);
+		st[i].warn_dgram_guard = (struct log_rate)LOG_RATE_INIT(10);
+	}
 	return 0;
 }
 

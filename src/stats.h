@@ -4,6 +4,8 @@
 
 #include <stdatomic.h>
 
+#include "log.h"
+
 struct config;
 
 /*
@@ -34,6 +36,11 @@ struct svc_stats {
 	atomic_ullong dgrams_in;
 	atomic_ullong dgrams_answered;
 	atomic_ullong dgrams_dropped;
+	/* The datagram warnings' rate limits, here so that fork children
+	 * (a child per datagram) share them: a plain update race between
+	 * processes costs at most an extra warning. */
+	struct log_rate warn_dgram_failed;
+	struct log_rate warn_dgram_guard;
 };
 
 /* Maps one shared anonymous region for every service's counters. 0 or -1. */

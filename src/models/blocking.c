@@ -201,7 +201,8 @@ blocking_run(struct config *cf, const struct dispatcher *d)
 			break;
 		}
 		if (r == BLOCKING_DGRAM) {
-			if (d->datagram(cf, c.ls, &m) < 0)
+			/* Admitted here, where the per-source buckets live. */
+			if (dgram_admit(c.ls, &m) && d->datagram(cf, c.ls, &m) < 0)
 				dgram_sent(c.svc, 0, 1); /* not served: dropped */
 			continue;
 		}
@@ -217,10 +218,12 @@ blocking_run(struct config *cf, const struct dispatcher *d)
 			serve_release(&c);
 		}
 	}
-	/* Stop accepting: new connections are refused by the kernel. */
+	/* Stop accepting: new connections are refused by the kernel; the
+	 * datagram sockets stay for the replies of datagrams still served. */
 	accept_fini();
-	net_close_all(cf);
+	net_close_streams(cf);
 	if (d->stop != NULL)
 		d->stop(cf);
+	net_close_all(cf);
 	return status;
 }

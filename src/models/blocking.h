@@ -95,9 +95,9 @@ enum serve_wait { SERVE_POLL, SERVE_READ, SERVE_WORKER };
 void serve(struct config *cf, struct client *c, enum serve_wait wait);
 
 /*
- * Serves one datagram (dgram.h): admission, the handler, the guard; its
- * replies sent without waiting, those the socket cannot take dropped and
- * counted.
+ * Serves one datagram the accept loop admitted (dgram_answer: the handler,
+ * the guard); its replies sent without waiting, those the socket cannot
+ * take dropped and counted.
  */
 void serve_datagram(struct listener *ls, const struct dgram_msg *m);
 

@@ -288,7 +288,7 @@ void
 serve_datagram(struct listener *ls, const struct dgram_msg *m)
 {
 	struct dgram_reply r = { 0 };
-	size_t n = dgram_handle(ls, m, &r), sent = 0, off = 0;
+	size_t n = dgram_answer(ls, m, &r), sent = 0, off = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (dgram_send(ls->fd, m, r.buf + off, r.lens[i]) == 0)
