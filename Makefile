@@ -26,7 +26,8 @@ CPPFLAGS += -D_GNU_SOURCE -DDISPATCHD_VERSION='"$(VERSION)"' \
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -pthread -MMD -MP
 
 # Debian 12 packages the build and the tests need (see `make deps`).
-DEB_PKGS := gcc libc6-dev pkg-config libconfuse-dev check netcat-openbsd systemd groff-base
+DEB_PKGS := gcc libc6-dev pkg-config libconfuse-dev check netcat-openbsd systemd groff-base \
+            bsdutils socat
 
 CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
 CONFUSE_LIBS   = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null)

@@ -812,7 +812,7 @@ parse_listening(struct srv *s)
 		    paren + 2);
 		snprintf(l->handler, sizeof l->handler, "%.*s", (int)(close - comma - 2),
 		    comma + 2);
-		if (strncmp(l->addr, "unix:", 5) == 0) {
+		if (strncmp(l->addr, "unix:", 5) == 0 || strncmp(l->addr, "unixgram:", 9) == 0) {
 			l->port = 0;
 		} else {
 			const char *c = strrchr(l->addr, ':');
@@ -1055,14 +1055,15 @@ srv_adopt(struct srv *s, pid_t pid, int log_fd)
 	return 0;
 }
 
-int
-h_free_port(void)
+/* A port of 127.0.0.1 free a moment ago for sockets of type. */
+static int
+free_port(int type)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof sin;
 	int fd, port = -1;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	memset(&sin, 0, sizeof sin);
@@ -1073,6 +1074,18 @@ h_free_port(void)
 		port = ntohs(sin.sin_port);
 	close(fd);
 	return port;
+}
+
+int
+h_free_port(void)
+{
+	return free_port(SOCK_STREAM);
+}
+
+int
+h_free_udp_port(void)
+{
+	return free_port(SOCK_DGRAM);
 }
 
 /* ---- clients -------------------------------------------------------- */
@@ -1494,6 +1507,45 @@ cli_local_port(int fd)
 	return -1;
 }
 
+void
+h_fill(void *p, size_t n, unsigned seed)
+{
+	unsigned char *c = p;
+	unsigned x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		/* xorshift32 */
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		c[i] = (unsigned char)x;
+	}
+}
+
+const char *
+h_show(const void *p, size_t n)
+{
+	static char buf[4][704];
+	static int ring;
+	char *b = buf[ring++ % 4], *o = b;
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n && o < b + 160; i++) {
+		if (c[i] == '\n')
+			o += sprintf(o, "\\n");
+		else if (c[i] == '\r')
+			o += sprintf(o, "\\r");
+		else if (c[i] >= 0x20 && c[i] < 0x7f && c[i] != '\\')
+			*o++ = (char)c[i];
+		else
+			o += sprintf(o, "\\x%02x", c[i]);
+	}
+	if (o >= b + 160)
+		o += sprintf(o, "...");
+	*o = '\0';
+	return b;
+}
+
 /* ---- what dispatchd writes ------------------------------------------ */
 
 /* n decimal digits at p into *v; false if any is not a digit. */
@@ -1796,6 +1848,113 @@ cli_connect_from(const char *src, const char *host, int port, int timeout_ms)
 		return -1;
 	}
 	return connect_within(fd, &to, tolen, end);
+}
+
+int
+cli_udp_from(const char *src, int src_port, const char *host, int port)
+{
+	struct sockaddr_storage to, from;
+	socklen_t tolen, fromlen;
+	int fd;
+
+	tolen = numeric_addr(host, port, &to);
+	if (tolen == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (src == NULL)
+		src = to.ss_family == AF_INET6 ? "::" : "0.0.0.0";
+	fromlen = numeric_addr(src, src_port, &from);
+	if (fromlen == 0 || to.ss_family != from.ss_family) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = socket(to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&from, fromlen) == -1 ||
+	    connect(fd, (struct sockaddr *)&to, tolen) == -1) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+int
+cli_udp(const char *host, int port)
+{
+	return cli_udp_from(NULL, 0, host, port);
+}
+
+int
+cli_unixgram(const char *path, const char *bind_path)
+{
+	struct sockaddr_un to = { .sun_family = AF_UNIX }, from = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof to.sun_path ||
+	    (bind_path != NULL && strlen(bind_path) >= sizeof from.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(to.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (bind_path != NULL)
+		strcpy(from.sun_path, bind_path);
+	if ((bind_path != NULL && bind(fd, (struct sockaddr *)&from, sizeof from) == -1) ||
+	    connect(fd, (struct sockaddr *)&to, sizeof to) == -1) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+int
+cli_dgram_send(int fd, const void *p, size_t n)
+{
+	long long end = h_now_ms() + H_DEADLINE_MS;
+
+	for (;;) {
+		if (send(fd, p, n, MSG_NOSIGNAL) == (ssize_t)n)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		/* A full unix datagram peer: wait for room (EAGAIN). */
+		if (errno != EAGAIN || wait_fd(fd, POLLOUT, end) <= 0)
+			return -1;
+	}
+}
+
+ssize_t
+cli_dgram_recv(int fd, void *buf, size_t cap, int timeout_ms)
+{
+	long long end = h_now_ms() + timeout_ms;
+
+	for (;;) {
+		ssize_t r = recv(fd, buf, cap, MSG_TRUNC);
+		int w;
+
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -1;
+		w = wait_fd(fd, POLLIN, end);
+		if (w <= 0) {
+			if (w == 0)
+				errno = ETIMEDOUT;
+			return -1;
+		}
+	}
 }
 
 /* The last status line of svc in log and how many there are. */

@@ -142,10 +142,10 @@ int h_run_suite(Suite *su);
 
 /* One "listening on ADDR (SERVICE, HANDLER)" line, parsed. */
 struct srv_listen {
-	char addr[128]; /* as printed: "127.0.0.1:40211", "unix:/tmp/x" */
+	char addr[128]; /* as printed: "127.0.0.1:40211", "unix:/tmp/x", "udp:[::1]:9" */
 	char service[64];
 	char handler[32];
-	int port; /* 0 for unix: addresses */
+	int port; /* 0 for unix: and unixgram: addresses */
 };
 
 struct srv {
@@ -370,6 +370,38 @@ void cli_reset(int fd);
 /* The local port of a TCP socket, -1 on error. */
 int cli_local_port(int fd);
 
+/* ---- datagram clients ---------------------------------------------- */
+
+/*
+ * A UDP socket bound to src (numeric; NULL: the wildcard of host's family)
+ * port src_port (0: any) and connected to host port: it receives only
+ * datagrams from exactly that address and port, so a reply that left
+ * from another address is not seen.  Non-blocking, close-on-exec.  fd, or
+ * -1 with errno (EACCES: a port below 1024 without the privilege).
+ */
+int cli_udp_from(const char *src, int src_port, const char *host, int port);
+/* cli_udp_from(NULL, 0, host, port). */
+int cli_udp(const char *host, int port);
+
+/*
+ * A unix datagram socket bound to bind_path (NULL: unbound, it cannot be
+ * answered) and connected to path.  fd, or -1 with errno.
+ */
+int cli_unixgram(const char *path, const char *bind_path);
+
+/* Sends one datagram of n bytes (waiting up to H_DEADLINE_MS for room). 0 or -1. */
+int cli_dgram_send(int fd, const void *p, size_t n);
+
+/*
+ * Receives one datagram into buf of cap bytes within timeout_ms.  Its
+ * whole length (more than cap if it was cut: MSG_TRUNC), 0 for an empty
+ * one, or -1 with errno (ETIMEDOUT: none came).
+ */
+ssize_t cli_dgram_recv(int fd, void *buf, size_t cap, int timeout_ms);
+
+/* A UDP port of 127.0.0.1 that was free a moment ago (as h_free_port). */
+int h_free_udp_port(void);
+
 /* ---- time, files, processes --------------------------------------- */
 
 /* CLOCK_MONOTONIC in milliseconds. */
@@ -422,6 +454,18 @@ int h_proc_children(pid_t ppid, pid_t *out, int max);
  * subreaper).  Returns how many.
  */
 int h_orphans(pid_t *out, int max);
+
+/*
+ * Fills p[0..n) with pseudo-random bytes (NULs among them) that depend on
+ * seed alone, the same on every run.
+ */
+void h_fill(void *p, size_t n, unsigned seed);
+/*
+ * The n bytes at p for a message: C-escaped (\n, \r, \xHH), cut at
+ * about 160 characters with "...".  In a ring of static buffers: valid
+ * for the next few calls.
+ */
+const char *h_show(const void *p, size_t n);
 
 /* ---- what dispatchd writes ------------------------------------------ */
 
