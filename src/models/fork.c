@@ -84,19 +84,42 @@ kids_signal(int signo)
 			log_warn("cannot signal child %ld", (long)kids[i].pid);
 }
 
+/* The child: serves the connection c, or the datagram m received on c->ls. */
 static void
-child(struct config *cf, struct client *c)
+child(struct config *cf, struct client *c, const struct dgram_msg *m)
 {
 	if (sig_child_setup() < 0)
 		log_warn("child: signals");
 	net_spare_close();
 	pidfile_forget();
-	net_close_all(cf);        /* the parent's listeners: never removes their files */
-	serve(cf, c, SERVE_READ); /* the parent's cut is the backstop */
-	close(c->fd);
+	if (m != NULL) {
+		serve_datagram(c->ls, m); /* answers through the inherited socket */
+	} else {
+		net_close_all(cf);        /* the parent's listeners: never removes their files */
+		serve(cf, c, SERVE_READ); /* the parent's cut is the backstop */
+		close(c->fd);
+	}
 	handler_fini_all(cf->svcs, cf->nsvcs);
 	sig_fini();
 	_exit(0);
+}
+
+/* Forks the child for c (and m); the parent keeps count.  0, or -1. */
+static int
+spawn(struct config *cf, struct client *c, const struct dgram_msg *m)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		child(cf, c, m);
+	if (pid < 0) {
+		log_warn("%s: cannot fork", m != NULL ? c->ls->addr : c->peer.text);
+		return -1;
+	}
+	kids_add(pid, c, m != NULL);
+	if (m == NULL)
+		close(c->fd);
+	return 0;
 }
 
 /* Reaps children until none is left or the deadline; false if some are. */
@@ -164,17 +187,7 @@ fork_start(struct config *cf)
 static int
 fork_dispatch(struct config *cf, struct client *c)
 {
-	pid_t pid = fork();
-
-	if (pid == 0)
-		child(cf, c);
-	if (pid < 0) {
-		log_warn("%s: cannot fork", c->peer.text);
-		return -1;
-	}
-	kids_add(pid, c, false);
-	close(c->fd);
-	return 0;
+	return spawn(cf, c, NULL);
 }
 
 /* One child per datagram (socketserver's ForkingUDPServer): it answers
@@ -183,24 +196,8 @@ static int
 fork_datagram(struct config *cf, struct listener *ls, struct dgram_msg *m)
 {
 	struct client c = { .fd = -1, .ls = ls, .svc = ls->svc };
-	pid_t pid = fork();
 
-	if (pid == 0) {
-		if (sig_child_setup() < 0)
-			log_warn("child: signals");
-		net_spare_close();
-		pidfile_forget();
-		serve_datagram(ls, m);
-		handler_fini_all(cf->svcs, cf->nsvcs);
-		sig_fini();
-		_exit(0);
-	}
-	if (pid < 0) {
-		log_warn("%s: cannot fork", ls->addr);
-		return -1;
-	}
-	kids_add(pid, &c, true);
-	return 0;
+	return spawn(cf, &c, m);
 }
 
 static void
