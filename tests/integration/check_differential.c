@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -52,9 +53,61 @@ static const uint64_t def_seeds[] = { 1, 2, 3, 4, 5, 6 };
 /* A slow reader should need about this long for all it expects. */
 #define SLOW_MS 300
 
-/* The four services every server runs. */
-enum { SVC_ECHO, SVC_TS, SVC_LOG, SVC_ACK, NSVC };
-static const char *const svc_name[NSVC] = { "echo", "timestamp", "logger", "logack" };
+/*
+ * The services every server runs: the four of the stream clients, each on
+ * a stream and a datagram listener, then the inetd built-ins on a
+ * datagram listener alone.
+ */
+enum {
+	SVC_ECHO,
+	SVC_TS,
+	SVC_LOG,
+	SVC_ACK,
+	NSVC,
+	SVC_DISCARD = NSVC,
+	SVC_CHARGEN,
+	SVC_DAYTIME,
+	SVC_TIME,
+	NDSVC
+};
+static const char *const svc_name[NDSVC] = { "echo", "timestamp", "logger", "logack", "discard",
+	"chargen", "daytime", "time" };
+
+/*
+ * Datagram clients: up to MAX_DCLI a round, each sending up to MAX_DG
+ * datagrams of 0 to DG_BIG bytes on a socket of its own (udp: bound to
+ * 127.0.0.2, so that its PEER never equals a TCP client's; unixgram:
+ * bound to a file of its own) and reading every reply.
+ *
+ * The kernel drops a UDP datagram that finds the receiving socket's
+ * buffer full (net.core.rmem_default, 212992 bytes: measured, 256
+ * datagrams of 0 to 40 bytes or three of 60000), and a unixgram sender
+ * gets EAGAIN beyond net.unix.max_dgram_qlen (10) queued datagrams or its
+ * own 212992-byte send buffer; the server drops a reply it cannot send at
+ * once (SPEC).  None of this may happen to a well-behaved client, so a
+ * client keeps few datagrams in flight (sent, their replies not all read):
+ *   - at most window of its own (1 to 4 on udp, 1 or 2 on unixgram);
+ *   - at most DG_UDP_REPLIES (DG_UX_REPLIES) reply datagrams owed to it,
+ *     and the datagrams it draws owe no more each (timestamp and logger
+ *     with ack: max_line pieces), so its receive queue never fills;
+ *   - per listener, at most DG_BUDGET of dg_cost() (an upper bound of
+ *     the buffer a datagram and its replies take) in flight over all
+ *     clients, yet one datagram is always let through alone: so even the
+ *     iterative model, which reads no datagram while it serves a stream
+ *     connection, finds every datagram in its listener's buffer;
+ *   - datagrams with no reply (logger without ack, discard) give no sign
+ *     of being read, so the whole round sends at most DG_BUDGET of them to
+ *     each such listener.
+ * A reply that does not come is then a server bug, reported as such.
+ */
+#define MAX_DCLI       3
+#define MAX_DG         8
+#define DG_BIG         60000
+#define DG_BUDGET      (160 * 1024)
+#define DG_UDP_REPLIES 32
+#define DG_UX_REPLIES  8
+/* Records per datagram for logger without ack (pieces). */
+#define DG_LOG_PIECES 256
 
 enum pkind { PK_LINES, PK_TINY, PK_LONG, PK_RANDOM, PK_SOUP, PK_MIX, NPK };
 static const char *const pk_name[NPK] = { "lines", "tiny", "long", "random", "soup", "mix" };
@@ -169,6 +222,60 @@ oracle_pieces(const unsigned char *in, size_t n, size_t max, struct pieces *ps)
 			pieces_add(ps, o, end - o < max ? end - o : max);
 		start = next;
 	}
+}
+
+/*
+ * The pieces the line handlers make of one datagram of n bytes at in +
+ * base, appended to ps (man dispatchd(8), DATAGRAMS): the message is the
+ * datagram less one trailing LF or CR LF, cut in pieces of max bytes
+ * (an exact multiple leaves no empty piece); an empty message is one
+ * empty piece.  Any other CR or LF is data.
+ */
+static void
+oracle_dg_pieces(const unsigned char *in, size_t base, size_t n, size_t max, struct pieces *ps)
+{
+	size_t o;
+
+	in += base;
+	if (n > 0 && in[n - 1] == '\n') {
+		n--;
+		if (n > 0 && in[n - 1] == '\r')
+			n--;
+	}
+	if (n == 0)
+		pieces_add(ps, base, 0);
+	for (o = 0; o < n; o += max)
+		pieces_add(ps, base + o, n - o < max ? n - o : max);
+}
+
+/*
+ * chargen's reply to a datagram of n bytes (SPEC): the first min(n, 512)
+ * bytes of the stream, whose line k is the 72 characters from the k-th
+ * (mod 95) of 0x20..0x7E, cycling, then CR LF.
+ */
+static size_t
+oracle_chargen(size_t n, char out[512])
+{
+	size_t i, k;
+
+	if (n > 512)
+		n = 512;
+	for (i = 0; i < n; i++) {
+		k = i % 74;
+		out[i] = k == 72 ? '\r' : k == 73 ? '\n' : (char)(0x20 + (i / 74 + k) % 95);
+	}
+	return n;
+}
+
+/* An upper bound of the socket buffer a datagram of n bytes takes (see MAX_DCLI). */
+static size_t
+dg_cost(size_t n)
+{
+	size_t c = 1024;
+
+	while (c < n + 1024)
+		c *= 2;
+	return c + 8192;
 }
 
 static void
@@ -295,6 +402,24 @@ struct plan {
 	size_t rst_at;    /* reset once this many reply bytes came */
 };
 
+/* A datagram client: what it sends, what the oracle expects back. */
+struct dplan {
+	int svc;
+	bool ux;          /* to the service's unixgram: listener, else its udp: one */
+	int n;            /* datagrams */
+	struct hbuf data; /* the datagrams, one after another */
+	size_t off[MAX_DG], len[MAX_DG];
+	struct pieces ps;      /* timestamp, logger: every datagram's pieces */
+	size_t p0[MAX_DG + 1]; /* datagram k's are ps.v[p0[k] .. p0[k + 1]) */
+	size_t nrep[MAX_DG];   /* reply datagrams it owes */
+	size_t cost[MAX_DG];   /* dg_cost of it and its replies */
+	int window;            /* datagrams in flight at most */
+	unsigned pace_pct;     /* chance of a pause after a send */
+	int pace_max;          /* ms */
+	int start_ms;
+	uint64_t seed;
+};
+
 struct round {
 	uint64_t seed;
 	unsigned idx;
@@ -302,6 +427,11 @@ struct round {
 	bool unix_listen; /* echo and timestamp on unix: sockets */
 	int ncli;
 	struct plan pl[MAX_CLI];
+	/* unixgram: listeners too: the built-ins move there from udp:, the
+	 * four others get one more */
+	bool dg_unix;
+	int ndc;
+	struct dplan dp[MAX_DCLI];
 };
 
 /* Scales payloads and deadlines (smaller and longer under valgrind,
@@ -540,10 +670,177 @@ plan_free(struct plan *pl)
 }
 
 static void
+dplan_free(struct dplan *dp)
+{
+	hbuf_free(&dp->data);
+	free(dp->ps.v);
+	memset(dp, 0, sizeof *dp);
+}
+
+static void
 round_free(struct round *rd)
 {
 	for (int i = 0; i < MAX_CLI; i++)
 		plan_free(&rd->pl[i]);
+	for (int i = 0; i < MAX_DCLI; i++)
+		dplan_free(&rd->dp[i]);
+}
+
+/* A datagram's size: edge-heavy, around max_line m and the largest. */
+static size_t
+dg_size(struct rng *r, size_t m)
+{
+	size_t n, big = DG_BIG / size_div;
+
+	/* clang-format off */
+	switch (rng_range(r, 0, 15)) {
+	case 0: n = 0; break;
+	case 1: n = 1; break;
+	case 2: n = 2; break;
+	case 3: n = m - 1; break;
+	case 4: n = m; break;
+	case 5: n = m + 1; break;
+	case 6: n = m + 2; break;	/* m and CR LF */
+	case 7: n = 2 * m; break;
+	case 8: n = 2 * m + 1; break;
+	case 9: n = big; break;
+	case 10: n = rng_range(r, big - 64, big); break;
+	case 11: case 12: n = rng_range(r, 0, 16); break;
+	default: n = rng_log(r, 1, big); break;
+	}
+	/* clang-format on */
+	return n > big ? rng_log(r, 1, big) : n;
+}
+
+/* The reply datagrams the oracle expects for datagram k, and their cost. */
+static void
+dg_expect(struct dplan *dp, int k)
+{
+	size_t np = dp->p0[k + 1] - dp->p0[k], i, c = dg_cost(dp->len[k]);
+
+	switch (dp->svc) {
+	case SVC_ECHO:
+		dp->nrep[k] = 1;
+		c += dg_cost(dp->len[k]);
+		break;
+	case SVC_TS:
+		dp->nrep[k] = np;
+		for (i = dp->p0[k]; i < dp->p0[k + 1]; i++)
+			c += dg_cost(1 + H_TS_LEN + 2 + dp->ps.v[i].len + 1);
+		break;
+	case SVC_ACK:
+		dp->nrep[k] = np;
+		c += np * dg_cost(3);
+		break;
+	case SVC_CHARGEN:
+	case SVC_DAYTIME:
+	case SVC_TIME:
+		dp->nrep[k] = 1;
+		c += dg_cost(512);
+		break;
+	default:
+		dp->nrep[k] = 0; /* logger, discard */
+		break;
+	}
+	dp->cost[k] = c;
+}
+
+/*
+ * The datagram clients of a round (drawn after the stream clients, which
+ * stay what they were before datagrams came).  See MAX_DCLI for the
+ * bounds.
+ */
+static void
+dg_make(struct round *rd, struct rng *r)
+{
+	size_t spent[NDSVC][2], m = rd->max_line;
+	bool ux_log[NDSVC];
+	int i, k;
+
+	memset(spent, 0, sizeof spent);
+	memset(ux_log, 0, sizeof ux_log);
+	rd->dg_unix = rng_pct(r, 25);
+	rd->ndc = (int)rng_range(r, 1, MAX_DCLI);
+	for (i = 0; i < rd->ndc; i++) {
+		struct dplan *dp = &rd->dp[i];
+		int want = (int)rng_range(r, 1, MAX_DG);
+		size_t rcap;
+
+		dp->svc = rng_pct(r, 70) ? (int)rng_range(r, 0, NSVC - 1) :
+		                           (int)rng_range(r, NSVC, NDSVC - 1);
+		dp->ux = dp->svc >= NSVC ? rd->dg_unix : rd->dg_unix && rng_pct(r, 50);
+		/* Every unixgram client is PEER "unix": one per logger. */
+		if (dp->ux && (dp->svc == SVC_LOG || dp->svc == SVC_ACK)) {
+			if (ux_log[dp->svc])
+				dp->ux = false;
+			ux_log[dp->svc] = true;
+		}
+		rcap = dp->ux ? DG_UX_REPLIES : DG_UDP_REPLIES;
+		dp->window = (int)rng_range(r, 1, dp->ux ? 2 : 4);
+		if (rng_pct(r, 30)) {
+			dp->pace_pct = (unsigned)rng_range(r, 10, 60);
+			dp->pace_max = (int)rng_range(r, 1, 5);
+		}
+		dp->start_ms = (int)rng_range(r, 0, 5);
+		hbuf_add(&dp->data, "", 0);
+		for (k = 0; k < want; k++) {
+			size_t len = dg_size(r, m), start = dp->data.len, msg, cap;
+			enum pkind kind = (enum pkind)rng_range(r, 0, NPK - 1);
+
+			if (len > 0)
+				gen_segment(r, kind, m, len, &dp->data);
+			dp->data.len = start + len;
+			/* clang-format off */
+			switch (rng_range(r, 0, 9)) {
+			case 0: case 1: case 2:
+				if (len >= 1)
+					dp->data.p[start + len - 1] = '\n';
+				break;
+			case 3: case 4:
+				if (len >= 2)
+					memcpy(dp->data.p + start + len - 2, "\r\n", 2);
+				break;
+			case 5:
+				if (len >= 1)
+					dp->data.p[start + len - 1] = '\r';
+				break;
+			default:
+				break;
+			}
+			/* clang-format on */
+			/* Bounded pieces: replies owed, records written. */
+			cap = dp->svc == SVC_TS || dp->svc == SVC_ACK ? rcap :
+			    dp->svc == SVC_LOG                        ? DG_LOG_PIECES :
+			                                                0;
+			msg = len;
+			if (msg > 0 && dp->data.p[start + msg - 1] == '\n')
+				msg -= msg > 1 && dp->data.p[start + msg - 2] == '\r' ? 2 : 1;
+			if (cap > 0 && msg > cap * m)
+				len = cap * m;
+			dp->data.len = start + len;
+			/* The no-reply services: a budget for the round. */
+			if ((dp->svc == SVC_LOG || dp->svc == SVC_DISCARD) &&
+			    spent[dp->svc][dp->ux] + dg_cost(len) > DG_BUDGET) {
+				len = rng_range(r, 0, 16);
+				dp->data.len = start + len;
+				if (spent[dp->svc][dp->ux] + dg_cost(len) > DG_BUDGET) {
+					dp->data.len = start;
+					break;
+				}
+			}
+			spent[dp->svc][dp->ux] += dg_cost(len);
+			dp->off[k] = start;
+			dp->len[k] = len;
+			dp->p0[k] = dp->ps.n;
+			if (dp->svc == SVC_TS || dp->svc == SVC_LOG || dp->svc == SVC_ACK)
+				oracle_dg_pieces((unsigned char *)dp->data.p, start, len, m,
+				    &dp->ps);
+			dp->p0[k + 1] = dp->ps.n;
+			dp->n = k + 1;
+			dg_expect(dp, k);
+		}
+		dp->seed = rng_next(r);
+	}
 }
 
 /* Draws round idx of seed: the same for every model. */
@@ -660,6 +957,7 @@ round_make(struct round *rd, uint64_t seed, unsigned idx)
 		pl->start_ms = (int)rng_range(&r, 0, 5);
 		pl->seed = rng_next(&r);
 	}
+	dg_make(rd, &r);
 }
 
 /* ---- running a round against one model -------------------------------- */
@@ -676,6 +974,22 @@ struct client {
 	int port; /* local port (TCP), for the logger's PEER */
 };
 
+/* A datagram client while it runs; replies counted, not told apart, while running. */
+struct dclient {
+	struct dplan *pl;
+	int fd;
+	int port; /* udp: the local port, for the logger's PEER */
+	bool started, done;
+	int sent, released;      /* datagrams sent; of them, the first released in order */
+	size_t rep_exp, rep_got; /* reply datagrams owed for those sent; received */
+	size_t rel_rep;          /* replies owed for the released ones */
+	struct hbuf got;         /* the reply datagrams, one after another */
+	size_t *glen, nglen_cap; /* their lengths (rep_got of them) */
+	long long next_wr, sent_ms[MAX_DG];
+	int pauses;
+	struct rng r;
+};
+
 struct ctx {
 	const struct round *rd;
 	const char *model;
@@ -683,6 +997,9 @@ struct ctx {
 	struct srv s;
 	bool running;
 	struct client cl[MAX_CLI];
+	struct dclient dc[MAX_DCLI];
+	size_t dest_cost[NDSVC][2]; /* dg_cost in flight per listener */
+	unsigned long datagrams;    /* for the summary line */
 	long long wall_lo, wall_hi; /* microseconds: times must fall inside */
 	int stall_ms;
 	/* totals for the summary line */
@@ -723,6 +1040,9 @@ show(const void *p, size_t n, size_t max)
 	return o;
 }
 
+/* diff_fail's name for datagram client i. */
+#define DCI(i) (-2 - (i))
+
 static const char *
 plan_desc(const struct plan *pl)
 {
@@ -742,6 +1062,25 @@ plan_desc(const struct plan *pl)
 }
 
 static const char *
+dplan_desc(const struct dplan *dp)
+{
+	static char d[4][512];
+	static unsigned nd;
+	char *o = d[nd++ % 4];
+	size_t k = 0;
+	int i;
+
+	k += (size_t)snprintf(o, sizeof d[0], "%s %s, %d datagram%s (", dp->ux ? "unixgram" : "udp",
+	    svc_name[dp->svc], dp->n, dp->n == 1 ? "" : "s");
+	for (i = 0; i < dp->n && k < sizeof d[0]; i++)
+		k += (size_t)snprintf(o + k, sizeof d[0] - k, "%s%zu", i ? ", " : "", dp->len[i]);
+	if (k < sizeof d[0])
+		snprintf(o + k, sizeof d[0] - k, " bytes), window %d%s", dp->window,
+		    dp->pace_pct ? ", with pauses" : "");
+	return o;
+}
+
+static const char *
 reproduce(const struct ctx *x)
 {
 	static char line[256];
@@ -752,9 +1091,9 @@ reproduce(const struct ctx *x)
 }
 
 /*
- * Reports a difference and ends the test: the round, the client (ci, or
- * -1 for the server as a whole), the message, the server's log, the line
- * that reruns this round.
+ * Reports a difference and ends the test: the round, the client (ci;
+ * DCI(i) for datagram client i; -1 for the server as a whole), the
+ * message, the server's log, the line that reruns this round.
  */
 __attribute__((format(printf, 3, 4), noreturn)) static void
 diff_fail(struct ctx *x, int ci, const char *fmt, ...)
@@ -783,6 +1122,15 @@ diff_fail(struct ctx *x, int ci, const char *fmt, ...)
 		        c->done ? ", done" :
 		                  "");
 	}
+	for (i = 0; i < x->rd->ndc; i++) {
+		const struct dclient *d = &x->dc[i];
+
+		fprintf(stderr,
+		    "    datagram client %d%s: %s; sent %d, %zu of %zu reply datagrams "
+		    "owed for those\n",
+		    i, DCI(i) == ci ? " (the one that differs)" : "", dplan_desc(&x->rd->dp[i]),
+		    d->sent, d->rep_got, d->rep_exp);
+	}
 	fprintf(stderr, "    %s\n", msg);
 	if (x->running)
 		srv_dump(&x->s, "the server");
@@ -791,37 +1139,79 @@ diff_fail(struct ctx *x, int ci, const char *fmt, ...)
 	h_cleanup();
 	if (ci >= 0)
 		snprintf(who, sizeof who, ", client %d (%s)", ci, svc_name[x->cl[ci].pl->svc]);
+	else if (ci <= DCI(0))
+		snprintf(who, sizeof who, ", datagram client %d (%s %s)", DCI(ci),
+		    x->rd->dp[DCI(ci)].ux ? "unixgram" : "udp", svc_name[x->rd->dp[DCI(ci)].svc]);
 	ck_abort_msg("seed %" PRIu64 " round %u, %s%s: %s (reproduce: %s)", x->rd->seed, x->rd->idx,
 	    x->model, who, msg, reproduce(x));
 }
 
-/* The configuration of every server in a round: four services. */
+/* The unixgram: socket file of service svc. */
+static const char *
+dg_path(const struct ctx *x, int svc)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "%s.dsock", svc_name[svc]);
+	return h_path(x->dir, name);
+}
+
+/* Listening lines a round's server prints. */
+static int
+round_listeners(const struct round *rd)
+{
+	return 2 * NSVC + (NDSVC - NSVC) + (rd->dg_unix ? NSVC : 0);
+}
+
+/*
+ * The configuration of every server in a round: the four services of
+ * the stream clients on a stream and a udp: listener (and a unixgram:
+ * one on dg_unix rounds), the built-ins on udp: (unixgram: instead on
+ * dg_unix rounds).
+ */
 static void
 write_conf(struct ctx *x, const char *path)
 {
 	const char *d = x->dir;
-	char text[4096], ea[256], ta[256];
+	char text[8192], sa[NDSVC][768];
+	size_t k = 0;
+	int i;
 
-	if (x->rd->unix_listen) {
-		snprintf(ea, sizeof ea, "unix:%s", h_path(d, "echo.sock"));
-		snprintf(ta, sizeof ta, "unix:%s", h_path(d, "ts.sock"));
-	} else {
-		snprintf(ea, sizeof ea, "127.0.0.1:0");
-		snprintf(ta, sizeof ta, "127.0.0.1:0");
+	for (i = 0; i < NDSVC; i++) {
+		char st[300] = "", ug[300] = "";
+
+		if (i < NSVC) {
+			if (x->rd->unix_listen && (i == SVC_ECHO || i == SVC_TS))
+				snprintf(st, sizeof st, "\"unix:%s\", ",
+				    h_path(d, i == SVC_ECHO ? "echo.sock" : "ts.sock"));
+			else
+				snprintf(st, sizeof st, "\"127.0.0.1:0\", ");
+		}
+		if (x->rd->dg_unix)
+			snprintf(ug, sizeof ug, "\"unixgram:%s\"", dg_path(x, i));
+		snprintf(sa[i], sizeof sa[i], "%s%s%s%s", st,
+		    i < NSVC || !x->rd->dg_unix ? "\"udp:127.0.0.1:0\"" : "",
+		    i < NSVC && x->rd->dg_unix ? ", " : "", ug);
 	}
-	snprintf(text, sizeof text,
+	k += (size_t)snprintf(text + k, sizeof text - k,
 	    "max_line = %zu\n"
 	    "max_pending = %zu\n"
 	    "idle_timeout = 600\n"
 	    "shutdown_timeout = 2\n"
-	    "service \"echo\" { listen = {\"%s\"} handler = \"echo\" }\n"
-	    "service \"timestamp\" { listen = {\"%s\"} handler = \"timestamp\" }\n"
-	    "service \"logger\" { listen = {\"127.0.0.1:0\"} handler = \"logger\"\n"
+	    "service \"echo\" { listen = {%s} handler = \"echo\" }\n"
+	    "service \"timestamp\" { listen = {%s} handler = \"timestamp\" }\n"
+	    "service \"logger\" { listen = {%s} handler = \"logger\"\n"
 	    "    output = \"%s\" ack = false }\n"
-	    "service \"logack\" { listen = {\"127.0.0.1:0\"} handler = \"logger\"\n"
+	    "service \"logack\" { listen = {%s} handler = \"logger\"\n"
 	    "    output = \"%s\" ack = true }\n",
-	    x->rd->max_line, x->rd->max_pending, ea, ta, h_path(d, "logger.log"),
-	    h_path(d, "logack.log"));
+	    x->rd->max_line, x->rd->max_pending, sa[SVC_ECHO], sa[SVC_TS], sa[SVC_LOG],
+	    h_path(d, "logger.log"), sa[SVC_ACK], h_path(d, "logack.log"));
+	for (i = NSVC; i < NDSVC && k < sizeof text; i++)
+		k += (size_t)snprintf(text + k, sizeof text - k,
+		    "service \"%s\" { listen = {%s} handler = \"%s\" }\n", svc_name[i], sa[i],
+		    svc_name[i]);
+	if (k >= sizeof text)
+		diff_fail(x, -1, "the configuration does not fit in %zu bytes", sizeof text);
 	if (h_write_file(path, text) == -1)
 		diff_fail(x, -1, "cannot write %s: %s", path, H_ERR);
 }
@@ -1047,8 +1437,175 @@ client_read(struct ctx *x, int ci, long long now)
 	return moved;
 }
 
+/* ---- datagram clients ------------------------------------------------- */
+
+/* Index of the listening line of service svc on a udp: (unixgram:) listener, or -1. */
+static int
+dg_find(const struct srv *s, int svc, bool ux)
+{
+	const char *pre = ux ? "unixgram:" : "udp:";
+	int i;
+
+	for (i = 0; i < s->nls; i++)
+		if (strcmp(s->ls[i].service, svc_name[svc]) == 0 &&
+		    strncmp(s->ls[i].addr, pre, strlen(pre)) == 0)
+			return i;
+	return -1;
+}
+
+/* A non-blocking datagram socket of its own, connected to the service's listener. */
+static void
+dclient_open(struct ctx *x, int di)
+{
+	struct dclient *d = &x->dc[di];
+	int li = dg_find(&x->s, d->pl->svc, d->pl->ux);
+	struct sockaddr_storage me, to;
+	socklen_t sl;
+
+	if (li == -1)
+		diff_fail(x, DCI(di), "no %s listening line for service %s",
+		    d->pl->ux ? "unixgram:" : "udp:", svc_name[d->pl->svc]);
+	memset(&me, 0, sizeof me);
+	memset(&to, 0, sizeof to);
+	if (d->pl->ux) {
+		struct sockaddr_un *m = (struct sockaddr_un *)&me, *t = (struct sockaddr_un *)&to;
+		char name[32];
+
+		snprintf(name, sizeof name, "dclient%d.sock", di);
+		m->sun_family = t->sun_family = AF_UNIX;
+		snprintf(m->sun_path, sizeof m->sun_path, "%s", h_path(x->dir, name));
+		snprintf(t->sun_path, sizeof t->sun_path, "%s", x->s.ls[li].addr + 9);
+		unlink(m->sun_path);
+		sl = sizeof *m;
+	} else {
+		struct sockaddr_in *m = (struct sockaddr_in *)&me, *t = (struct sockaddr_in *)&to;
+
+		m->sin_family = t->sin_family = AF_INET;
+		m->sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1); /* 127.0.0.2 */
+		t->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		t->sin_port = htons((uint16_t)x->s.ls[li].port);
+		sl = sizeof *m;
+	}
+	d->fd = socket(me.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->fd == -1 || bind(d->fd, (struct sockaddr *)&me, sl) == -1 ||
+	    connect(d->fd, (struct sockaddr *)&to, sl) == -1)
+		diff_fail(x, DCI(di), "datagram socket to %s: %s", x->s.ls[li].addr, H_ERR);
+	sl = sizeof me;
+	if (!d->pl->ux && getsockname(d->fd, (struct sockaddr *)&me, &sl) == 0)
+		d->port = ntohs(((struct sockaddr_in *)&me)->sin_port);
+}
+
+/* Releases, in the order sent, the datagrams whose replies (by count) all came. */
+static void
+dclient_release(struct ctx *x, struct dclient *d)
+{
+	const struct dplan *pl = d->pl;
+
+	while (d->released < d->sent && d->rep_got >= d->rel_rep + pl->nrep[d->released]) {
+		if (pl->nrep[d->released] > 0)
+			x->dest_cost[pl->svc][pl->ux] -= pl->cost[d->released];
+		d->rel_rep += pl->nrep[d->released];
+		d->released++;
+	}
+	if (d->sent == pl->n && d->rep_got == d->rep_exp)
+		d->done = true;
+}
+
+/* Whether the next datagram may go now (the bounds of MAX_DCLI). */
+static bool
+dclient_may_send(const struct ctx *x, const struct dclient *d, long long now)
+{
+	const struct dplan *pl = d->pl;
+	size_t rcap = pl->ux ? DG_UX_REPLIES : DG_UDP_REPLIES, dc;
+	int k = d->sent;
+
+	if (!d->started || d->done || k >= pl->n || now < d->next_wr ||
+	    d->sent - d->released >= pl->window)
+		return false;
+	if (pl->nrep[k] == 0)
+		return true;
+	if (d->rep_exp - d->rep_got + pl->nrep[k] > rcap && d->rep_exp > d->rep_got)
+		return false;
+	dc = x->dest_cost[pl->svc][pl->ux];
+	return dc == 0 || dc + pl->cost[k] <= DG_BUDGET;
+}
+
+/* Sends the next datagram; true if it went. */
+static bool
+dclient_send(struct ctx *x, int di, long long now)
+{
+	struct dclient *d = &x->dc[di];
+	struct dplan *pl = d->pl;
+	int k = d->sent;
+	ssize_t w = send(d->fd, pl->data.p + pl->off[k], pl->len[k], MSG_NOSIGNAL);
+
+	if (w == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR)) {
+		d->next_wr = now + 2; /* unixgram: the listener's queue is full */
+		return false;
+	}
+	if (w == -1)
+		diff_fail(x, DCI(di), "send of datagram %d (%zu bytes): %s", k, pl->len[k], H_ERR);
+	if ((size_t)w != pl->len[k])
+		diff_fail(x, DCI(di), "send of datagram %d took %zd of %zu bytes", k, w,
+		    pl->len[k]);
+	d->sent++;
+	d->sent_ms[k] = now;
+	d->rep_exp += pl->nrep[k];
+	if (pl->nrep[k] > 0)
+		x->dest_cost[pl->svc][pl->ux] += pl->cost[k];
+	x->datagrams++;
+	if (d->pauses > 0 && rng_pct(&d->r, pl->pace_pct)) {
+		d->pauses--;
+		d->next_wr = now + (long long)rng_range(&d->r, 1, (size_t)pl->pace_max);
+	}
+	dclient_release(x, d);
+	return true;
+}
+
+/* Reads every reply datagram waiting; true if any came. */
+static bool
+dclient_read(struct ctx *x, int di)
+{
+	static char buf[65536];
+	struct dclient *d = &x->dc[di];
+	bool moved = false;
+	int n;
+
+	for (n = 0; n < 1024; n++) {
+		ssize_t r = recv(d->fd, buf, sizeof buf, MSG_TRUNC);
+
+		if (r == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			diff_fail(x, DCI(di), "recv after %zu reply datagrams: %s", d->rep_got,
+			    H_ERR);
+		}
+		if ((size_t)r > sizeof buf)
+			diff_fail(x, DCI(di),
+			    "a reply datagram of %zd bytes (more than any expected)", r);
+		if (d->rep_got >= d->rep_exp)
+			diff_fail(x, DCI(di),
+			    "reply datagram %zu came, but the %d datagrams sent "
+			    "owe only %zu: \"%s\" (%zd bytes)",
+			    d->rep_got, d->sent, d->rep_exp, show(buf, (size_t)r, 80), r);
+		if (d->rep_got == d->nglen_cap) {
+			d->nglen_cap = d->nglen_cap ? 2 * d->nglen_cap : 64;
+			d->glen = realloc(d->glen, d->nglen_cap * sizeof *d->glen);
+			if (d->glen == NULL)
+				abort();
+		}
+		hbuf_add(&d->got, buf, (size_t)r);
+		d->glen[d->rep_got++] = (size_t)r;
+		moved = true;
+	}
+	dclient_release(x, d);
+	return moved;
+}
+
 static void check_echo(struct ctx *x, int ci, bool whole);
 static void check_timestamp(struct ctx *x, int ci, bool whole);
+static void check_dgram(struct ctx *x, int di, bool whole);
 
 /*
  * Nothing moved for stall_ms: first a wrong reply (if any) is the better
@@ -1057,7 +1614,7 @@ static void check_timestamp(struct ctx *x, int ci, bool whole);
 static void
 stalled(struct ctx *x, const char *what)
 {
-	char msg[1024];
+	char msg[2048];
 	size_t k = 0;
 	int i;
 
@@ -1070,6 +1627,8 @@ stalled(struct ctx *x, const char *what)
 		else if (c->pl->svc == SVC_TS)
 			check_timestamp(x, i, false);
 	}
+	for (i = 0; i < x->rd->ndc; i++)
+		check_dgram(x, i, false);
 	k += (size_t)snprintf(msg, sizeof msg, "%s:", what);
 	for (i = 0; i < x->rd->ncli && k < sizeof msg; i++) {
 		const struct client *c = &x->cl[i];
@@ -1084,7 +1643,45 @@ stalled(struct ctx *x, const char *what)
 		    c->pl->expect, c->got.len ? " (right so far)" : "",
 		    c->got.len < c->pl->expect ? ", the rest never came" : ", no end of stream");
 	}
+	for (i = 0; i < x->rd->ndc && k < sizeof msg; i++) {
+		const struct dclient *d = &x->dc[i];
+		const struct dplan *dp = d->pl;
+		size_t owed = d->rel_rep;
+		int j;
+
+		if (d->done)
+			continue;
+		k += (size_t)snprintf(msg + k, sizeof msg - k,
+		    " datagram client %d (%s %s) sent %d of %d datagrams, %zu of the %zu "
+		    "reply datagrams they owe came under model %s",
+		    i, dp->ux ? "unixgram" : "udp", svc_name[dp->svc], d->sent, dp->n, d->rep_got,
+		    d->rep_exp, x->model);
+		for (j = d->released; j < d->sent && k < sizeof msg; j++) {
+			size_t have = d->rep_got > owed ? d->rep_got - owed : 0;
+
+			k += (size_t)snprintf(msg + k, sizeof msg - k,
+			    "%s datagram %d (%zu bytes, sent %lld ms ago) owes %zu, ~%zu came "
+			    "(counted in order)",
+			    j == d->released ? ":" : ",", j, dp->len[j], h_now_ms() - d->sent_ms[j],
+			    dp->nrep[j], have < dp->nrep[j] ? have : dp->nrep[j]);
+			owed += dp->nrep[j];
+		}
+		if (k < sizeof msg)
+			k += (size_t)snprintf(msg + k, sizeof msg - k, "%s;",
+			    d->rep_got < d->rep_exp ? ": replies missing (dropped?)" : "");
+	}
 	diff_fail(x, -1, "%s", msg);
+}
+
+/* True once now reaches at; until then brings *wake forward to it. */
+static bool
+reached(long long now, long long at, long long *wake)
+{
+	if (now >= at)
+		return true;
+	if (at < *wake)
+		*wake = at;
+	return false;
 }
 
 /* Drives every client to its end; fails on a stall or the round deadline. */
@@ -1092,7 +1689,7 @@ static void
 run_clients(struct ctx *x)
 {
 	long long start = h_now_ms(), progress = start;
-	int i, left = x->rd->ncli;
+	int i, left = x->rd->ncli + x->rd->ndc;
 
 	/* All at once before any ends: no two share a port in the logger's PEER. */
 	for (i = 0; i < x->rd->ncli; i++) {
@@ -1101,9 +1698,11 @@ run_clients(struct ctx *x)
 			diff_fail(x, i, "connect: %s", H_ERR);
 		x->nclients++;
 	}
+	for (i = 0; i < x->rd->ndc; i++)
+		dclient_open(x, i);
 	while (left > 0) {
-		struct pollfd pf[MAX_CLI];
-		int idx[MAX_CLI], n = 0;
+		struct pollfd pf[MAX_CLI + MAX_DCLI];
+		int idx[MAX_CLI + MAX_DCLI], n = 0;
 		long long now = h_now_ms(), wake = now + 50;
 
 		if (now - progress > x->stall_ms) {
@@ -1120,11 +1719,8 @@ run_clients(struct ctx *x)
 			short ev = 0;
 
 			if (!c->started) {
-				if (now < start + c->pl->start_ms) {
-					if (start + c->pl->start_ms < wake)
-						wake = start + c->pl->start_ms;
+				if (!reached(now, start + c->pl->start_ms, &wake))
 					continue;
-				}
 				c->started = true;
 				c->last_wr = c->next_rd = c->next_wr = now;
 				progress = now;
@@ -1150,15 +1746,58 @@ run_clients(struct ctx *x)
 			pf[n].revents = 0;
 			idx[n++] = i;
 		}
+		for (i = 0; i < x->rd->ndc; i++) {
+			struct dclient *d = &x->dc[i];
+			int burst;
+
+			if (!d->started) {
+				if (!reached(now, start + d->pl->start_ms, &wake))
+					continue;
+				d->started = true;
+				d->next_wr = now;
+				progress = now;
+				dclient_release(x, d); /* no datagram at all: done */
+				if (d->done) {
+					left--;
+					continue;
+				}
+			}
+			if (d->done)
+				continue;
+			for (burst = 0; burst < MAX_DG && dclient_may_send(x, d, now); burst++)
+				if (dclient_send(x, i, now))
+					progress = now;
+			if (d->done) {
+				left--;
+				continue;
+			}
+			if (d->sent < d->pl->n && d->next_wr > now && d->next_wr < wake)
+				wake = d->next_wr;
+			pf[n].fd = d->fd;
+			pf[n].events = POLLIN;
+			pf[n].revents = 0;
+			idx[n++] = MAX_CLI + i;
+		}
 		if (poll(pf, (nfds_t)n, wake > now ? (int)(wake - now) : 0) == -1 && errno != EINTR)
 			diff_fail(x, -1, "poll: %s", H_ERR);
 		now = h_now_ms();
 		for (int k = 0; k < n; k++) {
-			struct client *c = &x->cl[idx[k]];
-			bool was_done = c->done;
+			struct client *c;
+			bool was_done;
 
 			if (pf[k].revents == 0)
 				continue;
+			if (idx[k] >= MAX_CLI) {
+				struct dclient *d = &x->dc[idx[k] - MAX_CLI];
+
+				if (dclient_read(x, idx[k] - MAX_CLI))
+					progress = now;
+				if (d->done)
+					left--;
+				continue;
+			}
+			c = &x->cl[idx[k]];
+			was_done = c->done;
 			if ((pf[k].events & POLLIN) &&
 			    (pf[k].revents & (POLLIN | POLLHUP | POLLERR)) &&
 			    client_read(x, idx[k], now))
@@ -1174,6 +1813,11 @@ run_clients(struct ctx *x)
 	for (i = 0; i < x->rd->ncli; i++) {
 		x->bytes_out += x->cl[i].sent;
 		x->bytes_in += x->cl[i].got.len;
+	}
+	for (i = 0; i < x->rd->ndc; i++) {
+		for (int k = 0; k < x->rd->dp[i].n; k++)
+			x->bytes_out += x->rd->dp[i].len[k];
+		x->bytes_in += x->dc[i].got.len;
 	}
 }
 
@@ -1255,6 +1899,347 @@ check_timestamp(struct ctx *x, int ci, bool whole)
 		    "%zu of %zu replies before the end of stream; the "
 		    "first missing is for the line at input byte %zu: \"%s\"",
 		    i, ps->n, ps->v[i].off, show(in + ps->v[i].off, ps->v[i].len, 120));
+}
+
+/*
+ * ---- datagram replies and records ----
+ *
+ * Fork and thread handle the datagrams a client has in flight at once,
+ * so their replies and records may interleave; each datagram's own come
+ * in order (one process or thread makes them).  The oracle therefore
+ * expects, per client, an interleaving of every datagram's sequence,
+ * which the serial models meet by giving the plain concatenation.
+ */
+
+struct item {
+	const char *p;
+	size_t n;
+};
+
+/* Every datagram's expected items: want[k][0 .. cnt[k]). */
+struct ilv {
+	int nd;
+	size_t cnt[MAX_DG];
+	const struct item *want[MAX_DG];
+};
+
+/* A cursor per datagram. */
+struct ilv_state {
+	uint16_t c[MAX_DG];
+};
+
+#define ILV_CAP   512
+#define ILV_SLOTS 2048
+
+static bool
+item_eq(const struct item *a, const struct item *b)
+{
+	return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
+}
+
+/*
+ * Follows every way got[0..ngot) can be an interleaving of v's sequences
+ * (a set of cursor tuples, duplicates merged).  Returns how many items
+ * fit before the first that fits none (ngot if all), with *one a state
+ * reached before it.  *capped: the set outgrew ILV_CAP (many identical
+ * items), then the caller compares multisets instead.
+ */
+static size_t
+ilv_match(const struct ilv *v, const struct item *got, size_t ngot, struct ilv_state *one,
+    bool *capped)
+{
+	static struct ilv_state a[ILV_CAP], b[ILV_CAP];
+	static int slot[ILV_SLOTS];
+	struct ilv_state *cur = a, *nxt = b, *t;
+	size_t ncur = 1, nnxt, j;
+
+	*capped = false;
+	memset(&cur[0], 0, sizeof cur[0]);
+	memset(slot, -1, sizeof slot);
+	for (j = 0; j < ngot; j++) {
+		nnxt = 0;
+		for (size_t si = 0; si < ncur; si++) {
+			for (int k = 0; k < v->nd; k++) {
+				struct ilv_state st = cur[si];
+				uint32_t h = 2166136261u;
+				size_t q;
+
+				if (st.c[k] >= v->cnt[k] || !item_eq(&v->want[k][st.c[k]], &got[j]))
+					continue;
+				st.c[k]++;
+				for (q = 0; q < sizeof st; q++)
+					h = (h ^ ((unsigned char *)&st)[q]) * 16777619u;
+				for (q = h % ILV_SLOTS; slot[q] != -1; q = (q + 1) % ILV_SLOTS)
+					if (memcmp(&nxt[slot[q]], &st, sizeof st) == 0)
+						break;
+				if (slot[q] != -1)
+					continue;
+				if (nnxt == ILV_CAP) {
+					*capped = true;
+					*one = cur[0];
+					return j;
+				}
+				nxt[nnxt] = st;
+				slot[q] = (int)nnxt++;
+			}
+		}
+		*one = cur[0];
+		if (nnxt == 0)
+			return j;
+		memset(slot, -1, sizeof slot);
+		t = cur;
+		cur = nxt;
+		nxt = t;
+		ncur = nnxt;
+	}
+	*one = cur[0];
+	return ngot;
+}
+
+static int
+item_cmp(const void *pa, const void *pb)
+{
+	const struct item *a = pa, *b = pb;
+	int r = memcmp(a->p, b->p, a->n < b->n ? a->n : b->n);
+
+	return r != 0 ? r : a->n < b->n ? -1 : a->n > b->n;
+}
+
+/* The fallback of a capped ilv_match: the same items, in any order.  True if so. */
+static bool
+ilv_same_multiset(const struct ilv *v, const struct item *got, size_t ngot)
+{
+	struct item *w, *g;
+	size_t nw = 0, i;
+	bool same;
+
+	for (int k = 0; k < v->nd; k++)
+		nw += v->cnt[k];
+	if (nw != ngot)
+		return false;
+	w = malloc((nw + 1) * sizeof *w);
+	g = malloc((nw + 1) * sizeof *g);
+	if (w == NULL || g == NULL)
+		abort();
+	nw = 0;
+	for (int k = 0; k < v->nd; k++)
+		for (i = 0; i < v->cnt[k]; i++)
+			w[nw++] = v->want[k][i];
+	memcpy(g, got, ngot * sizeof *g);
+	qsort(w, nw, sizeof *w, item_cmp);
+	qsort(g, ngot, sizeof *g, item_cmp);
+	for (i = 0; i < nw && item_eq(&w[i], &g[i]); i++)
+		;
+	same = i == nw;
+	free(w);
+	free(g);
+	return same;
+}
+
+/*
+ * Checks got against v and fails with what differs (what: "reply
+ * datagram" or "record"); whole: all must have come.
+ */
+static void
+ilv_check(struct ctx *x, int di, const struct ilv *v, const struct item *got, size_t ngot,
+    bool whole, const char *what)
+{
+	const struct dplan *dp = x->dc[di].pl;
+	struct ilv_state one;
+	bool capped;
+	size_t m = ilv_match(v, got, ngot, &one, &capped), total = 0;
+	char nexts[1024];
+	size_t k = 0;
+
+	if (capped) {
+		if (whole && !ilv_same_multiset(v, got, ngot))
+			diff_fail(x, DCI(di),
+			    "the %zu %ss are not the oracle's, in any order "
+			    "(too many identical ones to follow each datagram's order)",
+			    ngot, what);
+		return;
+	}
+	for (int d = 0; d < v->nd; d++) {
+		total += v->cnt[d];
+		if (one.c[d] < v->cnt[d] && k < sizeof nexts)
+			k += (size_t)snprintf(nexts + k, sizeof nexts - k,
+			    "%s datagram %d (%zu bytes) %s %zu of %zu (%zu bytes): \"%s\"",
+			    k ? ";" : "", d, dp->len[d], what, (size_t)one.c[d], v->cnt[d],
+			    v->want[d][one.c[d]].n,
+			    show(v->want[d][one.c[d]].p, v->want[d][one.c[d]].n, 60));
+	}
+	if (k == 0)
+		snprintf(nexts, sizeof nexts, " none");
+	if (m < ngot)
+		diff_fail(x, DCI(di),
+		    "%s %zu (%zu bytes) is no datagram's next: got \"%s\"; the "
+		    "oracle's next ones:%s",
+		    what, m, got[m].n, show(got[m].p, got[m].n, 60), nexts);
+	if (whole && ngot < total)
+		diff_fail(x, DCI(di), "%zu of %zu %ss; missing:%s", ngot, total, what, nexts);
+}
+
+/* "Sun Dec  6 05:55:49 2026" + CR LF: its time, or -1 if malformed. */
+static long long
+parse_daytime(const char *p, size_t n)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct tm tm;
+	const char *d, *mo;
+	char c[27];
+
+	if (n != 26 || p[24] != '\r' || p[25] != '\n')
+		return -1;
+	memcpy(c, p, 24);
+	c[24] = '\0';
+	memset(&tm, 0, sizeof tm);
+	d = strstr(days, (char[]){ c[0], c[1], c[2], 0 });
+	mo = strstr(mons, (char[]){ c[4], c[5], c[6], 0 });
+	if (d == NULL || (d - days) % 3 || mo == NULL || (mo - mons) % 3 || c[3] != ' ' ||
+	    c[7] != ' ' || (c[8] != ' ' && (c[8] < '1' || c[8] > '3')) || c[9] < '0' ||
+	    c[9] > '9' || c[10] != ' ' || c[13] != ':' || c[16] != ':' || c[19] != ' ')
+		return -1;
+	for (int i = 11; i < 24; i++)
+		if (i != 13 && i != 16 && i != 19 && (c[i] < '0' || c[i] > '9'))
+			return -1;
+	tm.tm_mon = (int)(mo - mons) / 3;
+	tm.tm_mday = (c[8] == ' ' ? 0 : c[8] - '0') * 10 + c[9] - '0';
+	tm.tm_hour = (c[11] - '0') * 10 + c[12] - '0';
+	tm.tm_min = (c[14] - '0') * 10 + c[15] - '0';
+	tm.tm_sec = (c[17] - '0') * 10 + c[18] - '0';
+	tm.tm_year = atoi(c + 20) - 1900;
+	{
+		time_t t = timegm(&tm);
+		struct tm back;
+
+		/* The weekday must be the date's, the fields in range. */
+		if (gmtime_r(&t, &back) == NULL || back.tm_wday != (int)(d - days) / 3 ||
+		    back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour ||
+		    back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
+			return -1;
+		return (long long)t;
+	}
+}
+
+/*
+ * A datagram client's replies against the oracle: echo the datagram,
+ * timestamp "[TIME] PIECE\n" per piece, logger with ack "OK\n" per
+ * piece (they all look alike: counted), chargen min(len, 512) bytes of
+ * its stream, daytime and time the current time; logger and discard
+ * nothing (any reply failed when it came).  whole: every reply came.
+ */
+static void
+check_dgram(struct ctx *x, int di, bool whole)
+{
+	const struct dclient *d = &x->dc[di];
+	const struct dplan *dp = d->pl;
+	struct item *got, *want;
+	struct ilv v;
+	static char cg[512];
+	size_t i, off = 0, np = 0;
+	long long lo = x->wall_lo / 1000000 - 1, hi = x->wall_hi / 1000000 + 1;
+	int k;
+
+	if (d->rep_got == 0 && !whole)
+		return;
+	got = calloc(d->rep_got + 1, sizeof *got);
+	want = calloc(dp->ps.n + (size_t)dp->n + 1, sizeof *want);
+	if (got == NULL || want == NULL)
+		abort();
+	for (i = 0; i < d->rep_got; off += d->glen[i++]) {
+		const char *g = d->got.p + off;
+		size_t n = d->glen[i];
+		long long us, t = -1;
+		const char *form = NULL;
+
+		got[i].p = g;
+		got[i].n = n;
+		switch (dp->svc) {
+		case SVC_TS:
+			if (n < 4 + H_TS_LEN || g[0] != '[' || !h_parse_ts(g + 1, &us) ||
+			    g[1 + H_TS_LEN] != ']' || g[2 + H_TS_LEN] != ' ' || g[n - 1] != '\n')
+				diff_fail(x, DCI(di),
+				    "reply datagram %zu is not \"[TIME] ...\\n\": \"%s\"", i,
+				    show(g, n, 120));
+			if (us < x->wall_lo || us > x->wall_hi)
+				diff_fail(x, DCI(di),
+				    "reply datagram %zu: time %.*s is not within the round", i,
+				    H_TS_LEN, g + 1);
+			got[i].p = g + 3 + H_TS_LEN;
+			got[i].n = n - 4 - H_TS_LEN;
+			break;
+		case SVC_ACK:
+			if (n != 3 || memcmp(g, "OK\n", 3) != 0)
+				diff_fail(x, DCI(di), "reply datagram %zu is not \"OK\\n\": \"%s\"",
+				    i, show(g, n, 120));
+			break;
+		case SVC_DAYTIME:
+			t = parse_daytime(g, n);
+			form = "the daytime line";
+			break;
+		case SVC_TIME:
+			if (n == 4) {
+				uint32_t v32 = (uint32_t)(unsigned char)g[0] << 24 |
+				    (uint32_t)(unsigned char)g[1] << 16 |
+				    (uint32_t)(unsigned char)g[2] << 8 | (unsigned char)g[3];
+
+				/* 1900 to 1970: 2208988800 s; mod 2^32 (wraps in 2036). */
+				t = (long long)(uint32_t)(v32 - 2208988800u);
+			}
+			form = "4 bytes";
+			break;
+		default:
+			break;
+		}
+		if (form != NULL && (t < lo || t > hi))
+			diff_fail(x, DCI(di),
+			    "reply datagram %zu is not %s of a time within the round: \"%s\"", i,
+			    form, show(g, n, 120));
+		if (form != NULL)
+			got[i].n = 0; /* the value alone was the check */
+	}
+	memset(&v, 0, sizeof v);
+	v.nd = dp->n;
+	for (k = 0; k < dp->n; k++) {
+		const char *in = dp->data.p + dp->off[k];
+
+		v.want[k] = want + np;
+		v.cnt[k] = dp->nrep[k];
+		switch (dp->svc) {
+		case SVC_ECHO:
+			want[np].p = in;
+			want[np++].n = dp->len[k];
+			break;
+		case SVC_TS:
+			for (i = dp->p0[k]; i < dp->p0[k + 1]; i++) {
+				want[np].p = dp->data.p + dp->ps.v[i].off;
+				want[np++].n = dp->ps.v[i].len;
+			}
+			break;
+		case SVC_CHARGEN:
+			want[np].p = cg;
+			want[np++].n = oracle_chargen(dp->len[k], cg);
+			break;
+		case SVC_DAYTIME:
+		case SVC_TIME:
+			want[np].p = "";
+			want[np++].n = 0;
+			break;
+		default:
+			v.cnt[k] = 0;
+			break;
+		}
+	}
+	if (dp->svc == SVC_ACK) {
+		if (whole && d->rep_got != dp->ps.n)
+			diff_fail(x, DCI(di), "%zu OK replies for %zu pieces", d->rep_got,
+			    dp->ps.n);
+	} else {
+		ilv_check(x, di, &v, got, d->rep_got, whole, "reply datagram");
+	}
+	free(got);
+	free(want);
 }
 
 /* One record of a logger file. */
@@ -1416,17 +2401,79 @@ check_logger(struct ctx *x, int ci, const struct lrecs *rs)
 	hbuf_free(&esc);
 }
 
-/* Reads a logger file and checks every client of the service against it. */
+/*
+ * A datagram client's records: one per piece of each datagram (escaped),
+ * no connected or disconnected record, the datagrams' records
+ * interleaved as their replies may be.
+ */
+static void
+check_dgram_records(struct ctx *x, int di, const struct lrecs *rs)
+{
+	const struct dplan *dp = x->dc[di].pl;
+	struct hbuf esc = { 0 };
+	struct item *got, *want;
+	size_t *eoff, i;
+	struct ilv v;
+	int k;
+
+	for (i = 0; i < rs->n; i++) {
+		if (rs->v[i].kind != H_REC_LINE)
+			diff_fail(x, DCI(di), "record %zu: a %s record for a datagram client", i,
+			    rs->v[i].kind == H_REC_CONNECTED ? "connected" : "disconnected");
+		if (rs->v[i].us < x->wall_lo || rs->v[i].us > x->wall_hi)
+			diff_fail(x, DCI(di), "record %zu: its time is outside the round", i);
+	}
+	got = calloc(rs->n + 1, sizeof *got);
+	want = calloc(dp->ps.n + 1, sizeof *want);
+	eoff = calloc(dp->ps.n + 1, sizeof *eoff);
+	if (got == NULL || want == NULL || eoff == NULL)
+		abort();
+	hbuf_add(&esc, "", 0);
+	for (i = 0; i < dp->ps.n; i++) {
+		eoff[i] = esc.len;
+		oracle_escape((unsigned char *)dp->data.p + dp->ps.v[i].off, dp->ps.v[i].len, &esc);
+	}
+	eoff[dp->ps.n] = esc.len;
+	for (i = 0; i < dp->ps.n; i++) {
+		want[i].p = esc.p + eoff[i];
+		want[i].n = eoff[i + 1] - eoff[i];
+	}
+	for (i = 0; i < rs->n; i++) {
+		got[i].p = rs->v[i].text;
+		got[i].n = rs->v[i].len;
+	}
+	memset(&v, 0, sizeof v);
+	v.nd = dp->n;
+	for (k = 0; k < dp->n; k++) {
+		v.want[k] = want + dp->p0[k];
+		v.cnt[k] = dp->p0[k + 1] - dp->p0[k];
+	}
+	ilv_check(x, di, &v, got, rs->n, true, "record");
+	if (rs->n > dp->ps.n)
+		diff_fail(x, DCI(di), "%zu records, the oracle has %zu", rs->n, dp->ps.n);
+	hbuf_free(&esc);
+	free(got);
+	free(want);
+	free(eoff);
+}
+
+/*
+ * Reads a logger file and checks every client of the service against
+ * it; the records of stream and datagram clients interleave, told apart
+ * by PEER.
+ */
 static void
 check_logger_file(struct ctx *x, int svc, const char *path)
 {
-	struct lrecs rs[MAX_CLI];
+	struct lrecs rs[MAX_CLI + MAX_DCLI];
 	size_t len, nrec = 0;
 	char *text, *p, *eol;
 	int i, nsvc = 0;
 
 	for (i = 0; i < x->rd->ncli; i++)
 		nsvc += x->cl[i].pl->svc == svc;
+	for (i = 0; i < x->rd->ndc; i++)
+		nsvc += x->rd->dp[i].svc == svc;
 	if (nsvc == 0)
 		return;
 	memset(rs, 0, sizeof rs);
@@ -1451,6 +2498,14 @@ check_logger_file(struct ctx *x, int svc, const char *path)
 			if (x->cl[i].pl->svc == svc && strcmp(hr.peer, peer) == 0)
 				owner = i;
 		}
+		for (i = 0; i < x->rd->ndc; i++) {
+			const struct dclient *d = &x->dc[i];
+			char peer[64];
+
+			snprintf(peer, sizeof peer, "127.0.0.2:%d", d->port);
+			if (d->pl->svc == svc && strcmp(hr.peer, d->pl->ux ? "unix" : peer) == 0)
+				owner = MAX_CLI + i;
+		}
 		if (owner == -1)
 			diff_fail(x, -1, "%s: record %zu from an unknown peer: \"%s\"", path, nrec,
 			    show(p, (size_t)(eol - p), 160));
@@ -1459,9 +2514,69 @@ check_logger_file(struct ctx *x, int svc, const char *path)
 	for (i = 0; i < x->rd->ncli; i++)
 		if (x->cl[i].pl->svc == svc)
 			check_logger(x, i, &rs[i]);
-	for (i = 0; i < MAX_CLI; i++)
+	for (i = 0; i < x->rd->ndc; i++)
+		if (x->rd->dp[i].svc == svc)
+			check_dgram_records(x, i, &rs[MAX_CLI + i]);
+	for (i = 0; i < MAX_CLI + MAX_DCLI; i++)
 		free(rs[i].v);
 	free(text);
+}
+
+static void
+dclient_free(struct dclient *d)
+{
+	if (d->fd != -1)
+		close(d->fd);
+	hbuf_free(&d->got);
+	free(d->glen);
+	memset(d, 0, sizeof *d);
+	d->fd = -1;
+}
+
+/*
+ * Every datagram sent was received (counted by its service), none
+ * dropped, and no reply came beyond those expected: logger and discard
+ * datagrams give no other sign, and the records must all be written
+ * before SIGTERM.
+ */
+static void
+dg_settle(struct ctx *x)
+{
+	char got[512];
+	long want[NDSVC], dropped;
+	bool used[NDSVC];
+	int i;
+
+	memset(want, 0, sizeof want);
+	memset(used, 0, sizeof used);
+	for (i = 0; i < x->rd->ndc; i++) {
+		want[x->dc[i].pl->svc] += x->dc[i].sent;
+		used[x->dc[i].pl->svc] = true;
+	}
+	for (i = 0; i < NDSVC; i++) {
+		if (!used[i])
+			continue;
+		if (!srv_status_num_is(&x->s, svc_name[i], "received", want[i], got, sizeof got,
+		        x->stall_ms))
+			diff_fail(x, -1,
+			    "service %s did not come to count the %ld datagrams sent to it as "
+			    "received under model %s: \"%s\"",
+			    svc_name[i], want[i], x->model, got);
+		dropped = h_status_num(got, "dropped");
+		if (dropped != 0)
+			diff_fail(x, -1, "service %s dropped %ld datagrams under model %s: \"%s\"",
+			    svc_name[i], dropped, x->model, got);
+	}
+	for (i = 0; i < x->rd->ndc; i++) {
+		char b[64];
+		ssize_t r = recv(x->dc[i].fd, b, sizeof b, MSG_DONTWAIT | MSG_TRUNC);
+
+		if (r >= 0)
+			diff_fail(x, DCI(i),
+			    "a reply datagram (%zd bytes) after all %zu expected: \"%s\"", r,
+			    x->dc[i].rep_exp,
+			    show(b, (size_t)r < sizeof b ? (size_t)r : sizeof b, 64));
+	}
 }
 
 /* One round against one model: start, drive, wait for every close, stop, compare. */
@@ -1469,8 +2584,7 @@ static void
 run_round(struct ctx *x)
 {
 	const char *conf = h_path(x->dir, "d.conf");
-	const char *logs[2] = { h_path(x->dir, "logger.log"), h_path(x->dir, "logack.log") };
-	char cpath[512], got[512];
+	char logs[2][512], cpath[512], got[512];
 	const char *args[] = { "-m", x->model, "-c", cpath, NULL };
 	long long t0 = h_now_ms();
 	int i, r;
@@ -1484,12 +2598,25 @@ run_round(struct ctx *x)
 		c->pauses = c->pl->pace_pct ? 40 : 0;
 		hbuf_add(&c->got, "", 0);
 	}
+	memset(x->dest_cost, 0, sizeof x->dest_cost);
+	for (i = 0; i < x->rd->ndc; i++) {
+		struct dclient *d = &x->dc[i];
+
+		d->pl = (struct dplan *)&x->rd->dp[i];
+		d->fd = -1;
+		d->r.s = d->pl->seed;
+		d->pauses = d->pl->pace_pct ? MAX_DG : 0;
+		hbuf_add(&d->got, "", 0);
+	}
 	snprintf(cpath, sizeof cpath, "%s", conf);
+	/* Copies: h_path's ring of buffers is reused meanwhile. */
+	snprintf(logs[0], sizeof logs[0], "%s", h_path(x->dir, "logger.log"));
+	snprintf(logs[1], sizeof logs[1], "%s", h_path(x->dir, "logack.log"));
 	unlink(logs[0]);
 	unlink(logs[1]);
 	write_conf(x, cpath);
 	x->wall_lo = h_wall_us() - 1000000;
-	if (srv_start_n(&x->s, args, NSVC) == -1)
+	if (srv_start_n(&x->s, args, round_listeners(x->rd)) == -1)
 		diff_fail(x, -1, "the server did not start");
 	x->running = true;
 	for (i = 0; i < NSVC; i++)
@@ -1505,6 +2632,7 @@ run_round(struct ctx *x)
 			    "service %s still counts open connections "
 			    "after every client ended: \"%s\"",
 			    svc_name[i], got);
+	dg_settle(x);
 	r = srv_stop(&x->s, SIGTERM, H_DEADLINE_MS * slow_mul);
 	if (r != 0)
 		diff_fail(x, -1, "exit status %d after SIGTERM, want 0", r);
@@ -1518,6 +2646,8 @@ run_round(struct ctx *x)
 		else if (x->cl[i].pl->svc == SVC_TS)
 			check_timestamp(x, i, whole);
 	}
+	for (i = 0; i < x->rd->ndc; i++)
+		check_dgram(x, i, true);
 	check_logger_file(x, SVC_LOG, logs[0]);
 	check_logger_file(x, SVC_ACK, logs[1]);
 
@@ -1531,6 +2661,8 @@ run_round(struct ctx *x)
 		    h_now_ms() - t0);
 		for (i = 0; i < x->rd->ncli; i++)
 			fprintf(stderr, "    %s\n", plan_desc(x->cl[i].pl));
+		for (i = 0; i < x->rd->ndc; i++)
+			fprintf(stderr, "    %s\n", dplan_desc(x->dc[i].pl));
 	}
 	for (i = 0; i < MAX_CLI; i++) {
 		if (x->cl[i].fd != -1)
@@ -1539,6 +2671,8 @@ run_round(struct ctx *x)
 		memset(&x->cl[i], 0, sizeof x->cl[i]);
 		x->cl[i].fd = -1;
 	}
+	for (i = 0; i < MAX_DCLI; i++)
+		dclient_free(&x->dc[i]);
 }
 
 /* ---- the suite ------------------------------------------------------- */
@@ -1587,9 +2721,47 @@ START_TEST(test_oracle)
 		{ "\xff\xc3\xa9", "\\xFF\xc3\xa9" }, /* resumes at the next byte */
 		{ "\x80\xbf", "\\x80\\xBF" },
 	};
+	static const struct {
+		const char *in;
+		size_t max;
+		const char *want;
+	} dg[] = {
+		{ "", 4, "|" },
+		{ "\n", 4, "|" },
+		{ "\r\n", 4, "|" },
+		{ "\r\r\n", 4, "\r|" },     /* one CR LF is dropped */
+		{ "a\n\n", 4, "a\n|" },     /* an LF inside is data */
+		{ "ab\r", 4, "ab\r|" },     /* a CR at the end is data */
+		{ "abcd\r\n", 4, "abcd|" }, /* no empty last piece */
+		{ "abcdefghij", 4, "abcd|efgh|ij|" },
+		{ "x\ny\n", 1, "x|\n|y|" },
+	};
+	char cg[512];
 	struct pieces ps = { 0 };
 	struct hbuf got = { 0 }, back = { 0 };
 	size_t i, k;
+
+	for (i = 0; i < sizeof dg / sizeof dg[0]; i++) {
+		got.len = 0;
+		hbuf_add(&got, "", 0);
+		ps.n = 0;
+		oracle_dg_pieces((const unsigned char *)dg[i].in, 0, strlen(dg[i].in), dg[i].max,
+		    &ps);
+		for (k = 0; k < ps.n; k++) {
+			hbuf_add(&got, dg[i].in + ps.v[k].off, ps.v[k].len);
+			hbuf_add(&got, "|", 1);
+		}
+		ck_assert_msg(strcmp(got.p, dg[i].want) == 0, "datagram pieces of \"%s\": \"%s\"",
+		    show(dg[i].in, strlen(dg[i].in), 64), show(got.p, got.len, 64));
+	}
+	/* chargen: line 0 from ' ', line 1 from '!', CR LF after 72; 512 at most. */
+	ck_assert(oracle_chargen(0, cg) == 0 && oracle_chargen(100000, cg) == 512);
+	ck_assert(cg[0] == ' ' && cg[71] == 'g' && cg[72] == '\r' && cg[73] == '\n' &&
+	    cg[74] == '!' && cg[511] == 'i');
+	ck_assert(parse_daytime("Sun Dec  6 05:55:49 2026\r\n", 26) == 1796536549LL);
+	ck_assert(parse_daytime("Mon Dec  6 05:55:49 2026\r\n", 26) == -1);
+	ck_assert(parse_daytime("Sun Dec 06 05:55:49 2026\r\n", 26) == -1);
+	ck_assert(parse_daytime("Sun Dec  6 05:55:49 2026\n", 25) == -1);
 
 	for (i = 0; i < sizeof fr / sizeof fr[0]; i++) {
 		got.len = 0;
@@ -1650,6 +2822,8 @@ START_TEST(test_model)
 	x.stall_ms = H_DEADLINE_MS * slow_mul;
 	for (int i = 0; i < MAX_CLI; i++)
 		x.cl[i].fd = -1;
+	for (int i = 0; i < MAX_DCLI; i++)
+		x.dc[i].fd = -1;
 	H_ASSERT(x.dir != NULL, "tmpdir");
 	if (sv != NULL && *sv != '\0') {
 		one_seed = strtoull(sv, NULL, 0);
@@ -1667,10 +2841,10 @@ START_TEST(test_model)
 		}
 	}
 	fprintf(stderr,
-	    "differential: %-9s %lu rounds, %lu clients, %.1f MB sent, "
+	    "differential: %-9s %lu rounds, %lu clients, %lu datagrams, %.1f MB sent, "
 	    "%.1f MB received, %.1f s\n",
-	    x.model, nrounds, x.nclients, (double)x.bytes_out / 1e6, (double)x.bytes_in / 1e6,
-	    (double)(h_now_ms() - t0) / 1000);
+	    x.model, nrounds, x.nclients, x.datagrams, (double)x.bytes_out / 1e6,
+	    (double)x.bytes_in / 1e6, (double)(h_now_ms() - t0) / 1000);
 	round_free(&rd);
 }
 END_TEST
