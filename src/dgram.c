@@ -51,7 +51,9 @@ dgram_reply_add(struct dgram_reply *r, const void *p, size_t n)
 		r->lens = lens;
 		r->ncap = ncap;
 	}
-	if (n > r->cap - r->len) {
+	/* Storage even for an empty reply: r->buf is never NULL once a reply
+	 * is listed, so buf + offset is always defined. */
+	if (n > r->cap - r->len || r->buf == NULL) {
 		size_t cap = r->cap;
 		char *buf;
 
