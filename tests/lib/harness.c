@@ -660,6 +660,25 @@ h_under_valgrind(void)
 	return strstr(h_binary(), "valgrind") != NULL;
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define H_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(H_ASAN)
+#define H_ASAN 1
+#endif
+
+bool
+h_sanitized(void)
+{
+#ifdef H_ASAN
+	return true;
+#else
+	return false;
+#endif
+}
+
 static int
 tmpfile_fd(void)
 {

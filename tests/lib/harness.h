@@ -168,6 +168,10 @@ const char *h_binary(void);
  * valgrind, as tests/valgrind-dispatchd for make check-valgrind does).
  */
 bool h_under_valgrind(void);
+/* True in a build with AddressSanitizer (make check-asan builds the tests
+ * and the server alike): freed memory sits in its quarantine (up to
+ * 256 MiB by default), so a server's RSS says less about leaks there. */
+bool h_sanitized(void);
 
 /*
  * Starts the binary with args (NULL-terminated, without argv[0]): stdin
