@@ -22,6 +22,8 @@
 /* How long the server gets to empty its socket's queue after a flood. */
 #define DRAIN_NS    2000000000ull
 #define EVENT_BATCH 256
+/* How long the warm-up waits for every client's first answer. */
+#define WARM_ALL_NS 3000000000ull
 
 struct uclient {
 	int fd;
@@ -316,11 +318,11 @@ rr_run(struct dg *D)
 	 * clients exists before perf attaches. */
 	if (!rr_until(D, now_ns() + warm / 2, NULL))
 		goto out;
-	if (!rr_until(D, now_ns() + (uint64_t)(o->timeout * 1e9), rr_all_served)) {
-		if (!D->fatal)
-			dg_fail(D, "not every client was answered within %.1f s", o->timeout);
+	/* A server that leaves some clients unanswered (xinetd drains a
+	 * datagram after each it answers) is measured all the same: its
+	 * losses show in the window. */
+	if (!rr_until(D, now_ns() + WARM_ALL_NS, rr_all_served) && D->fatal)
 		goto out;
-	}
 	p = probe_new(o->server_pid, o->perf && o->server_pid > 0, true);
 	D->last_progress = now_ns();
 	if (!rr_until(D, now_ns() + warm / 2, NULL))

@@ -656,8 +656,6 @@ def dgram_targets(table, runs):
         ci = boot_median(paired_ratios(runs, "epoll", k, "cpu_us_per_op", A))
         e, m = v("epoll", k, "cpu_us_per_op"), v(A, k, "cpu_us_per_op")
         j = judge(ci, True)
-        if ci is not None and ci[0] <= 1 and j == "TIE":
-            j = "MET (tie)"
         out.append((f"epoll CPU/datagram ≤ {A}'s, {SCENARIO_TITLES[k]}",
                     f"epoll {fmt_num(e)} µs, {A} {fmt_num(m)} µs;{fmt_ci(ci)}", j))
     s = v("epoll", "flood", "syscalls_per_op")
@@ -907,6 +905,20 @@ def write_markdown(args, table, servers, dgram_servers, runs, elapsed, outdir, c
         f.write("\n".join(lines))
 
 
+def paired_plan(rounds, servers, order, only_sc, scenarios):
+    """[(server, scenario, round)]: each round runs one scenario on every
+    server back to back, the servers in reverse order in even rounds."""
+    plan = []
+    for rnd in range(1, rounds + 1):
+        names = servers if rnd % 2 else servers[::-1]
+        for key in order:
+            if only_sc is not None and key not in only_sc:
+                continue
+            for name in names:
+                plan += [(name, sc, rnd) for sc in scenarios(name) if sc.key == key]
+    return plan
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -979,26 +991,11 @@ def main():
     # the host's load drifts and comes in bursts, and this way a burst
     # lands on both sides of a comparison or on neither.  Even rounds run
     # the servers in reverse, so no server always goes first or last.
-    plan = []
-    for rnd in range(1, args.rounds + 1):
-        order = servers if rnd % 2 else servers[::-1]
-        for key in SCENARIO_ORDER:
-            if only_sc is not None and key not in only_sc:
-                continue
-            for name in order:
-                for sc in scenarios_for(name, args.quick):
-                    if sc.key == key:
-                        plan.append((name, sc, rnd))
+    plan = paired_plan(args.rounds, servers, SCENARIO_ORDER, only_sc,
+                       lambda name: scenarios_for(name, args.quick))
     # The datagram scenarios after the stream ones, in rounds of their own.
-    for rnd in range(1, args.dgram_rounds + 1):
-        order = dgram_servers if rnd % 2 else dgram_servers[::-1]
-        for key in DGRAM_ORDER:
-            if only_sc is not None and key not in only_sc:
-                continue
-            for name in order:
-                for sc in dgram_scenarios_for(name):
-                    if sc.key == key:
-                        plan.append((name, sc, rnd))
+    plan += paired_plan(args.dgram_rounds, dgram_servers, DGRAM_ORDER, only_sc,
+                        dgram_scenarios_for)
     print(f"bench: {len(plan)} runs, {args.rounds} round(s) of streams, "
           f"{args.dgram_rounds} of datagrams, "
           f"{'quick' if args.quick else 'full'} mode; results in {args.out}", flush=True)
