@@ -27,10 +27,13 @@ ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -pthread -MMD -MP
 
 # Debian 12 packages the build and the tests need (see `make deps`).
 DEB_PKGS := gcc libc6-dev pkg-config libconfuse-dev check netcat-openbsd systemd groff-base \
-            bsdutils socat
+            bsdutils socat liburing-dev strace
 
 CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
-CONFUSE_LIBS   = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null)
+# liburing (the io_uring model) goes wherever libconfuse does: every binary
+# that links the core links the model registry.
+URING_LIBS     = $(shell $(PKG_CONFIG) --libs liburing 2>/dev/null)
+CONFUSE_LIBS   = $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null) $(URING_LIBS)
 CHECK_CFLAGS   = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS     = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 

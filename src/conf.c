@@ -326,6 +326,9 @@ conf_load(struct config *cf, int argc, char **argv, char *err, size_t errlen)
 		    path != NULL ? path : "the configuration");
 		goto out;
 	}
+	/* A model the host refuses (io_uring) fails here, -t included. */
+	if (cf->model->probe != NULL && cf->model->probe(err, errlen) == -1)
+		goto out;
 	r = 0;
 	goto out;
 nomem:

@@ -39,6 +39,10 @@ struct model {
 	 * the accepting process holds no descriptor for it. */
 	bool serial;
 	bool in_children;
+	/* Optional: whether the model can run on this host at all, asked at
+	 * configuration time (-t too), so that a model the kernel refuses
+	 * fails at once with one line naming the cause (err).  0 or -1. */
+	int (*probe)(char *err, size_t errlen);
 };
 
 extern const struct model model_iterative;
@@ -47,6 +51,7 @@ extern const struct model model_thread;
 extern const struct model model_select;
 extern const struct model model_poll;
 extern const struct model model_epoll;
+extern const struct model model_io_uring;
 
 /* The registry, NULL-terminated, in the order names are listed. */
 extern const struct model *const models[];

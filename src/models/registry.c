@@ -19,6 +19,7 @@ const struct model *const models[] = {
 	&model_select,
 	&model_poll,
 	&model_epoll,
+	&model_io_uring,
 	NULL,
 };
 

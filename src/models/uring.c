@@ -1,0 +1,504 @@
+/* uring.c - the io_uring model: one thread, a completion loop with one io_uring_enter per wake-up. */
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../admit.h"
+#include "../conf.h"
+#include "../handler.h"
+#include "../log.h"
+#include "../model.h"
+#include "../net.h"
+#include "../sig.h"
+#include "../stats.h"
+#include "uring_int.h"
+
+/*
+ * The sources of completions: a multishot accept per stream listener, a
+ * multishot poll per datagram listener and on the signal self-pipe, a
+ * multishot receive per connection into the provided buffers, one send
+ * in flight per connection, a poll for each handler output that is backed
+ * up, and one timeout for idle expiry.  Each wake-up is one
+ * io_uring_submit_and_wait: the operations queued while handling the
+ * last completions go in, the next ones come out.
+ */
+
+static void
+listener_arm(struct ur *ur, size_t i)
+{
+	struct listener *ls = &ur->cf->ls[i];
+	struct io_uring_sqe *sqe = ur_sqe(ur);
+
+	if (ls->dgram) {
+		io_uring_prep_poll_multishot(sqe, ls->fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, ur_ud(UR_DGPOLL, 0, (uint32_t)i));
+	} else if (ur->acc_poll[i]) {
+		/* Out of descriptors, an accept would fail at once, pending
+		 * connection or not: wait for one, then shed it (shed). */
+		io_uring_prep_poll_add(sqe, ls->fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, ur_ud(UR_ACCEPT, 1, (uint32_t)i));
+	} else {
+		io_uring_prep_multishot_accept(sqe, ls->fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		io_uring_sqe_set_data64(sqe, ur_ud(UR_ACCEPT, 0, (uint32_t)i));
+	}
+	ur->acc_ud[i] = sqe->user_data;
+	ur->acc_on[i] = true;
+	ur->inflight++;
+}
+
+void
+ur_listener_cancel(struct ur *ur, size_t i)
+{
+	if (!ur->acc_on[i] || ur->dg_cancel[i])
+		return;
+	ur_cancel(ur, ur->acc_ud[i]);
+	ur->dg_cancel[i] = true;
+}
+
+static void
+listener_pause(struct ur *ur, size_t i)
+{
+	ur_listener_cancel(ur, i);
+	ur->paused[i] = ur->cs.now_ms + UR_ACCEPT_PAUSE_MS;
+}
+
+/* Listeners whose accept or poll ended, paused ones that rested: armed again. */
+static void
+listeners_arm(struct ur *ur)
+{
+	for (size_t i = 0; i < ur->cf->nls && !ur->stopping; i++) {
+		if (ur->paused[i] != 0 && ur->cs.now_ms >= ur->paused[i])
+			ur->paused[i] = 0;
+		if (!ur->acc_on[i] && ur->paused[i] == 0 && !ur->dg_held[i])
+			listener_arm(ur, i);
+	}
+}
+
+/*
+ * The kernel could not give a descriptor (EMFILE, ENFILE): the connection
+ * is still pending.  As the readiness loops do, net_accept sheds it on
+ * the spare descriptor and the refusal is counted; when nothing shed it,
+ * the listener rests.
+ */
+static bool
+shed(struct ur *ur, size_t i)
+{
+	struct listener *ls = &ur->cf->ls[i];
+	bool got = false;
+
+	for (int k = 0; k < 64; k++) {
+		struct peer peer;
+		int fd = net_accept(ls->fd, &peer, SOCK_NONBLOCK);
+
+		if (fd >= 0) {
+			uc_accepted(ur, ls, fd);
+			got = true;
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE) {
+			admit_refuse(ls, -1, REFUSE_NO_FDS);
+			got = false;
+			if (net_spare_ready())
+				continue;
+			listener_pause(ur, i);
+			break;
+		}
+		if (errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
+			continue;
+		break;
+	}
+	return got;
+}
+
+/* Out of descriptors: the listener is polled until an accept succeeds. */
+static void
+out_of_fds(struct ur *ur, size_t i)
+{
+	ur->acc_poll[i] = !shed(ur, i);
+	if (ur->acc_poll[i] && ur->acc_on[i] && (ur->acc_ud[i] >> 32 & 0xffffff) == 0)
+		ur_listener_cancel(ur, i); /* a multishot accept still armed */
+}
+
+static void
+accepted(struct ur *ur, size_t i, int res)
+{
+	struct listener *ls;
+
+	/* Stopping, the listeners are gone (net_close_all). */
+	if (ur->stopping || ur->exiting) {
+		if (res >= 0)
+			close(res);
+		return;
+	}
+	ls = &ur->cf->ls[i];
+	if (res >= 0) {
+		uc_accepted(ur, ls, res);
+		return;
+	}
+	if (res == -ECANCELED)
+		return;
+	if (res == -EMFILE || res == -ENFILE) {
+		out_of_fds(ur, i);
+		return;
+	}
+	if (res == -ECONNABORTED || res == -EPROTO || res == -EPERM || res == -EINTR ||
+	    res == -EAGAIN)
+		return;
+	if (log_rate_ok(&ur->warn_accept))
+		log_warnx("%s: accept: %s (not accepting for %d ms)", ls->addr, strerror(-res),
+		    UR_ACCEPT_PAUSE_MS);
+	listener_pause(ur, i);
+}
+
+static void
+complete(struct ur *ur, uint64_t ud, int res, uint32_t flags)
+{
+	enum ur_kind k = (enum ur_kind)(ud >> 56);
+	uint32_t gen = (uint32_t)(ud >> 32) & 0xffffff, idx = (uint32_t)ud;
+	bool last = !(flags & IORING_CQE_F_MORE);
+
+	if (k == UR_IGNORE)
+		return;
+	if (last)
+		ur->inflight--;
+	switch (k) {
+	case UR_ACCEPT:
+	case UR_DGPOLL:
+		if (last)
+			ur->acc_on[idx] = ur->dg_cancel[idx] = false;
+		if (k == UR_ACCEPT && gen == 1) {
+			if (res > 0 && !ur->stopping && !ur->exiting)
+				out_of_fds(ur, idx);
+		} else if (k == UR_ACCEPT) {
+			accepted(ur, idx, res);
+		} else if (res > 0)
+			ur->dg_ready[idx] = true;
+		break;
+	case UR_SIG:
+		ur->sig_on = !last;
+		ur->signalled = true;
+		break;
+	case UR_TIMER:
+		ur->timer_on = false;
+		break;
+	case UR_OUTPOLL:
+		if (ur->out_armed[idx] == gen)
+			ur->out_armed[idx] = 0;
+		break;
+	case UR_RECV:
+	case UR_SEND:
+		uc_complete(ur, k, gen, idx, res, flags);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Completions that came, at most UR_CQE_BATCH. */
+static void
+reap(struct ur *ur)
+{
+	struct io_uring_cqe *cqe;
+
+	for (int n = 0; n < UR_CQE_BATCH && io_uring_peek_cqe(&ur->ring, &cqe) == 0; n++) {
+		uint64_t ud = cqe->user_data;
+		int res = cqe->res;
+		uint32_t flags = cqe->flags;
+
+		io_uring_cqe_seen(&ur->ring, cqe);
+		complete(ur, ud, res, flags);
+	}
+}
+
+static void
+sig_arm(struct ur *ur)
+{
+	struct io_uring_sqe *sqe;
+
+	if (ur->sig_on || ur->exiting)
+		return;
+	sqe = ur_sqe(ur);
+	io_uring_prep_poll_multishot(sqe, sig_fd(), POLLIN);
+	io_uring_sqe_set_data64(sqe, ur_ud(UR_SIG, 0, 0));
+	ur->sig_on = true;
+	ur->inflight++;
+}
+
+/*
+ * Idle expiry without a timeout on every wait: one timeout operation,
+ * for when the least recently active connection times out rounded up to
+ * a whole second, armed again only after it fired (the moment only moves
+ * later while it is armed, as with the readiness loops' timerfd).
+ */
+static void
+idle_timer(struct ur *ur)
+{
+	struct io_uring_sqe *sqe;
+	long long due;
+
+	if (ur->timer_on || ur->exiting || (due = conn_idle_due(&ur->cs)) < 0)
+		return;
+	due = (due + 999) / 1000;
+	ur->tts.tv_sec = due;
+	ur->tts.tv_nsec = 0;
+	sqe = ur_sqe(ur);
+	io_uring_prep_timeout(sqe, &ur->tts, 0, IORING_TIMEOUT_ABS);
+	io_uring_sqe_set_data64(sqe, ur_ud(UR_TIMER, 0, 0));
+	ur->timer_on = true;
+	ur->inflight++;
+}
+
+static void
+expire_idle(struct ur *ur)
+{
+	struct conn *c;
+
+	while ((c = conn_idle_expired(&ur->cs)) != NULL) {
+		struct uconn *u = ur_uc_at(ur, c->fd);
+
+		conn_touch(&ur->cs, c); /* a closing one waits for its completions */
+		if (u != NULL && u->end == UC_OPEN) {
+			log_debug("closing idle connection on descriptor %d", c->fd);
+			uc_close(ur, u, UC_CUT);
+		}
+	}
+}
+
+/* Every open connection ends (the drain's deadline, the exit). */
+static void
+close_all(struct ur *ur, enum uc_end end)
+{
+	for (int fd = 0; fd <= ur->maxfd && fd < ur->ucsize && ur->cs.n > 0; fd++) {
+		struct uconn *u = ur->uc[fd];
+		if (u != NULL && u->end == UC_OPEN)
+			uc_close(ur, u, end);
+	}
+}
+
+/* SIGTERM: stop accepting; open connections get shutdown_timeout. */
+static void
+begin_stop(struct ur *ur)
+{
+	for (size_t i = 0; i < ur->cf->nls; i++)
+		ur_listener_cancel(ur, i);
+	/* The cancels go in (and their requests let go of the sockets)
+	 * before the listeners close: the kernel refuses what comes next. */
+	io_uring_submit_and_get_events(&ur->ring);
+	net_close_all(ur->cf);
+	ur->stopping = true;
+	ur->deadline_ms = ur->cs.now_ms + ur->cf->shutdown_timeout * 1000;
+	log_info("shutting down: %ld connection%s open, waiting up to %lds", ur->cs.n,
+	    ur->cs.n == 1 ? "" : "s", ur->cf->shutdown_timeout);
+}
+
+/* The wait: none while work is left, else until a completion, a paused
+ * listener's rest or the drain's deadline. */
+static int
+ur_wait(struct ur *ur, bool busy)
+{
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts;
+	long long due = ur->stopping ? ur->deadline_ms : -1;
+	int r;
+
+	for (size_t i = 0; i < ur->cf->nls && !ur->stopping; i++)
+		if (ur->paused[i] > 0 && (due < 0 || ur->paused[i] < due))
+			due = ur->paused[i];
+	if (busy || ur->held_ready || (due >= 0 && due <= ur->cs.now_ms))
+		r = io_uring_submit_and_get_events(&ur->ring);
+	else if (due < 0)
+		r = io_uring_submit_and_wait(&ur->ring, 1);
+	else {
+		ts.tv_sec = (due - ur->cs.now_ms) / 1000;
+		ts.tv_nsec = (due - ur->cs.now_ms) % 1000 * 1000000L;
+		r = io_uring_submit_and_wait_timeout(&ur->ring, &cqe, 1, &ts, NULL);
+	}
+	if (r == -ETIME || r == -EINTR || r == -EBUSY || r == -EAGAIN)
+		return 0;
+	return r;
+}
+
+static int
+ucsize_wanted(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > 1048576)
+		return 1048576;
+	return (int)rl.rlim_cur;
+}
+
+static int
+ur_init(struct ur *ur, struct config *cf, char *err, size_t errlen)
+{
+	size_t nls = cf->nls + 1, nsvcs = cf->nsvcs + 1;
+
+	ur->cf = cf;
+	ur->cs.now_ms = sig_now_ms();
+	ur->cs.idle_timeout_ms = cf->idle_timeout * 1000;
+	ur->warn_accept = (struct log_rate)LOG_RATE_INIT(10);
+	ur->warn_setsize = (struct log_rate)LOG_RATE_INIT(10);
+	if (ur_ring_setup(&ur->ring, UR_SQ_ENTRIES, UR_CQ_ENTRIES, err, errlen) < 0)
+		return -1;
+	ur->ring_ok = true;
+	if (ur_bufs_setup(ur, err, errlen) < 0)
+		return -1;
+	ur->ucsize = ucsize_wanted();
+	ur->uc = calloc((size_t)ur->ucsize, sizeof(*ur->uc));
+	ur->acc_on = calloc(nls, sizeof(bool));
+	ur->acc_ud = calloc(nls, sizeof(uint64_t));
+	ur->acc_poll = calloc(nls, sizeof(bool));
+	ur->paused = calloc(nls, sizeof(long long));
+	ur->dg_ready = calloc(nls, sizeof(bool));
+	ur->dg_held = calloc(nls, sizeof(bool));
+	ur->dg_cancel = calloc(nls, sizeof(bool));
+	ur->out_fd = malloc(nsvcs * sizeof(int));
+	ur->out_room = calloc(nsvcs, sizeof(bool));
+	ur->out_armed = calloc(nsvcs, sizeof(uint32_t));
+	ur->cutbuf = malloc(UR_CUT_SIZE);
+	if (ur->uc == NULL || ur->acc_on == NULL || ur->acc_ud == NULL || ur->acc_poll == NULL ||
+	    ur->paused == NULL || ur->dg_ready == NULL || ur->dg_held == NULL ||
+	    ur->dg_cancel == NULL || ur->out_fd == NULL || ur->out_room == NULL ||
+	    ur->out_armed == NULL || ur->cutbuf == NULL) {
+		ur_cause(err, errlen, "start", ENOMEM);
+		return -1;
+	}
+	for (size_t i = 0; i < cf->nsvcs; i++)
+		ur->out_fd[i] = -1;
+	/* One thread serves everyone: handlers must never wait on an output. */
+	handler_nowait = true;
+	sig_arm(ur);
+	listeners_arm(ur);
+	return 0;
+}
+
+/*
+ * The end: every connection still open is cut without reading (only a
+ * second stop signal or a failure leaves any), every operation cancelled,
+ * and nothing is freed before its completion came: the kernel may still
+ * read or write the memory an operation names until then.
+ */
+static void
+ur_fini(struct ur *ur)
+{
+	long long until;
+
+	handler_nowait = false;
+	if (ur->ring_ok) {
+		ur->exiting = true;
+		close_all(ur, UC_CUT);
+		for (size_t i = 0; ur->acc_on != NULL && i < ur->cf->nls; i++)
+			ur_listener_cancel(ur, i);
+		if (ur->sig_on)
+			ur_cancel(ur, ur_ud(UR_SIG, 0, 0));
+		if (ur->timer_on)
+			ur_cancel(ur, ur_ud(UR_TIMER, 0, 0));
+		for (size_t i = 0; ur->out_armed != NULL && i < ur->cf->nsvcs; i++)
+			if (ur->out_armed[i] != 0)
+				ur_cancel(ur, ur_ud(UR_OUTPOLL, ur->out_armed[i], (uint32_t)i));
+		until = sig_now_ms() + 5000;
+		while (ur->inflight > 0 && sig_now_ms() < until) {
+			struct io_uring_cqe *cqe;
+			struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 100000000L };
+			io_uring_submit_and_wait_timeout(&ur->ring, &cqe, 1, &ts, NULL);
+			reap(ur);
+		}
+		if (ur->inflight > 0) {
+			/* Never: leave the memory to the exit rather than to the kernel. */
+			log_warnx("io_uring: %ld operation%s still in flight at exit", ur->inflight,
+			    ur->inflight == 1 ? "" : "s");
+			return;
+		}
+		io_uring_queue_exit(&ur->ring);
+	}
+	if (ur->bufs != NULL)
+		munmap(ur->bufs, (size_t)UR_BUF_COUNT * UR_BUF_SIZE);
+	if (ur->br != NULL)
+		munmap(ur->br, UR_BUF_COUNT * sizeof(struct io_uring_buf));
+	free(ur->uc);
+	free(ur->acc_on);
+	free(ur->acc_ud);
+	free(ur->acc_poll);
+	free(ur->paused);
+	free(ur->dg_ready);
+	free(ur->dg_held);
+	free(ur->dg_cancel);
+	free(ur->out_fd);
+	free(ur->out_room);
+	free(ur->out_armed);
+	free(ur->cutbuf);
+	ur_dgram_fini(ur);
+}
+
+static int
+ur_run(struct config *cf)
+{
+	struct ur ur;
+	char err[256];
+	int status = 0;
+	bool busy = false;
+
+	memset(&ur, 0, sizeof(ur));
+	if (ur_init(&ur, cf, err, sizeof(err)) < 0) {
+		log_errx("%s", err);
+		ur_fini(&ur);
+		return 1;
+	}
+	for (;;) {
+		/* Stopped: once the connections are done and the handlers'
+		 * outputs took what was queued for them, or at the deadline. */
+		if (ur.stopping && ur.cs.n == 0 &&
+		    (ur.nwatched == 0 || ur.cs.now_ms >= ur.deadline_ms))
+			break;
+		int r = ur_wait(&ur, busy);
+		if (r < 0) {
+			log_errx("io_uring: wait: %s", strerror(-r));
+			status = 1;
+			break;
+		}
+		ur.cs.now_ms = sig_now_ms();
+		ur.signalled = false;
+		reap(&ur);
+		if (ur.signalled) {
+			int stop = model_signals(cf);
+			if (stop >= 2) {
+				log_info(
+				    "second stop signal: exiting now, dropping %ld connection%s",
+				    ur.cs.n, ur.cs.n == 1 ? "" : "s");
+				break;
+			}
+			if (stop && !ur.stopping)
+				begin_stop(&ur);
+		}
+		expire_idle(&ur);
+		if (ur.stopping && ur.cs.now_ms >= ur.deadline_ms) {
+			handler_nowait = false; /* as loop.c does at the cut */
+			close_all(&ur, UC_CUT_READ);
+		}
+		uc_unstarve(&ur);
+		busy = ur_datagrams_all(&ur);
+		ur_outputs(&ur);
+		listeners_arm(&ur);
+		sig_arm(&ur);
+		idle_timer(&ur);
+	}
+	ur_fini(&ur);
+	return status;
+}
+
+const struct model model_io_uring = {
+	.name = "io_uring",
+	.summary = "one thread, a completion loop on io_uring(7): multishot accept and receive",
+	.run = ur_run,
+	.probe = ur_probe,
+};

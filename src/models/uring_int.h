@@ -1,0 +1,180 @@
+/* uring_int.h - what the io_uring loop (uring.c) and its connections' I/O (uring_conn.c) share. */
+#ifndef DISPATCHD_URING_INT_H
+#define DISPATCHD_URING_INT_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../conn.h"
+#include "../dgram.h"
+#include "../log.h"
+
+struct config;
+struct listener;
+
+/*
+ * The provided-buffer ring: every multishot receive takes its buffers
+ * from one fixed pool, mapped and touched once at start-up, so that
+ * memory does not grow with the connections: an idle connection owns no
+ * buffer.  A buffer goes back to the ring right after its bytes were
+ * handed to the handler, or, when a reply was lent from it (echo), once
+ * that reply was sent.
+ */
+#define UR_BUF_SIZE  (32 * 1024)
+#define UR_BUF_COUNT 256 /* a power of two */
+#define UR_BGID      0
+/* Submission and completion queue sizes. */
+#define UR_SQ_ENTRIES 1024
+#define UR_CQ_ENTRIES 16384
+/* Completions handled per wake-up: bounded work, then the timers. */
+#define UR_CQE_BATCH 4096
+/* After an unexpected accept error the listener rests this long. */
+#define UR_ACCEPT_PAUSE_MS 1000
+/* Rounds of more() per settle for a handler producing without input. */
+#define UR_MORE_ROUNDS 4
+/* conn_cut's scratch buffer. */
+#define UR_CUT_SIZE (64 * 1024)
+
+/*
+ * user_data: what a completion is about.  The kind in the top byte, a
+ * generation in the next three, an index (descriptor, listener, service)
+ * in the low half.  A connection's state lives until none of its
+ * operations is in flight, so a completion never finds it freed; the
+ * generation is checked all the same.
+ */
+enum ur_kind {
+	UR_IGNORE = 0, /* cancels, timeout removals: nothing to do */
+	UR_ACCEPT,     /* listener index */
+	UR_DGPOLL,     /* listener index */
+	UR_SIG,        /* the signal self-pipe */
+	UR_TIMER,      /* idle expiry */
+	UR_OUTPOLL,    /* service index: its output writable */
+	UR_RECV,       /* descriptor */
+	UR_SEND,       /* descriptor */
+};
+
+static inline uint64_t
+ur_ud(enum ur_kind k, uint32_t gen, uint32_t idx)
+{
+	return (uint64_t)k << 56 | (uint64_t)(gen & 0xffffff) << 32 | idx;
+}
+
+/* How a connection ends, once its operations completed. */
+enum uc_end {
+	UC_OPEN = 0,
+	UC_CLOSE,    /* close (an error, the end of its stream) */
+	UC_GENTLY,   /* net_end_gently, then close */
+	UC_CUT,      /* conn_cut without reading, then close */
+	UC_CUT_READ, /* conn_cut reading what waits in the socket, then close */
+};
+
+/* A connection's driver state, by descriptor. */
+struct uconn {
+	struct conn *c;
+	uint32_t gen;
+	int nops;         /* operations in flight */
+	bool recv_on;     /* multishot receive armed (until its last completion) */
+	bool recv_cancel; /* ... and a cancel asked for */
+	bool sending;     /* one send in flight: the handler is not called */
+	bool starved;     /* the receive ended for lack of buffers */
+	int hold;         /* the buffer a lent reply points into, or -1 */
+	enum uc_end end;
+	struct uconn *snext; /* starved list */
+};
+
+struct ur {
+	struct io_uring ring;
+	struct config *cf;
+	struct conns cs;
+	struct uconn **uc; /* by descriptor */
+	int ucsize;
+	int maxfd; /* the highest descriptor served so far */
+	bool ring_ok;
+	uint32_t gen;
+	long inflight; /* operations whose last completion has not come */
+	/* the provided buffers */
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	int nfree; /* buffers in the ring */
+	struct uconn *starved;
+	/* listeners */
+	bool *acc_on;      /* multishot accept or datagram poll armed */
+	uint64_t *acc_ud;  /* ... its user_data */
+	bool *acc_poll;    /* out of descriptors: a poll, not an accept */
+	long long *paused; /* resting until (ms), 0 when not */
+	bool *dg_ready;    /* a datagram listener may have datagrams waiting */
+	bool *dg_held;     /* its output is backed up: not read */
+	bool *dg_cancel;   /* its poll is being cancelled */
+	bool sig_on;
+	bool signalled;
+	/* idle expiry */
+	bool timer_on;
+	struct __kernel_timespec tts;
+	/* the handlers' outputs, per service */
+	int *out_fd;
+	bool *out_room;
+	uint32_t *out_armed; /* generation of the poll in flight, 0: none */
+	int nwatched;
+	bool held_ready;
+	bool stopping;
+	bool exiting; /* the end: completions are only counted */
+	long long deadline_ms;
+	char *cutbuf;
+	struct log_rate warn_accept;
+	struct log_rate warn_setsize;
+	/* datagram batches, allocated on first use */
+	char *dg_bufs;
+	struct dgram_reply *dg_replies;
+	struct dgram_out *dg_out;
+	size_t dg_out_cap;
+};
+
+/* A free submission entry (submits to make room when the queue is full). */
+struct io_uring_sqe *ur_sqe(struct ur *ur);
+/* Cancels the operation with user_data ud (its completion still comes). */
+void ur_cancel(struct ur *ur, uint64_t ud);
+/* Gives buffer bid back to the ring. */
+void ur_buf_return(struct ur *ur, int bid);
+
+/* A new connection on fd accepted from ls. */
+void uc_accepted(struct ur *ur, struct listener *ls, int fd);
+/* A receive or send completion. */
+void uc_complete(struct ur *ur, enum ur_kind k, uint32_t gen, uint32_t fd, int res, uint32_t flags);
+/* Ends u as end says, once its operations completed (maybe at once). */
+void uc_close(struct ur *ur, struct uconn *u, enum uc_end end);
+/* Everything after an event: feed, send, decide, receive or not. */
+void uc_settle(struct ur *ur, struct uconn *u);
+/* Arms the receives that ended for lack of buffers, while some are free. */
+void uc_unstarve(struct ur *ur);
+
+/* Setup (uring_setup.c): one line naming why io_uring cannot be used;
+ * the ring, with the flags a single issuer can use where the kernel
+ * knows them; the provided buffers; the probe of model.h. */
+void ur_cause(char *err, size_t errlen, const char *what, int e);
+int ur_ring_setup(struct io_uring *ring, unsigned entries, unsigned cq, char *err, size_t errlen);
+int ur_bufs_setup(struct ur *ur, char *err, size_t errlen);
+int ur_probe(char *err, size_t errlen);
+
+/* Stops listener i's accept or poll (its last completion still comes). */
+void ur_listener_cancel(struct ur *ur, size_t i);
+
+/* After every wake-up (uring_outputs.c): the handlers' outputs, the held
+ * connections, the datagram listeners' gate. */
+void ur_outputs(struct ur *ur);
+/* A batch for each datagram listener with datagrams waiting; true while
+ * some may have more. */
+bool ur_datagrams_all(struct ur *ur);
+
+/* The connection on descriptor fd, or NULL. */
+static inline struct uconn *
+ur_uc_at(struct ur *ur, int fd)
+{
+	return fd >= 0 && fd < ur->ucsize ? ur->uc[fd] : NULL;
+}
+
+/* A datagram listener's batch (uring_dgram.c); how many were received. */
+int ur_datagrams(struct ur *ur, struct listener *ls);
+void ur_dgram_fini(struct ur *ur);
+
+#endif
