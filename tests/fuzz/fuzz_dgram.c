@@ -17,6 +17,7 @@
 #include "handler.h"
 #include "net.h"
 
+#include "fuzz_log.h"
 #include "fuzz_util.h"
 
 /*
@@ -37,57 +38,15 @@
 
 static struct service fz_svc;
 static struct dgram_reply fz_rep;
-static int fz_log_fd = -1;
 
-/* The logger writes to a memory file, as in fuzz_handlers.c. */
+/* The logger writes to a memory file (fuzz_log.h). */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
-	char path[4096], err[256];
-	bool temp = false;
-
 	(void)argc;
 	(void)argv;
-	fz_log_fd = memfd_create("dispatchd-fuzz-dgram", MFD_CLOEXEC);
-	if (fz_log_fd != -1) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fz_log_fd);
-		if (access(path, W_OK) == -1) {
-			close(fz_log_fd);
-			fz_log_fd = -1;
-		}
-	}
-	if (fz_log_fd == -1) {
-		snprintf(path, sizeof(path), "%s/dispatchd-fuzz-dgram-XXXXXX",
-		    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-		fz_log_fd = mkstemp(path);
-		FZ_CHECK(fz_log_fd != -1, "mkstemp %s: %s", path, strerror(errno));
-		temp = true;
-	}
-	fz_svc.name = (char *)"fuzz";
-	fz_svc.output = path;
-	FZ_CHECK(handler_logger.setup(&fz_svc, err, sizeof(err)) == 0, "logger setup: %s", err);
-	if (temp)
-		unlink(path);
-	fz_svc.output = NULL;
+	fz_log_setup(&fz_svc, "dispatchd-fuzz-dgram");
 	return 0;
-}
-
-static void
-fz_read_log(struct fz_bytes *log)
-{
-	struct stat sb;
-
-	FZ_CHECK(fstat(fz_log_fd, &sb) == 0, "fstat: %s", strerror(errno));
-	if (sb.st_size > 0) {
-		char *p = malloc((size_t)sb.st_size);
-		FZ_CHECK(p != NULL, "out of memory");
-		FZ_CHECK(pread(fz_log_fd, p, (size_t)sb.st_size, 0) == (ssize_t)sb.st_size,
-		    "pread: %s", strerror(errno));
-		fz_add(log, p, (size_t)sb.st_size);
-		free(p);
-	}
-	FZ_CHECK(ftruncate(fz_log_fd, 0) == 0, "ftruncate: %s", strerror(errno));
 }
 
 /* --- the reference: SPEC.md's datagram column, written plainly --- */
@@ -120,27 +79,6 @@ ref_chargen(size_t off)
 	size_t k = off / 74, i = off % 74;
 
 	return i == 72 ? '\r' : i == 73 ? '\n' : (char)(0x20 + (k + i) % 95);
-}
-
-static void
-fz_unescape(const char *p, size_t n, struct fz_bytes *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != '\\') {
-			fz_addc(out, p[i]);
-			continue;
-		}
-		FZ_CHECK(i + 3 < n && p[i + 1] == 'x', "logger: bare backslash: %s", fz_show(p, n));
-		unsigned v = 0;
-		for (size_t k = 2; k < 4; k++) {
-			char c = p[i + k];
-			FZ_CHECK((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'),
-			    "logger: bad escape: %s", fz_show(p, n));
-			v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'A' + 10);
-		}
-		fz_addc(out, (char)v);
-		i += 3;
-	}
 }
 
 static const char *

@@ -14,6 +14,7 @@
 #include "net.h"
 #include "sink.h"
 
+#include "fuzz_log.h"
 #include "fuzz_util.h"
 
 /*
@@ -67,44 +68,13 @@ struct result {
 
 /* One service for every handler; the logger's output is set up once. */
 static struct service fz_svc;
-static int fz_log_fd = -1; /* ours, on the same file as the logger's */
 
-/*
- * The logger writes to a memory file (through /proc/self/fd, as it opens a
- * path), or to an unlinked temporary file: truncating a disk file after
- * every run costs a journal commit.
- */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
-	char path[4096], err[256];
-	bool temp = false;
-
 	(void)argc;
 	(void)argv;
-	fz_log_fd = memfd_create("dispatchd-fuzz-log", MFD_CLOEXEC);
-	if (fz_log_fd != -1) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fz_log_fd);
-		if (access(path, W_OK) == -1) {
-			close(fz_log_fd);
-			fz_log_fd = -1;
-		}
-	}
-	if (fz_log_fd == -1) {
-		snprintf(path, sizeof(path), "%s/dispatchd-fuzz-log-XXXXXX",
-		    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-		fz_log_fd = mkstemp(path);
-		FZ_CHECK(fz_log_fd != -1, "mkstemp %s: %s", path, strerror(errno));
-		temp = true;
-	}
-	fz_svc.name = (char *)"fuzz";
-	fz_svc.output = path;
-	FZ_CHECK(handler_logger.setup(&fz_svc, err, sizeof(err)) == 0, "logger setup: %s", err);
-	/* Both descriptors stay on the file; nothing is left behind. */
-	if (temp)
-		unlink(path);
-	fz_svc.output = NULL;
+	fz_log_setup(&fz_svc, "dispatchd-fuzz-log");
 	return 0;
 }
 
@@ -120,25 +90,6 @@ fz_send(struct sink *s, struct fz_bytes *got, size_t part)
 		return;
 	fz_add(got, sink_peek(s), n);
 	sink_consume(s, n);
-}
-
-static void
-fz_read_log(struct fz_bytes *log)
-{
-	struct stat sb;
-	ssize_t r;
-
-	FZ_CHECK(fstat(fz_log_fd, &sb) == 0, "fstat: %s", strerror(errno));
-	if (sb.st_size > 0) {
-		char *p = malloc((size_t)sb.st_size);
-		FZ_CHECK(p != NULL, "out of memory");
-		r = pread(fz_log_fd, p, (size_t)sb.st_size, 0);
-		FZ_CHECK(r == (ssize_t)sb.st_size, "pread: %s", strerror(errno));
-		fz_add(log, p, (size_t)r);
-		free(p);
-	}
-	/* O_APPEND: the next records start at 0 again. */
-	FZ_CHECK(ftruncate(fz_log_fd, 0) == 0, "ftruncate: %s", strerror(errno));
 }
 
 /*
@@ -357,27 +308,6 @@ ref_frame(const char *in, size_t n, size_t max, struct ref *r)
 }
 
 /* "\xHH" back to the byte; any other backslash is an error. */
-static void
-fz_unescape(const char *p, size_t n, struct fz_bytes *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != '\\') {
-			fz_addc(out, p[i]);
-			continue;
-		}
-		FZ_CHECK(i + 3 < n && p[i + 1] == 'x', "logger: bare backslash: %s", fz_show(p, n));
-		unsigned v = 0;
-		for (size_t k = 2; k < 4; k++) {
-			char c = p[i + k];
-			FZ_CHECK((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'),
-			    "logger: bad escape: %s", fz_show(p, n));
-			v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'A' + 10);
-		}
-		fz_addc(out, (char)v);
-		i += 3;
-	}
-}
-
 /* Run A (normalised) against the reference. */
 static void
 fz_check_ref(const struct params *pa, const char *in, size_t n, const struct fz_bytes *reply,
