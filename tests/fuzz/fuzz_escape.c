@@ -6,64 +6,17 @@
 
 #include "escape.h"
 
+#include "../lib/utf8_oracle.h"
 #include "fuzz_util.h"
 
-/*
- * An independent UTF-8 check, by code point rather than by byte ranges:
- * the length of the well-formed sequence at s (1 for ASCII), or 0.
- */
-static size_t
-u8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp, min;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = s[0] & 0x1fu;
-		min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0fu;
-		min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = s[0] & 0x07u;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
+/* The oracle: an independent UTF-8 decoder (utf8_oracle.h). */
 static bool
 u8_valid(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0, k; i < n; i += k)
-		if ((k = u8_len(s + i, n - i)) == 0)
+		if ((k = oracle_utf8_len(s + i, n - i)) == 0)
 			return false;
 	return true;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1; /* lower case is not what SPEC.md says */
 }
 
 int
@@ -103,16 +56,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		FZ_CHECK(i + 4 <= m, "truncated escape at %zu: %s", i, fz_show(out, m));
-		FZ_CHECK(o[i + 1] == 'x' && hexval(out[i + 2]) >= 0 && hexval(out[i + 3]) >= 0,
+		FZ_CHECK(o[i + 1] == 'x' && oracle_hexval(out[i + 2]) >= 0 &&
+		        oracle_hexval(out[i + 3]) >= 0,
 		    "bad escape at %zu: %s", i, fz_show(out, m));
-		unsigned v = (unsigned)(hexval(out[i + 2]) * 16 + hexval(out[i + 3]));
+		unsigned v = (unsigned)(oracle_hexval(out[i + 2]) * 16 + oracle_hexval(out[i + 3]));
 		FZ_CHECK(v == in[j], "byte %zu: \\x%02X for 0x%02X", j, v, in[j]);
 		if (v < 0x80) {
 			FZ_CHECK(v < 0x20 || v == 0x7f || v == '\\', "byte %zu (0x%02X) escaped", j,
 			    v);
 			FZ_CHECK(v != '\t', "TAB escaped at %zu", j);
 		} else {
-			FZ_CHECK(u8_len(in + j, size - j) == 0,
+			FZ_CHECK(oracle_utf8_len(in + j, size - j) == 0,
 			    "byte %zu starts valid UTF-8 but was escaped: %s", j,
 			    fz_show((const char *)in + j, size - j));
 			high_escaped = true;
