@@ -19,21 +19,14 @@
 #define SEC 1000000000LL
 
 static struct service svc;
-static long long fake_now;
-
-static long long
-fake_clock(void)
-{
-	return fake_now;
-}
 
 static void
 setup(void)
 {
 	memset(&svc, 0, sizeof(svc));
 	svc.name = (char *)"svc";
-	fake_now = 1000 * SEC;
-	access_set_clock(fake_clock);
+	unit_now = 1000 * SEC;
+	access_set_clock(unit_clock);
 }
 
 static void
@@ -62,20 +55,8 @@ mk(const char *ip)
 		su->sun_family = AF_UNIX;
 		/* What accept(2) gives for an unnamed client: the family alone. */
 		a.len = sizeof(sa_family_t);
-	} else if (strchr(ip, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(40000);
-		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
-		a.len = sizeof(*s6);
 	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&a.ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(40000);
-		ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
-		a.len = sizeof(*s4);
+		a.len = unit_addr(&a.ss, ip, 40000);
 	}
 	return a;
 }
@@ -433,19 +414,19 @@ START_TEST(test_rate_limit)
 	/* Other sources have their own bucket. */
 	ck_assert_int_eq(admit("1.2.3.5"), REFUSE_NONE);
 	/* Refilled continuously: one token every 1/3 s, to the nanosecond. */
-	fake_now += SEC / 3;
+	unit_now += SEC / 3;
 	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
-	fake_now += 1;
+	unit_now += 1;
 	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
 	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
 	/* A long pause fills the bucket to rate_limit, no more. */
-	fake_now += 3600 * SEC;
+	unit_now += 3600 * SEC;
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
 	ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
 	/* Refused attempts take no token: still one per 1/3 s. */
 	for (int k = 0; k < 5; k++) {
-		fake_now += SEC / 3 + 1;
+		unit_now += SEC / 3 + 1;
 		ck_assert_int_eq(admit("1.2.3.4"), REFUSE_NONE);
 		for (int i = 0; i < 10; i++)
 			ck_assert_int_eq(admit("1.2.3.4"), REFUSE_RATE);
@@ -462,9 +443,9 @@ START_TEST(test_rate_one)
 	ck_assert_int_eq(admit("::1"), REFUSE_NONE);
 	for (long long t = 0; t < SEC; t += SEC / 10)
 		ck_assert_int_eq(admit("::1"), REFUSE_RATE);
-	fake_now += SEC - 1;
+	unit_now += SEC - 1;
 	ck_assert_int_eq(admit("::1"), REFUSE_RATE);
-	fake_now += 1;
+	unit_now += 1;
 	ck_assert_int_eq(admit("::1"), REFUSE_NONE);
 }
 END_TEST
@@ -479,10 +460,10 @@ START_TEST(test_rate_max)
 		if (access_admit(&svc, (struct sockaddr *)&a.ss, a.len) != REFUSE_NONE)
 			ck_abort_msg("refused after %ld", i);
 	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_RATE);
-	fake_now += 1000; /* 1 us: 1 token */
+	unit_now += 1000; /* 1 us: 1 token */
 	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
 	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_RATE);
-	fake_now += 1000LL * 24 * 3600 * SEC; /* a very long pause */
+	unit_now += 1000LL * 24 * 3600 * SEC; /* a very long pause */
 	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
 }
 END_TEST
@@ -500,7 +481,7 @@ START_TEST(test_both_limits)
 	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_RATE);
 	/* Kept while its bucket is not full, though it has no connection. */
 	ck_assert_uint_eq(access_sources(&svc), 1);
-	fake_now += SEC / 2;
+	unit_now += SEC / 2;
 	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_NONE);
 	ck_assert_int_eq(admit("1.1.1.1"), REFUSE_PER_SOURCE);
 	release("1.1.1.1");
@@ -519,7 +500,7 @@ START_TEST(test_forget_idle)
 	}
 	ck_assert_uint_eq(access_sources(&svc), 100);
 	/* Refilled after a second; each call forgets a few (8). */
-	fake_now += SEC;
+	unit_now += SEC;
 	for (int i = 0; i < 5; i++) {
 		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
 		ck_assert_int_eq(admit(ip), REFUSE_NONE);
@@ -530,7 +511,7 @@ START_TEST(test_forget_idle)
 		ck_assert_int_eq(admit(ip), REFUSE_NONE);
 	}
 	ck_assert_uint_eq(access_sources(&svc), 20);
-	fake_now += SEC;
+	unit_now += SEC;
 	for (int i = 0; i < 30; i++)
 		ck_assert_int_eq(admit("::ffff:192.0.2.2"), i < 5 ? REFUSE_NONE : REFUSE_RATE);
 	ck_assert_uint_eq(access_sources(&svc), 1);
@@ -598,7 +579,7 @@ START_TEST(test_bound_rate)
 	ck_assert_uint_eq(access_sources(&svc), ACCESS_TABLE_MAX);
 	ck_assert_int_eq(admit("192.0.2.1"), REFUSE_RATE);
 	/* A second later every bucket is full again: all forgotten over time. */
-	fake_now += SEC;
+	unit_now += SEC;
 	for (int i = 0; i < ACCESS_TABLE_MAX / 8 + 8; i++)
 		admit("198.51.100.1");
 	ck_assert_uint_eq(access_sources(&svc), 1);

@@ -31,13 +31,6 @@ static struct svc_stats stats;
 static struct service svc;
 static struct dgram_reply rep;
 static char tmpdir[64];
-static long long fake_now;
-
-static long long
-fake_clock(void)
-{
-	return fake_now;
-}
 
 static void
 setup(void)
@@ -50,8 +43,8 @@ setup(void)
 	handler_max_line = CONF_DEFAULT_MAX_LINE;
 	strcpy(tmpdir, "/tmp/check_dgram.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	fake_now = 1000 * SEC;
-	access_set_clock(fake_clock);
+	unit_now = 1000 * SEC;
+	access_set_clock(unit_clock);
 }
 
 static void
@@ -77,21 +70,7 @@ mkpeer(const char *ip, unsigned port)
 	struct peer p;
 
 	memset(&p, 0, sizeof(p));
-	if (strchr(ip, ':') == NULL) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&p.sa;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
-		p.salen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p.sa;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		ck_assert_int_eq(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
-		p.salen = sizeof(*sin6);
-	}
+	p.salen = unit_addr(&p.sa, ip, port);
 	net_peer_name((struct sockaddr *)&p.sa, p.salen, p.text, sizeof(p.text));
 	return p;
 }
@@ -862,14 +841,14 @@ START_TEST(test_handle_rate)
 	ck_assert_uint_eq(COUNT(refused[REFUSE_RATE]), 2);
 	ck_assert_uint_eq(COUNT(refused[REFUSE_PER_SOURCE]), 0);
 	/* One token every 1/3 s; refused datagrams take none. */
-	fake_now += SEC / 3 + 1;
+	unit_now += SEC / 3 + 1;
 	ck_assert_uint_eq(handle("192.0.2.1", 40000, "a", 1), 1);
 	ck_assert_uint_eq(handle("192.0.2.1", 40000, "a", 1), 0);
 	ck_assert_uint_eq(COUNT(refused[REFUSE_RATE]), 3);
 	ck_assert_uint_eq(COUNT(dgrams_in), 8);
 
 	/* A datagram is no connection: a source at max_per_source still sends. */
-	fake_now += 10 * SEC;
+	unit_now += 10 * SEC;
 	struct peer pe = mkpeer("192.0.2.3", 40000);
 	ck_assert_int_eq(access_admit(&svc, (struct sockaddr *)&pe.sa, pe.salen), REFUSE_NONE);
 	ck_assert_uint_eq(handle("192.0.2.3", 40000, "a", 1), 1);

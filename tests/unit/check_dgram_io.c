@@ -144,27 +144,6 @@ wait_readable(int fd)
 	}
 }
 
-/* ip:port as a socket address of ip's family. */
-static socklen_t
-make_addr(struct sockaddr_storage *ss, const char *ip, unsigned port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(ip, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
-		return sizeof(*s6);
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons((uint16_t)port);
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
-	return sizeof(*s4);
-}
-
 /*
  * A client socket of ip's family, bound to that family's loopback
  * address (so getsockname names it as the server sees it).
@@ -174,7 +153,7 @@ client_for(const char *ip)
 {
 	struct sockaddr_storage ss;
 	bool v6 = strchr(ip, ':') != NULL;
-	socklen_t sl = make_addr(&ss, v6 ? "::1" : "127.0.0.1", 0);
+	socklen_t sl = unit_addr(&ss, v6 ? "::1" : "127.0.0.1", 0);
 	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
@@ -187,7 +166,7 @@ static bool
 have_ipv6(void)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = make_addr(&ss, "::1", 0);
+	socklen_t sl = unit_addr(&ss, "::1", 0);
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&ss, sl) == 0;
 
@@ -233,7 +212,7 @@ round_trip(int sfd, const char *to_ip, size_t n)
 	int c = client_for(to_ip);
 	ssize_t got;
 
-	tolen = make_addr(&to, to_ip, port);
+	tolen = unit_addr(&to, to_ip, port);
 	fill(out, n, (unsigned)n);
 	ck_assert_int_eq(sendto(c, out, n, 0, (struct sockaddr *)&to, tolen), (ssize_t)n);
 	ck_assert(wait_readable(sfd));
@@ -250,7 +229,7 @@ round_trip(int sfd, const char *to_ip, size_t n)
 
 	/* The local address it was sent to, the port left 0. */
 	ck_assert(m.has_dst);
-	make_addr(&want, to_ip, 0);
+	unit_addr(&want, to_ip, 0);
 	ck_assert_int_eq(m.dst.ss_family, want.ss_family);
 	if (want.ss_family == AF_INET)
 		ck_assert(memcmp(&((struct sockaddr_in *)&m.dst)->sin_addr,
@@ -319,7 +298,7 @@ END_TEST
 START_TEST(test_wildcard_ipv4_only)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = make_addr(&ss, "0.0.0.0", 0);
+	socklen_t sl = unit_addr(&ss, "0.0.0.0", 0);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
@@ -341,7 +320,7 @@ START_TEST(test_truncated)
 	int c = client_for("127.0.0.1");
 
 	server_start(&sv, "udp:127.0.0.1:0");
-	tolen = make_addr(&to, "127.0.0.1", port_of(sv.fd));
+	tolen = unit_addr(&to, "127.0.0.1", port_of(sv.fd));
 	fill(out, sizeof(out), 7);
 	ck_assert_int_eq(sendto(c, out, 200, 0, (struct sockaddr *)&to, tolen), 200);
 	ck_assert_int_eq(sendto(c, out, 100, 0, (struct sockaddr *)&to, tolen), 100);
@@ -526,7 +505,7 @@ START_TEST(test_batch)
 	server_start(&sv, "udp:*:0");
 	for (k = 0; k < 2; k++) {
 		c[k] = client_for(ips[k]);
-		tolen[k] = make_addr(&to[k], ips[k], port_of(sv.fd));
+		tolen[k] = unit_addr(&to[k], ips[k], port_of(sv.fd));
 	}
 	for (i = 0; i < N; i++) {
 		char msg[32];

@@ -17,6 +17,14 @@ static const struct {
 #undef U_SUITE
 };
 
+long long unit_now;
+
+long long
+unit_clock(void)
+{
+	return unit_now;
+}
+
 /* True if suite name is to run: named on the command line or in
  * $CK_RUN_SUITE, or every suite when neither names one. */
 static bool

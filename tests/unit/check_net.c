@@ -146,22 +146,8 @@ connect_to(int family, const char *ip, unsigned port)
 	socklen_t len;
 	int fd;
 
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
-		len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
-		len = sizeof(*s6);
-	}
+	len = unit_addr(&ss, ip, port);
+	ck_assert_int_eq(ss.ss_family, family);
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_msg(connect(fd, (struct sockaddr *)&ss, len) == 0, "connect %s:%u: %s", ip, port,
@@ -914,22 +900,8 @@ listen_udp(const char *spec, const char *prefix, int family, const char *ip)
 	ck_assert_int_eq(getsockopt(fx.cf.ls[0].fd, SOL_SOCKET, SO_REUSEADDR, &on, &len), 0);
 	ck_assert_int_eq(on, 0);
 
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
-		sl = sizeof(*s6);
-	}
+	sl = unit_addr(&ss, ip, port);
+	ck_assert_int_eq(ss.ss_family, family);
 	c = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(c, 0);
 	ck_assert_int_eq(sendto(c, "hi", 2, 0, (struct sockaddr *)&ss, sl), 2);

@@ -1,10 +1,14 @@
-/* unit.h - what the unit suites share: their constructors, which check_main.c runs, and REQUIRE. */
+/* unit.h - what the unit suites share: their constructors, which check_main.c runs, byte strings, addresses, a clock and REQUIRE. */
 #ifndef DISPATCHD_TEST_UNIT_H
 #define DISPATCHD_TEST_UNIT_H
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /*
  * One suite per module: tests/unit/check_NAME.c defines NAME_suite().
@@ -42,6 +46,37 @@ bytes_add(struct bytes *b, const void *p, size_t n)
 	b->len += n;
 	b->p[b->len] = '\0';
 }
+
+/*
+ * The address ip (IPv6 if it has a ':', else IPv4) and port in *ss; its
+ * length.
+ */
+static inline socklen_t
+unit_addr(struct sockaddr_storage *ss, const char *ip, unsigned port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(ip, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
+	return sizeof(*s4);
+}
+
+/*
+ * access.c's clock, moved by hand: a suite passes unit_clock to
+ * access_set_clock() and sets unit_now (check_main.c defines both).
+ */
+extern long long unit_now;
+long long unit_clock(void);
 
 /* For hot loops: Check's own asserts cost a system call each when they pass. */
 #define REQUIRE(c)                                                 \
