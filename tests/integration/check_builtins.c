@@ -17,7 +17,6 @@
 #define DS (H_DEADLINE_MS * (int)h_time_scale())
 
 /* RFC 868: seconds from 1900-01-01 to 1970-01-01. */
-#define EPOCH_1900 2208988800ULL
 
 /* chargen: 72 characters + CR LF a line, from the 95 printable ones. */
 #define CG_COLS   72
@@ -73,33 +72,6 @@ fill(unsigned char *p, size_t n, unsigned seed)
 
 	for (size_t i = 0; i < n; i++)
 		p[i] = (unsigned char)rnd(&x);
-}
-
-/* The n bytes at p, C-escaped, cut at about 160 characters (static buffer). */
-static const char *
-show(const void *p, size_t n)
-{
-	static char buf[4][704];
-	static int ring;
-	char *b = buf[ring++ % 4], *o = b;
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n && o < b + 640; i++) {
-		if (c[i] == '\r')
-			o += sprintf(o, "\\r");
-		else if (c[i] == '\n')
-			o += sprintf(o, "\\n");
-		else if (c[i] == '\\')
-			o += sprintf(o, "\\\\");
-		else if (c[i] >= 0x20 && c[i] < 0x7f)
-			*o++ = (char)c[i];
-		else
-			o += sprintf(o, "\\x%02x", c[i]);
-	}
-	if (n > 0 && o >= b + 640)
-		o += sprintf(o, "...");
-	*o = '\0';
-	return b;
 }
 
 /*
@@ -186,102 +158,6 @@ connect_ok(const char *model, struct srv *s)
 
 /* ---- daytime and time ------------------------------------------------- */
 
-static const char *const wdays[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
-	"Sep", "Oct", "Nov", "Dec" };
-
-static bool
-digits(const char *p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		*v = *v * 10 + (p[i] - '0');
-	}
-	return true;
-}
-
-/*
- * Parses exactly "Www Mmm dD hh:mm:ss YYYY\r\n" (ctime's layout, the day
- * of month space-padded to 2) as a UTC time; every position is checked,
- * and the weekday must be the date's.  True with *t set if well-formed.
- */
-static bool
-parse_daytime(const char *p, size_t n, long long *t)
-{
-	struct tm tm = { 0 }, back;
-	int wd = -1, mon = -1, day, hh, mm, ss, year;
-	time_t tt;
-
-	if (n != 26 || p[3] != ' ' || p[7] != ' ' || p[10] != ' ' || p[13] != ':' || p[16] != ':' ||
-	    p[19] != ' ' || p[24] != '\r' || p[25] != '\n')
-		return false;
-	for (int i = 0; i < 7; i++)
-		if (memcmp(p, wdays[i], 3) == 0)
-			wd = i;
-	for (int i = 0; i < 12; i++)
-		if (memcmp(p + 4, months[i], 3) == 0)
-			mon = i;
-	if (wd < 0 || mon < 0)
-		return false;
-	if (p[8] == ' ') {
-		if (!digits(p + 9, 1, &day) || day == 0)
-			return false;
-	} else if (!digits(p + 8, 2, &day) || day < 10) {
-		return false;
-	}
-	if (!digits(p + 11, 2, &hh) || !digits(p + 14, 2, &mm) || !digits(p + 17, 2, &ss) ||
-	    !digits(p + 20, 4, &year) || day > 31 || hh > 23 || mm > 59 || ss > 60)
-		return false;
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon;
-	tm.tm_mday = day;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss == 60 ? 59 : ss;
-	tt = timegm(&tm);
-	if (tt == (time_t)-1 || gmtime_r(&tt, &back) == NULL)
-		return false;
-	/* A real date (no Feb 30), and its weekday. */
-	if (back.tm_mday != day || back.tm_mon != mon || back.tm_wday != wd)
-		return false;
-	*t = (long long)tt;
-	return true;
-}
-
-/* The reply of daytime must be one line, of a time in [t0 - 2, t1 + 2]. */
-static void
-check_daytime(const char *model, const char *what, const char *p, size_t n, long long t0,
-    long long t1)
-{
-	long long t = 0;
-
-	H_ASSERT(parse_daytime(p, n, &t),
-	    "%s: %s: want exactly one line 'Www Mmm dD hh:mm:ss YYYY\\r\\n', "
-	    "got %zu bytes '%s'",
-	    model, what, n, show(p, n));
-	H_ASSERT(t >= t0 - 2 && t <= t1 + 2, "%s: %s: '%s' is %lld s off the clock (%lld..%lld)",
-	    model, what, show(p, n - 2), t < t0 ? t - t0 : t - t1, t0, t1);
-}
-
-/* The reply of time must be 4 bytes, big-endian, of a time in [t0-2, t1+2]. */
-static void
-check_time(const char *model, const char *what, const unsigned char *p, size_t n, long long t0,
-    long long t1)
-{
-	uint32_t v, lo;
-	int32_t off;
-
-	H_ASSERT(n == 4, "%s: %s: want exactly 4 bytes, got %zu: '%s'", model, what, n, show(p, n));
-	v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-	lo = (uint32_t)((unsigned long long)t0 + EPOCH_1900);
-	off = (int32_t)(v - lo); /* mod 2^32 */
-	H_ASSERT(off >= -2 && off <= (int32_t)(t1 - t0) + 2,
-	    "%s: %s: %lu is %ld s from %lu (unix %lld + 2208988800)", model, what, (unsigned long)v,
-	    (long)off, (unsigned long)lo, t0);
-}
-
 /*
  * One connection to daytime or time: connect, optionally send str first,
  * read until the server closes (EOF; ECONNRESET only when allow_reset,
@@ -302,13 +178,13 @@ one_reply(const char *model, struct srv *s, bool daytime, const char *what, cons
 	H_ASSERT(r == 0 || (r == 1 && str != NULL),
 	    "%s: %s: the server did not close within %d ms (%s) after %zu "
 	    "bytes '%s'",
-	    model, what, D, r == 1 ? "reset" : H_ERR, in.len, show(in.p, in.len));
+	    model, what, D, r == 1 ? "reset" : H_ERR, in.len, h_show(in.p, in.len));
 	if (r == 1)
 		(*resets)++;
 	if (daytime)
-		check_daytime(model, what, in.p, in.len, t0, t1);
+		h_check_daytime(model, what, in.p, in.len, t0, t1);
 	else
-		check_time(model, what, (const unsigned char *)in.p, in.len, t0, t1);
+		h_check_time(model, what, (const unsigned char *)in.p, in.len, t0, t1);
 	close(fd);
 	hbuf_free(&in);
 }
@@ -389,7 +265,7 @@ START_TEST(test_discard)
 		    "%s: discard: write at byte %zu: %s", model, off,
 		    errno == 0 ? "closed" : H_ERR);
 		H_ASSERT(in.len == 0, "%s: discard sent %zu bytes back: '%s'", model, in.len,
-		    show(in.p, in.len));
+		    h_show(in.p, in.len));
 		off += n;
 	}
 	/* Bounded wait for an absence: no byte, no EOF before the half-close. */
@@ -397,7 +273,7 @@ START_TEST(test_discard)
 	H_ASSERT(cli_exchange(fd, NULL, 0, true, &in, D) == 0,
 	    "%s: discard: no EOF within %d ms after the half-close: %s", model, D, H_ERR);
 	H_ASSERT(in.len == 0, "%s: discard sent %zu bytes back: '%s'", model, in.len,
-	    show(in.p, in.len));
+	    h_show(in.p, in.len));
 	close(fd);
 
 	/* A half-close at once: EOF at once. */
@@ -461,7 +337,7 @@ cg_feed(const char *model, const char *what, struct cg *cg, const void *p, size_
 		    "%s: %s: byte %llu (line %llu, column %u) is 0x%02x, want "
 		    "0x%02x; from there: '%s'",
 		    model, what, cg->off, cg->off / CG_LINE, (unsigned)(cg->off % CG_LINE), c[i],
-		    want, show(c + i, n - i < 80 ? n - i : 80));
+		    want, h_show(c + i, n - i < 80 ? n - i : 80));
 	}
 }
 
@@ -501,7 +377,7 @@ START_TEST(test_chargen)
 	    model, H_ERR);
 	H_ASSERT(first[0] == ' ' && first[1] == '!' && memcmp(first + 70, "fg\r\n", 4) == 0,
 	    "%s: chargen: first line is '%s', want ' !\"#...efg\\r\\n'", model,
-	    show(first, CG_LINE));
+	    h_show(first, CG_LINE));
 	cg_feed(model, "chargen", &a, first, CG_LINE);
 	cg_read_lines(model, "chargen", fa, &a, 99, D);
 
@@ -798,7 +674,7 @@ START_TEST(test_nc)
 		out = run_nc(model, argv, &len);
 		t1 = wall_s();
 		snprintf(what, sizeof what, "daytime via nc %s", modes[i]);
-		check_daytime(model, what, out, len, t0, t1);
+		h_check_daytime(model, what, out, len, t0, t1);
 		free(out);
 	}
 	H_STOP_OK(&s, model);
@@ -813,7 +689,7 @@ START_TEST(test_nc)
 		H_ASSERT(len == 0,
 		    "%s: discard via nc -N: %zu bytes came "
 		    "back: '%s'",
-		    model, len, show(out, len));
+		    model, len, h_show(out, len));
 		free(out);
 	}
 	H_STOP_OK(&t, model);

@@ -23,7 +23,6 @@
 #define QUIET_MS 150
 
 /* RFC 868: seconds from 1900-01-01 to 1970-01-01. */
-#define EPOCH_1900 2208988800ULL
 
 /* The three ways to reach a service: UDP over IPv4, over IPv6, unixgram. */
 enum tp { TP_V4, TP_V6, TP_UNIX, TP_N };
@@ -514,52 +513,6 @@ cg_stream(char *out, size_t n)
 }
 
 /*
- * The reply of daytime: exactly "Www Mmm dD hh:mm:ss YYYY\r\n", UTC, of a
- * time in [t0 - 2, t1 + 2] (seconds).  Parsed with strptime and written
- * back with strftime, so that every position is checked.
- */
-static void
-check_daytime(const char *model, const char *what, const char *p, size_t n, long long t0,
-    long long t1)
-{
-	char line[32], again[64];
-	struct tm tm = { 0 }, back;
-	const char *e;
-	time_t t;
-
-	H_ASSERT(n == 26 && p[24] == '\r' && p[25] == '\n',
-	    "%s: %s: want 26 bytes 'Www Mmm dD hh:mm:ss YYYY\\r\\n', got %zu '%s'", model, what, n,
-	    h_show(p, n));
-	memcpy(line, p, 24);
-	line[24] = '\0';
-	e = strptime(line, "%a %b %e %H:%M:%S %Y", &tm);
-	t = timegm(&tm);
-	H_ASSERT(e != NULL && *e == '\0' && gmtime_r(&t, &back) != NULL &&
-	        strftime(again, sizeof again, "%a %b %e %H:%M:%S %Y", &back) == 24 &&
-	        strcmp(again, line) == 0,
-	    "%s: %s: '%s' is not a ctime line (read back as '%s')", model, what, line,
-	    e != NULL ? again : "?");
-	H_ASSERT(t >= t0 - 2 && t <= t1 + 2, "%s: %s: '%s' is off the clock (%lld..%lld)", model,
-	    what, line, t0, t1);
-}
-
-/* The reply of time: 4 bytes, big-endian seconds since 1900, in [t0-2, t1+2]. */
-static void
-check_time(const char *model, const char *what, const unsigned char *p, size_t n, long long t0,
-    long long t1)
-{
-	uint32_t v, lo;
-	int32_t off;
-
-	H_ASSERT(n == 4, "%s: %s: want 4 bytes, got %zu '%s'", model, what, n, h_show(p, n));
-	v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-	lo = (uint32_t)((unsigned long long)t0 + EPOCH_1900);
-	off = (int32_t)(v - lo); /* mod 2^32 */
-	H_ASSERT(off >= -2 && off <= (int32_t)(t1 - t0) + 2, "%s: %s: %lu is %ld s off the clock",
-	    model, what, (unsigned long)v, (long)off);
-}
-
-/*
  * The inetd built-ins over v4, v6 and unixgram: discard answers nothing
  * (its counters say it received them); chargen exactly min(request, 512)
  * bytes of its stream from the start; daytime one ctime line with CR LF
@@ -612,7 +565,7 @@ START_TEST(test_builtins)
 			    k == 0 ? "empty" : "'hello\\n'");
 			send_ok(model, what, fd, "hello\n", k == 0 ? 0 : 6);
 			r = recv_ok(model, what, fd, buf, D);
-			check_daytime(model, what, buf, r, t0, h_wall_us() / 1000000);
+			h_check_daytime(model, what, buf, r, t0, h_wall_us() / 1000000);
 		}
 		close(fd);
 
@@ -625,7 +578,8 @@ START_TEST(test_builtins)
 			    k == 0 ? "empty" : "1000-byte");
 			send_ok(model, what, fd, big, k == 0 ? 0 : 1000);
 			r = recv_ok(model, what, fd, buf, D);
-			check_time(model, what, (unsigned char *)buf, r, t0, h_wall_us() / 1000000);
+			h_check_time(model, what, (unsigned char *)buf, r, t0,
+			    h_wall_us() / 1000000);
 		}
 		close(fd);
 	}
@@ -823,7 +777,7 @@ START_TEST(test_clients)
 	H_ASSERT(strcmp(c[0].out, "hello\n") == 0, "%s: nc -u echo printed '%s'", model,
 	    h_show(c[0].out, strlen(c[0].out)));
 	check_stamped(model, "nc -u timestamp", c[1].out, strlen(c[1].out), "hello", 5, t0, t1);
-	check_daytime(model, "nc -u daytime", c[2].out, strlen(c[2].out), t0 / 1000000,
+	h_check_daytime(model, "nc -u daytime", c[2].out, strlen(c[2].out), t0 / 1000000,
 	    t1 / 1000000);
 	H_ASSERT(strcmp(c[6].out, "socat six") == 0, "%s: socat UDP6 echo printed '%s'", model,
 	    h_show(c[6].out, strlen(c[6].out)));

@@ -1223,9 +1223,7 @@ client_connect(struct ctx *x, struct client *c)
 	const struct srv_listen *l = &x->s.ls[srv_find(&x->s, svc_name[c->pl->svc])];
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int fd, one = 1, err = 0;
-	socklen_t el = sizeof err;
-	struct pollfd p;
+	int fd, one = 1;
 	long long end = h_now_ms() + H_DEADLINE_MS;
 
 	memset(&ss, 0, sizeof ss);
@@ -1252,38 +1250,10 @@ client_connect(struct ctx *x, struct client *c)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &c->pl->sndbuf, sizeof(int));
 	if (ss.ss_family == AF_INET)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(fd, (struct sockaddr *)&ss, sl) == -1) {
-		if (errno != EINPROGRESS && errno != EAGAIN)
-			goto fail;
-		p.fd = fd;
-		p.events = POLLOUT;
-		for (;;) {
-			int left = (int)(end - h_now_ms()), r;
-
-			if (left <= 0) {
-				errno = ETIMEDOUT;
-				goto fail;
-			}
-			r = poll(&p, 1, left);
-			if (r > 0)
-				break;
-			if (r == -1 && errno != EINTR)
-				goto fail;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1)
-			goto fail;
-		if (err != 0) {
-			errno = err;
-			goto fail;
-		}
-	}
+	if (h_connect_within(fd, &ss, sl, end) == -1)
+		return -1;
 	c->port = ss.ss_family == AF_INET ? cli_local_port(fd) : 0;
 	return fd;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
 }
 
 static void

@@ -672,27 +672,20 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 		to_pipe ? "-" : file, NULL };
 	static struct hbuf data[NCLI];
 	int fd[NCLI], c, r;
-	size_t off[NCLI], left = NCLI, len;
-	struct pollfd pf[NCLI];
+	size_t len;
 	struct count_arg ca;
 	struct reader rd;
 	char *text, who[160];
 	struct srv s;
-	long long end;
 
 	H_ASSERT(dir != NULL, "tmpdir");
-	memset(port2cli, -1, sizeof port2cli);
+	snprintf(who, sizeof who, "%s %s", model, how);
 	for (c = 0; c < NCLI; c++) {
 		hbuf_free(&data[c]);
 		h_load_lines(&data[c], c, NLINES);
-		off[c] = 0;
 	}
 	start_piped(&s, args, model, to_pipe ? &rd : NULL);
-	for (c = 0; c < NCLI; c++) {
-		fd[c] = cli_connect(srv_port(&s, 0));
-		H_ASSERT(fd[c] >= 0, "%s: connect %d: %s", model, c, H_ERR);
-		port2cli[cli_local_port(fd[c])] = c;
-	}
+	h_load_connect(model, srv_port(&s, 0), fd, NCLI, port2cli);
 	/* SIGTERM stops accepting: every client accepted first. */
 	ca.path = file;
 	ca.rd = to_pipe ? &rd : NULL;
@@ -700,46 +693,9 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 	H_ASSERT(h_wait_for(all_connected, &ca, D), "%s %s: not all %d clients were accepted",
 	    model, how, NCLI);
 
-	end = h_now_ms() + 20000;
-	while (left > 0) {
-		int n = 0, idx[NCLI];
-
-		for (c = 0; c < NCLI; c++) {
-			if (off[c] == data[c].len)
-				continue;
-			pf[n].fd = fd[c];
-			pf[n].events = POLLOUT;
-			idx[n++] = c;
-		}
-		r = poll(pf, (nfds_t)n, 1000);
-		H_ASSERT(r >= 0 || errno == EINTR, "poll: %s", H_ERR);
-		H_ASSERT(h_now_ms() < end,
-		    "%s %s: sending did not finish in "
-		    "20 s (%zu clients left)",
-		    model, how, left);
-		for (int i = 0; i < n && r > 0; i++) {
-			size_t want;
-			ssize_t w;
-
-			if (pf[i].revents == 0)
-				continue;
-			c = idx[i];
-			want = data[c].len - off[c];
-			/* settle: bursts, so that the output falls behind. */
-			if (want > (settle ? BURST : CHUNK))
-				want = settle ? BURST : CHUNK;
-			w = send(fd[c], data[c].p + off[c], want, MSG_NOSIGNAL);
-			H_ASSERT(w > 0 || (w == -1 && errno == EAGAIN), "%s: client %d: send: %s",
-			    model, c, w == 0 ? "0" : H_ERR);
-			if (w > 0)
-				off[c] += (size_t)w;
-			if (off[c] == data[c].len) {
-				if (!keep_open)
-					cli_shut_wr(fd[c]);
-				left--;
-			}
-		}
-	}
+	/* settle: bursts, so that the output falls behind. */
+	h_load_send(who, fd, data, NCLI, settle ? BURST : CHUNK, 20000,
+	    keep_open ? NULL : cli_shut_wr);
 	if (settle) {
 		ca.want = NCLI * NLINES + NCLI;
 		H_ASSERT(h_wait_for(all_recorded, &ca, (int)(D * h_time_scale())),
@@ -769,7 +725,6 @@ load_case(const char *model, bool to_pipe, bool keep_open, bool settle)
 		text = h_read_file(file, &len);
 		H_ASSERT(text != NULL, "%s: read %s: %s", model, file, H_ERR);
 	}
-	snprintf(who, sizeof who, "%s %s", model, how);
 	h_load_verify(who, text, len, port2cli, NCLI, NLINES);
 	free(text);
 	srv_free(&s);

@@ -39,29 +39,20 @@ START_TEST(test_load)
 	static struct hbuf data[NCLI];
 	static int port2cli[65536];
 	int fd[NCLI];
-	size_t off[NCLI];
-	struct pollfd pf[NCLI];
 	struct count_arg ca;
 	struct srv s;
 	char *text;
-	size_t len, left = NCLI;
-	long long end;
+	size_t len;
 	int c, r;
 
 	H_ASSERT(dir != NULL, "tmpdir");
-	memset(port2cli, -1, sizeof port2cli);
 	for (c = 0; c < NCLI; c++) {
 		hbuf_free(&data[c]);
 		h_load_lines(&data[c], c, NLINES);
-		off[c] = 0;
 	}
 
 	H_START_OK(&s, args, model);
-	for (c = 0; c < NCLI; c++) {
-		fd[c] = cli_connect(srv_port(&s, 0));
-		H_ASSERT(fd[c] >= 0, "%s: connect %d: %s", model, c, H_ERR);
-		port2cli[cli_local_port(fd[c])] = c;
-	}
+	h_load_connect(model, srv_port(&s, 0), fd, NCLI, port2cli);
 	/*
 	 * Every connection accepted before the first byte: SIGTERM stops
 	 * accepting, and a connection still in the backlog is not served.
@@ -72,43 +63,7 @@ START_TEST(test_load)
 	    "%s: not all %d clients were accepted", model, NCLI);
 
 	/* One poll loop drives all 40 sockets; each closes once done. */
-	end = h_now_ms() + 20000;
-	while (left > 0) {
-		int n = 0, idx[NCLI];
-
-		for (c = 0; c < NCLI; c++) {
-			if (fd[c] == -1)
-				continue;
-			pf[n].fd = fd[c];
-			pf[n].events = POLLOUT;
-			idx[n++] = c;
-		}
-		r = poll(pf, (nfds_t)n, 1000);
-		H_ASSERT(r >= 0 || errno == EINTR, "poll: %s", H_ERR);
-		H_ASSERT(h_now_ms() < end, "%s: sending did not finish in 20 s (%zu clients left)",
-		    model, left);
-		for (int i = 0; i < n && r > 0; i++) {
-			size_t want;
-			ssize_t w;
-
-			if (pf[i].revents == 0)
-				continue;
-			c = idx[i];
-			want = data[c].len - off[c];
-			if (want > CHUNK)
-				want = CHUNK;
-			w = send(fd[c], data[c].p + off[c], want, MSG_NOSIGNAL);
-			H_ASSERT(w > 0 || (w == -1 && errno == EAGAIN), "%s: client %d: send: %s",
-			    model, c, w == 0 ? "0" : H_ERR);
-			if (w > 0)
-				off[c] += (size_t)w;
-			if (off[c] == data[c].len) {
-				close(fd[c]);
-				fd[c] = -1;
-				left--;
-			}
-		}
-	}
+	h_load_send(model, fd, data, NCLI, CHUNK, 20000, close);
 	/* Right after the last send: every line must still be logged. */
 	r = srv_stop(&s, SIGTERM, 20000);
 	H_ASSERT(r == 0, "%s: exit status %d after SIGTERM, want 0", model, r);

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1144,12 +1145,9 @@ numeric_addr(const char *host, int port, struct sockaddr_storage *ss)
 	return 0;
 }
 
-/*
- * Connects the non-blocking socket fd to sa by the deadline end.  Returns
- * fd, or -1 with errno (fd closed).
- */
-static int
-connect_within(int fd, const struct sockaddr_storage *sa, socklen_t salen, long long end)
+/* The socket may be of any family: a failed connect is not retried. */
+int
+h_connect_within(int fd, const struct sockaddr_storage *sa, socklen_t salen, long long end)
 {
 	socklen_t len;
 	int err = 0;
@@ -1190,7 +1188,7 @@ cli_connect_host(const char *host, int port, int timeout_ms)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	return connect_within(fd, &ss, len, end);
+	return h_connect_within(fd, &ss, len, end);
 }
 
 int
@@ -1582,6 +1580,86 @@ digits(const char *p, int n, int *v)
 	return true;
 }
 
+/* ---- the inetd built-ins daytime and time ---------------------------- */
+
+static const char *const wdays[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+	"Sep", "Oct", "Nov", "Dec" };
+
+bool
+h_parse_daytime(const char *p, size_t n, long long *t)
+{
+	struct tm tm = { 0 }, back;
+	int wd = -1, mon = -1, day, hh, mm, ss, year;
+	time_t tt;
+
+	if (n != 26 || p[3] != ' ' || p[7] != ' ' || p[10] != ' ' || p[13] != ':' || p[16] != ':' ||
+	    p[19] != ' ' || p[24] != '\r' || p[25] != '\n')
+		return false;
+	for (int i = 0; i < 7; i++)
+		if (memcmp(p, wdays[i], 3) == 0)
+			wd = i;
+	for (int i = 0; i < 12; i++)
+		if (memcmp(p + 4, months[i], 3) == 0)
+			mon = i;
+	if (wd < 0 || mon < 0)
+		return false;
+	if (p[8] == ' ') {
+		if (!digits(p + 9, 1, &day) || day == 0)
+			return false;
+	} else if (!digits(p + 8, 2, &day) || day < 10) {
+		return false;
+	}
+	if (!digits(p + 11, 2, &hh) || !digits(p + 14, 2, &mm) || !digits(p + 17, 2, &ss) ||
+	    !digits(p + 20, 4, &year) || day > 31 || hh > 23 || mm > 59 || ss > 60)
+		return false;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon;
+	tm.tm_mday = day;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss == 60 ? 59 : ss;
+	tt = timegm(&tm);
+	if (tt == (time_t)-1 || gmtime_r(&tt, &back) == NULL)
+		return false;
+	/* A real date (no Feb 30), and its weekday. */
+	if (back.tm_mday != day || back.tm_mon != mon || back.tm_wday != wd)
+		return false;
+	*t = (long long)tt;
+	return true;
+}
+
+void
+h_check_daytime(const char *model, const char *what, const char *p, size_t n, long long t0,
+    long long t1)
+{
+	long long t = 0;
+
+	H_ASSERT(h_parse_daytime(p, n, &t),
+	    "%s: %s: want exactly one line 'Www Mmm dD hh:mm:ss YYYY\\r\\n', "
+	    "got %zu bytes '%s'",
+	    model, what, n, h_show(p, n));
+	H_ASSERT(t >= t0 - 2 && t <= t1 + 2, "%s: %s: '%s' is %lld s off the clock (%lld..%lld)",
+	    model, what, h_show(p, n - 2), t < t0 ? t - t0 : t - t1, t0, t1);
+}
+
+void
+h_check_time(const char *model, const char *what, const unsigned char *p, size_t n, long long t0,
+    long long t1)
+{
+	uint32_t v, lo;
+	int32_t off;
+
+	H_ASSERT(n == 4, "%s: %s: want exactly 4 bytes, got %zu: '%s'", model, what, n,
+	    h_show(p, n));
+	v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+	lo = (uint32_t)((unsigned long long)t0 + H_EPOCH_1900);
+	off = (int32_t)(v - lo); /* mod 2^32 */
+	H_ASSERT(off >= -2 && off <= (int32_t)(t1 - t0) + 2,
+	    "%s: %s: %lu is %ld s from %lu (unix %lld + 2208988800)", model, what, (unsigned long)v,
+	    (long)off, (unsigned long)lo, t0);
+}
+
 bool
 h_parse_ts(const char *p, long long *us)
 {
@@ -1678,6 +1756,69 @@ h_load_lines(struct hbuf *b, int c, int nlines)
 		line[n++] = '\n';
 		hbuf_add(b, line, n);
 	}
+}
+
+void
+h_load_connect(const char *who, int port, int *fd, int ncli, int *port2cli)
+{
+	for (int i = 0; i < 65536; i++)
+		port2cli[i] = -1;
+	for (int c = 0; c < ncli; c++) {
+		fd[c] = cli_connect(port);
+		H_ASSERT(fd[c] >= 0, "%s: connect %d: %s", who, c, H_ERR);
+		port2cli[cli_local_port(fd[c])] = c;
+	}
+}
+
+void
+h_load_send(const char *who, const int *fd, const struct hbuf *data, int ncli, size_t chunk, int ms,
+    int (*done)(int fd))
+{
+	struct pollfd *pf = calloc((size_t)ncli, sizeof(*pf));
+	size_t *off = calloc((size_t)ncli, sizeof(*off));
+	int *idx = calloc((size_t)ncli, sizeof(*idx));
+	long long end = h_now_ms() + ms;
+	int left = ncli;
+
+	H_ASSERT(pf != NULL && off != NULL && idx != NULL, "out of memory");
+	while (left > 0) {
+		int n = 0, r;
+
+		for (int c = 0; c < ncli; c++) {
+			if (off[c] == data[c].len)
+				continue;
+			pf[n].fd = fd[c];
+			pf[n].events = POLLOUT;
+			idx[n++] = c;
+		}
+		r = poll(pf, (nfds_t)n, 1000);
+		H_ASSERT(r >= 0 || errno == EINTR, "poll: %s", H_ERR);
+		H_ASSERT(h_now_ms() < end, "%s: sending did not finish in %d ms (%d clients left)",
+		    who, ms, left);
+		for (int i = 0; i < n && r > 0; i++) {
+			int c = idx[i];
+			size_t want = data[c].len - off[c];
+			ssize_t w;
+
+			if (pf[i].revents == 0)
+				continue;
+			if (want > chunk)
+				want = chunk;
+			w = send(fd[c], data[c].p + off[c], want, MSG_NOSIGNAL);
+			H_ASSERT(w > 0 || (w == -1 && errno == EAGAIN), "%s: client %d: send: %s",
+			    who, c, w == 0 ? "0" : H_ERR);
+			if (w > 0)
+				off[c] += (size_t)w;
+			if (off[c] == data[c].len) {
+				if (done != NULL)
+					done(fd[c]);
+				left--;
+			}
+		}
+	}
+	free(pf);
+	free(off);
+	free(idx);
 }
 
 bool
@@ -1866,7 +2007,7 @@ cli_connect_from(const char *src, const char *host, int port, int timeout_ms)
 		errno = err;
 		return -1;
 	}
-	return connect_within(fd, &to, tolen, end);
+	return h_connect_within(fd, &to, tolen, end);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <check.h>
@@ -288,6 +289,11 @@ void hbuf_free(struct hbuf *b);
  * with poll(2).  fd, or -1 with errno.
  */
 int cli_connect_host(const char *host, int port, int timeout_ms);
+/*
+ * Connects the non-blocking socket fd to sa by the deadline end (of
+ * h_now_ms).  Returns fd, or -1 with errno (fd closed).
+ */
+int h_connect_within(int fd, const struct sockaddr_storage *sa, socklen_t salen, long long end);
 /* cli_connect_host("127.0.0.1", port, H_DEADLINE_MS). */
 int cli_connect(int port);
 /* The same for a unix stream socket at path. */
@@ -471,6 +477,31 @@ void h_fill(void *p, size_t n, unsigned seed);
  */
 const char *h_show(const void *p, size_t n);
 
+/* RFC 868: the seconds from 1900 to the Unix epoch. */
+#define H_EPOCH_1900 2208988800ULL
+
+/*
+ * Parses exactly "Www Mmm dD hh:mm:ss YYYY\r\n" (ctime's layout, the day
+ * of month space-padded to 2; RFC 867's daytime reply) as a UTC time;
+ * every position is checked, and the weekday must be the date's.  True
+ * with *t set if well-formed.
+ */
+bool h_parse_daytime(const char *p, size_t n, long long *t);
+
+/*
+ * The reply of daytime (n bytes at p) must be exactly one such line, of a
+ * time in [t0 - 2, t1 + 2] (seconds); otherwise fails "WHO: WHAT: ...".
+ */
+void h_check_daytime(const char *who, const char *what, const char *p, size_t n, long long t0,
+    long long t1);
+
+/*
+ * The reply of time must be 4 bytes, big-endian seconds since 1900 (RFC
+ * 868), of a time in [t0 - 2, t1 + 2]; otherwise fails the test.
+ */
+void h_check_time(const char *who, const char *what, const unsigned char *p, size_t n, long long t0,
+    long long t1);
+
 /* ---- what dispatchd writes ------------------------------------------ */
 
 /* Length of "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". */
@@ -516,6 +547,22 @@ size_t h_load_line(char *buf, size_t cap, int c, int l);
 
 /* Appends lines 0 to nlines-1 of client c to b, each with its LF. */
 void h_load_lines(struct hbuf *b, int c, int nlines);
+
+/*
+ * The load clients: ncli connections to port, fd[c] that of client c, and
+ * port2cli[PORT] = c for its local port (every other entry of the 65536
+ * set to -1).  Fails the test, "WHO: ...", if one cannot connect.
+ */
+void h_load_connect(const char *who, int port, int *fd, int ncli, int *port2cli);
+
+/*
+ * Sends data[c] on fd[c] for the ncli clients through one poll loop, at
+ * most chunk bytes a send, so that the clients interleave; once all of a
+ * client's data is sent, done(fd[c]) (NULL: nothing; close, cli_shut_wr).
+ * Fails the test, "WHO: ...", on a send error or if it takes over ms.
+ */
+void h_load_send(const char *who, const int *fd, const struct hbuf *data, int ncli, size_t chunk,
+    int ms, int (*done)(int fd));
 
 /*
  * Parses the "cNN lNNNN " that starts a load line from the n bytes at t
