@@ -24,7 +24,7 @@ FUZZ_BINS     := $(FUZZ_ALL:%=$(FUZZ_BUILD)/%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_LIB      := $(FUZZ_BUILD)/libdispatchd.a
 # Debian 12: clang is clang-14; libclang-rt-14-dev holds libclang_rt.fuzzer.
-FUZZ_DEB_PKGS := clang libclang-rt-14-dev pkg-config libconfuse-dev
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev pkg-config libconfuse-dev liburing-dev
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins fuzz-deps
 
