@@ -814,8 +814,9 @@ def write_markdown(args, table, servers, dgram_servers, runs, elapsed, outdir, c
     lines.append("# dispatchd benchmark results\n")
     lines.append(f"- run: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
                  f"{'quick' if args.quick else 'full'} mode, {args.rounds} round(s) "
-                 f"(medians), window {args.secs} s after {args.warmup} s warm-up, "
-                 f"{elapsed / 60:.1f} min in all")
+                 f"(medians), window {args.secs} s after {args.warmup} s warm-up; datagrams "
+                 f"{args.dgram_rounds} paired round(s), window {args.dgram_secs} s after "
+                 f"{args.dgram_warmup} s; {elapsed / 60:.1f} min in all")
     lines.append(f"- machine: {machine_line()}; median CPU stolen by the hypervisor "
                  f"during the windows: {fmt_num(steal, 0)}% (a run with more than "
                  f"{args.max_steal:g}% stolen is run again after the whole plan, up to "
