@@ -964,7 +964,7 @@ START_TEST(test_flood)
 	 * more.  ASan's quarantine keeps freed memory (the thread model
 	 * frees a worker per datagram) for a while. */
 	if (!h_under_valgrind())
-		H_ASSERT(rss1 - rss0 < (h_sanitized() ? 128 : 20) * 1024,
+		H_ASSERT(rss1 - rss0 < (h_sanitized() ? 128 : 16) * 1024,
 		    "%s: VmRSS grew by %ld kB (%ld -> %ld) under a flood of %ld datagrams", model,
 		    rss1 - rss0, rss0, rss1, sent[0] + sent[1]);
 	fd = cli_udp("127.0.0.1", pe);
