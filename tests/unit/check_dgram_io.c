@@ -364,10 +364,7 @@ unix_client(const char *path)
 
 	ck_assert_int_ge(fd, 0);
 	if (path != NULL) {
-		memset(&su, 0, sizeof(su));
-		su.sun_family = AF_UNIX;
-		snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
-		ck_assert_int_eq(bind(fd, (struct sockaddr *)&su, sizeof(su)), 0);
+		ck_assert_int_eq(bind(fd, (struct sockaddr *)&su, unit_unix_addr(&su, path)), 0);
 	}
 	return fd;
 }
@@ -377,10 +374,9 @@ unix_send(int c, const char *path, const char *p, size_t n)
 {
 	struct sockaddr_un su;
 
-	memset(&su, 0, sizeof(su));
-	su.sun_family = AF_UNIX;
-	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
-	ck_assert_int_eq(sendto(c, p, n, 0, (struct sockaddr *)&su, sizeof(su)), (ssize_t)n);
+	socklen_t len = unit_unix_addr(&su, path);
+
+	ck_assert_int_eq(sendto(c, p, n, 0, (struct sockaddr *)&su, len), (ssize_t)n);
 }
 
 /*

@@ -159,13 +159,8 @@ static int
 connect_unix(const char *path)
 {
 	struct sockaddr_un su;
-	int fd;
+	int fd = unit_unix_socket(&su, path, SOCK_STREAM);
 
-	memset(&su, 0, sizeof(su));
-	su.sun_family = AF_UNIX;
-	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
 	if (connect(fd, (struct sockaddr *)&su, sizeof(su)) == -1) {
 		close(fd);
 		return -1;
@@ -178,13 +173,8 @@ static int
 unix_socket_at(const char *path, bool do_listen)
 {
 	struct sockaddr_un su;
-	int fd;
+	int fd = unit_unix_socket(&su, path, SOCK_STREAM);
 
-	memset(&su, 0, sizeof(su));
-	su.sun_family = AF_UNIX;
-	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&su, sizeof(su)), 0);
 	if (do_listen)
 		ck_assert_int_eq(listen(fd, 4), 0);
@@ -802,11 +792,8 @@ START_TEST(test_listen_unix_mode_effect)
 		if (setgroups(0, NULL) == -1 || setgid(65534) == -1 || setuid(65534) == -1)
 			_exit(2);
 		for (int i = 0; i < 2; i++) {
-			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			int fd = unit_unix_socket(&su, spec[i] + 5, SOCK_STREAM);
 
-			memset(&su, 0, sizeof(su));
-			su.sun_family = AF_UNIX;
-			snprintf(su.sun_path, sizeof(su.sun_path), "%s", spec[i] + 5);
 			r[i] = connect(fd, (struct sockaddr *)&su, sizeof(su)) == 0 ? 0 : errno;
 			close(fd);
 		}
@@ -974,13 +961,8 @@ static int
 unixgram_at(const char *path)
 {
 	struct sockaddr_un su;
-	int fd;
+	int fd = unit_unix_socket(&su, path, SOCK_DGRAM);
 
-	memset(&su, 0, sizeof(su));
-	su.sun_family = AF_UNIX;
-	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&su, sizeof(su)), 0);
 	return fd;
 }
@@ -990,13 +972,8 @@ static int
 send_unixgram(const char *path)
 {
 	struct sockaddr_un su;
-	int fd, r;
+	int fd = unit_unix_socket(&su, path, SOCK_DGRAM), r;
 
-	memset(&su, 0, sizeof(su));
-	su.sun_family = AF_UNIX;
-	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
 	r = sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&su, sizeof(su)) == 1 ? 0 : -1;
 	close(fd);
 	return r;

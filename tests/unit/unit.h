@@ -6,9 +6,11 @@
 #include <check.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 /*
  * One suite per module: tests/unit/check_NAME.c defines NAME_suite().
@@ -69,6 +71,28 @@ unit_addr(struct sockaddr_storage *ss, const char *ip, unsigned port)
 	s4->sin_port = htons((uint16_t)port);
 	ck_assert_int_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1);
 	return sizeof(*s4);
+}
+
+/* The unix socket address path in *su; its length. */
+static inline socklen_t
+unit_unix_addr(struct sockaddr_un *su, const char *path)
+{
+	memset(su, 0, sizeof(*su));
+	su->sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(su->sun_path));
+	snprintf(su->sun_path, sizeof(su->sun_path), "%s", path);
+	return sizeof(*su);
+}
+
+/* A new unix socket of type (SOCK_STREAM, SOCK_DGRAM), close-on-exec, and the address path in *su. */
+static inline int
+unit_unix_socket(struct sockaddr_un *su, const char *path, int type)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	unit_unix_addr(su, path);
+	return fd;
 }
 
 /*
