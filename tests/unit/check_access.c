@@ -226,87 +226,69 @@ END_TEST
 
 /* --- allow / deny --- */
 
-START_TEST(test_allow_only)
+/*
+ * A rule set and what it answers each peer: "+PEER" allowed, "-PEER"
+ * denied.  IPv4-mapped peers (a dual-stack listener) are matched as IPv4;
+ * an allow list that is not empty refuses a peer that matches nothing;
+ * deny wins over allow; unix peers are never filtered.
+ */
+static const struct {
+	const char *what;
+	const char *allow[3];
+	const char *deny[3];
+	const char *peers[12];
+} rules[] = {
+	{ "allow only", { "10.0.0.0/8", "192.168.0.0/23" }, { NULL },
+	    { "+10.1.2.3", "+10.255.255.255", "-11.0.0.1", "-9.255.255.255", "+192.168.1.255",
+	        "-192.168.2.0", "+::ffff:10.9.9.9", "-::ffff:11.0.0.1", "-::1",
+	        "-::a00:1" /* ::10.0.0.1 is not IPv4 */, "+unix" } },
+	{ "deny wins", { "10.0.0.0/8", "2001:db8::/31" }, { "10.1.0.0/16", "2001:db8::/32" },
+	    { "-10.1.2.3", "-::ffff:10.1.2.3", "+10.2.0.1", "-2001:db8::1", "+2001:db9::1",
+	        "-2001:dba::1" } },
+	{ "deny only", { NULL },
+	    { "::1", "::ffff:203.0.113.0/120" /* written mapped, matches IPv4 */ },
+	    { "-::1", "+::2", "+127.0.0.1", "-203.0.113.9", "-::ffff:203.0.113.9", "+203.0.114.9",
+	        "+unix" } },
+	/* IPv6 prefixes never match IPv4 peers, mapped or not, and the other way round. */
+	{ "families apart: ::/0", { "::/0" }, { NULL },
+	    { "+2001:db8::1", "-1.2.3.4", "-::ffff:1.2.3.4" } },
+	{ "families apart: 0.0.0.0/0", { "0.0.0.0/0" }, { NULL },
+	    { "+1.2.3.4", "+::ffff:1.2.3.4", "-::1" } },
+	/* 1.2.3.4 and 102:304:: share their first bytes, not their family. */
+	{ "families apart: same first bytes", { NULL }, { "1.2.3.4" },
+	    { "+102:304::", "-1.2.3.4" } },
+};
+
+START_TEST(test_rules)
 {
 	struct access_rules *r = &svc.access;
 
-	add(&r->allow, "10.0.0.0/8");
-	add(&r->allow, "192.168.0.0/23");
-	ck_assert_int_eq(check(r, "10.1.2.3"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "10.255.255.255"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "11.0.0.1"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "9.255.255.255"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "192.168.1.255"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "192.168.2.0"), REFUSE_DENIED);
-	/* IPv4-mapped peers (a dual-stack listener) are matched as IPv4. */
-	ck_assert_int_eq(check(r, "::ffff:10.9.9.9"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "::ffff:11.0.0.1"), REFUSE_DENIED);
-	/* Allow non-empty: an IPv6 peer matching nothing is refused. */
-	ck_assert_int_eq(check(r, "::1"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "::a00:1"), REFUSE_DENIED); /* ::10.0.0.1 is not IPv4 */
-	ck_assert_int_eq(check(r, "unix"), REFUSE_NONE);
-	/* The same through access_admit, with no limits and no setup. */
+	for (size_t i = 0; i < 3 && rules[_i].allow[i] != NULL; i++)
+		add(&r->allow, rules[_i].allow[i]);
+	for (size_t i = 0; i < 3 && rules[_i].deny[i] != NULL; i++)
+		add(&r->deny, rules[_i].deny[i]);
+	for (size_t i = 0; i < 12 && rules[_i].peers[i] != NULL; i++) {
+		const char *peer = rules[_i].peers[i] + 1;
+		enum refuse_reason want = rules[_i].peers[i][0] == '+' ? REFUSE_NONE :
+		                                                         REFUSE_DENIED;
+		enum refuse_reason got = check(r, peer);
+
+		ck_assert_msg(got == want, "%s (case %d): %s gives %d, want %d", rules[_i].what, _i,
+		    peer, (int)got, (int)want);
+	}
+}
+END_TEST
+
+/* The rules through access_admit, with no limits and no setup. */
+START_TEST(test_rules_admit)
+{
+	add(&svc.access.allow, "10.0.0.0/8");
+	add(&svc.access.allow, "192.168.0.0/23");
 	ck_assert_int_eq(admit("10.1.2.3"), REFUSE_NONE);
 	ck_assert_int_eq(admit("11.0.0.1"), REFUSE_DENIED);
 	ck_assert_int_eq(admit("::ffff:11.0.0.1"), REFUSE_DENIED);
 	ck_assert_int_eq(admit("unix"), REFUSE_NONE);
 	ck_assert_ptr_null(svc.sources);
-}
-END_TEST
-
-START_TEST(test_deny_wins)
-{
-	struct access_rules *r = &svc.access;
-
-	add(&r->allow, "10.0.0.0/8");
-	add(&r->deny, "10.1.0.0/16");
-	add(&r->deny, "2001:db8::/32");
-	add(&r->allow, "2001:db8::/31");
-	ck_assert_int_eq(check(r, "10.1.2.3"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "::ffff:10.1.2.3"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "10.2.0.1"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "2001:db8::1"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "2001:db9::1"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "2001:dba::1"), REFUSE_DENIED);
-}
-END_TEST
-
-START_TEST(test_deny_only)
-{
-	struct access_rules *r = &svc.access;
-
-	add(&r->deny, "::1");
-	add(&r->deny, "::ffff:203.0.113.0/120"); /* written mapped, matches IPv4 */
-	ck_assert_int_eq(check(r, "::1"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "::2"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "127.0.0.1"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "203.0.113.9"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "::ffff:203.0.113.9"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "203.0.114.9"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "unix"), REFUSE_NONE);
-}
-END_TEST
-
-/* IPv6 prefixes never match IPv4 peers, mapped or not, and the other way round. */
-START_TEST(test_families_apart)
-{
-	struct access_rules *r = &svc.access;
-
-	add(&r->allow, "::/0");
-	ck_assert_int_eq(check(r, "2001:db8::1"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "1.2.3.4"), REFUSE_DENIED);
-	ck_assert_int_eq(check(r, "::ffff:1.2.3.4"), REFUSE_DENIED);
-	access_rules_free(r);
-
-	add(&r->allow, "0.0.0.0/0");
-	ck_assert_int_eq(check(r, "1.2.3.4"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "::ffff:1.2.3.4"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "::1"), REFUSE_DENIED);
-	/* 1.2.3.4 and 102:304:: share their first bytes, not their family. */
-	access_rules_free(r);
-	add(&r->deny, "1.2.3.4");
-	ck_assert_int_eq(check(r, "102:304::"), REFUSE_NONE);
-	ck_assert_int_eq(check(r, "1.2.3.4"), REFUSE_DENIED);
 }
 END_TEST
 
@@ -788,10 +770,8 @@ access_suite(void)
 
 	tc = tcase_create("rules");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_allow_only);
-	tcase_add_test(tc, test_deny_wins);
-	tcase_add_test(tc, test_deny_only);
-	tcase_add_test(tc, test_families_apart);
+	tcase_add_loop_test(tc, test_rules, 0, (int)(sizeof(rules) / sizeof(rules[0])));
+	tcase_add_test(tc, test_rules_admit);
 	tcase_add_test(tc, test_no_rules);
 	tcase_add_test(tc, test_unix_peers);
 	suite_add_tcase(s, tc);
