@@ -201,33 +201,39 @@ START_TEST(test_check_flags_accepted)
 }
 END_TEST
 
-START_TEST(test_null_is_rfc3339)
-{
-	ck_assert_str_eq(fmt_at(NULL, T0, 123456), "2026-11-22T10:15:30.123456Z");
-}
-END_TEST
-
-START_TEST(test_custom)
-{
-	ck_assert_str_eq(fmt_at("%Y-%m-%d %H:%M:%S.%f", T0, 123456), "2026-11-22 10:15:30.123456");
-	ck_assert_str_eq(fmt_at("%f", T0, 5), "000005");
-	ck_assert_str_eq(fmt_at("%f%f", T0, 999999), "999999999999");
-	ck_assert_str_eq(fmt_at("[%s.%f]", T0, 10), "[1795342530.000010]");
-	ck_assert_str_eq(fmt_at("%a %b %e", T0, 0), "Sun Nov 22");
-	ck_assert_str_eq(fmt_at("no conversions", T0, 0), "no conversions");
-}
-END_TEST
-
-START_TEST(test_percent)
-{
-	ck_assert_str_eq(fmt_at("%%f", T0, 123456), "%f");
-	ck_assert_str_eq(fmt_at("%%%f", T0, 123456), "%123456");
-	ck_assert_str_eq(fmt_at("100%%", T0, 0), "100%");
-	ck_assert_str_eq(fmt_at("%%%%f%f", T0, 1), "%%f000001");
-	ck_assert_str_eq(fmt_at("%H%%%M", T0, 0), "10%15");
+/* A format at T0 and a number of microseconds, and what it gives. */
+static const struct {
+	const char *fmt;
+	long usec;
+	const char *want;
+} fmts[] = {
+	/* NULL is RFC 3339. */
+	{ NULL, 123456, "2026-11-22T10:15:30.123456Z" },
+	/* Custom formats. */
+	{ "%Y-%m-%d %H:%M:%S.%f", 123456, "2026-11-22 10:15:30.123456" },
+	{ "%f", 5, "000005" },
+	{ "%f%f", 999999, "999999999999" },
+	{ "[%s.%f]", 10, "[1795342530.000010]" },
+	{ "%a %b %e", 0, "Sun Nov 22" },
+	{ "no conversions", 0, "no conversions" },
+	/* Percent signs. */
+	{ "%%f", 123456, "%f" },
+	{ "%%%f", 123456, "%123456" },
+	{ "100%%", 0, "100%" },
+	{ "%%%%f%f", 1, "%%f000001" },
+	{ "%H%%%M", 0, "10%15" },
 	/* A spec is read whole, as strftime reads it: "%-%" then "s". */
-	ck_assert_str_eq(fmt_at("%-%s", T0, 0), "%s");
-	ck_assert_str_eq(fmt_at("%3%f", T0, 0), "  %f");
+	{ "%-%s", 0, "%s" },
+	{ "%3%f", 0, "  %f" },
+};
+
+START_TEST(test_formats)
+{
+	const char *fmt = fmts[_i].fmt, *got = fmt_at(fmt, T0, fmts[_i].usec);
+
+	ck_assert_msg(strcmp(got, fmts[_i].want) == 0,
+	    "case %d: \"%s\" at %ld us gives \"%s\", want \"%s\"", _i, fmt != NULL ? fmt : "(NULL)",
+	    fmts[_i].usec, got, fmts[_i].want);
 }
 END_TEST
 
@@ -406,9 +412,7 @@ timefmt_suite(void)
 	tcase_add_loop_test(tc, test_check_refused, 0,
 	    (int)(sizeof(refused_specs) / sizeof(refused_specs[0])));
 	tcase_add_test(tc, test_check_flags_accepted);
-	tcase_add_test(tc, test_null_is_rfc3339);
-	tcase_add_test(tc, test_custom);
-	tcase_add_test(tc, test_percent);
+	tcase_add_loop_test(tc, test_formats, 0, (int)(sizeof(fmts) / sizeof(fmts[0])));
 	tcase_add_test(tc, test_truncate);
 	tcase_add_test(tc, test_cache_seconds);
 	tcase_add_test(tc, test_cache_formats);
