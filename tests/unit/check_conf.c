@@ -123,30 +123,32 @@ svc_named(const char *name)
 }
 
 static const char *
-valid_models(void)
+model_name(size_t i)
 {
-	static char buf[256];
-	size_t i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; models[i] != NULL; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i > 0 ? ", " : "",
-		    models[i]->name);
-	return buf;
+	return models[i] != NULL ? models[i]->name : NULL;
 }
 
 static const char *
-valid_handlers(void)
+handler_name(size_t i)
+{
+	return handlers[i] != NULL ? handlers[i]->name : NULL;
+}
+
+/* A registry's names as the errors list them, "a, b, c": name(i) is the i-th, NULL past the end. */
+static const char *
+joined(const char *(*name)(size_t i))
 {
 	static char buf[256];
-	size_t i, n = 0;
+	size_t n = 0;
 
 	buf[0] = '\0';
-	for (i = 0; handlers[i] != NULL; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i > 0 ? ", " : "",
-		    handlers[i]->name);
+	for (size_t i = 0; name(i) != NULL; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i > 0 ? ", " : "", name(i));
 	return buf;
 }
+
+#define valid_models()   joined(model_name)
+#define valid_handlers() joined(handler_name)
 
 /* Runs fn with stdout (fd 1) going to a temporary file; returns its text. */
 static char *
