@@ -914,49 +914,48 @@ START_TEST(test_pidfile_stale_reused)
 }
 END_TEST
 
-/* Once the first instance stopped, a second one takes the pidfile. */
-START_TEST(test_pidfile_restart)
-{
-	char pidf[PATH_MAX], text[64];
-	const char *args[] = { "--pidfile", pidf, "-l", "127.0.0.1:0", NULL };
-	struct srv a, b;
-
-	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), "restart.pid"));
-	H_ASSERT(srv_start(&a, args) == 0, "the first instance did not start");
-	H_STOP_OK(&a, "pidfile_restart");
-	H_ASSERT(srv_start(&b, args) == 0,
-	    "the second instance did not start after the first stopped");
-	snprintf(text, sizeof text, "%s", file_text(pidf));
-	H_ASSERT(read_pidfile(pidf) == b.pid && pidfile_locked(pidf),
-	    "pidfile '%s', want %d and locked", text, (int)b.pid);
-	H_STOP_OK(&b, "pidfile_restart");
-	srv_free(&a);
-}
-END_TEST
-
 /*
- * The pidfile of a running instance A is removed and a second instance B
- * makes and locks a new one: when A stops, it leaves B's pidfile alone.
+ * Two instances A and B on one pidfile, B started while A is gone or
+ * still running: B's pidfile is the one left, locked, until B stops.
+ * restart: A stops first, then B takes the pidfile.  replaced_kept: A's
+ * pidfile is removed while A runs and B makes and locks a new one; when A
+ * stops, it leaves B's pidfile alone.
  */
-START_TEST(test_pidfile_replaced_kept)
+static const struct {
+	const char *name;
+	bool a_stops_first; /* else A's pidfile is unlinked and A stops after B started */
+} pidfile_pairs[] = {
+	{ "pidfile_restart", true },
+	{ "pidfile_replaced_kept", false },
+};
+
+START_TEST(test_pidfile_two_instances)
 {
-	char pidf[PATH_MAX], text[64];
+	const char *name = pidfile_pairs[_i].name;
+	char pidf[PATH_MAX], text[64], who_a[64], who_b[64];
 	const char *args[] = { "--pidfile", pidf, "-l", "127.0.0.1:0", NULL };
 	struct srv a, b;
 
-	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), "replaced.pid"));
-	H_ASSERT(srv_start(&a, args) == 0, "instance A did not start");
-	H_ASSERT(unlink(pidf) == 0, "unlink %s: %s", pidf, H_ERR);
-	H_ASSERT(srv_start(&b, args) == 0, "instance B did not start");
-	H_STOP_OK(&a, "A");
+	snprintf(who_a, sizeof who_a, "%s: A", name);
+	snprintf(who_b, sizeof who_b, "%s: B", name);
+	snprintf(text, sizeof text, "%s.pid", name);
+	snprintf(pidf, sizeof pidf, "%s", h_path(h_tmpdir(), text));
+	H_ASSERT(srv_start(&a, args) == 0, "%s: instance A did not start", name);
+	if (pidfile_pairs[_i].a_stops_first)
+		H_STOP_OK(&a, who_a);
+	else
+		H_ASSERT(unlink(pidf) == 0, "%s: unlink %s: %s", name, pidf, H_ERR);
+	H_ASSERT(srv_start(&b, args) == 0, "%s: instance B did not start", name);
+	if (!pidfile_pairs[_i].a_stops_first)
+		H_STOP_OK(&a, who_a);
 	snprintf(text, sizeof text, "%s", file_text(pidf));
 	H_ASSERT(read_pidfile(pidf) == b.pid && pidfile_locked(pidf),
-	    "after A stopped, the pidfile is '%s', want B's pid %d, locked (A "
+	    "%s: after A stopped, the pidfile is '%s', want B's pid %d, locked (A "
 	    "removed B's pidfile?)",
-	    text, (int)b.pid);
-	H_STOP_OK(&b, "B");
+	    name, text, (int)b.pid);
+	H_STOP_OK(&b, who_b);
 	H_ASSERT(access(pidf, F_OK) == -1 && errno == ENOENT,
-	    "B's pidfile is still there after B stopped");
+	    "%s: B's pidfile is still there after B stopped", name);
 	srv_free(&a);
 }
 END_TEST
@@ -1676,8 +1675,8 @@ main(void)
 	tcase_add_test(h_tcase(su, "pidfile_hard_link", 30), test_pidfile_hard_link);
 	tcase_add_test(h_tcase(su, "pidfile_not_regular", 30), test_pidfile_not_regular);
 	tcase_add_test(h_tcase(su, "pidfile_stale_reused", 30), test_pidfile_stale_reused);
-	tcase_add_test(h_tcase(su, "pidfile_restart", 30), test_pidfile_restart);
-	tcase_add_test(h_tcase(su, "pidfile_replaced_kept", 30), test_pidfile_replaced_kept);
+	tcase_add_loop_test(h_tcase(su, "pidfile_two_instances", 30), test_pidfile_two_instances, 0,
+	    (int)(sizeof(pidfile_pairs) / sizeof(pidfile_pairs[0])));
 	tcase_add_test(h_tcase(su, "pidfile_swapped_while_locking", 30),
 	    test_pidfile_swapped_while_locking);
 	h_tcase_models(su, "daemon_stdio_closed", 30, test_daemon_stdio_closed);
