@@ -23,20 +23,8 @@ MAN8=man/dispatchd.8
 MAN5=man/dispatchd.conf.5
 CONF_C=src/conf_file.c
 
-passed=0
-failed=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dispatchd-docs.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 2' HUP INT TERM
-
-ok() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "test_docs: FAIL: $*"
-}
+name=test_docs
+. "$root/tests/lib/t.sh"
 
 # plain FILE: the man source with the escapes that hide words removed
 # (\- \& \fB \f[B] \%), so that "\-\-max\-line" reads "--max-line".
@@ -48,6 +36,20 @@ plain() {
 # has WORD FILE: WORD occurs in FILE with no name character either side.
 has() {
 	grep -Eq -- "(^|[^A-Za-z0-9_-])$1([^A-Za-z0-9_-]|$)" "$2"
+}
+
+# lacking NAMES FILE: $n, the number of lines of NAMES; $missing, those
+# not in FILE; $unresolved, those written "?NAME" (see config_keys).
+lacking() {
+	n=$(wc -l <"$1")
+	missing=""
+	unresolved=""
+	while read -r w; do
+		case $w in
+		\?*) unresolved="$unresolved ${w#?}" ;;
+		*) has "$w" "$2" || missing="$missing $w" ;;
+		esac
+	done <"$1"
 }
 
 # c_code FILE: the C source without comments (string literals kept), so
@@ -106,22 +108,18 @@ config_keys() {
 # --- the binary --------------------------------------------------------
 if [ ! -x "$DISPATCHD" ] || ! "$DISPATCHD" --help >"$tmp/help" 2>"$tmp/help.err"; then
 	fail "cannot run '$DISPATCHD --help': $(cat "$tmp/help.err" 2>/dev/null)"
-	echo "test_docs: $passed passed, $failed failed"
+	summary
 	exit 1
 fi
 for f in "$MAN8" "$MAN5" README "$CONF_C"; do
-	[ -f "$f" ] || { fail "$f is missing"; echo "test_docs: $passed passed, $failed failed"; exit 1; }
+	[ -f "$f" ] || { fail "$f is missing"; summary; exit 1; }
 done
 plain "$MAN8" >"$tmp/man8"
 plain "$MAN5" >"$tmp/man5"
 
 # --- 1. every long option of --help is in dispatchd.8 ------------------
 grep -o -- '--[a-z][a-z0-9-]*' "$tmp/help" | sort -u >"$tmp/opts"
-n=$(wc -l <"$tmp/opts")
-missing=""
-while read -r o; do
-	has "$o" "$tmp/man8" || missing="$missing $o"
-done <"$tmp/opts"
+lacking "$tmp/opts" "$tmp/man8"
 if [ "$n" -lt 10 ]; then
 	fail "found only $n long options in --help; is the extraction broken?"
 elif [ -n "$missing" ]; then
@@ -134,11 +132,7 @@ fi
 # The indented names under "models (...):" and "handlers (...):".
 awk '/^(models|handlers) /{on = 1; next} /^$/{on = 0} on && NF {print $1}' \
     "$tmp/help" | sort -u >"$tmp/names"
-n=$(wc -l <"$tmp/names")
-missing=""
-while read -r w; do
-	has "$w" "$tmp/man8" || missing="$missing $w"
-done <"$tmp/names"
+lacking "$tmp/names" "$tmp/man8"
 if [ "$n" -lt 2 ]; then
 	fail "found no models or handlers in --help; is the extraction broken?"
 elif [ -n "$missing" ]; then
@@ -149,15 +143,7 @@ fi
 
 # --- 3. every configuration key of src/conf_file.c is in dispatchd.conf.5 ---
 config_keys >"$tmp/keys"
-n=$(wc -l <"$tmp/keys")
-missing=""
-unresolved=""
-while read -r k; do
-	case $k in
-	\?*) unresolved="$unresolved ${k#?}" ;;
-	*) has "$k" "$tmp/man5" || missing="$missing $k" ;;
-	esac
-done <"$tmp/keys"
+lacking "$tmp/keys" "$tmp/man5"
 if [ "$n" -lt 10 ]; then
 	fail "found only $n configuration keys in $CONF_C; is the extraction broken?"
 elif [ -n "$unresolved" ]; then
@@ -193,5 +179,4 @@ for cmd in "make run" "make check"; do
 	fi
 done
 
-echo "test_docs: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -6,21 +6,7 @@
 # "test_install: N passed, N failed" and exits 1 on any failure.
 
 name=test_install
-passed=0
-failed=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dispatchd-install.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok: $*"
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-}
+. "$(dirname "$0")/../lib/t.sh"
 
 # check DESCRIPTION COMMAND...: one test, passed when COMMAND succeeds.
 check() {
@@ -34,8 +20,7 @@ skip() {
 }
 
 finish() {
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	summary
 	exit $?
 }
 

@@ -17,20 +17,17 @@ if [ -z "$MODELS" ]; then
 	exit 1
 fi
 
-passed=0
-failed=0
+name=test_nc
+. "$(dirname "$0")/../lib/t.sh"
 pids=""
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dispatchd-nc.XXXXXX") || exit 1
 
-cleanup() {
+t_cleanup() {
 	for p in $pids; do
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 2' HUP INT TERM
 
 if ! command -v nc >/dev/null 2>&1 || ! nc -h 2>&1 | grep -q OpenBSD; then
 	echo "test_nc: netcat-openbsd (nc) is required"
@@ -87,13 +84,8 @@ stop() {
 }
 
 fail() {
-	failed=$((failed + 1))
-	echo "test_nc: FAIL: $case: $*"
+	t_fail "$case: $*"
 	[ -f "$err" ] && sed 's/^/    server: /' "$err"
-}
-
-ok() {
-	passed=$((passed + 1))
 }
 
 # The time stamp of the timestamp handler, as an ERE.
@@ -157,5 +149,4 @@ for m in $MODELS; do
 	done
 done
 
-echo "test_nc: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
