@@ -52,6 +52,22 @@ lacking() {
 	done <"$1"
 }
 
+# verdict MIN BROKEN LACKS [UNRESOLVED]: one test, on what lacking found:
+# failed with BROKEN when there are fewer than MIN names (the extraction
+# is broken), with UNRESOLVED and the names when some were not resolved,
+# with LACKS and the missing names when some are missing; else passed.
+verdict() {
+	if [ "$n" -lt "$1" ]; then
+		fail "$2"
+	elif [ -n "$unresolved" ]; then
+		fail "$(printf "$4" "$unresolved")"
+	elif [ -n "$missing" ]; then
+		fail "$3$missing"
+	else
+		ok
+	fi
+}
+
 # c_code FILE: the C source without comments (string literals kept), so
 # that a commented-out option is not taken for a real one.
 c_code() {
@@ -120,39 +136,23 @@ plain "$MAN5" >"$tmp/man5"
 # --- 1. every long option of --help is in dispatchd.8 ------------------
 grep -o -- '--[a-z][a-z0-9-]*' "$tmp/help" | sort -u >"$tmp/opts"
 lacking "$tmp/opts" "$tmp/man8"
-if [ "$n" -lt 10 ]; then
-	fail "found only $n long options in --help; is the extraction broken?"
-elif [ -n "$missing" ]; then
-	fail "$MAN8 lacks the option(s):$missing"
-else
-	ok
-fi
+verdict 10 "found only $n long options in --help; is the extraction broken?" \
+    "$MAN8 lacks the option(s):"
 
 # --- 2. every model and handler of --help is in dispatchd.8 ------------
 # The indented names under "models (...):" and "handlers (...):".
 awk '/^(models|handlers) /{on = 1; next} /^$/{on = 0} on && NF {print $1}' \
     "$tmp/help" | sort -u >"$tmp/names"
 lacking "$tmp/names" "$tmp/man8"
-if [ "$n" -lt 2 ]; then
-	fail "found no models or handlers in --help; is the extraction broken?"
-elif [ -n "$missing" ]; then
-	fail "$MAN8 lacks the model(s) or handler(s):$missing"
-else
-	ok
-fi
+verdict 2 "found no models or handlers in --help; is the extraction broken?" \
+    "$MAN8 lacks the model(s) or handler(s):"
 
 # --- 3. every configuration key of src/conf_file.c is in dispatchd.conf.5 ---
 config_keys >"$tmp/keys"
 lacking "$tmp/keys" "$tmp/man5"
-if [ "$n" -lt 10 ]; then
-	fail "found only $n configuration keys in $CONF_C; is the extraction broken?"
-elif [ -n "$unresolved" ]; then
-	fail "cannot tell the key name of CFG_...($unresolved ) in $CONF_C; teach test_docs.sh"
-elif [ -n "$missing" ]; then
-	fail "$MAN5 lacks the configuration key(s):$missing"
-else
-	ok
-fi
+verdict 10 "found only $n configuration keys in $CONF_C; is the extraction broken?" \
+    "$MAN5 lacks the configuration key(s):" \
+    "cannot tell the key name of CFG_...(%s ) in $CONF_C; teach test_docs.sh"
 
 # --- 4, 5. groff finds nothing to warn about ----------------------------
 if command -v groff >/dev/null 2>&1; then
