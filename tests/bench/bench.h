@@ -47,6 +47,7 @@ struct bench_result {
 	double cpu_us_per_op;  /* server CPU time per operation */
 	double server_cpu_pct; /* server CPU over the window, percent of one core */
 	double syscalls_per_op;
+	double sqes_per_op, cqes_per_op; /* io_uring submissions, completions */
 	double client_cpu_us_per_op;
 	const char *cpu_method;  /* "schedstat" (ns) or "stat" (ticks) */
 	double steal_pct;        /* of the machine's CPU time, stolen by the hypervisor */
@@ -112,6 +113,9 @@ void probe_start(struct probe *p);
 /* Closes the window; cpu_ns and syscalls (-1: unknown) cover it. */
 void probe_stop(struct probe *p, double *cpu_ns, long long *syscalls, const char **method,
     int *nprocs, int *nthreads);
+/* After probe_stop: io_uring submissions and completions in the window
+ * (-1: not counted, e.g. no io_uring tracepoints on this kernel). */
+void probe_uring(struct probe *p, long long *sqes, long long *cqes);
 /* Detaches perf and frees p. */
 void probe_free(struct probe *p);
 /* Resident memory of root and its descendants, in KiB (NAN: unknown);

@@ -14,7 +14,7 @@ BENCH_BIN   := $(BUILD)/dispatchd-bench
 BENCH_SRCS  := $(wildcard $(BENCH_DIR)/*.c)
 BENCH_OBJS  := $(BENCH_SRCS:$(BENCH_DIR)/%.c=$(BENCH_OUT)/obj/%.o)
 BENCH_PEERS := $(BENCH_OUT)/peers/epoll-echo $(BENCH_OUT)/peers/uv-echo $(BENCH_OUT)/peers/ev-echo \
-               $(BENCH_OUT)/peers/mmsg-echo
+               $(BENCH_OUT)/peers/mmsg-echo $(BENCH_OUT)/peers/uring-echo
 BENCH_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 BENCH_ROUNDS ?= 3
 BENCH_QUICK  ?=
@@ -36,6 +36,12 @@ $(BENCH_OUT)/peers/epoll-echo: $(BENCH_DIR)/peers/epoll-echo.c
 $(BENCH_OUT)/peers/mmsg-echo: $(BENCH_DIR)/peers/mmsg-echo.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The io_uring anchor: liburing as Debian ships it (2.3), like the model.
+$(BENCH_OUT)/peers/uring-echo: $(BENCH_DIR)/peers/uring-echo.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags liburing) $(LDFLAGS) -o $@ $< \
+	  $(URING_LIBS)
 
 $(BENCH_OUT)/peers/uv-echo: $(BENCH_DIR)/peers/uv-echo.c
 	@mkdir -p $(@D)

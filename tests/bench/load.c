@@ -687,7 +687,9 @@ load_window(struct bench_result *r, struct probe *p, const struct hist *h, doubl
 		r->steal_pct = (double)(m1.steal - m0->steal) / total * 100.0;
 		r->machine_busy_pct = 100.0 - (double)(m1.idle - m0->idle) / total * 100.0;
 	}
+	long long sqes, cqes;
 	probe_stop(p, &cpu_ns, &sc, &r->cpu_method, &r->server_procs, &r->server_threads);
+	probe_uring(p, &sqes, &cqes);
 	r->window_s = (double)(t1 - t0) / 1e9;
 	r->ops = ops;
 	r->rate = r->ops / r->window_s;
@@ -698,6 +700,8 @@ load_window(struct bench_result *r, struct probe *p, const struct hist *h, doubl
 	if (r->ops > 0) {
 		r->cpu_us_per_op = cpu_ns / 1000.0 / r->ops;
 		r->syscalls_per_op = sc >= 0 ? (double)sc / r->ops : NAN;
+		r->sqes_per_op = sqes >= 0 ? (double)sqes / r->ops : NAN;
+		r->cqes_per_op = cqes >= 0 ? (double)cqes / r->ops : NAN;
 		r->client_cpu_us_per_op = (double)(cpu1 - cpu0) / 1000.0 / r->ops;
 	}
 	r->server_cpu_pct = cpu_ns / (double)(t1 - t0) * 100.0;

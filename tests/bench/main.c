@@ -143,7 +143,12 @@ report(const struct bench_opts *o, const struct bench_result *r)
 		if (isnan(r->syscalls_per_op))
 			printf(", system calls not counted\n");
 		else
-			printf(", %.2f system calls per %s\n", r->syscalls_per_op, unit);
+			printf(", %.2f system calls per %s", r->syscalls_per_op, unit);
+		if (!isnan(r->sqes_per_op) && (r->sqes_per_op > 0 || r->cqes_per_op > 0))
+			printf(", io_uring: %.2f submissions and %.2f completions per %s",
+			    r->sqes_per_op, r->cqes_per_op, unit);
+		if (!isnan(r->syscalls_per_op))
+			printf("\n");
 	}
 	printf("  client      %.2f µs CPU per %s\n", r->client_cpu_us_per_op, unit);
 	printf("  machine     %.0f%% busy, %.0f%% stolen by the hypervisor\n", r->machine_busy_pct,
@@ -168,6 +173,8 @@ report(const struct bench_opts *o, const struct bench_result *r)
 	put("cpu_us_per_op", r->cpu_us_per_op, 3);
 	put("server_cpu_pct", r->server_cpu_pct, 1);
 	put("syscalls_per_op", r->syscalls_per_op, 3);
+	put("sqes_per_op", r->sqes_per_op, 3);
+	put("cqes_per_op", r->cqes_per_op, 3);
 	put("client_cpu_us_per_op", r->client_cpu_us_per_op, 3);
 	printf(" procs=%d threads=%d cpu_method=%s", r->server_procs, r->server_threads,
 	    r->cpu_method ? r->cpu_method : "none");
@@ -355,6 +362,7 @@ main(int argc, char **argv)
 	r.window_s = r.ops = r.rate = NAN;
 	r.p50_us = r.p99_us = r.p999_us = r.max_us = NAN;
 	r.cpu_us_per_op = r.server_cpu_pct = r.syscalls_per_op = r.client_cpu_us_per_op = NAN;
+	r.sqes_per_op = r.cqes_per_op = NAN;
 	r.rss_before_kib = r.rss_idle_kib = r.rss_after_kib = NAN;
 	r.pss_before_kib = r.pss_after_kib = NAN;
 	r.kib_per_conn = r.kib_per_conn_idle = r.pss_kib_per_conn = r.connect_s = NAN;

@@ -35,6 +35,8 @@ struct probe {
 	int ctl_fd;
 	int ack_fd;
 	char dir[64];
+	bool uring;   /* perf also counts io_uring's submissions and completions */
+	bool counted; /* the window's counts are in perf.out */
 	struct snap s0;
 };
 
@@ -289,6 +291,33 @@ perf_end(struct probe *p)
 	p->perf = 0;
 }
 
+/*
+ * io_uring's tracepoints: one io_uring_submit_req per submission entry the
+ * kernel takes, one io_uring_complete per completion it posts (a multishot
+ * receive posts one per chunk).  With DEFER_TASKRUN both run in the
+ * server's own task, so attaching to its processes counts them.  They fire
+ * only in servers that use io_uring: the others pay nothing for them.
+ */
+#define URING_EVENTS "io_uring:io_uring_submit_req,io_uring:io_uring_complete"
+
+static bool
+uring_events_exist(void)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing/events/io_uring",
+		"/sys/kernel/debug/tracing/events/io_uring" };
+	const char *off = getenv("DISPATCHD_BENCH_NO_URING_EVENTS");
+
+	if (off != NULL && *off != '\0')
+		return false;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s/io_uring_submit_req", dirs[i]);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Starts perf stat on the pids listed, events disabled; true once it answers. */
 static bool
 perf_spawn(struct probe *p, const char *pidlist)
@@ -309,8 +338,9 @@ perf_spawn(struct probe *p, const char *pidlist)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execlp("perf", "perf", "stat", "-D", "-1", "-e", "raw_syscalls:sys_enter", "-x",
-		    ",", "-o", out, "-p", pidlist, "--control", ctl, (char *)NULL);
+		execlp("perf", "perf", "stat", "-D", "-1", "-e",
+		    p->uring ? "raw_syscalls:sys_enter," URING_EVENTS : "raw_syscalls:sys_enter",
+		    "-x", ",", "-o", out, "-p", pidlist, "--control", ctl, (char *)NULL);
 		_exit(127);
 	}
 	p->perf = pid;
@@ -363,7 +393,13 @@ probe_new(pid_t root, bool want_perf, bool whole_tree)
 	}
 	for (int i = 0; i < n; i++)
 		len += (size_t)snprintf(list + len, cap - len, "%s%d", i ? "," : "", pids[i]);
-	if (!perf_spawn(p, list) && n > 1) {
+	/* Without the io_uring events when perf cannot count them. */
+	p->uring = uring_events_exist();
+	if (!perf_spawn(p, list) && p->uring) {
+		p->uring = false;
+		perf_spawn(p, list);
+	}
+	if (p->perf <= 0 && n > 1) {
 		snprintf(list, cap, "%d", (int)root);
 		perf_spawn(p, list);
 	}
@@ -379,9 +415,9 @@ probe_start(struct probe *p)
 	snap_take(p->root, &p->s0);
 }
 
-/* The count perf printed; -1 when it has none. */
+/* The count perf printed for event; -1 when it has none. */
 static long long
-perf_count(struct probe *p)
+perf_count(struct probe *p, const char *event)
 {
 	char path[128], buf[8192];
 
@@ -389,7 +425,7 @@ perf_count(struct probe *p)
 	if (read_file(path, buf, sizeof(buf)) < 0)
 		return -1;
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strstr(line, "raw_syscalls:sys_enter") == NULL)
+		if (strstr(line, event) == NULL)
 			continue;
 		if (line[0] < '0' || line[0] > '9')
 			return -1; /* "<not counted>" */
@@ -409,7 +445,8 @@ probe_stop(struct probe *p, double *cpu_ns, long long *syscalls, const char **me
 	if (p->perf > 0 && perf_command(p, "disable\n"))
 		counted = true;
 	perf_end(p);
-	*syscalls = counted ? perf_count(p) : -1;
+	*syscalls = counted ? perf_count(p, "raw_syscalls:sys_enter") : -1;
+	p->counted = counted;
 	/* The tasks' own clocks are exact, but only when no task came or went
 	 * (nor was reaped) during the window; else the tick-grained totals,
 	 * which keep the time of exited threads and reaped children. */
@@ -426,6 +463,16 @@ probe_stop(struct probe *p, double *cpu_ns, long long *syscalls, const char **me
 	}
 	*nprocs = s1.nprocs;
 	*nthreads = (int)s1.ntasks;
+}
+
+void
+probe_uring(struct probe *p, long long *sqes, long long *cqes)
+{
+	*sqes = *cqes = -1;
+	if (!p->uring || !p->counted)
+		return;
+	*sqes = perf_count(p, "io_uring:io_uring_submit_req");
+	*cqes = perf_count(p, "io_uring:io_uring_complete");
 }
 
 void

@@ -36,9 +36,13 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # ---------------------------------------------------------------- servers
 
-MODELS = ["epoll", "poll", "select", "thread", "fork", "iterative"]
+MODELS = ["epoll", "poll", "select", "thread", "fork", "iterative", "io_uring"]
 PEERS = ["epoll-echo", "libuv", "libevent", "socat", "python-asyncio",
-         "python-threading", "python-forking"]
+         "python-threading", "python-forking", "uring-echo"]
+# Issue 15: io_uring against the best epoll peers and its own anchor, the
+# tuned liburing echo loop.
+URING_ANCHOR = "uring-echo"
+EPOLL_PEERS = ["epoll-echo", "libuv"]
 # One process or thread per connection: hold fewer, always measure connrate.
 PER_CONNECTION = {"fork", "thread", "iterative", "socat", "python-threading",
                   "python-forking"}
@@ -91,6 +95,7 @@ def server_argv(name, build, handler="echo", max_clients=None):
         return argv
     return {
         "epoll-echo": [os.path.join(peers, "epoll-echo"), "0"],
+        "uring-echo": [os.path.join(peers, "uring-echo"), "0"],
         "libuv": [os.path.join(peers, "uv-echo"), "0"],
         "libevent": [os.path.join(peers, "ev-echo"), "0"],
         "socat": ["sh", os.path.join(HERE, "peers", "socat-echo.sh"), "0"],
@@ -113,7 +118,7 @@ def hold_count(name, quick):
         return 1000          # below FD_SETSIZE (1024) with room for the listeners
     if name in PER_CONNECTION:
         return 200 if quick else 500
-    if name == "epoll":
+    if name in ("epoll", "io_uring"):
         return 19000         # the target: RLIMIT_NOFILE's hard limit is 20,000 here
     return 5000 if quick else 19000
 
@@ -127,7 +132,8 @@ def scenarios_for(name, quick):
             continue        # one connection at a time: the others wait forever
         out.append(Scenario(f"pp{c}", f"pingpong {c}", "pingpong", c, 64))
     out.append(Scenario("bulk", "bulk", "bulk", 1, None, unit="MiB"))
-    if not quick or name in PER_CONNECTION or name in ("epoll", "libuv"):
+    if not quick or name in PER_CONNECTION or name in ("epoll", "libuv", "io_uring",
+                                                         "epoll-echo", URING_ANCHOR):
         out.append(Scenario("connrate", "connrate 16", "connrate", 16, 64, unit="conn"))
     if not serial:
         out.append(Scenario("hold", "hold", "hold", hold_count(name, quick), None, unit="ping"))
@@ -393,7 +399,8 @@ def summarize(runs):
     keys = ["rate", "p50_us", "p99_us", "p999_us", "cpu_us_per_op", "syscalls_per_op",
             "kib_per_conn", "kib_per_conn_idle", "pss_kib_per_conn", "held", "answered", "connect_s",
             "server_cpu_pct", "client_cpu_us_per_op", "steal_pct", "conns", "procs",
-            "threads", "sent", "lost", "late", "bad", "kdrops", "ops"]
+            "threads", "sent", "lost", "late", "bad", "kdrops", "ops",
+            "sqes_per_op", "cqes_per_op", "rss_before_kib"]
     groups = {}
     for r in runs:
         groups.setdefault((r["server"], r["scenario"]), []).append(r)
@@ -471,7 +478,9 @@ def check_targets(table, quick):
     """[(target, measured, verdict)] for the issue's figures."""
     out = []
     v = lambda n, k, f: cell_value(table, n, k, f)
-    peers_all = PEERS
+    # Issue 4 compared epoll with the readiness-era peers; io_uring's
+    # anchor has targets of its own (uring_targets).
+    peers_all = [p for p in PEERS if p != URING_ANCHOR]
 
     for k in ("pp1", "pp16", "pp256"):
         e = v("epoll", k, "cpu_us_per_op")
@@ -669,6 +678,113 @@ def dgram_targets(table, runs):
                         f"{model} {fmt_rate(v(model, k, 'rate'))}/s, {peer} "
                         f"{fmt_rate(v(peer, k, 'rate'))}/s;{fmt_ci(ci)}", judge(ci, False)))
     return out
+
+
+def bound_verdict(ci, bound, below):
+    """MET when the whole 95% interval of the paired ratio is on the right
+    side of bound (below it when below, else above), NOT MET when it is all
+    on the wrong side, else TIE."""
+    if ci is None:
+        return "–"
+    _, lo, hi = ci
+    if below:
+        return "MET" if hi <= bound else "NOT MET" if lo > bound else "TIE"
+    return "MET" if lo >= bound else "NOT MET" if hi < bound else "TIE"
+
+
+def uring_targets(table, runs):
+    """[(target, measured, verdict)] for issue 15, each a paired ratio (the
+    rounds' median and its 95% bootstrap interval) against a bound."""
+    out = []
+    v = lambda n, k, f: cell_value(table, n, k, f)
+    U = "io_uring"
+
+    def one(title, key, field, other, bound, below):
+        ci = boot_median(paired_ratios(runs, U, key, field, other))
+        a, b = v(U, key, field), v(other, key, field)
+        out.append((title, f"{fmt_num(a)} vs {fmt_num(b)};{fmt_ci(ci) or ' not paired'}",
+                    bound_verdict(ci, bound, below)))
+
+    for k in ("pp16", "pp256"):
+        for p in EPOLL_PEERS:
+            one(f"io_uring CPU/rt ≤ 0.9× {p}'s, {SCENARIO_TITLES[k]}", k, "cpu_us_per_op", p,
+                0.9, True)
+        one(f"io_uring CPU/rt ≤ 1.05× {URING_ANCHOR}'s, {SCENARIO_TITLES[k]}", k,
+            "cpu_us_per_op", URING_ANCHOR, 1.05, True)
+        one(f"io_uring CPU/rt vs dispatchd epoll's (< 1), {SCENARIO_TITLES[k]}", k,
+            "cpu_us_per_op", "epoll", 1.0, True)
+    for p in EPOLL_PEERS + [URING_ANCHOR]:
+        one(f"io_uring CPU/rt ≤ 1.05× {p}'s, pingpong 1", "pp1", "cpu_us_per_op", p, 1.05, True)
+    s16 = v(U, "pp16", "syscalls_per_op")
+    out.append(("io_uring ≤ 0.35 system calls/rt, pingpong 16",
+                "not counted" if s16 is None else f"{s16:.3f} (median of the rounds)",
+                "–" if s16 is None else ("MET" if s16 <= 0.35 else "NOT MET")))
+    for p in EPOLL_PEERS:
+        one(f"io_uring bulk MiB/s ≥ 1.2× {p}'s", "bulk", "rate", p, 1.2, False)
+    one(f"io_uring bulk MiB/s vs {URING_ANCHOR}'s (≥ 1)", "bulk", "rate", URING_ANCHOR, 1.0,
+        False)
+    for p in EPOLL_PEERS + [URING_ANCHOR, "epoll"]:
+        one(f"io_uring CPU/connection < {p}'s, connrate 16", "connrate", "cpu_us_per_op", p,
+            1.0, True)
+    c = table.get((U, "hold"))
+    if c is not None:
+        held, ans, kib = c.get("held"), c.get("answered"), c.get("kib_per_conn")
+        n = int(c.get("conns") or 0)
+        ok = c["good"] > 0 and held == n and ans == n and kib is not None and kib <= 0.5
+        out.append(("io_uring holds 19,000, all answer, ≤ 0.5 KiB RSS each beyond its pool",
+                    f"{fmt_num(held, 0)} held, {fmt_num(ans, 0)} answered of {n}; "
+                    f"{fmt_num(kib, 3)} KiB/conn (RSS before connecting "
+                    f"{fmt_num(c.get('rss_before_kib'), 0)} KiB, the pool included)",
+                    "MET" if ok and n >= 19000 else "NOT MET"))
+    ci = boot_median(paired_ratios(runs, "epoll", "pp1", "cpu_us_per_op", "epoll-echo"))
+    out.append(("epoll CPU/rt within 3% of epoll-echo's, pingpong 1",
+                f"{fmt_num(v('epoll', 'pp1', 'cpu_us_per_op'))} vs "
+                f"{fmt_num(v('epoll-echo', 'pp1', 'cpu_us_per_op'))};"
+                f"{fmt_ci(ci) or ' not paired'}", bound_verdict(ci, 1.03, True)))
+    return out
+
+
+def uring_markdown(table, runs, servers):
+    """The io_uring section of results.md: submissions and completions per
+    operation, the paired ratios, issue 15's targets."""
+    if not any(("io_uring", k) in table for k in SCENARIO_ORDER):
+        return []
+    keys = [k for k in ("pp1", "pp16", "pp256", "bulk", "connrate")
+            if ("io_uring", k) in table]
+    L = ["## io_uring (issue 15)\n",
+         "Submissions (`io_uring:io_uring_submit_req`) / completions "
+         "(`io_uring:io_uring_complete`) per operation, counted by the same perf stat as "
+         "the system calls (tracepoints: they fire only in servers that use io_uring), "
+         "then system calls:\n",
+         "| server | " + " | ".join(SCENARIO_TITLES[k] for k in keys) + " |",
+         "|---|" + "---:|" * len(keys)]
+    for name in ("io_uring", URING_ANCHOR):
+        if not any((name, k) in table for k in keys):
+            continue
+        row = []
+        for k in keys:
+            sq, cq, sc = (cell_value(table, name, k, f) for f in
+                          ("sqes_per_op", "cqes_per_op", "syscalls_per_op"))
+            row.append(f"{fmt_num(sq)} / {fmt_num(cq)}; {fmt_num(sc)}")
+        L.append(f"| {name} | " + " | ".join(row) + " |")
+    L.append("\nPaired ratios of io_uring's figure to each server's in the same round "
+             "(median [95% bootstrap interval]); CPU per operation, and rate for bulk:\n")
+    L.append("| against | " + " | ".join(SCENARIO_TITLES[k] for k in keys) + " |")
+    L.append("|---|" + "---:|" * len(keys))
+    for other in ["epoll"] + EPOLL_PEERS + [URING_ANCHOR]:
+        if other not in servers:
+            continue
+        row = []
+        for k in keys:
+            field = "rate" if k == "bulk" else "cpu_us_per_op"
+            ci = boot_median(paired_ratios(runs, "io_uring", k, field, other))
+            row.append(fmt_ci(ci).strip(" ()") or "–")
+        L.append(f"| {other} | " + " | ".join(row) + " |")
+    L += ["", "### Targets (issue 15)\n", "| target | measured | verdict |", "|---|---|---|"]
+    for t, m, w in uring_targets(table, runs):
+        L.append(f"| {t} | {m} | {w} |")
+    L.append("")
+    return L
 
 
 def dgram_markdown(args, table, runs, servers):
@@ -892,6 +1008,7 @@ def write_markdown(args, table, servers, dgram_servers, runs, elapsed, outdir, c
         for t, m, verdict in check_targets(table, args.quick):
             lines.append(f"| {t} | {m} | {verdict} |")
         lines.append("")
+    lines += uring_markdown(table, runs, servers)
     lines += dgram_markdown(args, table, runs, dgram_servers)
     bad = [(k, c) for k, c in sorted(table.items()) if c["good"] < c["rounds"]]
     if bad or chart_err:
@@ -973,7 +1090,8 @@ def main():
     shutil.rmtree(rawdir, ignore_errors=True)
     os.makedirs(os.path.join(rawdir, "logs"), exist_ok=True)
     for tool in ("dispatchd", "dispatchd-bench", "bench/peers/epoll-echo",
-                 "bench/peers/uv-echo", "bench/peers/ev-echo", "bench/peers/mmsg-echo"):
+                 "bench/peers/uv-echo", "bench/peers/ev-echo", "bench/peers/mmsg-echo",
+                 "bench/peers/uring-echo"):
         if not os.access(os.path.join(args.build, tool), os.X_OK):
             sys.exit(f"bench: {args.build}/{tool} missing: run `make bench-tools` first")
     if shutil.which("socat") is None:
@@ -1096,6 +1214,9 @@ def main():
     if any(sc.key in SCENARIO_ORDER for _, sc, _ in plan):
         for t, m, w in check_targets(table, args.quick):
             print(f"  {w:8} {t}: {m}")
+        if "io_uring" in servers:
+            for t, m, w in uring_targets(table, runs):
+                print(f"  {w:8} {t}: {m}")
     if any(sc.key in DGRAM_ORDER for _, sc, _ in plan):
         for t, m, w in dgram_targets(table, runs):
             print(f"  {w:8} {t}: {m}")
