@@ -559,6 +559,7 @@ START_TEST(test_fd_exhaustion)
 	long cpu0, cpu1, cpu_bound = 300 * h_time_scale();
 	long long hold_end;
 	struct srv s;
+	char line[1024];
 
 	H_ASSERT(h_next_spawn_rlimit(RLIMIT_NOFILE, NOFILE, NOFILE) == 0, "rlimit");
 	H_ASSERT(srv_start(&s, args) == 0, "%s: server did not start with %d descriptors", model,
@@ -649,6 +650,10 @@ START_TEST(test_fd_exhaustion)
 			close(fds[i]);
 	H_ASSERT(h_wait_for(h_served, &port, D), "%s: no client served once the connections closed",
 	    model);
+	/* Every connection ended (a thread, say, closes its descriptor a
+	 * moment after its client left): all descriptors are back. */
+	H_ASSERT(srv_status_num_is(&s, "echo", "now", 0, line, sizeof line, D),
+	    "%s: connections still open after the clients left:\n%s", model, line);
 	/* Served as many as before at once again: the descriptors came back. */
 	for (i = 0; i < nserved; i++) {
 		fds[i] = cli_connect(port);
