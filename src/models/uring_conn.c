@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,10 +19,45 @@
  * The rule that keeps the kernel's view of memory right: while a send is
  * in flight the handler is not called, so the bytes it reads (lent ones
  * in a received buffer, or the sink's own storage) neither move nor go.
- * Input that arrives meanwhile is kept (c->in) and the receive cancelled,
- * so a connection holds about one buffer's worth of input; the handler
- * gets it when the send completed.
+ * Input that arrives meanwhile stays in its received buffers, in order
+ * (the held input), and the receive goes on until they hold max_pending
+ * bytes; the handler gets them when the send completed.  A reply the
+ * handler lends from a received buffer (echo) leaves the sink for the
+ * connection's queue of lent parts: one send (sendmsg over several
+ * buffers) then carries every part, no byte copied, and each buffer goes
+ * back to the ring once its part was sent.  The queue is fed only while
+ * it holds less than max_pending bytes, so a connection holds at most
+ * about twice max_pending in buffers, and no memory of its own.
  */
+
+/* Buffer lists (held input, lent parts), threaded through ur->bnext. */
+static void
+list_push(struct ur *ur, int *head, int *tail, int bid)
+{
+	ur->bnext[bid] = -1;
+	if (*tail >= 0)
+		ur->bnext[*tail] = bid;
+	else
+		*head = bid;
+	*tail = bid;
+}
+
+static int
+list_pop(struct ur *ur, int *head, int *tail)
+{
+	int bid = *head;
+
+	*head = ur->bnext[bid];
+	if (*head < 0)
+		*tail = -1;
+	return bid;
+}
+
+static const char *
+bytes_of(const struct ur *ur, int bid)
+{
+	return ur->bufs + (size_t)bid * UR_BUF_SIZE + ur->boff[bid];
+}
 
 static void
 recv_arm(struct ur *ur, struct uconn *u)
@@ -47,26 +83,110 @@ recv_stop(struct ur *ur, struct uconn *u)
 	u->recv_cancel = true;
 }
 
+/* One send: the lent parts in order (up to UR_IOV_MAX), then the sink's bytes. */
 static void
 send_arm(struct ur *ur, struct uconn *u)
 {
 	struct conn *c = u->c;
 	struct io_uring_sqe *sqe = ur_sqe(ur);
 
-	io_uring_prep_send(sqe, c->fd, sink_peek(&c->out), sink_pending(&c->out), MSG_NOSIGNAL);
+	if (u->q_n == 0) {
+		io_uring_prep_send(sqe, c->fd, sink_peek(&c->out), sink_pending(&c->out),
+		    MSG_NOSIGNAL);
+	} else if ((u->q_n == 1 && sink_pending(&c->out) == 0) ||
+	    (u->sv == NULL && (u->sv = malloc(sizeof(*u->sv))) == NULL)) {
+		io_uring_prep_send(sqe, c->fd, bytes_of(ur, u->q_head), ur->blen[u->q_head],
+		    MSG_NOSIGNAL);
+	} else {
+		struct usend *sv = u->sv;
+		int k = 0, bid = u->q_head;
+
+		for (; bid >= 0 && k < UR_IOV_MAX; bid = ur->bnext[bid], k++) {
+			sv->iov[k].iov_base = (void *)bytes_of(ur, bid);
+			sv->iov[k].iov_len = ur->blen[bid];
+		}
+		if (bid < 0 && sink_pending(&c->out) > 0) {
+			sv->iov[k].iov_base = (void *)sink_peek(&c->out);
+			sv->iov[k++].iov_len = sink_pending(&c->out);
+		}
+		memset(&sv->mh, 0, sizeof(sv->mh));
+		sv->mh.msg_iov = sv->iov;
+		sv->mh.msg_iovlen = (size_t)k;
+		io_uring_prep_sendmsg(sqe, c->fd, &sv->mh, MSG_NOSIGNAL);
+	}
 	io_uring_sqe_set_data64(sqe, ur_ud(UR_SEND, u->gen, (uint32_t)c->fd));
 	u->sending = true;
 	u->nops++;
 	ur->inflight++;
 }
 
-/* The buffer a lent reply pointed into goes back once nothing is lent. */
+/*
+ * The handler was given p[0..n) of buffer bid: a reply lent from it
+ * becomes a queued part (the buffer stays out of the ring until it was
+ * sent), else the buffer goes back at once.
+ */
 static void
-unhold(struct ur *ur, struct uconn *u)
+lent_take(struct ur *ur, struct uconn *u, int bid, const char *p, size_t n)
 {
-	if (u->hold >= 0 && u->c->out.lent_len == 0) {
-		ur_buf_return(ur, u->hold);
-		u->hold = -1;
+	struct sink *out = &u->c->out;
+
+	if (out->lent_len > 0 && out->lent >= p && out->lent + out->lent_len <= p + n) {
+		ur->boff[bid] = (uint32_t)(out->lent - (ur->bufs + (size_t)bid * UR_BUF_SIZE));
+		ur->blen[bid] = (uint32_t)out->lent_len;
+		list_push(ur, &u->q_head, &u->q_tail, bid);
+		u->q_bytes += out->lent_len;
+		u->q_n++;
+		sink_consume(out, out->lent_len);
+		return;
+	}
+	ur_buf_return(ur, bid);
+}
+
+/*
+ * Hands the held input to the handler, in order, while nothing is kept
+ * in c->in before it and the queue and the sink have room; then the end
+ * of stream that came after it.  0, or -1: close.
+ */
+static int
+feed(struct ur *ur, struct uconn *u)
+{
+	struct conn *c = u->c;
+
+	while (
+	    u->in_head >= 0 && c->in.len == 0 && u->q_bytes < c->out.cap && !sink_full(&c->out)) {
+		int bid = list_pop(ur, &u->in_head, &u->in_tail);
+		const char *p = bytes_of(ur, bid);
+		size_t n = ur->blen[bid];
+
+		u->in_bytes -= n;
+		if (conn_input(&ur->cs, c, p, n) < 0) {
+			ur_buf_return(ur, bid);
+			return -1;
+		}
+		lent_take(ur, u, bid, p, n);
+	}
+	if (u->in_head < 0 && u->eof_held) {
+		u->eof_held = false;
+		conn_input_end(c);
+	}
+	return 0;
+}
+
+/* Closing: the held input becomes kept input (a cut still hands it over). */
+static void
+held_to_kept(struct ur *ur, struct uconn *u)
+{
+	while (u->in_head >= 0) {
+		int bid = list_pop(ur, &u->in_head, &u->in_tail);
+
+		(void)buf_append(&u->c->in, bytes_of(ur, bid), ur->blen[bid]);
+		stats_add(&u->c->svc->stats->bytes_in, ur->blen[bid]);
+		ur_buf_return(ur, bid);
+	}
+	u->in_bytes = 0;
+	if (u->eof_held) {
+		u->eof_held = false;
+		conn_input_end(u->c);
 	}
 }
 
@@ -98,8 +218,11 @@ finish(struct ur *ur, struct uconn *u)
 	close(fd);
 	admit_release(c->svc, (struct sockaddr *)&c->sa, c->salen);
 	conn_free(&ur->cs, c);
-	if (u->hold >= 0)
-		ur_buf_return(ur, u->hold);
+	while (u->q_head >= 0)
+		ur_buf_return(ur, list_pop(ur, &u->q_head, &u->q_tail));
+	while (u->in_head >= 0)
+		ur_buf_return(ur, list_pop(ur, &u->in_head, &u->in_tail));
+	free(u->sv);
 	free(u);
 }
 
@@ -114,6 +237,7 @@ uc_close(struct ur *ur, struct uconn *u, enum uc_end end)
 		return;
 	}
 	u->end = end;
+	held_to_kept(ur, u);
 	conn_held_unlink(&ur->cs, u->c);
 	recv_stop(ur, u);
 	if (u->sending)
@@ -130,16 +254,18 @@ uc_settle(struct ur *ur, struct uconn *u)
 	if (u->end != UC_OPEN)
 		return;
 	if (!u->sending) {
-		if (conn_settle(c) < 0)
+		if (feed(ur, u) < 0 || conn_settle(c) < 0)
 			goto close;
-		for (int i = 0;
-		     i < UR_MORE_ROUNDS && sink_pending(&c->out) == 0 && conn_producing(c); i++)
+		if (u->in_head >= 0 && c->in.len == 0 && (feed(ur, u) < 0 || conn_settle(c) < 0))
+			goto close;
+		for (int i = 0; i < UR_MORE_ROUNDS && sink_pending(&c->out) == 0 && u->q_n == 0 &&
+		     conn_producing(c);
+		     i++)
 			if (conn_produce(c) < 0)
 				goto close;
-		unhold(ur, u);
-		if (sink_pending(&c->out) > 0) {
+		if (u->q_n > 0 || sink_pending(&c->out) > 0) {
 			send_arm(ur, u);
-		} else {
+		} else if (u->in_head < 0) {
 			switch (conn_done(c)) {
 			case CONN_CLOSE_GENTLY:
 				uc_close(ur, u, UC_GENTLY);
@@ -159,6 +285,8 @@ uc_settle(struct ur *ur, struct uconn *u)
 	bool want = (conn_wants(&ur->cs, c) & CONN_WANT_READ) != 0;
 	if (u->sending && c->in.len == 0 && !(c->flags & CONN_RD_EOF) && !c->out.held)
 		want = true;
+	if (u->in_bytes >= c->out.cap || u->eof_held)
+		want = false;
 	if (want) {
 		if (!u->recv_on && !u->starved)
 			recv_arm(ur, u);
@@ -221,8 +349,8 @@ received(struct ur *ur, struct uconn *u, int res, uint32_t flags)
 			ur_buf_return(ur, bid); /* nobody reads it any more */
 			return;
 		}
-		if (u->end != UC_OPEN || u->sending) {
-			/* The cut hands it over; or after the send. */
+		if (u->end != UC_OPEN) {
+			/* The cut hands it over. */
 			int r = keep_input(ur, c, p, (size_t)res);
 			ur_buf_return(ur, bid);
 			if (r < 0)
@@ -231,9 +359,15 @@ received(struct ur *ur, struct uconn *u, int res, uint32_t flags)
 				recv_stop(ur, u);
 			return;
 		}
-		u->hold = bid; /* until nothing is lent from it (unhold) */
-		if (conn_input(&ur->cs, c, p, (size_t)res) < 0) {
-			uc_close(ur, u, UC_CLOSE);
+		ur->boff[bid] = 0;
+		ur->blen[bid] = (uint32_t)res;
+		list_push(ur, &u->in_head, &u->in_tail, bid);
+		u->in_bytes += (size_t)res;
+		if (u->sending) {
+			/* The handler gets it after the send. */
+			conn_touch(&ur->cs, c);
+			if (u->in_bytes >= c->out.cap)
+				recv_stop(ur, u);
 			return;
 		}
 		uc_settle(ur, u);
@@ -244,7 +378,10 @@ received(struct ur *ur, struct uconn *u, int res, uint32_t flags)
 	if (u->end != UC_OPEN)
 		return;
 	if (res == 0) {
-		conn_input_end(c);
+		if (u->in_head >= 0)
+			u->eof_held = true; /* after the held input */
+		else
+			conn_input_end(c);
 	} else if (res == -ENOBUFS) {
 		starve(ur, u);
 		return;
@@ -271,7 +408,29 @@ sent(struct ur *ur, struct uconn *u, int res)
 		uc_close(ur, u, UC_CLOSE);
 		return;
 	}
-	conn_sent(&ur->cs, c, (size_t)res);
+	size_t n = (size_t)res;
+	while (n > 0 && u->q_head >= 0) {
+		int bid = u->q_head;
+		size_t take = n < ur->blen[bid] ? n : ur->blen[bid];
+
+		ur->boff[bid] += (uint32_t)take;
+		ur->blen[bid] -= (uint32_t)take;
+		u->q_bytes -= take;
+		n -= take;
+		stats_add(&c->svc->stats->bytes_out, (unsigned long long)take);
+		if (ur->blen[bid] == 0) {
+			ur_buf_return(ur, list_pop(ur, &u->q_head, &u->q_tail));
+			u->q_n--;
+		}
+	}
+	if (n > 0)
+		conn_sent(&ur->cs, c, n);
+	else
+		conn_touch(&ur->cs, c);
+	if (u->q_n == 0 && u->sv != NULL) {
+		free(u->sv);
+		u->sv = NULL;
+	}
 	uc_settle(ur, u);
 }
 
@@ -359,7 +518,7 @@ uc_accepted(struct ur *ur, struct listener *ls, int fd)
 	}
 	u->c = c;
 	u->gen = ++ur->gen & 0xffffff;
-	u->hold = -1;
+	u->in_head = u->in_tail = u->q_head = u->q_tail = -1;
 	ur->uc[fd] = u;
 	if (fd > ur->maxfd)
 		ur->maxfd = fd;

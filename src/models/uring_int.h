@@ -5,6 +5,8 @@
 #include <liburing.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "../conn.h"
 #include "../dgram.h"
@@ -78,9 +80,26 @@ struct uconn {
 	bool recv_cancel; /* ... and a cancel asked for */
 	bool sending;     /* one send in flight: the handler is not called */
 	bool starved;     /* the receive ended for lack of buffers */
-	int hold;         /* the buffer a lent reply points into, or -1 */
+	bool eof_held;    /* the end of stream came after held input */
 	enum uc_end end;
 	struct uconn *snext; /* starved list */
+	/* Received buffers not yet handed to the handler, in order (a list
+	 * through ur->bnext): input that came while a send was in flight. */
+	int in_head, in_tail;
+	size_t in_bytes;
+	/* Replies lent from received buffers, in order, sent before the
+	 * sink's own bytes (a list through ur->bnext, one segment each). */
+	int q_head, q_tail;
+	size_t q_bytes;
+	int q_n;
+	struct usend *sv; /* sendmsg's header, while a send has several parts */
+};
+
+/* At most this many parts per sendmsg. */
+#define UR_IOV_MAX 32
+struct usend {
+	struct msghdr mh;
+	struct iovec iov[UR_IOV_MAX + 1];
 };
 
 struct ur {
@@ -97,6 +116,11 @@ struct ur {
 	struct io_uring_buf_ring *br;
 	char *bufs;
 	int nfree; /* buffers in the ring */
+	/* per buffer out of the ring: the next on its list, and the bytes
+	 * (from boff, blen of them) held or lent from it */
+	int bnext[UR_BUF_COUNT];
+	uint32_t boff[UR_BUF_COUNT];
+	uint32_t blen[UR_BUF_COUNT];
 	struct uconn *starved;
 	/* listeners */
 	bool *acc_on;      /* multishot accept or datagram poll armed */
