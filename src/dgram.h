@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "log.h"
 #include "net.h"
 
 struct listener;
@@ -131,6 +132,26 @@ int dgram_send_batch(int fd, const struct dgram_out *out, int n);
  * sin6_scope_id.  An IPv4 datagram on the dual-stack socket has an
  * AF_INET dst and a v4-mapped AF_INET6 peer.
  */
+
+/*
+ * A single-threaded loop's datagram batch (the readiness loops, io_uring;
+ * dgram_batch.c): dgram_batch_run receives up to DGRAM_BATCH datagrams on
+ * ls with one recvmmsg, handles each (dgram_handle) and sends every reply
+ * with one sendmmsg that does not wait; what the socket cannot take is
+ * dropped and counted, never queued.  Returns how many were received
+ * (DGRAM_BATCH: more may wait), 0 when none was, -1 on an error (warned,
+ * at most every 10 s).  The storage is allocated on the first datagram
+ * and kept; b starts zeroed with warn = LOG_RATE_INIT(10).
+ */
+struct dgram_batch {
+	char *bufs;
+	struct dgram_reply *replies;
+	struct dgram_out *out;
+	size_t out_cap;
+	struct log_rate warn;
+};
+int dgram_batch_run(struct dgram_batch *b, struct listener *ls);
+void dgram_batch_free(struct dgram_batch *b);
 
 /*
  * Sets the socket options a datagram listener needs (IP_PKTINFO or

@@ -53,6 +53,14 @@ extern const struct model model_poll;
 extern const struct model model_epoll;
 extern const struct model model_io_uring;
 
+/*
+ * How many descriptors a single-threaded loop prepares for (its table of
+ * connections by descriptor): RLIMIT_NOFILE's soft limit, at most
+ * MODEL_FD_MAX.
+ */
+#define MODEL_FD_MAX 1048576
+int model_fd_limit(void);
+
 /* The registry, NULL-terminated, in the order names are listed. */
 extern const struct model *const models[];
 

@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -288,20 +287,9 @@ expire_idle(struct evloop *ev)
 }
 
 static int
-setsize_wanted(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-	    rl.rlim_cur > 1048576)
-		return 1048576;
-	return (int)rl.rlim_cur;
-}
-
-static int
 loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 {
-	int want = setsize_wanted();
+	int want = model_fd_limit();
 
 	memset(ev, 0, sizeof(*ev));
 	ev->tfd = -1;
@@ -311,6 +299,7 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	ev->be = be;
 	ev->warn_setsize = (struct log_rate)LOG_RATE_INIT(10);
 	ev->warn_accept = (struct log_rate)LOG_RATE_INIT(10);
+	ev->dg.warn = (struct log_rate)LOG_RATE_INIT(10);
 	ev->out_fd = malloc((cf->nsvcs + 1) * sizeof(*ev->out_fd));
 	ev->out_room = calloc(cf->nsvcs + 1, sizeof(*ev->out_room));
 	ev->paused = calloc(cf->nls + 1, sizeof(*ev->paused));

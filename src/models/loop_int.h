@@ -48,11 +48,7 @@ struct evloop {
 	long long deadline_ms;
 	struct log_rate warn_setsize;
 	struct log_rate warn_accept;
-	/* Datagram listeners (loop_dgram.c), allocated on first use. */
-	char *dg_bufs;
-	struct dgram_reply *dg_replies;
-	struct dgram_out *dg_out;
-	size_t dg_out_cap;
+	struct dgram_batch dg; /* datagram listeners (loop_dgram.c) */
 };
 
 /* Unregisters and closes c's descriptor, ends its admission, frees it. */

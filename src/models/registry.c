@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "../conf.h"
@@ -91,4 +92,15 @@ model_signals(struct config *cf)
 		notify_send("STOPPING=1");
 	}
 	return sig_stop;
+}
+
+int
+model_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > MODEL_FD_MAX)
+		return MODEL_FD_MAX;
+	return (int)rl.rlim_cur;
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -328,17 +327,6 @@ ur_wait(struct ur *ur, bool busy)
 }
 
 static int
-ucsize_wanted(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-	    rl.rlim_cur > 1048576)
-		return 1048576;
-	return (int)rl.rlim_cur;
-}
-
-static int
 ur_init(struct ur *ur, struct config *cf, char *err, size_t errlen)
 {
 	size_t nls = cf->nls + 1, nsvcs = cf->nsvcs + 1;
@@ -348,12 +336,13 @@ ur_init(struct ur *ur, struct config *cf, char *err, size_t errlen)
 	ur->cs.idle_timeout_ms = cf->idle_timeout * 1000;
 	ur->warn_accept = (struct log_rate)LOG_RATE_INIT(10);
 	ur->warn_setsize = (struct log_rate)LOG_RATE_INIT(10);
+	ur->dg.warn = (struct log_rate)LOG_RATE_INIT(10);
 	if (ur_ring_setup(&ur->ring, UR_SQ_ENTRIES, UR_CQ_ENTRIES, err, errlen) < 0)
 		return -1;
 	ur->ring_ok = true;
 	if (ur_bufs_setup(ur, err, errlen) < 0)
 		return -1;
-	ur->ucsize = ucsize_wanted();
+	ur->ucsize = model_fd_limit();
 	ur->uc = calloc((size_t)ur->ucsize, sizeof(*ur->uc));
 	ur->acc_on = calloc(nls, sizeof(bool));
 	ur->acc_ud = calloc(nls, sizeof(uint64_t));
@@ -437,7 +426,7 @@ ur_fini(struct ur *ur)
 	free(ur->out_room);
 	free(ur->out_armed);
 	free(ur->cutbuf);
-	ur_dgram_fini(ur);
+	dgram_batch_free(&ur->dg);
 }
 
 static int

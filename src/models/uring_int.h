@@ -147,11 +147,7 @@ struct ur {
 	char *cutbuf;
 	struct log_rate warn_accept;
 	struct log_rate warn_setsize;
-	/* datagram batches, allocated on first use */
-	char *dg_bufs;
-	struct dgram_reply *dg_replies;
-	struct dgram_out *dg_out;
-	size_t dg_out_cap;
+	struct dgram_batch dg; /* datagram batches (dgram_batch_run) */
 };
 
 /* A free submission entry (submits to make room when the queue is full). */
@@ -196,9 +192,5 @@ ur_uc_at(struct ur *ur, int fd)
 {
 	return fd >= 0 && fd < ur->ucsize ? ur->uc[fd] : NULL;
 }
-
-/* A datagram listener's batch (uring_dgram.c); how many were received. */
-int ur_datagrams(struct ur *ur, struct listener *ls);
-void ur_dgram_fini(struct ur *ur);
 
 #endif

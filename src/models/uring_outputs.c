@@ -116,7 +116,7 @@ ur_datagrams_all(struct ur *ur)
 	for (size_t i = 0; i < ur->cf->nls && !ur->stopping; i++) {
 		if (!ur->dg_ready[i] || ur->dg_held[i])
 			continue;
-		ur->dg_ready[i] = ur_datagrams(ur, &ur->cf->ls[i]) == DGRAM_BATCH;
+		ur->dg_ready[i] = dgram_batch_run(&ur->dg, &ur->cf->ls[i]) == DGRAM_BATCH;
 		more |= ur->dg_ready[i];
 	}
 	return more;
