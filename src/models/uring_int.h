@@ -157,7 +157,7 @@ void ur_cancel(struct ur *ur, uint64_t ud);
 /* Gives buffer bid back to the ring. */
 void ur_buf_return(struct ur *ur, int bid);
 
-/* A new connection on fd accepted from ls. */
+/* A new connection on fd accepted from ls (uring_accept.c). */
 void uc_accepted(struct ur *ur, struct listener *ls, int fd);
 /* A receive or send completion. */
 void uc_complete(struct ur *ur, enum ur_kind k, uint32_t gen, uint32_t fd, int res, uint32_t flags);
