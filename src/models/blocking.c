@@ -22,6 +22,7 @@ static long long *accept_paused; /* per listener: resting until (ms), 0 if not *
 static size_t accept_next;       /* round robin over ready listeners */
 static size_t dgram_again;       /* 1 + the datagram listener just read, or 0 */
 static int dgram_streak;         /* datagrams taken in a row without a poll */
+static bool has_dgram;           /* some listener is a datagram one */
 static char *dgram_buf;          /* DGRAM_MAX bytes: the datagram being dispatched */
 static struct log_rate warn_accept = LOG_RATE_INIT(10);
 
@@ -58,8 +59,11 @@ accept_resume(struct config *cf)
 static void
 dgram_gate(struct config *cf, long (*active)(void))
 {
-	bool full = active != NULL && active() >= cf->max_clients;
+	bool full;
 
+	if (!has_dgram)
+		return; /* no count to take (a lock, a reap) per accept */
+	full = active != NULL && active() >= cf->max_clients;
 	for (size_t i = 0; i < cf->nls; i++)
 		if (cf->ls[i].dgram && accept_paused[i] == 0)
 			accept_pfds[i + 1].fd = full ? -1 : cf->ls[i].fd;
@@ -139,8 +143,10 @@ accept_one(struct config *cf, long (*active)(void), struct client *c, struct dgr
 		if (accept_pfds == NULL || accept_paused == NULL || dgram_buf == NULL)
 			return -1;
 		accept_pfds[0].fd = sig_fd();
-		for (size_t i = 0; i < cf->nls; i++)
+		for (size_t i = 0; i < cf->nls; i++) {
 			accept_pfds[i + 1].fd = cf->ls[i].fd;
+			has_dgram |= cf->ls[i].dgram;
+		}
 		for (size_t i = 0; i < n; i++)
 			accept_pfds[i].events = POLLIN;
 	}
@@ -203,6 +209,7 @@ accept_fini(void)
 	accept_pfds = NULL;
 	accept_paused = NULL;
 	dgram_buf = NULL;
+	has_dgram = false;
 }
 
 int
