@@ -55,9 +55,86 @@ conn_touch(struct conns *cs, struct conn *c)
 long long
 conn_idle_due(const struct conns *cs)
 {
-	if (cs->idle_timeout_ms <= 0 || cs->idle_head == NULL)
+	long long due = -1;
+
+	if (cs->idle_timeout_ms > 0 && cs->idle_head != NULL)
+		due = cs->idle_head->active_ms + cs->idle_timeout_ms;
+	if (cs->timer_head != NULL && (due < 0 || cs->timer_head->due_ms < due))
+		due = cs->timer_head->due_ms;
+	return due;
+}
+
+static void
+timer_unlink(struct conns *cs, struct conn *c)
+{
+	if (!(c->flags & CONN_TIMED))
+		return;
+	c->flags &= ~CONN_TIMED;
+	if (cs == NULL)
+		return;
+	if (c->tprev)
+		c->tprev->tnext = c->tnext;
+	else
+		cs->timer_head = c->tnext;
+	if (c->tnext)
+		c->tnext->tprev = c->tprev;
+	else
+		cs->timer_tail = c->tprev;
+	c->tprev = c->tnext = NULL;
+}
+
+/* Deadlines are mostly now plus one service's timeout, so a new one
+ * almost always goes at the tail: the search starts there. */
+void
+conn_timer_take(struct conns *cs, struct conn *c, long long now_ms)
+{
+	struct conn *after;
+
+	if (!c->out.timer_req)
+		return;
+	c->out.timer_req = false;
+	timer_unlink(cs, c);
+	if (c->out.timer_ms <= 0)
+		return;
+	c->due_ms = now_ms + c->out.timer_ms;
+	c->flags |= CONN_TIMED;
+	if (cs == NULL)
+		return;
+	for (after = cs->timer_tail; after != NULL && after->due_ms > c->due_ms;
+	     after = after->tprev)
+		;
+	c->tprev = after;
+	c->tnext = after ? after->tnext : cs->timer_head;
+	if (c->tnext)
+		c->tnext->tprev = c;
+	else
+		cs->timer_tail = c;
+	if (after)
+		after->tnext = c;
+	else
+		cs->timer_head = c;
+}
+
+struct conn *
+conn_timer_expired(struct conns *cs)
+{
+	struct conn *c = cs->timer_head;
+
+	if (c == NULL || c->due_ms > cs->now_ms)
+		return NULL;
+	timer_unlink(cs, c);
+	return c;
+}
+
+int
+conn_timeout(struct conns *cs, struct conn *c)
+{
+	const struct handler *h = c->svc->handler;
+
+	timer_unlink(cs, c);
+	if (h->timeout == NULL || h->timeout(conn_state(c), &c->out) < 0)
 		return -1;
-	return cs->idle_head->active_ms + cs->idle_timeout_ms;
+	return sink_keep(&c->out);
 }
 
 struct conn *
@@ -119,6 +196,7 @@ conn_free(struct conns *cs, struct conn *c)
 	if (cs != NULL) {
 		idle_unlink(cs, c);
 		conn_held_unlink(cs, c);
+		timer_unlink(cs, c);
 		cs->n--;
 	}
 	c->svc->handler->close(conn_state(c));
@@ -147,6 +225,14 @@ conn_sent(struct conns *cs, struct conn *c, size_t n)
 {
 	stats_add(&c->svc->stats->bytes_out, (unsigned long long)n);
 	sink_consume(&c->out, n);
+	conn_touch(cs, c);
+}
+
+void
+conn_sent_file(struct conns *cs, struct conn *c, size_t n)
+{
+	stats_add(&c->svc->stats->bytes_out, (unsigned long long)n);
+	sink_file_consume(&c->out, n);
 	conn_touch(cs, c);
 }
 
@@ -201,11 +287,14 @@ conn_wants(struct conns *cs, struct conn *c)
 {
 	int want = 0;
 
+	if (cs != NULL)
+		conn_timer_take(cs, c, cs->now_ms);
 	if (!(c->flags & CONN_RD_EOF) && c->in.len == 0 && !sink_full(&c->out))
 		want |= CONN_WANT_READ;
 	/* A producing handler writes whenever the socket can take more, not
 	 * only while replies are pending. */
-	if (sink_pending(&c->out) > 0 || (c->out.more && !c->out.close_after))
+	if (sink_pending(&c->out) > 0 || c->out.file_len > 0 ||
+	    (c->out.more && !c->out.close_after))
 		want |= CONN_WANT_WRITE;
 	if (c->out.held && !(c->flags & CONN_HELD) && cs != NULL) {
 		c->flags |= CONN_HELD;
@@ -221,7 +310,7 @@ conn_wants(struct conns *cs, struct conn *c)
 enum conn_end
 conn_done(const struct conn *c)
 {
-	if (sink_pending(&c->out) > 0)
+	if (sink_pending(&c->out) > 0 || c->out.file_len > 0)
 		return CONN_GOING;
 	if (c->out.close_after)
 		return CONN_CLOSE_GENTLY;

@@ -44,6 +44,7 @@ enum {
 	CONN_RD_EOF = 1,   /* the client half-closed */
 	CONN_EOF_DONE = 2, /* the handler's eof was called */
 	CONN_HELD = 4,     /* on the held list */
+	CONN_TIMED = 8,    /* on the timer list (sink_timer) */
 };
 
 /* What the driver waits for next (conn_wants). */
@@ -60,7 +61,10 @@ struct conn {
 	struct conn *next;
 	struct conn *hprev; /* held list: sinks held by their handler */
 	struct conn *hnext;
+	struct conn *tprev; /* timer list: the handler's deadlines, soonest first */
+	struct conn *tnext;
 	long long active_ms;
+	long long due_ms; /* the handler's deadline (CONN_TIMED) */
 	/* The peer, for admit_release: unix peers are never counted, so an
 	 * IPv6-sized address is enough and keeps idle connections small. */
 	struct sockaddr_in6 sa;
@@ -80,6 +84,8 @@ struct conns {
 	struct conn *idle_head;
 	struct conn *idle_tail;
 	struct conn *held;
+	struct conn *timer_head; /* sink_timer deadlines, soonest first */
+	struct conn *timer_tail;
 	long n;
 };
 
@@ -113,6 +119,8 @@ conn_input_end(struct conn *c)
 }
 /* n bytes of sink_peek(&c->out) were sent: counted and consumed. */
 void conn_sent(struct conns *cs, struct conn *c, size_t n);
+/* n bytes of the sink's file range were sent (sink_sendfile): the same. */
+void conn_sent_file(struct conns *cs, struct conn *c, size_t n);
 
 /*
  * Feeds kept input while the sink has room, then the end of stream once
@@ -148,9 +156,25 @@ int conn_resume(struct conns *cs, struct conn *c);
 /* Takes c off the held list, if it is on it. */
 void conn_held_unlink(struct conns *cs, struct conn *c);
 
+/*
+ * The handler's deadline (sink_timer): conn_wants takes a request the
+ * handler made at cs's clock; a blocking driver (cs NULL) calls this with
+ * its own clock and keeps c->due_ms in mind (CONN_TIMED).  Cheap when no
+ * request is waiting.
+ */
+void conn_timer_take(struct conns *cs, struct conn *c, long long now_ms);
+/* The next connection whose deadline passed at cs->now_ms (taken off the
+ * timer list), or NULL. */
+struct conn *conn_timer_expired(struct conns *cs);
+/* The deadline passed: the handler's timeout (it may say a last word and
+ * ask to close after it).  0: settle and send as after any event; -1:
+ * close now (no such hook, or it failed). */
+int conn_timeout(struct conns *cs, struct conn *c);
+
 /* Activity (cs's clock): c moves to the idle list's tail. */
 void conn_touch(struct conns *cs, struct conn *c);
-/* When the least recently active connection times out (ms), or -1. */
+/* When the least recently active connection times out or the soonest
+ * handler deadline is due, whichever comes first (ms), or -1. */
 long long conn_idle_due(const struct conns *cs);
 /* The next connection idle past idle_timeout at cs->now_ms, or NULL.
  * Held connections wait for their handler's output, not for the client:

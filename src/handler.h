@@ -27,6 +27,10 @@ struct peer;
  *          writes output without input, up to sink_room(), and returns 0
  *          or -1 to drop the connection.  Never called with the sink full,
  *          so a client that does not read holds it at max_pending;
+ *   timeout (optional) once the deadline it set with sink_timer() passed
+ *          (files: a request head that did not arrive in time): it may
+ *          write a last reply and sink_close_after(); returns 0, or -1
+ *          to close at once.  Without it the connection closes;
  *   close  exactly once, always (also after errors, resets and timeouts,
  *          without eof); releases what the state owns.
  * open/eof return 0, or -1 to drop the connection.
@@ -71,6 +75,7 @@ struct handler {
 	int (*eof)(void *st, struct sink *out);
 	void (*close)(void *st);
 	int (*more)(void *st, struct sink *out);
+	int (*timeout)(void *st, struct sink *out);
 	int (*datagram)(struct service *svc, const struct peer *peer, const char *p, size_t n,
 	    struct dgram_reply *out);
 	int (*setup)(struct service *svc, char *err, size_t errlen);
@@ -86,6 +91,7 @@ extern const struct handler handler_discard;
 extern const struct handler handler_chargen;
 extern const struct handler handler_daytime;
 extern const struct handler handler_time;
+extern const struct handler handler_files;
 
 /*
  * The line framing limit (max_line) for the line handlers, which cannot see

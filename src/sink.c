@@ -1,4 +1,7 @@
 /* sink.c - where a handler writes its replies: owned or lent pending bytes. */
+#include <errno.h>
+#include <sys/sendfile.h>
+
 #include "sink.h"
 
 int
@@ -38,4 +41,22 @@ sink_clear(struct sink *s)
 	buf_free(&s->out);
 	s->lent = NULL;
 	s->lent_len = 0;
+	s->file_len = 0;
+}
+
+ssize_t
+sink_sendfile(const struct sink *s, int sock, size_t max)
+{
+	off_t off = s->file_off;
+	size_t want = s->file_len < max ? s->file_len : max;
+	ssize_t n;
+
+	do
+		n = sendfile(sock, s->file_fd, &off, want);
+	while (n < 0 && errno == EINTR);
+	if (n == 0 && want > 0) {
+		errno = EIO; /* the file is shorter than the length promised */
+		return -1;
+	}
+	return n;
 }

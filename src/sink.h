@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -28,12 +29,18 @@ struct sink {
 	bool held;        /* sink_hold: full until the core releases it */
 	bool close_after; /* sink_close_after: close once all is sent */
 	bool more;        /* sink_want_more: call the handler's more() */
+	bool timer_req;   /* sink_timer: a request the core takes (conn_timer_take) */
+	long timer_ms;    /* the request: fire in timer_ms, 0 = never */
+	int file_fd;      /* sink_file: the range's descriptor (the handler's) */
+	off_t file_off;   /* its next byte */
+	size_t file_len;  /* bytes of it left to send, after the pending bytes */
 };
 
 /* clang-format off */
 #define SINK_INIT(capacity) \
 	{ .out = BUF_INIT, .lent = NULL, .lent_len = 0, .cap = (capacity), .held = false, \
-	  .close_after = false, .more = false }
+	  .close_after = false, .more = false, .timer_req = false, .timer_ms = 0, .file_fd = -1, \
+	  .file_off = 0, .file_len = 0 }
 /* clang-format on */
 
 /* Appends a copy of n bytes; 0, or -1 with errno ENOMEM (nothing added). */
@@ -72,11 +79,12 @@ sink_consume(struct sink *s, size_t n)
 		buf_consume(&s->out, n);
 	}
 }
-/* True once the pending bytes reached the cap, or while held. */
+/* True once the pending bytes reached the cap, while held, or while a
+ * file range waits (nothing may follow it until it is sent). */
 static inline bool
 sink_full(const struct sink *s)
 {
-	return s->held || sink_pending(s) >= s->cap;
+	return s->held || s->file_len > 0 || sink_pending(s) >= s->cap;
 }
 /* How many more bytes fit below the cap (0 when full). */
 static inline size_t
@@ -84,7 +92,61 @@ sink_room(const struct sink *s)
 {
 	size_t n = sink_pending(s);
 
-	return s->held || n >= s->cap ? 0 : s->cap - n;
+	return sink_full(s) ? 0 : s->cap - n;
+}
+
+/*
+ * A file body without a copy: after the pending bytes, the core sends
+ * len bytes of fd from off with sendfile(2) (or its model's equivalent),
+ * never reading them into memory, so a connection costs the same however
+ * large the file and however slowly its client reads.  The sink reads full
+ * until the range is sent; then the handler is called again (more(), or
+ * data() with the input that waited).  The descriptor stays the handler's:
+ * it must stay open until the range is sent or the connection closes (its
+ * close hook).  A file that shrinks meanwhile ends the connection: the
+ * length was promised.  One range at a time.
+ */
+static inline void
+sink_file(struct sink *s, int fd, off_t off, size_t len)
+{
+	s->file_fd = fd;
+	s->file_off = off;
+	s->file_len = len;
+}
+/* Bytes of the file range still to send (after sink_pending()). */
+static inline size_t
+sink_file_pending(const struct sink *s)
+{
+	return s->file_len;
+}
+/* Sends up to max bytes of the file range to sock with one sendfile(2),
+ * after every pending byte is sent.  n > 0 sent (not consumed yet: the
+ * driver calls conn_sent_file), or -1 with errno (EAGAIN: the socket is
+ * full; EIO: the file ended before the range). */
+ssize_t sink_sendfile(const struct sink *s, int sock, size_t max);
+/* What a driver asks of one sendfile: a few per wake-up, so one fast reader
+ * of a large file cannot starve the other connections. */
+#define SINK_FILE_CHUNK (1024 * 1024)
+/* n bytes of the file range were sent. */
+static inline void
+sink_file_consume(struct sink *s, size_t n)
+{
+	s->file_off += (off_t)n;
+	s->file_len -= n;
+}
+
+/*
+ * A deadline for the handler's own purpose (the files handler's request
+ * timeout): its timeout() is called once ms from now, unless the handler
+ * asks again (a new deadline) or with 0 (none) before.  Independent of
+ * activity, unlike idle_timeout: a client trickling one byte at a time
+ * still meets it.  The core takes the request after the handler returns.
+ */
+static inline void
+sink_timer(struct sink *s, long ms)
+{
+	s->timer_req = true;
+	s->timer_ms = ms;
 }
 
 /*

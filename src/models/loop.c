@@ -221,7 +221,9 @@ loop_outputs(struct evloop *ev)
  * second, and armed again only after it fired.  While it is armed that
  * moment only moves later (activity moves connections to the idle list's
  * tail, new ones come after), so a firing is at most early, never late
- * by more than the rounding.  A busy loop's waits thus carry no timeout,
+ * by more than the rounding.  Only a handler's deadline (sink_timer) may
+ * come sooner than the timer is armed for: then it is armed again.  A
+ * busy loop's waits thus carry no timeout,
  * and the kernel arms no timer per wake-up.  Without a timerfd the wait's
  * timeout does it.
  */
@@ -231,9 +233,11 @@ idle_timer(struct evloop *ev)
 	struct itimerspec its;
 	long long due;
 
-	if (ev->tfd < 0 || ev->timer_armed || (due = conn_idle_due(&ev->cs)) < 0)
+	if (ev->tfd < 0 || (due = conn_idle_due(&ev->cs)) < 0)
 		return;
 	due = (due + 999) / 1000 * 1000;
+	if (ev->timer_armed && due >= ev->timer_at)
+		return;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = (time_t)(due / 1000);
 	its.it_value.tv_nsec = (long)(due % 1000) * 1000000L;
@@ -245,6 +249,7 @@ idle_timer(struct evloop *ev)
 		return;
 	}
 	ev->timer_armed = true;
+	ev->timer_at = due;
 }
 
 /* The timer fired: empty it, so that it is armed again. */
@@ -284,6 +289,11 @@ expire_idle(struct evloop *ev)
 		log_debug("closing idle connection on descriptor %d", c->fd);
 		loop_cut(ev, c, false);
 	}
+	while ((c = conn_timer_expired(&ev->cs)) != NULL)
+		if (conn_timeout(&ev->cs, c) < 0)
+			loop_close(ev, c);
+		else
+			loop_settle(ev, c);
 }
 
 static int

@@ -68,6 +68,18 @@ loop_flush(struct evloop *ev, struct conn *c)
 		}
 		conn_sent(&ev->cs, c, (size_t)n);
 	}
+	/* A file range follows the pending bytes: a few chunks per wake-up. */
+	for (int i = 0;
+	     i < LOOP_MORE_ROUNDS && sink_pending(&c->out) == 0 && sink_file_pending(&c->out) > 0;
+	     i++) {
+		ssize_t n = sink_sendfile(&c->out, c->fd, SINK_FILE_CHUNK);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
+		conn_sent_file(&ev->cs, c, (size_t)n);
+	}
 	return sink_keep(&c->out);
 }
 
@@ -86,16 +98,17 @@ int
 loop_settle(struct evloop *ev, struct conn *c)
 {
 	for (;;) {
-		size_t before = c->in.len, queued;
+		size_t before = c->in.len, queued, file;
 
 		if (conn_settle(c) < 0)
 			goto close;
 		queued = sink_pending(&c->out);
+		file = sink_file_pending(&c->out);
 		if (loop_flush(ev, c) < 0)
 			goto close;
 		if (c->in.len == 0 || sink_full(&c->out) || sink_pending(&c->out) > 0)
 			break;
-		if (c->in.len == before && queued == 0)
+		if (c->in.len == before && queued == 0 && file == 0)
 			break; /* no progress: the handler broke its contract */
 	}
 	for (int i = 0; i < LOOP_MORE_ROUNDS && sink_pending(&c->out) == 0 && conn_producing(c);

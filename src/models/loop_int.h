@@ -44,6 +44,7 @@ struct evloop {
 	char *rbuf;
 	int tfd; /* idle expiry (idle_timer), -1: none */
 	bool timer_armed;
+	long long timer_at; /* when the armed timer fires (ms) */
 	bool stopping;
 	long long deadline_ms;
 	struct log_rate warn_setsize;

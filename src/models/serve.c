@@ -1,5 +1,6 @@
 /* serve.c - one connection served to its end with blocking I/O, through the connection core. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,10 @@ struct session {
 	struct conn *c;
 	enum serve_wait wait;
 	long long deadline_ms; /* drain deadline once stopping, else -1 */
+	long long rcvtimeo_ms; /* SO_RCVTIMEO as set, 0: none */
+	int fl;                /* the socket's file status flags, -1 unknown */
 	bool timed_out;
+	bool timer_due; /* the handler's deadline (sink_timer) passed */
 };
 
 /* Sets SO_RCVTIMEO (and SO_SNDTIMEO with both) to ms; 0 waits forever. */
@@ -52,6 +56,44 @@ set_timeouts(struct session *s, long long ms, bool both)
 	if (setsockopt(s->cl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    (both && setsockopt(s->cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0))
 		log_warn("%s: cannot set socket timeouts", s->cl->peer.text);
+	else
+		s->rcvtimeo_ms = ms;
+}
+
+/* Whether the handler's deadline (sink_timer) has passed. */
+static bool
+timer_passed(struct session *s)
+{
+	/* SO_RCVTIMEO counts in jiffies: a wait may end a tick early. */
+	if ((s->c->flags & CONN_TIMED) && sig_now_ms() + 10 >= s->c->due_ms)
+		s->timer_due = true;
+	return s->timer_due;
+}
+
+/*
+ * Before a blocking read: SO_RCVTIMEO is a per-read inactivity timeout,
+ * so with a deadline (the handler's, the drain's) it is set to what is
+ * left of it, again when that is a second shorter than what is set; a
+ * deadline that is renewed per request (keep-alive) costs no system call.
+ */
+static void
+read_timeout(struct session *s)
+{
+	long long want = s->cf->idle_timeout * 1000, now = sig_now_ms();
+	long long dues[2] = { s->c->flags & CONN_TIMED ? s->c->due_ms : -1, s->deadline_ms };
+
+	for (int i = 0; i < 2; i++) {
+		if (dues[i] < 0)
+			continue;
+		long long left = dues[i] - now > 0 ? dues[i] - now : 1;
+		if (want <= 0 || left < want)
+			want = left;
+	}
+	if (want == s->rcvtimeo_ms ||
+	    (want > 0 && s->rcvtimeo_ms > 0 && want <= s->rcvtimeo_ms &&
+	        want > s->rcvtimeo_ms - 1000))
+		return;
+	set_timeouts(s, want, false);
 }
 
 /*
@@ -113,6 +155,8 @@ wait_ready(struct session *s, short events)
 			due = now + s->cf->idle_timeout * 1000;
 		if (s->deadline_ms >= 0 && (due < 0 || s->deadline_ms < due))
 			due = s->deadline_ms;
+		if ((s->c->flags & CONN_TIMED) && (due < 0 || s->c->due_ms < due))
+			due = s->c->due_ms;
 		/* idle_timeout may be a year: poll takes an int of ms, so a
 		 * long wait is taken a day at a time. */
 		timeout = due < 0 ? -1 :
@@ -127,13 +171,50 @@ wait_ready(struct session *s, short events)
 		if (n == 0 && sig_now_ms() < due)
 			continue;
 		if (n == 0) {
-			s->timed_out = true;
+			if (!timer_passed(s))
+				s->timed_out = true;
 			return 0;
 		}
 		if (pfd[0].revents)
 			return 1;
 		sig_drain(); /* the flags are looked at above */
 	}
+}
+
+/*
+ * The file range after the pending bytes.  Where the socket blocks and
+ * has no send timeout (all waits but the worker's) it is non-blocking
+ * while the range is sent, so a slow client is waited for in poll, with
+ * the signals and deadlines, never inside sendfile.  0 or -1.
+ */
+static int
+flush_file(struct session *s)
+{
+	struct conn *c = s->c;
+	int r = 0;
+
+	if (sink_file_pending(&c->out) == 0)
+		return 0;
+	if (s->wait != SERVE_WORKER &&
+	    ((s->fl < 0 && (s->fl = fcntl(c->fd, F_GETFL)) < 0) ||
+	        fcntl(c->fd, F_SETFL, s->fl | O_NONBLOCK) < 0))
+		return -1;
+	while (sink_file_pending(&c->out) > 0) {
+		ssize_t n = sink_sendfile(&c->out, c->fd, SINK_FILE_CHUNK);
+		if (n >= 0) {
+			conn_sent_file(NULL, c, (size_t)n);
+			continue;
+		}
+		if (errno == EAGAIN && s->wait == SERVE_WORKER)
+			s->timed_out = true; /* SO_SNDTIMEO */
+		if (errno != EAGAIN || s->wait == SERVE_WORKER || wait_ready(s, POLLOUT) <= 0) {
+			r = -1;
+			break;
+		}
+	}
+	if (s->wait != SERVE_WORKER && fcntl(c->fd, F_SETFL, s->fl) < 0)
+		r = -1;
+	return r;
 }
 
 /* Sends every pending reply. 0, or -1 when the client is gone or stuck. */
@@ -162,7 +243,7 @@ flush(struct session *s)
 		}
 		conn_sent(NULL, c, (size_t)n);
 	}
-	return 0;
+	return flush_file(s);
 }
 
 /*
@@ -198,7 +279,7 @@ read_meanwhile(struct session *s, char *rbuf, size_t rsize)
 void
 serve(struct config *cf, struct client *cl, enum serve_wait wait)
 {
-	struct session s = { .cf = cf, .cl = cl, .wait = wait, .deadline_ms = -1 };
+	struct session s = { .cf = cf, .cl = cl, .wait = wait, .deadline_ms = -1, .fl = -1 };
 	char sbuf[SERVE_READ_SIZE], *rbuf = sbuf, *big = NULL;
 	size_t rsize = sizeof(sbuf);
 	struct conn *c;
@@ -215,11 +296,13 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 		goto done;
 	for (;;) {
 		size_t kept = c->in.len, queued;
+		bool sent_file;
 
 		/* Feed what is kept, the end of stream, more(); send it all. */
 		if (conn_settle(c) < 0)
 			break;
 		queued = sink_pending(&c->out);
+		sent_file = sink_file_pending(&c->out) > 0;
 		if (flush(&s) < 0)
 			break;
 		enum conn_end end = conn_done(c);
@@ -228,9 +311,17 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 		if (end != CONN_GOING)
 			break;
 		if (c->in.len > 0) {
-			if (c->in.len == kept && queued == 0)
+			if (c->in.len == kept && queued == 0 && !sent_file)
 				break; /* no progress: the handler broke its contract */
 			continue;
+		}
+		if (c->out.timer_req)
+			conn_timer_take(NULL, c, sig_now_ms());
+		if (s.timer_due || timer_passed(&s)) {
+			s.timer_due = false;
+			if (conn_timeout(NULL, c) < 0)
+				break;
+			continue; /* its last word is sent, then it closes */
 		}
 		if (conn_producing(c)) {
 			if (read_meanwhile(&s, rbuf, rsize) < 0)
@@ -239,8 +330,17 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 		}
 		if (c->flags & CONN_RD_EOF)
 			break; /* nothing left to wait for */
-		if (wait == SERVE_POLL ? wait_ready(&s, POLLIN) <= 0 : take_signals(&s) < 0)
+		if (wait == SERVE_POLL) {
+			int r = wait_ready(&s, POLLIN);
+			if (r == 0 && s.timer_due)
+				continue;
+			if (r <= 0)
+				break;
+		} else if (take_signals(&s) < 0) {
 			break;
+		} else if (s.rcvtimeo_ms > 0 || (c->flags & CONN_TIMED) || s.deadline_ms >= 0) {
+			read_timeout(&s);
+		}
 		ssize_t n = read(c->fd, rbuf, rsize);
 		if (n > 0) {
 			/* A signal that came just before the read blocked is acted
@@ -262,6 +362,8 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 			}
 		} else if (n == 0) {
 			conn_input_end(c);
+		} else if ((errno == EAGAIN || errno == EWOULDBLOCK) && timer_passed(&s)) {
+			continue;
 		} else if (errno != EINTR) {
 			s.timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
 			break;

@@ -244,12 +244,21 @@ idle_timer(struct ur *ur)
 	struct io_uring_sqe *sqe;
 	long long due;
 
-	if (ur->timer_on || ur->exiting || (due = conn_idle_due(&ur->cs)) < 0)
+	if (ur->exiting || (due = conn_idle_due(&ur->cs)) < 0)
 		return;
 	due = (due + 999) / 1000;
+	if (ur->timer_on && due >= ur->timer_at)
+		return;
 	ur->tts.tv_sec = due;
 	ur->tts.tv_nsec = 0;
+	ur->timer_at = due;
 	sqe = ur_sqe(ur);
+	if (ur->timer_on) { /* a handler's deadline comes sooner */
+		io_uring_prep_timeout_update(sqe, &ur->tts, ur_ud(UR_TIMER, 0, 0),
+		    IORING_TIMEOUT_ABS);
+		io_uring_sqe_set_data64(sqe, ur_ud(UR_IGNORE, 0, 0));
+		return;
+	}
 	io_uring_prep_timeout(sqe, &ur->tts, 0, IORING_TIMEOUT_ABS);
 	io_uring_sqe_set_data64(sqe, ur_ud(UR_TIMER, 0, 0));
 	ur->timer_on = true;
@@ -269,6 +278,16 @@ expire_idle(struct ur *ur)
 			log_debug("closing idle connection on descriptor %d", c->fd);
 			uc_close(ur, u, UC_CUT);
 		}
+	}
+	while ((c = conn_timer_expired(&ur->cs)) != NULL) {
+		struct uconn *u = ur_uc_at(ur, c->fd);
+
+		if (u == NULL || u->end != UC_OPEN)
+			continue;
+		if (conn_timeout(&ur->cs, c) < 0)
+			uc_close(ur, u, UC_CLOSE);
+		else
+			uc_settle(ur, u);
 	}
 }
 

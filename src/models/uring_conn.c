@@ -1,6 +1,7 @@
 /* uring_conn.c - the io_uring model's connections: multishot receive, one send in flight, closing after the last completion. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -118,6 +119,42 @@ send_arm(struct ur *ur, struct uconn *u)
 	u->sending = true;
 	u->nops++;
 	ur->inflight++;
+}
+
+/*
+ * A file range (sink_file) has no io_uring operation of its own that
+ * sends without a copy, so it goes the way it does on a readiness loop:
+ * sendfile(2) into the non-blocking socket while it takes bytes, a few
+ * chunks per turn, then a poll for room (the socket full, or the turn
+ * over) as the connection's one operation in flight.  The loop still
+ * waits only in io_uring_enter.  0: nothing of it is left; 1: the poll
+ * is armed; -1: the connection must close.
+ */
+static int
+file_send(struct ur *ur, struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct io_uring_sqe *sqe;
+
+	for (int i = 0; i < UR_MORE_ROUNDS && sink_file_pending(&c->out) > 0; i++) {
+		ssize_t n = sink_sendfile(&c->out, c->fd, SINK_FILE_CHUNK);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			break;
+		}
+		conn_sent_file(&ur->cs, c, (size_t)n);
+	}
+	if (sink_file_pending(&c->out) == 0)
+		return 0;
+	sqe = ur_sqe(ur);
+	io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+	io_uring_sqe_set_data64(sqe, ur_ud(UR_SEND, u->gen, (uint32_t)c->fd));
+	u->sending = true;
+	u->file_poll = true;
+	u->nops++;
+	ur->inflight++;
+	return 1;
 }
 
 /*
@@ -253,6 +290,7 @@ uc_settle(struct ur *ur, struct uconn *u)
 
 	if (u->end != UC_OPEN)
 		return;
+again:
 	if (!u->sending) {
 		if (feed(ur, u) < 0 || conn_settle(c) < 0)
 			goto close;
@@ -265,6 +303,12 @@ uc_settle(struct ur *ur, struct uconn *u)
 				goto close;
 		if (u->q_n > 0 || sink_pending(&c->out) > 0) {
 			send_arm(ur, u);
+		} else if (sink_file_pending(&c->out) > 0) {
+			int r = file_send(ur, u);
+			if (r < 0)
+				goto close;
+			if (r == 0)
+				goto again; /* sent: the handler goes on */
 		} else if (u->in_head < 0) {
 			switch (conn_done(c)) {
 			case CONN_CLOSE_GENTLY:
@@ -400,6 +444,11 @@ sent(struct ur *ur, struct uconn *u, int res)
 	u->sending = false;
 	if (u->end != UC_OPEN)
 		return;
+	if (u->file_poll) {
+		u->file_poll = false; /* room, or an error sendfile will name */
+		uc_settle(ur, u);
+		return;
+	}
 	if (res <= 0) {
 		if (res == -EINTR || res == -EAGAIN) {
 			uc_settle(ur, u);

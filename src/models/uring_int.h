@@ -79,6 +79,7 @@ struct uconn {
 	bool recv_on;     /* multishot receive armed (until its last completion) */
 	bool recv_cancel; /* ... and a cancel asked for */
 	bool sending;     /* one send in flight: the handler is not called */
+	bool file_poll;   /* ... which is a poll for room to sendfile into */
 	bool starved;     /* the receive ended for lack of buffers */
 	bool eof_held;    /* the end of stream came after held input */
 	enum uc_end end;
@@ -134,6 +135,7 @@ struct ur {
 	bool signalled;
 	/* idle expiry */
 	bool timer_on;
+	long long timer_at; /* when the armed timeout fires (s) */
 	struct __kernel_timespec tts;
 	/* the handlers' outputs, per service */
 	int *out_fd;
