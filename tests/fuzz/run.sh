@@ -23,6 +23,7 @@ max_len() {
 	fuzz_escape) echo 1024 ;;
 	fuzz_conf) echo 4096 ;;
 	fuzz_addr) echo 300 ;;
+	fuzz_http) echo 9216 ;; # past HTTP_HEAD_MAX (8192), for the 431s
 	*) echo 4096 ;;
 	esac
 }
