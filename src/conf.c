@@ -35,6 +35,10 @@ const struct num_setting num_settings[] = {
 	    offsetof(struct config, max_per_source), offsetof(struct service, max_per_source) },
 	{ "rate_limit", "--rate-limit", 0, CONF_MAX_SOURCE_LIMIT, 0,
 	    offsetof(struct config, rate_limit), offsetof(struct service, rate_limit) },
+	{ "max_upload", "--max-upload", 0, CONF_MAX_UPLOAD_LIMIT, CONF_DEFAULT_MAX_UPLOAD,
+	    offsetof(struct config, max_upload), offsetof(struct service, max_upload) },
+	{ "request_timeout", "--request-timeout", 1, 3600, CONF_DEFAULT_REQUEST_TIMEOUT,
+	    offsetof(struct config, request_timeout), offsetof(struct service, request_timeout) },
 };
 _Static_assert(sizeof(num_settings) / sizeof(num_settings[0]) == NUM_SETTINGS,
     "NUM_SETTINGS in conf_int.h must count the rows of num_settings");
@@ -103,6 +107,8 @@ free_services(struct config *cf)
 		free(svc->listen);
 		free(svc->output);
 		free(svc->timestamp_format);
+		free(svc->root);
+		free(svc->access_log);
 		access_rules_free(&svc->access);
 		access_fini(svc);
 	}
@@ -135,6 +141,7 @@ inherit_globals(struct service *svc, const struct config *cf)
 			    &num_settings[i]);
 	svc->has_mode = cf->has_mode;
 	svc->mode = cf->mode;
+	svc->listing = true;
 	if (access_list_copy(&svc->access.allow, &cf->access.allow) == -1 ||
 	    access_list_copy(&svc->access.deny, &cf->access.deny) == -1)
 		return -1;
@@ -198,6 +205,26 @@ check_services(struct config *cf, const char *where, char *err, size_t errlen)
 			return -1;
 		}
 
+		/* The files handler's root: checked here so that -t says it too. */
+		if (svc->handler == &handler_files) {
+			struct stat sb;
+
+			if (svc->root == NULL) {
+				snprintf(err, errlen,
+				    "%s: service '%s': the files handler needs a root (root = \"DIR\" in "
+				    "the service, or --files-root DIR)",
+				    where, svc->name);
+				return -1;
+			}
+			int bad = stat(svc->root, &sb) < 0 ? errno :
+			    S_ISDIR(sb.st_mode)            ? 0 :
+			                                     ENOTDIR;
+			if (bad != 0) {
+				snprintf(err, errlen, "%s: service '%s': root '%s': %s", where,
+				    svc->name, svc->root, strerror(bad));
+				return -1;
+			}
+		}
 		if (svc->handler == &handler_logger && svc->ack && svc->output != NULL &&
 		    strcmp(svc->output, "syslog") == 0) {
 			snprintf(err, errlen,

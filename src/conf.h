@@ -20,6 +20,8 @@ struct access_table;
 #define CONF_DEFAULT_MAX_PENDING      262144
 #define CONF_DEFAULT_BACKLOG          128
 #define CONF_DEFAULT_SHUTDOWN_TIMEOUT 5
+#define CONF_DEFAULT_MAX_UPLOAD       (64L * 1024 * 1024)
+#define CONF_DEFAULT_REQUEST_TIMEOUT  10
 #define CONF_DEFAULT_MODEL            "epoll"
 #define CONF_DEFAULT_HANDLER          "echo"
 
@@ -27,6 +29,7 @@ struct access_table;
 #define CONF_MAX_LINE_LIMIT    (16L * 1024 * 1024)
 #define CONF_MAX_PENDING_LIMIT (1024L * 1024 * 1024)
 #define CONF_MAX_SOURCE_LIMIT  1000000L /* max_per_source, rate_limit */
+#define CONF_MAX_UPLOAD_LIMIT  (1L << 40)
 
 /* One service: a handler served on one or more listen addresses. */
 struct service {
@@ -37,6 +40,12 @@ struct service {
 	char *output;               /* logger: file path, "-" or "syslog" */
 	bool ack;                   /* logger: reply OK after each record */
 	char *timestamp_format;     /* timestamp: strftime format, NULL = RFC 3339 */
+	char *root;                 /* files: the directory served */
+	bool listing;               /* files: list a directory without index.html */
+	bool upload;                /* files: PUT allowed */
+	char *access_log;           /* files: path, "-" or "syslog"; NULL = none */
+	long max_upload;            /* files: largest PUT body, bytes */
+	long request_timeout;       /* files: seconds for a request head */
 	void *hdata;                /* the handler's per-service data (setup/fini) */
 	struct svc_stats *stats;    /* counters, shared with fork children */
 	struct access_rules access; /* allow/deny (the global lists unless set here) */
@@ -57,6 +66,8 @@ struct config {
 	long shutdown_timeout;      /* seconds */
 	long max_per_source;        /* the services' default (also from the flag) */
 	long rate_limit;            /* the services' default */
+	long max_upload;            /* the services' default */
+	long request_timeout;       /* the services' default */
 	struct access_rules access; /* the services' default allow/deny */
 	bool has_mode;              /* the services' default mode */
 	unsigned mode;

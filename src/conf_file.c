@@ -277,6 +277,22 @@ fill_service(struct service *svc, cfg_t *sec, const struct config *cf, const cha
 
 	if (inherit_globals(svc, cf) == -1)
 		goto nomem;
+	for (size_t k = 0; k < 2; k++) {
+		const char *key = k == 0 ? "root" : "access_log";
+		char **dst = k == 0 ? &svc->root : &svc->access_log;
+
+		if ((s = cfg_getstr(sec, key)) == NULL)
+			continue;
+		if (s[0] == '\0') {
+			snprintf(err, errlen, "%s: service '%s': empty %s (expected %s)", file,
+			    title, key, k == 0 ? "a directory" : "a file path, '-' or 'syslog'");
+			return -1;
+		}
+		if (set_str(dst, s) == -1)
+			goto nomem;
+	}
+	svc->listing = cfg_getbool(sec, "listing");
+	svc->upload = cfg_getbool(sec, "upload");
 	for (i = 0; i < NUM_SETTINGS; i++) {
 		const struct num_setting *ns = &num_settings[i];
 		long v;
@@ -330,6 +346,12 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		CFG_STR("output", CONF_DEFAULT_OUTPUT, CFGF_NONE),
 		CFG_BOOL_CB("ack", cfg_false, CFGF_NONE, conf_bool_cb),
 		CFG_STR("timestamp_format", NULL, CFGF_NONE),
+		CFG_STR("root", NULL, CFGF_NONE),
+		CFG_BOOL_CB("listing", cfg_true, CFGF_NONE, conf_bool_cb),
+		CFG_BOOL_CB("upload", cfg_false, CFGF_NONE, conf_bool_cb),
+		CFG_STR("access_log", NULL, CFGF_NONE),
+		CFG_INT_CB("max_upload", SVC_NUM_UNSET, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("request_timeout", SVC_NUM_UNSET, CFGF_NONE, conf_int_cb),
 		CFG_INT_CB("max_per_source", SVC_NUM_UNSET, CFGF_NONE, conf_int_cb),
 		CFG_INT_CB("rate_limit", SVC_NUM_UNSET, CFGF_NONE, conf_int_cb),
 		CFG_STR_LIST_CB("allow", NULL, CFGF_NONE, conf_prefix_cb),
@@ -348,6 +370,8 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		    conf_int_cb),
 		CFG_INT_CB("max_per_source", 0, CFGF_NONE, conf_int_cb),
 		CFG_INT_CB("rate_limit", 0, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("max_upload", CONF_DEFAULT_MAX_UPLOAD, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("request_timeout", CONF_DEFAULT_REQUEST_TIMEOUT, CFGF_NONE, conf_int_cb),
 		CFG_STR_LIST_CB("allow", NULL, CFGF_NONE, conf_prefix_cb),
 		CFG_STR_LIST_CB("deny", NULL, CFGF_NONE, conf_prefix_cb),
 		CFG_STR_CB("mode", NULL, CFGF_NONE, conf_mode_cb),

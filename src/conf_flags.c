@@ -29,6 +29,9 @@ enum {
 	OPT_USER,
 	OPT_ALLOW,
 	OPT_DENY,
+	OPT_FILES_ROOT,
+	OPT_FILES_UPLOAD,
+	OPT_FILES_ACCESS_LOG,
 };
 
 static const struct option long_opts[] = {
@@ -44,10 +47,15 @@ static const struct option long_opts[] = {
 	{ "shutdown-timeout", required_argument, NULL, OPT_NUM + 5 },
 	{ "max-per-source", required_argument, NULL, OPT_NUM + 6 },
 	{ "rate-limit", required_argument, NULL, OPT_NUM + 7 },
+	{ "max-upload", required_argument, NULL, OPT_NUM + 8 },
+	{ "request-timeout", required_argument, NULL, OPT_NUM + 9 },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
 	{ "logger-output", required_argument, NULL, OPT_LOGGER_OUTPUT },
 	{ "logger-ack", no_argument, NULL, OPT_LOGGER_ACK },
+	{ "files-root", required_argument, NULL, OPT_FILES_ROOT },
+	{ "files-upload", no_argument, NULL, OPT_FILES_UPLOAD },
+	{ "files-access-log", required_argument, NULL, OPT_FILES_ACCESS_LOG },
 	{ "timestamp-format", required_argument, NULL, OPT_TIMESTAMP_FORMAT },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "user", required_argument, NULL, OPT_USER },
@@ -218,6 +226,20 @@ parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
 		case OPT_LOGGER_ACK:
 			fl->logger_ack = true;
 			break;
+		case OPT_FILES_ROOT:
+			if (nonempty("--files-root", optarg, "a directory", err, errlen) == -1)
+				return -1;
+			fl->files_root = optarg;
+			break;
+		case OPT_FILES_UPLOAD:
+			fl->files_upload = true;
+			break;
+		case OPT_FILES_ACCESS_LOG:
+			if (nonempty("--files-access-log", optarg, "a file path, '-' or 'syslog'",
+			        err, errlen) == -1)
+				return -1;
+			fl->files_access_log = optarg;
+			break;
 		case OPT_TIMESTAMP_FORMAT:
 			if (check_tsfmt(optarg, "--timestamp-format: ", err, errlen) == -1)
 				return -1;
@@ -359,6 +381,12 @@ apply_flags(struct config *cf, const struct flags *fl, const char *gtsfmt)
 			return -1;
 		if (fl->logger_ack)
 			svc->ack = true;
+		if ((fl->files_root != NULL && set_str(&svc->root, fl->files_root) == -1) ||
+		    (fl->files_access_log != NULL &&
+		        set_str(&svc->access_log, fl->files_access_log) == -1))
+			return -1;
+		if (fl->files_upload)
+			svc->upload = true;
 		if (fl->tsfmt != NULL && set_str(&svc->timestamp_format, fl->tsfmt) == -1)
 			return -1;
 		/* A flag replaces the value, or the list, of every service. */
@@ -403,6 +431,11 @@ conf_usage(FILE *fp)
 	    "      --deny CIDR           refuse these addresses (repeatable; deny wins)\n"
 	    "      --logger-output DEST  file path, '-' or 'syslog'\n"
 	    "      --logger-ack          reply OK after each logged line\n"
+	    "      --files-root DIR      files: the directory served\n"
+	    "      --files-upload        files: allow PUT\n"
+	    "      --files-access-log DEST  files: a record per request (file, '-', 'syslog')\n"
+	    "      --max-upload BYTES    files: largest PUT body\n"
+	    "      --request-timeout SEC  files: time for a request head to arrive\n"
 	    "      --timestamp-format F  strftime format\n"
 	    "      --pidfile FILE\n"
 	    "      --user USER           drop privileges after binding\n"

@@ -36,7 +36,7 @@ struct num_setting {
 
 /* conf.c */
 extern const struct num_setting num_settings[];
-#define NUM_SETTINGS 8 /* rows of num_settings; conf.c checks */
+#define NUM_SETTINGS 10 /* rows of num_settings; conf.c checks */
 
 long *num_field(struct config *cf, const struct num_setting *ns);
 long *svc_num_field(struct service *svc, const struct num_setting *ns);
@@ -100,6 +100,9 @@ struct flags {
 	bool num_set[NUM_SETTINGS];
 	const char *logger_output;
 	bool logger_ack;
+	const char *files_root;
+	const char *files_access_log;
+	bool files_upload;
 	const char *tsfmt;
 	const char *pidfile;
 	const char *user;

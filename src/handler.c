@@ -24,6 +24,7 @@ const struct handler *const handlers[] = {
 	&handler_chargen,
 	&handler_daytime,
 	&handler_time,
+	&handler_files,
 	NULL,
 };
 

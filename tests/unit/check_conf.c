@@ -30,18 +30,19 @@
 	"                      output = \"dispatchd-logger.log\"  ack = false }\n"
 
 /* The valid names an unknown key or option gets, written out here on purpose. */
-#define GLOBAL_KEYS                                                          \
-	"model, max_clients, idle_timeout, max_line, max_pending, backlog, " \
-	"shutdown_timeout, max_per_source, rate_limit, allow, deny, mode, "  \
-	"timestamp_format, pidfile, user, service"
-#define SERVICE_KEYS                                                                   \
-	"listen, handler, output, ack, timestamp_format, max_per_source, rate_limit, " \
-	"allow, deny, mode"
-#define LONG_OPTS                                                                      \
-	"--config, --model, --handler, --listen, --max-clients, --idle-timeout, "      \
-	"--max-line, --max-pending, --backlog, --shutdown-timeout, --max-per-source, " \
-	"--rate-limit, --allow, --deny, --logger-output, --logger-ack, "               \
-	"--timestamp-format, --pidfile, --user, --daemon, --test-config, --verbose, "  \
+#define GLOBAL_KEYS                                                                   \
+	"model, max_clients, idle_timeout, max_line, max_pending, backlog, "          \
+	"shutdown_timeout, max_per_source, rate_limit, max_upload, request_timeout, " \
+	"allow, deny, mode, timestamp_format, pidfile, user, service"
+#define SERVICE_KEYS                                                                          \
+	"listen, handler, output, ack, timestamp_format, root, listing, upload, access_log, " \
+	"max_upload, request_timeout, max_per_source, rate_limit, allow, deny, mode"
+#define LONG_OPTS                                                                           \
+	"--config, --model, --handler, --listen, --max-clients, --idle-timeout, "           \
+	"--max-line, --max-pending, --backlog, --shutdown-timeout, --max-per-source, "      \
+	"--rate-limit, --max-upload, --request-timeout, --allow, --deny, --logger-output, " \
+	"--logger-ack, --files-root, --files-upload, --files-access-log, "                  \
+	"--timestamp-format, --pidfile, --user, --daemon, --test-config, --verbose, "       \
 	"--quiet, --version, --help"
 #define SHORT_OPTS "-c, -m, -H, -l, -d, -t, -v, -q, -V, -h"
 
@@ -700,7 +701,7 @@ START_TEST(test_load_errors)
 	ck_assert_int_eq(LOAD("--max=5"), -1);
 	ck_assert_str_eq(err,
 	    "option '--max' is ambiguous (could be --max-clients, --max-line, --max-pending, "
-	    "--max-per-source); try 'dispatchd --help'");
+	    "--max-per-source, --max-upload); try 'dispatchd --help'");
 	ck_assert_int_eq(LOAD("--logger", "x"), -1);
 	ck_assert_str_eq(err,
 	    "option '--logger' is ambiguous (could be --logger-output, --logger-ack); "

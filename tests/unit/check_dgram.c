@@ -162,12 +162,19 @@ END_TEST
 
 /* ---- the handlers' hooks ---- */
 
-/* The built-ins all serve datagrams. */
+/* The handlers of SPEC's datagram table serve datagrams; files (HTTP, a
+ * stream protocol) does not, and a udp: listener for it is refused. */
 START_TEST(test_every_handler)
 {
-	for (size_t i = 0; handlers[i] != NULL; i++)
-		ck_assert_msg(handlers[i]->datagram != NULL, "%s has no datagram hook",
-		    handlers[i]->name);
+	static const char *const dgram[] = { "echo", "timestamp", "logger", "discard", "chargen",
+		"daytime", "time" };
+
+	for (size_t i = 0; i < sizeof(dgram) / sizeof(dgram[0]); i++) {
+		const struct handler *h = handler_find(dgram[i]);
+		ck_assert_ptr_nonnull(h);
+		ck_assert_msg(h->datagram != NULL, "%s has no datagram hook", dgram[i]);
+	}
+	ck_assert_ptr_null(handler_find("files")->datagram);
 }
 END_TEST
 
