@@ -254,6 +254,21 @@ fl_next(struct fl_state *st, struct sink *out)
 }
 
 /*
+ * The file range went out (the handler is called again only once it
+ * did): the file is closed and the next head timed.  From more(), or from
+ * data() when pipelined input was waiting and comes first.
+ */
+static void
+fl_range_done(struct fl_state *st, struct sink *out)
+{
+	fl_release(st);
+	if (out->more) {
+		sink_want_more(out, false);
+		fl_next(st, out);
+	}
+}
+
+/*
  * GET or HEAD of a regular file: validators, conditionals, one range.
  * Takes fd (closed here, or kept in st->fd while sendfile needs it).
  */
@@ -627,7 +642,7 @@ fl_data(void *st_, const char *p, size_t n, struct sink *out)
 	struct fl_state *st = st_;
 	size_t used = 0;
 
-	fl_release(st);
+	fl_range_done(st, out);
 	while (used < n && !sink_full(out)) {
 		size_t take = n - used;
 		ssize_t r;
@@ -672,15 +687,10 @@ fl_data(void *st_, const char *p, size_t n, struct sink *out)
 	return (ssize_t)used;
 }
 
-/* The file range went out: the file is closed and the next head timed. */
 static int
 fl_more(void *st_, struct sink *out)
 {
-	struct fl_state *st = st_;
-
-	fl_release(st);
-	sink_want_more(out, false);
-	fl_next(st, out);
+	fl_range_done(st_, out);
 	return 0;
 }
 
