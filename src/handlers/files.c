@@ -525,6 +525,7 @@ start_put(struct fl_state *st, struct sink *out, const struct http_req *rq, cons
 	}
 	st->phase = FL_PUT;
 	st->left = rq->content_length;
+	sink_timer(out, st->svc->request_timeout * 1000); /* the body's first bytes */
 	if (rq->expect_continue && st->left > 0 &&
 	    sink_write(out, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
 		return -1;
@@ -555,6 +556,7 @@ request(struct fl_state *st, struct sink *out, const struct http_req *rq)
 	if (r == 0 && st->phase == FL_HEAD && rq->content_length > 0) {
 		st->phase = FL_SKIP; /* a GET with a body: read past it */
 		st->left = rq->content_length;
+		sink_timer(out, st->svc->request_timeout * 1000);
 	}
 	if (r == 0 && !(out->more && out->file_len > 0))
 		fl_next(st, out);
@@ -684,6 +686,10 @@ fl_data(void *st_, const char *p, size_t n, struct sink *out)
 			return (ssize_t)n; /* after the last response: dropped */
 		}
 	}
+	/* A body must keep coming: at most request_timeout between its
+	 * reads, so a stalled upload does not hold a worker for long. */
+	if (used > 0 && (st->phase == FL_PUT || st->phase == FL_SKIP))
+		sink_timer(out, st->svc->request_timeout * 1000);
 	return (ssize_t)used;
 }
 
@@ -703,13 +709,15 @@ fl_eof(void *st_, struct sink *out)
 }
 
 /* request_timeout passed: a head begun (or none on a fresh connection)
- * is answered 408; a kept-alive connection that sent nothing just ends. */
+ * or a body that stopped coming is answered 408 (an upload's temporary
+ * file goes at the close); a kept-alive connection that sent nothing of
+ * a next request just ends. */
 static int
 fl_timeout(void *st_, struct sink *out)
 {
 	struct fl_state *st = st_;
 
-	if (st->phase != FL_HEAD || (st->hlen == 0 && st->served > 0))
+	if (st->phase == FL_DONE || (st->phase == FL_HEAD && st->hlen == 0 && st->served > 0))
 		return -1;
 	st->minor = 1;
 	return fl_error(st, out, NULL, 408, true, NULL);
@@ -720,15 +728,14 @@ fl_close(void *st_)
 {
 	struct fl_state *st = st_;
 
-	if (st->phase == FL_PUT) {
-		close(st->fd);
-		unlinkat(st->dirfd, st->tmp, 0); /* an interrupted upload leaves nothing */
-		st->fd = -1;
-	}
 	if (st->fd >= 0)
 		close(st->fd);
-	if (st->dirfd >= 0)
+	/* An upload not renamed into place (cut short, timed out, refused
+	 * mid-body) leaves nothing: put_done lets go of dirfd once it is. */
+	if (st->dirfd >= 0) {
+		unlinkat(st->dirfd, st->tmp, 0);
 		close(st->dirfd);
+	}
 	free(st->head);
 	free(st->put_log);
 }

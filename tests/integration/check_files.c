@@ -2159,6 +2159,49 @@ START_TEST(test_put_interrupted)
 }
 END_TEST
 
+/*
+ * An upload whose body stops coming gets request_timeout between its
+ * reads, not idle_timeout: 408, the temporary file removed, the old file
+ * kept, so a stalled upload cannot hold a blocking model's worker long.
+ */
+START_TEST(test_put_stalled)
+{
+	const char *model = h_model(_i);
+	const char *const extra[] = { "--files-upload", "--request-timeout", "1", NULL };
+	const int bound = 3000 * (int)h_time_scale();
+	struct resp r = { 0 };
+	struct fx f;
+
+	fx_std(&f, model, extra);
+	for (int k = 0; k < 2; k++) {
+		const char *name = k ? "k1" : "stalled.bin"; /* a replace, a new file */
+		struct tmpq q = { f.root, name, true };
+		long long t0 = h_now_ms();
+		struct conn c;
+
+		conn_open(&c, &f);
+		conn_sends(&c, put_head(fmt("/%s", name), 100, NULL));
+		conn_sends(&c, "abc");
+		H_ASSERT(h_wait_for(tmp_is, &q, D), "%s: no temporary .%s.* while uploading", model,
+		    name);
+		expect_408(&c, "an upload body that stopped", t0, t0 + bound);
+		conn_close(&c);
+		q.want = false;
+		H_ASSERT(h_wait_for(tmp_is, &q, D),
+		    "%s: the temporary file of a timed-out upload is still there", model);
+		if (k)
+			check_disk(&f, "k1", tbody(tfind("k1")), 1024);
+		else
+			H_ASSERT(access(in_root(&f, name), F_OK) != 0,
+			    "%s: a timed-out upload left %s", model, name);
+	}
+	fetch1(&f, rq("GET", "/k1", NULL), &r);
+	check_tfile(model, &r, tfind("k1"), false);
+	resp_free(&r);
+	fx_stop(&f);
+}
+END_TEST
+
 /* ---- 9. a client that does not read ---------------------------------- */
 
 #define HUGE_SIZE (64 << 20)
@@ -2444,6 +2487,7 @@ main(void)
 	h_tcase_models(su, "put", to, test_put);
 	h_tcase_models(su, "put_chunked", to, test_put_chunked);
 	h_tcase_models(su, "put_interrupted", to, test_put_interrupted);
+	h_tcase_models(su, "put_stalled", to, test_put_stalled);
 	h_tcase_models(su, "slow_reader", to, test_slow_reader);
 	h_tcase_models(su, "access_log", to, test_access_log);
 	return h_run_suite(su);
