@@ -298,9 +298,13 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 		size_t kept = c->in.len, queued;
 		bool sent_file;
 
-		/* Feed what is kept, the end of stream, more(); send it all. */
+		/* Feed what is kept, the end of stream, more(); send it all
+		 * (within the deadline the handler set meanwhile, not an
+		 * earlier one it replaced). */
 		if (conn_settle(c) < 0)
 			break;
+		if (c->out.timer_req)
+			conn_timer_take(NULL, c, sig_now_ms());
 		queued = sink_pending(&c->out);
 		sent_file = sink_file_pending(&c->out) > 0;
 		if (flush(&s) < 0)
