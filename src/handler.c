@@ -44,6 +44,12 @@ scratch_key_init(void)
 	scratch_key_ok = pthread_key_create(&scratch_key, free) == 0;
 }
 
+void
+handler_prepare(void)
+{
+	pthread_once(&scratch_once, scratch_key_init);
+}
+
 char *
 handler_scratch(size_t n)
 {

@@ -123,6 +123,10 @@ extern bool handler_nowait;
  */
 char *handler_scratch(size_t n);
 void handler_scratch_done(void);
+/* Once, before serving: what handler_scratch would set up on first use
+ * (its thread key), so fork children inherit it rather than each paying
+ * for it. */
+void handler_prepare(void);
 
 /*
  * Shared pieces for handlers with nothing to do there: an open that says

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access.h"
@@ -67,6 +68,7 @@ setup_services(struct config *cf)
 {
 	char err[512];
 
+	handler_prepare();
 	for (size_t i = 0; i < cf->nsvcs; i++) {
 		struct service *svc = &cf->svcs[i];
 		if ((svc->handler->setup && svc->handler->setup(svc, err, sizeof(err)) < 0) ||
@@ -192,6 +194,9 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	atexit(pidfile_remove); /* runs before cleanup; a no-op in children */
 	raise_nofile();
+	/* The C library reads /etc/localtime on the first time conversion:
+	 * once here, not again in every fork child. */
+	tzset();
 	if (sig_setup() < 0 || net_spare_init() < 0 || stats_init(&cf) < 0)
 		fatal("start-up");
 	sig_set_drain(cf.shutdown_timeout);

@@ -758,6 +758,11 @@ fl_setup(struct service *svc, char *err, size_t errlen)
 		free(fs);
 		return -1;
 	}
+	/* The first open beneath root asks whether openat2 works: asked here,
+	 * before fork children and threads exist, once for all of them. */
+	int probe = fs_open_beneath(fs->rootfd, "/", O_RDONLY | O_DIRECTORY, 0);
+	if (probe >= 0)
+		close(probe);
 	if ((fs->mime = mime_load(FL_MIME_TYPES)) == NULL && errno != ENOENT)
 		log_warn("files %s: %s (every file is application/octet-stream)", svc->name,
 		    FL_MIME_TYPES);

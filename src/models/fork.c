@@ -100,8 +100,7 @@ child(struct config *cf, struct client *c, const struct dgram_msg *m)
 		close(c->fd);
 	}
 	handler_fini_all(cf->svcs, cf->nsvcs);
-	sig_fini();
-	_exit(0);
+	_exit(0); /* closes the signal pipes too */
 }
 
 /* Forks the child for c (and m); the parent keeps count.  0, or -1. */

@@ -289,8 +289,11 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 		return;
 	}
 	s.c = c;
-	if (cf->idle_timeout > 0 && wait != SERVE_POLL)
-		set_timeouts(&s, cf->idle_timeout * 1000, wait == SERVE_WORKER);
+	/* The worker's send timeout is set once; receive timeouts are set
+	 * before the first blocking read (read_timeout), with the handler's
+	 * deadline folded in, so a connection costs one setsockopt. */
+	if (cf->idle_timeout > 0 && wait == SERVE_WORKER)
+		set_timeouts(&s, cf->idle_timeout * 1000, true);
 	log_debug("connection from %s", cl->peer.text);
 	if (conn_start(c, &cl->peer) < 0)
 		goto done;
@@ -342,7 +345,7 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 				break;
 		} else if (take_signals(&s) < 0) {
 			break;
-		} else if (s.rcvtimeo_ms > 0 || (c->flags & CONN_TIMED) || s.deadline_ms >= 0) {
+		} else {
 			read_timeout(&s);
 		}
 		ssize_t n = read(c->fd, rbuf, rsize);
