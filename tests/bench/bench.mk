@@ -1,8 +1,10 @@
 # bench.mk - `make bench`: the load client, the peer servers and the matrix.
 # Included by the top Makefile; never part of `make check`.
 #
-#   make bench                  full matrix, medians of BENCH_ROUNDS (3) rounds, < 20 min
-#   BENCH_QUICK=1 make bench    one short round, < 3 min
+#   make bench                  full matrix, medians of BENCH_ROUNDS (3) rounds, then the
+#                               datagram and HTTP parts in paired rounds (BENCH_DGRAM_ROUNDS,
+#                               BENCH_HTTP_ROUNDS: 5 each); about 32 min
+#   BENCH_QUICK=1 make bench    one short round (two paired ones for datagrams and HTTP)
 #   make bench-deps             the Debian packages the bench needs
 #   make bench-tools            build/dispatchd-bench and the peers, nothing run
 #
@@ -18,7 +20,12 @@ BENCH_PEERS := $(BENCH_OUT)/peers/epoll-echo $(BENCH_OUT)/peers/uv-echo $(BENCH_
 BENCH_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 BENCH_ROUNDS ?= 3
 BENCH_QUICK  ?=
-BENCH_DEB_PKGS := libuv1-dev libevent-dev socat xinetd gnuplot-nox python3 linux-perf pkg-config
+# Paired rounds of the HTTP scenarios (empty: 5, or 2 with BENCH_QUICK).
+BENCH_HTTP_ROUNDS ?=
+# The HTTP scenarios (http_bench.py): wrk and ab as load, busybox httpd,
+# lighttpd and nginx as peers (deps.sh stops the services apt starts).
+BENCH_DEB_PKGS := libuv1-dev libevent-dev socat xinetd gnuplot-nox python3 linux-perf pkg-config \
+                  wrk apache2-utils nginx-light lighttpd busybox
 
 .PHONY: bench bench-deps bench-tools
 
@@ -57,9 +64,9 @@ bench-tools: $(BIN) $(BENCH_BIN) $(BENCH_PEERS)
 
 # Like `deps`: apt-get when root, else the exact command and a failure.
 bench-deps:
-	@sh tests/apt-deps.sh bench-deps $(BENCH_DEB_PKGS)
+	@sh $(BENCH_DIR)/deps.sh $(BENCH_DEB_PKGS)
 
 bench: deps bench-deps
 	@$(MAKE) --no-print-directory bench-tools
-	BENCH_QUICK=$(BENCH_QUICK) BENCH_ROUNDS=$(BENCH_ROUNDS) \
+	BENCH_QUICK=$(BENCH_QUICK) BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_HTTP_ROUNDS=$(BENCH_HTTP_ROUNDS) \
 	  $(BENCH_PYTHON) $(BENCH_DIR)/run.py --build $(BUILD) --out $(BENCH_OUT)

@@ -9,6 +9,10 @@ report, the servers' logs, results.jsonl).
     BENCH_QUICK=1 make bench        one short round (under 3 minutes)
     make bench                      the full matrix (under 20 minutes)
     tests/bench/run.py --only epoll,libuv --scenarios pp16,bulk   (a subset)
+    tests/bench/run.py --only epoll,nginx,python-http --scenarios http1k
+
+The HTTP file-server scenarios (http1k, http1m, http1k-close) are in
+http_bench.py, run in paired rounds of their own (BENCH_HTTP_ROUNDS).
 
 Every server is started in its own session and its whole process group is
 ended after the run; an exit, an exception or a signal ends whatever is
@@ -33,6 +37,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+import http_bench  # noqa: E402  (the HTTP scenarios; init() below hands it this module)
 
 # ---------------------------------------------------------------- servers
 
@@ -151,6 +158,7 @@ SCENARIO_TITLES = {
     "lines-echo": "lines echo", "lines-ts": "lines timestamp",
     "udp1": "udp echo 1", "udp16": "udp echo 16", "flood": "flood discard",
     "flood-log": "flood logger",
+    **http_bench.TITLES,
 }
 DGRAM_ORDER = ["udp1", "udp16", "flood", "flood-log"]
 
@@ -204,6 +212,7 @@ def end_all():
 
 def on_signal(signo, frame):
     end_all()
+    http_bench.cleanup()
     sys.stderr.write(f"\nbench: stopped by signal {signo}; every server was ended\n")
     os._exit(128 + signo)
 
@@ -230,8 +239,10 @@ def udp_bound(port):
     return False
 
 
-def start_server(argv, log_path, timeout=10.0, dgram=False):
+def start_server(argv, log_path, timeout=10.0, dgram=False, preexec_fn=None):
     """Starts a server in its own session; returns (Popen, port).
+    preexec_fn: run in the child before it executes argv (http_bench.py
+    moves the server into its accounting cgroup there).
 
     Ready means: it printed its "listening on" line and a connection to
     that port succeeded (socat-echo.sh prints just before socat listens);
@@ -239,7 +250,7 @@ def start_server(argv, log_path, timeout=10.0, dgram=False):
     """
     log = open(log_path, "wb")
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                            start_new_session=True, cwd=ROOT)
+                            start_new_session=True, cwd=ROOT, preexec_fn=preexec_fn)
     log.close()
     LIVE[proc.pid] = argv[0]
     deadline = time.time() + timeout
@@ -315,6 +326,8 @@ def wait_calm(max_steal, until):
 
 def run_one(args, name, sc, rnd, rawdir):
     """One server, one scenario, one round: the RESULT dict (with 'ok')."""
+    if sc.mode in http_bench.MODES:
+        return http_bench.run_one(args, name, sc, rnd, rawdir)
     tag = f"{name}_{sc.key}_r{rnd}"
     dgram = sc.mode in ("udp", "flood")
     workdir = None
@@ -400,7 +413,8 @@ def summarize(runs):
             "kib_per_conn", "kib_per_conn_idle", "pss_kib_per_conn", "held", "answered", "connect_s",
             "server_cpu_pct", "client_cpu_us_per_op", "steal_pct", "conns", "procs",
             "threads", "sent", "lost", "late", "bad", "kdrops", "ops",
-            "sqes_per_op", "cqes_per_op", "rss_before_kib"]
+            "sqes_per_op", "cqes_per_op", "rss_before_kib",
+            "cpu_proc_us_per_op", "req_per_s", "errors"]
     groups = {}
     for r in runs:
         groups.setdefault((r["server"], r["scenario"]), []).append(r)
@@ -932,7 +946,8 @@ def write_markdown(args, table, servers, dgram_servers, runs, elapsed, outdir, c
                  f"{'quick' if args.quick else 'full'} mode, {args.rounds} round(s) "
                  f"(medians), window {args.secs} s after {args.warmup} s warm-up; datagrams "
                  f"{args.dgram_rounds} paired round(s), window {args.dgram_secs} s after "
-                 f"{args.dgram_warmup} s; {elapsed / 60:.1f} min in all")
+                 f"{args.dgram_warmup} s; HTTP {args.http_rounds} paired round(s), window "
+                 f"{args.http_secs} s; {elapsed / 60:.1f} min in all")
     lines.append(f"- machine: {machine_line()}; median CPU stolen by the hypervisor "
                  f"during the windows: {fmt_num(steal, 0)}% (a run with more than "
                  f"{args.max_steal:g}% stolen is run again after the whole plan, up to "
@@ -1010,6 +1025,7 @@ def write_markdown(args, table, servers, dgram_servers, runs, elapsed, outdir, c
         lines.append("")
     lines += uring_markdown(table, runs, servers)
     lines += dgram_markdown(args, table, runs, dgram_servers)
+    lines += http_bench.markdown(args, table, runs, args.http_servers)
     bad = [(k, c) for k, c in sorted(table.items()) if c["good"] < c["rounds"]]
     if bad or chart_err:
         lines.append("## Failures\n")
@@ -1059,6 +1075,10 @@ def main():
     args.dgram_rounds = int(os.environ.get("BENCH_DGRAM_ROUNDS") or (2 if args.quick else 5))
     args.dgram_secs, args.dgram_warmup = (0.5, 0.3) if args.quick else (1.2, 0.4)
     args.reply_timeout = 0.2
+    # HTTP scenarios: paired rounds of their own (BENCH_HTTP_ROUNDS, 5; 2 in
+    # quick mode), windows of BENCH_HTTP_SECS (2 s; 1 in quick mode).
+    http_bench.init(sys.modules[__name__])
+    http_bench.configure(args)
     # Re-runs of windows with more than max_steal % stolen CPU: a budget
     # that keeps quick under 3 minutes and full under 20.  Even 7% stolen
     # inflated a window's CPU per round trip by 20% or more on these
@@ -1082,9 +1102,12 @@ def main():
 
     servers = MODELS + PEERS
     dgram_servers = MODELS + DGRAM_PEERS
+    http_servers = list(http_bench.SERVERS)
     if args.only:
         servers = [s for s in servers if s in args.only.split(",")]
         dgram_servers = [s for s in dgram_servers if s in args.only.split(",")]
+        http_servers = [s for s in http_servers if s in args.only.split(",")]
+    args.http_servers = http_servers
     only_sc = set(args.scenarios.split(",")) if args.scenarios else None
     rawdir = os.path.join(args.out, "raw")
     shutil.rmtree(rawdir, ignore_errors=True)
@@ -1104,6 +1127,15 @@ def main():
         dgram_servers.remove("xinetd")
     if shutil.which("perf") is None:
         print("bench: perf not installed: no system call counts", file=sys.stderr)
+    if http_servers and (only_sc is None or only_sc & set(http_bench.ORDER)):
+        lacking = http_bench.missing_tools(http_servers, only_sc)
+        if lacking and only_sc is not None:
+            sys.exit(f"bench: the HTTP scenarios need {', '.join(lacking)}: "
+                     "run `make bench-deps`")
+        if lacking:
+            print(f"bench: {', '.join(lacking)} not installed (make bench-deps): "
+                  "no HTTP scenarios", file=sys.stderr)
+            http_servers.clear()
 
     # Each round runs one scenario on every server back to back, so the
     # servers a target compares are measured seconds apart, not minutes:
@@ -1115,8 +1147,11 @@ def main():
     # The datagram scenarios after the stream ones, in rounds of their own.
     plan += paired_plan(args.dgram_rounds, dgram_servers, DGRAM_ORDER, only_sc,
                         dgram_scenarios_for)
+    # The HTTP file-server scenarios last, in paired rounds of their own.
+    plan += paired_plan(args.http_rounds, http_servers, http_bench.ORDER, only_sc,
+                        http_bench.scenarios_for)
     print(f"bench: {len(plan)} runs, {args.rounds} round(s) of streams, "
-          f"{args.dgram_rounds} of datagrams, "
+          f"{args.dgram_rounds} of datagrams, {args.http_rounds} of HTTP, "
           f"{'quick' if args.quick else 'full'} mode; results in {args.out}", flush=True)
     t_start = time.time()
     runs = []
@@ -1140,8 +1175,9 @@ def main():
                 and res.get("scenario") != "hold" and res.get("server") != "iterative")
 
     def report(tag, name, sc, rnd, res):
-        unit = {"pingpong": "rt", "lines": "line", "bulk": "MiB", "connrate": "conn",
-                "hold": "ping", "udp": "req", "flood": "dgram"}[sc.mode]
+        unit = sc.unit if sc.mode in http_bench.MODES else {
+            "pingpong": "rt", "lines": "line", "bulk": "MiB", "connrate": "conn",
+            "hold": "ping", "udp": "req", "flood": "dgram"}[sc.mode]
         extra = ""
         if sc.mode == "hold" and res.get("kib_per_conn") is not None:
             extra = (f", {res.get('answered', 0):.0f}/{sc.conns} answered, "
@@ -1205,10 +1241,14 @@ def main():
     finally:
         jsonl.close()
         end_all()
+        http_bench.cleanup(args)
     elapsed = time.time() - t_start
     args.calm_waited = waited
     table = summarize(runs)
-    chart_err = write_chart(table, servers, args.out)
+    # The chart is of the pingpong scenarios: none when none ran (a
+    # datagram or HTTP subset).
+    chart_err = (write_chart(table, servers, args.out)
+                 if any(k.startswith("pp") for _, k in table) else "")
     write_markdown(args, table, servers, dgram_servers, runs, elapsed, args.out, chart_err)
     print(f"bench: done in {elapsed / 60:.1f} min: {os.path.join(args.out, 'results.md')}")
     if any(sc.key in SCENARIO_ORDER for _, sc, _ in plan):
@@ -1219,6 +1259,9 @@ def main():
                 print(f"  {w:8} {t}: {m}")
     if any(sc.key in DGRAM_ORDER for _, sc, _ in plan):
         for t, m, w in dgram_targets(table, runs):
+            print(f"  {w:8} {t}: {m}")
+    if any(sc.key in http_bench.ORDER for _, sc, _ in plan):
+        for t, m, w in http_bench.targets(table, runs):
             print(f"  {w:8} {t}: {m}")
     return 0
 
