@@ -71,8 +71,13 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# Every symbol bound at start-up (and full RELRO): fork children do not
+# each resolve again the functions only they call (6-7% of the fork
+# model's CPU per connection, measured with LD_BIND_NOW in make bench).
+BIN_LDFLAGS := -Wl,-z,now -Wl,-z,relro
+
 $(BIN): $(MAIN_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS)
+	$(CC) $(ALL_CFLAGS) $(BIN_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CONFUSE_LIBS)
 
 # Unit and integration suites live apart: one name may be used by both.
 $(UNIT_BINS): $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(LIB)

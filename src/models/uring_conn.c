@@ -90,14 +90,14 @@ send_arm(struct ur *ur, struct uconn *u)
 {
 	struct conn *c = u->c;
 	struct io_uring_sqe *sqe = ur_sqe(ur);
+	/* A head before a file range: one segment with its first bytes. */
+	int flags = MSG_NOSIGNAL | (sink_file_pending(&c->out) > 0 ? MSG_MORE : 0);
 
 	if (u->q_n == 0) {
-		io_uring_prep_send(sqe, c->fd, sink_peek(&c->out), sink_pending(&c->out),
-		    MSG_NOSIGNAL);
+		io_uring_prep_send(sqe, c->fd, sink_peek(&c->out), sink_pending(&c->out), flags);
 	} else if ((u->q_n == 1 && sink_pending(&c->out) == 0) ||
 	    (u->sv == NULL && (u->sv = malloc(sizeof(*u->sv))) == NULL)) {
-		io_uring_prep_send(sqe, c->fd, bytes_of(ur, u->q_head), ur->blen[u->q_head],
-		    MSG_NOSIGNAL);
+		io_uring_prep_send(sqe, c->fd, bytes_of(ur, u->q_head), ur->blen[u->q_head], flags);
 	} else {
 		struct usend *sv = u->sv;
 		int k = 0, bid = u->q_head;
@@ -113,7 +113,7 @@ send_arm(struct ur *ur, struct uconn *u)
 		memset(&sv->mh, 0, sizeof(sv->mh));
 		sv->mh.msg_iov = sv->iov;
 		sv->mh.msg_iovlen = (size_t)k;
-		io_uring_prep_sendmsg(sqe, c->fd, &sv->mh, MSG_NOSIGNAL);
+		io_uring_prep_sendmsg(sqe, c->fd, &sv->mh, flags);
 	}
 	io_uring_sqe_set_data64(sqe, ur_ud(UR_SEND, u->gen, (uint32_t)c->fd));
 	u->sending = true;

@@ -463,13 +463,21 @@ conn_avail(const struct conn *c)
 	return c->in.len - c->off;
 }
 
+/* The first byte not taken yet (c->in may have no storage yet: no
+ * arithmetic on a null pointer). */
+static const char *
+conn_at(const struct conn *c)
+{
+	return c->in.p != NULL ? c->in.p + c->off : "";
+}
+
 /* Takes n bytes of c->in (all there) into a new NUL-terminated string. */
 static char *
 conn_take(struct conn *c, size_t n)
 {
 	char *p = xmalloc(n + 1);
 
-	memcpy(p, c->in.p + c->off, n);
+	memcpy(p, conn_at(c), n);
 	p[n] = '\0';
 	c->off += n;
 	if (c->off == c->in.len)
@@ -534,12 +542,12 @@ conn_head(struct conn *c, struct resp *r, long long end)
 	size_t hlen;
 
 	resp_free(r);
-	while ((e = memmem(c->in.p + c->off, conn_avail(c), "\r\n\r\n", 4)) == NULL) {
+	while ((e = memmem(conn_at(c), conn_avail(c), "\r\n\r\n", 4)) == NULL) {
 		ssize_t k;
 
 		H_ASSERT(conn_avail(c) <= 64 * 1024,
 		    "%s: no end of a response head in %zu bytes: '%s'", c->model, conn_avail(c),
-		    h_show(c->in.p + c->off, conn_avail(c)));
+		    h_show(conn_at(c), conn_avail(c)));
 		k = conn_fill(c, end);
 		if (k <= 0) {
 			if (k == 0)
@@ -547,7 +555,7 @@ conn_head(struct conn *c, struct resp *r, long long end)
 			return false;
 		}
 	}
-	hlen = (size_t)(e + 4 - (c->in.p + c->off));
+	hlen = (size_t)(e + 4 - conn_at(c));
 	r->head = conn_take(c, hlen);
 	r->hlen = hlen;
 	H_ASSERT(strncmp(r->head, "HTTP/1.1 ", 9) == 0 &&
@@ -609,7 +617,7 @@ expect_closed(struct conn *c, const char *what, int timeout_ms)
 
 	H_ASSERT(k == 0 || (k < 0 && (errno == ECONNRESET || errno == EPIPE)),
 	    "%s: %s: the server did not close: %s", c->model, what,
-	    k > 0 ? h_show(c->in.p + c->off, conn_avail(c)) : H_ERR);
+	    k > 0 ? h_show(conn_at(c), conn_avail(c)) : H_ERR);
 }
 
 /* Sends req on a fresh connection, reads one response (of a HEAD when req
@@ -2246,7 +2254,7 @@ huge_read(struct conn *c, size_t *off, size_t n)
 		size_t k = n < chunk ? n : chunk, have = conn_avail(c) < k ? conn_avail(c) : k;
 		ssize_t rd;
 
-		memcpy(got, c->in.p + c->off, have);
+		memcpy(got, conn_at(c), have);
 		c->off += have;
 		rd = cli_read_exact(c->fd, got + have, k - have, DS);
 		H_ASSERT(rd == (ssize_t)(k - have), "%s: huge: %zd of %zu bytes at %zu: %s",
