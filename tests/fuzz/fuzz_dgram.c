@@ -95,11 +95,15 @@ fz_reply(size_t i, size_t *len)
 static void
 fz_handler(const uint8_t *data, size_t size)
 {
-	size_t nh = 0;
+	/* The handlers that serve datagrams (files, HTTP, serves streams only). */
+	static const struct handler *dh[16];
+	static size_t nh;
 
-	while (handlers[nh] != NULL)
-		nh++;
-	const struct handler *h = handlers[(data[0] & 7) % nh];
+	if (nh == 0)
+		for (size_t i = 0; handlers[i] != NULL && nh < 16; i++)
+			if (handlers[i]->datagram != NULL)
+				dh[nh++] = handlers[i];
+	const struct handler *h = dh[(data[0] & 7) % nh];
 	size_t max = 1 + data[1] % 64, n = size - FZ_HDR, len;
 	const char *in = (const char *)data + FZ_HDR;
 	struct peer peer;
