@@ -155,8 +155,8 @@ dgram_admit(struct listener *ls, const struct dgram_msg *m)
 	if (why != REFUSE_NONE) {
 		stats_add(&svc->stats->refused[why], 1);
 		if (log_rate_ok(&warn_access))
-			log_warnx("%s: refused a datagram from %s: %s", ls->addr, m->peer.text,
-			    access_reason_name(why));
+			log_warnx("%s: refused a datagram from %s: %s", ls->addr,
+			    net_peer_text(&m->peer), access_reason_name(why));
 		return false;
 	}
 	/* Half a message is not the message: a logger record of it would lie. */
@@ -164,7 +164,7 @@ dgram_admit(struct listener *ls, const struct dgram_msg *m)
 		stats_add(&svc->stats->dgrams_dropped, 1);
 		if (log_rate_ok(&warn_trunc))
 			log_warnx("%s: dropped a datagram from %s: longer than %d bytes", ls->addr,
-			    m->peer.text, DGRAM_MAX);
+			    net_peer_text(&m->peer), DGRAM_MAX);
 		return false;
 	}
 	return true;
@@ -188,13 +188,13 @@ dgram_answer(struct listener *ls, const struct dgram_msg *m, struct dgram_reply 
 			errno = saved;
 			if (h->datagram == NULL)
 				log_warnx("%s: dropped a datagram from %s: %s serves streams only",
-				    ls->addr, m->peer.text, h->name);
+				    ls->addr, net_peer_text(&m->peer), h->name);
 			else if (saved != 0)
 				log_warn("%s: dropped a datagram from %s: %s failed", ls->addr,
-				    m->peer.text, h->name);
+				    net_peer_text(&m->peer), h->name);
 			else
 				log_warnx("%s: dropped a datagram from %s: %s failed", ls->addr,
-				    m->peer.text, h->name);
+				    net_peer_text(&m->peer), h->name);
 		}
 		return 0;
 	}
@@ -208,7 +208,7 @@ dgram_answer(struct listener *ls, const struct dgram_msg *m, struct dgram_reply 
 		if (log_rate_ok(&svc->stats->warn_dgram_guard))
 			log_warnx("%s: no reply to %s: a source port below 1024, or not a host "
 			          "address (reflection guard)",
-			    ls->addr, m->peer.text);
+			    ls->addr, net_peer_text(&m->peer));
 		dgram_reply_reset(r);
 		return 0;
 	}

@@ -154,9 +154,13 @@ int dgram_batch_run(struct dgram_batch *b, struct listener *ls);
 void dgram_batch_free(struct dgram_batch *b);
 
 /*
- * Sets the socket options a datagram listener needs (IP_PKTINFO or
- * IPV6_RECVPKTINFO for inet sockets). 0 or -1.
+ * Sets the socket options a datagram listener bound (or to be bound) to
+ * local needs: IP_PKTINFO or IPV6_RECVPKTINFO for an inet socket on a
+ * wildcard, multicast or broadcast address, where a reply must be told
+ * which of the host's addresses to leave from.  A socket bound to one
+ * unicast address replies from it without being told, and its datagrams
+ * carry no control message to build or read. 0 or -1.
  */
-int dgram_listener_setup(int fd, int family);
+int dgram_listener_setup(int fd, const struct sockaddr *local);
 
 #endif

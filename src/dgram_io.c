@@ -32,16 +32,35 @@ union dgram_cmsg {
  * larger SO_RCVBUF would let a flood queue more datagrams, not serve more,
  * and the operator tunes the sysctl for every socket at once.
  */
+/* True when replies from a socket bound to sa need packet info. */
+static bool
+needs_pktinfo(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+		in_addr_t a = ntohl(s4->sin_addr.s_addr);
+
+		return a == INADDR_ANY || IN_MULTICAST(a) || a == INADDR_BROADCAST;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		return IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ||
+		    IN6_IS_ADDR_MULTICAST(&s6->sin6_addr);
+	}
+	return false;
+}
+
 int
-dgram_listener_setup(int fd, int family)
+dgram_listener_setup(int fd, const struct sockaddr *local)
 {
 	int on = 1, v6only = 1;
 	socklen_t len = sizeof(v6only);
 
-	if (family == AF_INET)
-		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
-	if (family != AF_INET6)
+	if (!needs_pktinfo(local))
 		return 0;
+	if (local->sa_family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) == -1)
 		return -1;
 	/*
@@ -120,7 +139,8 @@ take_peer(struct dgram_msg *m, socklen_t namelen)
 		namelen = sizeof(sa_family_t);
 	}
 	p->salen = namelen;
-	net_peer_name((const struct sockaddr *)&p->sa, p->salen, p->text, sizeof(p->text));
+	/* Formatted on first use (net_peer_text): most datagrams never need it. */
+	p->text[0] = '\0';
 }
 
 /* The msghdr that receives into buf[0..size) and ctl, naming m->peer. */

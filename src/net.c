@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,4 +212,14 @@ net_peer_name(const struct sockaddr *sa, socklen_t len, char *dst, size_t dstlen
 		break;
 	}
 	snprintf(dst, dstlen, "unknown");
+}
+
+const char *
+net_peer_text(const struct peer *p)
+{
+	struct peer *w = (struct peer *)(uintptr_t)p;
+
+	if (w->text[0] == '\0')
+		net_peer_name((const struct sockaddr *)&w->sa, w->salen, w->text, sizeof(w->text));
+	return w->text;
 }

@@ -111,6 +111,14 @@ int net_accept(int lfd, struct peer *peer, int flags);
 /* Formats sa as a peer name into dst (NET_ADDRSTRLEN bytes). */
 void net_peer_name(const struct sockaddr *sa, socklen_t len, char *dst, size_t dstlen);
 
+/*
+ * p's text, formatted from its address on the first call when empty: the
+ * datagram receivers leave it so, since most datagrams never print their
+ * source.  The cache is written through the const pointer: a struct peer
+ * is never itself const-qualified.
+ */
+const char *net_peer_text(const struct peer *p);
+
 /* Sets or clears O_NONBLOCK. 0 or -1. */
 int net_set_nonblock(int fd, int on);
 

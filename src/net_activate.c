@@ -189,7 +189,7 @@ adopt_passed(struct config *cf, char *err, size_t errlen)
 			goto out;
 		/* The service manager does not ask for packet info: replies need it. */
 		if (dgram && ss.ss_family != AF_UNIX &&
-		    dgram_listener_setup(fd, ss.ss_family) == -1) {
+		    dgram_listener_setup(fd, (struct sockaddr *)&ss) == -1) {
 			snprintf(err, errlen, "socket activation: %s: %s", name, strerror(errno));
 			goto out;
 		}

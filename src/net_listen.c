@@ -66,7 +66,7 @@ inet_listen(const struct sockaddr *sa, socklen_t salen, int v6only, int backlog,
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
 		goto fail;
 	/* After IPV6_V6ONLY: a dual-stack socket needs IPv4's packet info too. */
-	if (dgram && dgram_listener_setup(fd, sa->sa_family) == -1)
+	if (dgram && dgram_listener_setup(fd, sa) == -1)
 		goto fail;
 	if (bind(fd, sa, salen) == -1 || (!dgram && listen(fd, backlog) == -1))
 		goto fail;

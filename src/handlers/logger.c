@@ -130,7 +130,7 @@ lg_open(void *st, struct service *svc, const struct peer *peer, struct sink *out
 
 	(void)out;
 	frame_init(&ls->fr, handler_max_line);
-	snprintf(ls->peer, sizeof(ls->peer), "%s", peer != NULL ? peer->text : "unknown");
+	snprintf(ls->peer, sizeof(ls->peer), "%s", peer != NULL ? net_peer_text(peer) : "unknown");
 	if (svc->hdata == NULL) {
 		log_warnx("logger %s: output not set up", svc->name);
 		return -1;
@@ -218,7 +218,7 @@ static int
 lg_datagram(struct service *svc, const struct peer *peer, const char *p, size_t n,
     struct dgram_reply *out)
 {
-	struct lg_dgram ld = { svc, peer != NULL ? peer->text : "unknown", out };
+	struct lg_dgram ld = { svc, peer != NULL ? net_peer_text(peer) : "unknown", out };
 
 	if (svc->hdata == NULL) {
 		log_warnx("logger %s: output not set up", svc->name);
