@@ -13,6 +13,7 @@
 #include "handler.h"
 #include "model.h"
 #include "net.h"
+#include "proxy.h"
 #include "timefmt.h"
 
 /* A configuration file larger than this is surely a mistake. */
@@ -39,6 +40,8 @@ const struct num_setting num_settings[] = {
 	    offsetof(struct config, max_upload), offsetof(struct service, max_upload) },
 	{ "request_timeout", "--request-timeout", 1, 3600, CONF_DEFAULT_REQUEST_TIMEOUT,
 	    offsetof(struct config, request_timeout), offsetof(struct service, request_timeout) },
+	{ "proxy_timeout", "--proxy-timeout", 1, 3600, CONF_DEFAULT_PROXY_TIMEOUT,
+	    offsetof(struct config, proxy_timeout), offsetof(struct service, proxy_timeout) },
 };
 _Static_assert(sizeof(num_settings) / sizeof(num_settings[0]) == NUM_SETTINGS,
     "NUM_SETTINGS in conf_int.h must count the rows of num_settings");
@@ -110,6 +113,7 @@ free_services(struct config *cf)
 		free(svc->root);
 		free(svc->access_log);
 		access_rules_free(&svc->access);
+		access_list_free(&svc->proxy_from);
 		access_fini(svc);
 	}
 	free(cf->svcs);
@@ -127,6 +131,7 @@ set_defaults(struct config *cf)
 		*num_field(cf, &num_settings[i]) = num_settings[i].def;
 	cf->has_mode = false;
 	cf->mode = 0;
+	cf->proxy_protocol = 0;
 }
 
 /* A service's defaults for the limits, lists and mode: the globals of cf. */
@@ -142,8 +147,10 @@ inherit_globals(struct service *svc, const struct config *cf)
 	svc->has_mode = cf->has_mode;
 	svc->mode = cf->mode;
 	svc->listing = true;
+	svc->proxy_protocol = cf->proxy_protocol;
 	if (access_list_copy(&svc->access.allow, &cf->access.allow) == -1 ||
-	    access_list_copy(&svc->access.deny, &cf->access.deny) == -1)
+	    access_list_copy(&svc->access.deny, &cf->access.deny) == -1 ||
+	    access_list_copy(&svc->proxy_from, &cf->proxy_from) == -1)
 		return -1;
 	return 0;
 }
@@ -174,6 +181,64 @@ check_tsfmt(const char *fmt, const char *where, char *err, size_t errlen)
 	return -1;
 }
 
+int
+check_proxy_protocol(const char *s, const char *where, int *versions, char *err, size_t errlen)
+{
+	char valid[256];
+
+	if ((*versions = proxy_versions_parse(s)) != -1)
+		return 0;
+	registry_choices(s, proxy_version_at, valid, sizeof(valid));
+	snprintf(err, errlen, "%sinvalid proxy_protocol '%s' (%s)", where, s, valid);
+	return -1;
+}
+
+/* The first datagram listen address of svc (udp:, unixgram:), or NULL. */
+static const char *
+dgram_listener(const struct service *svc)
+{
+	for (size_t j = 0; j < svc->nlisten; j++) {
+		struct net_addr a;
+		char why[256];
+
+		/* Each was parsed when read: a failure here is none of ours to report. */
+		if (net_parse(svc->listen[j], &a, why, sizeof(why)) == 0 && a.dgram)
+			return svc->listen[j];
+	}
+	return NULL;
+}
+
+/*
+ * proxy_protocol on svc: the proxies that may send a header must be
+ * named, and every listener must be a stream one (a header begins a
+ * connection; a datagram has none).
+ */
+static int
+check_proxy(const struct service *svc, const char *where, char *err, size_t errlen)
+{
+	const char *v = proxy_version_name(svc->proxy_protocol), *dl;
+
+	if (svc->proxy_protocol == 0)
+		return 0;
+	if (svc->proxy_from.n == 0) {
+		snprintf(err, errlen,
+		    "%s: service '%s': proxy_protocol = \"%s\" needs proxy_from (the addresses of "
+		    "the proxies that may send a header: proxy_from = {\"CIDR\", ...}, or "
+		    "--proxy-from CIDR)",
+		    where, svc->name, v);
+		return -1;
+	}
+	if ((dl = dgram_listener(svc)) != NULL) {
+		snprintf(err, errlen,
+		    "%s: service '%s': proxy_protocol = \"%s\" cannot be used on the datagram "
+		    "listener '%s' (PROXY headers come on stream connections only: HOST:PORT, "
+		    "[IPV6]:PORT, *:PORT or unix:/path)",
+		    where, svc->name, v, dl);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Checks that need a service's final values (file and flags merged).
  * syslog(3) cannot tell whether a record reached the log, so an OK there
@@ -184,15 +249,13 @@ check_services(struct config *cf, const char *where, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cf->nsvcs; i++) {
 		struct service *svc = &cf->svcs[i];
+		const char *dl;
 
 		/* A datagram listener needs the handler's datagram hook. */
-		for (size_t j = 0; svc->handler->datagram == NULL && j < svc->nlisten; j++) {
-			struct net_addr a;
-			char names[256], why[256];
+		if (svc->handler->datagram == NULL && (dl = dgram_listener(svc)) != NULL) {
+			char names[256];
 			size_t n = 0;
 
-			if (net_parse(svc->listen[j], &a, why, sizeof(why)) == -1 || !a.dgram)
-				continue;
 			names[0] = '\0';
 			for (size_t k = 0; handlers[k] != NULL; k++)
 				if (handlers[k]->datagram != NULL && n < sizeof(names))
@@ -201,7 +264,7 @@ check_services(struct config *cf, const char *where, char *err, size_t errlen)
 			snprintf(err, errlen,
 			    "%s: service '%s': handler '%s' cannot serve the datagram listener '%s' "
 			    "(handlers with datagrams: %s)",
-			    where, svc->name, svc->handler->name, svc->listen[j], names);
+			    where, svc->name, svc->handler->name, dl, names);
 			return -1;
 		}
 
@@ -233,6 +296,8 @@ check_services(struct config *cf, const char *where, char *err, size_t errlen)
 			    where, svc->name);
 			return -1;
 		}
+		if (check_proxy(svc, where, err, errlen) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -363,6 +428,7 @@ nomem:
 out:
 	free(fl.listen);
 	access_rules_free(&fl.access);
+	access_list_free(&fl.proxy_from);
 	free(text);
 	free(gtsfmt);
 	return r;
@@ -373,6 +439,7 @@ conf_free(struct config *cf)
 {
 	free_services(cf);
 	access_rules_free(&cf->access);
+	access_list_free(&cf->proxy_from);
 	set_str(&cf->config_path, NULL);
 	set_str(&cf->pidfile, NULL);
 	set_str(&cf->user, NULL);

@@ -22,6 +22,7 @@ struct access_table;
 #define CONF_DEFAULT_SHUTDOWN_TIMEOUT 5
 #define CONF_DEFAULT_MAX_UPLOAD       (64L * 1024 * 1024)
 #define CONF_DEFAULT_REQUEST_TIMEOUT  10
+#define CONF_DEFAULT_PROXY_TIMEOUT    5
 #define CONF_DEFAULT_MODEL            "epoll"
 #define CONF_DEFAULT_HANDLER          "echo"
 
@@ -53,7 +54,10 @@ struct service {
 	long rate_limit;            /* new connections per second from one address, 0 = no limit */
 	bool has_mode;              /* unix: listeners: chmod the socket file to mode */
 	unsigned mode;              /* permission bits, 0..0777 */
-	struct access_table *sources; /* access_setup: per-source state */
+	int proxy_protocol;         /* PROXY header versions accepted (proxy.h mask), 0 = off */
+	struct access_list proxy_from; /* who may send one */
+	long proxy_timeout;            /* seconds for the header */
+	struct access_table *sources;  /* access_setup: per-source state */
 };
 
 struct config {
@@ -71,6 +75,9 @@ struct config {
 	struct access_rules access; /* the services' default allow/deny */
 	bool has_mode;              /* the services' default mode */
 	unsigned mode;
+	int proxy_protocol;            /* the services' default */
+	struct access_list proxy_from; /* the services' default */
+	long proxy_timeout;            /* the services' default */
 	struct service *svcs;
 	size_t nsvcs;
 	struct listener *ls; /* filled by net_listen_all() */

@@ -14,6 +14,7 @@
 #include "handler.h"
 #include "model.h"
 #include "net.h"
+#include "proxy.h"
 
 /* A service's own value of a per-service number: none given. */
 #define SVC_NUM_UNSET (-1)
@@ -154,6 +155,23 @@ conf_mode_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return 0;
 }
 
+/* proxy_protocol: "off", "v1", "v2" or "any", the error with the closest. */
+static int
+conf_proxy_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char msg[512], where[160];
+	int versions;
+
+	(void)opt;
+	section_where(cfg, where, sizeof(where));
+	if (check_proxy_protocol(value, where, &versions, msg, sizeof(msg)) == -1) {
+		cfg_error(cfg, "%s", msg);
+		return -1;
+	}
+	*(const char **)result = value;
+	return 0;
+}
+
 /* libconfuse's own message for a bad boolean does not show the value. */
 static int
 conf_bool_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
@@ -177,7 +195,7 @@ conf_bool_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 }
 
 /*
- * Reads an allow or deny list of sec into dst.  With inherit, a section
+ * Reads an allow, deny or proxy_from list of sec into dst.  With inherit, a section
  * that does not mention key keeps dst (the global list); "key = {}" empties it.
  */
 static int
@@ -303,8 +321,12 @@ fill_service(struct service *svc, cfg_t *sec, const struct config *cf, const cha
 	}
 	if ((s = cfg_getstr(sec, "mode")) != NULL)
 		svc->has_mode = parse_mode(s, &svc->mode) == 0;
+	/* Checked by conf_proxy_cb; none keeps the global value. */
+	if ((s = cfg_getstr(sec, "proxy_protocol")) != NULL)
+		svc->proxy_protocol = proxy_versions_parse(s);
 	if (read_list(&svc->access.allow, sec, "allow", true, why, sizeof(why)) == -1 ||
-	    read_list(&svc->access.deny, sec, "deny", true, why, sizeof(why)) == -1) {
+	    read_list(&svc->access.deny, sec, "deny", true, why, sizeof(why)) == -1 ||
+	    read_list(&svc->proxy_from, sec, "proxy_from", true, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: service '%s': %s", file, title, why);
 		return -1;
 	}
@@ -357,6 +379,9 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		CFG_STR_LIST_CB("allow", NULL, CFGF_NONE, conf_prefix_cb),
 		CFG_STR_LIST_CB("deny", NULL, CFGF_NONE, conf_prefix_cb),
 		CFG_STR_CB("mode", NULL, CFGF_NONE, conf_mode_cb),
+		CFG_STR_CB("proxy_protocol", NULL, CFGF_NONE, conf_proxy_cb),
+		CFG_STR_LIST_CB("proxy_from", NULL, CFGF_NONE, conf_prefix_cb),
+		CFG_INT_CB("proxy_timeout", SVC_NUM_UNSET, CFGF_NONE, conf_int_cb),
 		CFG_END(),
 	};
 	cfg_opt_t opts[] = {
@@ -375,6 +400,9 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 		CFG_STR_LIST_CB("allow", NULL, CFGF_NONE, conf_prefix_cb),
 		CFG_STR_LIST_CB("deny", NULL, CFGF_NONE, conf_prefix_cb),
 		CFG_STR_CB("mode", NULL, CFGF_NONE, conf_mode_cb),
+		CFG_STR_CB("proxy_protocol", "off", CFGF_NONE, conf_proxy_cb),
+		CFG_STR_LIST_CB("proxy_from", NULL, CFGF_NONE, conf_prefix_cb),
+		CFG_INT_CB("proxy_timeout", CONF_DEFAULT_PROXY_TIMEOUT, CFGF_NONE, conf_int_cb),
 		CFG_STR("timestamp_format", NULL, CFGF_NONE),
 		CFG_STR("pidfile", NULL, CFGF_NONE),
 		CFG_STR("user", NULL, CFGF_NONE),
@@ -390,6 +418,7 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 	*gtsfmt = NULL;
 	free_services(cf);
 	access_rules_free(&cf->access);
+	access_list_free(&cf->proxy_from);
 	set_str(&cf->pidfile, NULL);
 	set_str(&cf->user, NULL);
 	set_defaults(cf);
@@ -426,11 +455,13 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 	        -1 ||
 	    set_path(&cf->user, cfg_getstr(cfg, "user"), name, "user", err, errlen) == -1)
 		goto fail;
-	/* Checked by conf_mode_cb and conf_prefix_cb. */
+	/* Checked by conf_mode_cb, conf_proxy_cb and conf_prefix_cb. */
 	if ((s = cfg_getstr(cfg, "mode")) != NULL)
 		cf->has_mode = parse_mode(s, &cf->mode) == 0;
+	cf->proxy_protocol = proxy_versions_parse(cfg_getstr(cfg, "proxy_protocol"));
 	if (read_list(&cf->access.allow, cfg, "allow", false, why, sizeof(why)) == -1 ||
-	    read_list(&cf->access.deny, cfg, "deny", false, why, sizeof(why)) == -1) {
+	    read_list(&cf->access.deny, cfg, "deny", false, why, sizeof(why)) == -1 ||
+	    read_list(&cf->proxy_from, cfg, "proxy_from", false, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: %s", name, why);
 		goto fail;
 	}

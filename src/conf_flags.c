@@ -32,6 +32,8 @@ enum {
 	OPT_FILES_ROOT,
 	OPT_FILES_UPLOAD,
 	OPT_FILES_ACCESS_LOG,
+	OPT_PROXY_PROTOCOL,
+	OPT_PROXY_FROM,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +53,9 @@ static const struct option long_opts[] = {
 	{ "request-timeout", required_argument, NULL, OPT_NUM + 9 },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "proxy-protocol", required_argument, NULL, OPT_PROXY_PROTOCOL },
+	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
+	{ "proxy-timeout", required_argument, NULL, OPT_NUM + 10 },
 	{ "logger-output", required_argument, NULL, OPT_LOGGER_OUTPUT },
 	{ "logger-ack", no_argument, NULL, OPT_LOGGER_ACK },
 	{ "files-root", required_argument, NULL, OPT_FILES_ROOT },
@@ -176,6 +181,32 @@ nonempty(const char *flag, const char *s, const char *what, char *err, size_t er
 	return -1;
 }
 
+/* --allow, --deny, --proxy-from: one prefix more on that flag's list. */
+static int
+list_flag(struct flags *fl, int c, const char *arg, char *err, size_t errlen)
+{
+	struct access_list *l = &fl->proxy_from;
+	bool *set = &fl->proxy_from_set;
+	const char *flag = "--proxy-from";
+	char why[256];
+
+	if (c == OPT_ALLOW) {
+		l = &fl->access.allow;
+		set = &fl->allow_set;
+		flag = "--allow";
+	} else if (c == OPT_DENY) {
+		l = &fl->access.deny;
+		set = &fl->deny_set;
+		flag = "--deny";
+	}
+	if (access_list_add(l, arg, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", flag, why);
+		return -1;
+	}
+	*set = true;
+	return 0;
+}
+
 /* Parses argv into fl. 0, 1 after --help/--version, -1 with err. */
 int
 parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
@@ -257,16 +288,15 @@ parse_args(struct flags *fl, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case OPT_ALLOW:
 		case OPT_DENY:
-			if (access_list_add(c == OPT_ALLOW ? &fl->access.allow : &fl->access.deny,
-			        optarg, why, sizeof(why)) == -1) {
-				snprintf(err, errlen, "--%s: %s", c == OPT_ALLOW ? "allow" : "deny",
-				    why);
+		case OPT_PROXY_FROM:
+			if (list_flag(fl, c, optarg, err, errlen) == -1)
 				return -1;
-			}
-			if (c == OPT_ALLOW)
-				fl->allow_set = true;
-			else
-				fl->deny_set = true;
+			break;
+		case OPT_PROXY_PROTOCOL:
+			if (check_proxy_protocol(optarg, "--proxy-protocol: ", &fl->proxy_protocol,
+			        err, errlen) == -1)
+				return -1;
+			fl->proxy_protocol_set = true;
 			break;
 		case 'd':
 			fl->daemonize = true;
@@ -352,6 +382,17 @@ listen_services(struct config *cf, const struct flags *fl, const char *gtsfmt)
 	return 0;
 }
 
+/* The lists that --allow, --deny and --proxy-from gave replace these. */
+static int
+copy_lists(struct access_rules *access, struct access_list *proxy_from, const struct flags *fl)
+{
+	if ((fl->allow_set && access_list_copy(&access->allow, &fl->access.allow) == -1) ||
+	    (fl->deny_set && access_list_copy(&access->deny, &fl->access.deny) == -1) ||
+	    (fl->proxy_from_set && access_list_copy(proxy_from, &fl->proxy_from) == -1))
+		return -1;
+	return 0;
+}
+
 /* Flags override the file: applied last. */
 int
 apply_flags(struct config *cf, const struct flags *fl, const char *gtsfmt)
@@ -363,8 +404,9 @@ apply_flags(struct config *cf, const struct flags *fl, const char *gtsfmt)
 	for (i = 0; i < NUM_SETTINGS; i++)
 		if (fl->num_set[i])
 			*num_field(cf, &num_settings[i]) = fl->num[i];
-	if ((fl->allow_set && access_list_copy(&cf->access.allow, &fl->access.allow) == -1) ||
-	    (fl->deny_set && access_list_copy(&cf->access.deny, &fl->access.deny) == -1))
+	if (fl->proxy_protocol_set)
+		cf->proxy_protocol = fl->proxy_protocol;
+	if (copy_lists(&cf->access, &cf->proxy_from, fl) == -1)
 		return -1;
 	if ((fl->pidfile != NULL && set_str(&cf->pidfile, fl->pidfile) == -1) ||
 	    (fl->user != NULL && set_str(&cf->user, fl->user) == -1))
@@ -393,9 +435,9 @@ apply_flags(struct config *cf, const struct flags *fl, const char *gtsfmt)
 		for (size_t k = 0; k < NUM_SETTINGS; k++)
 			if (fl->num_set[k] && num_settings[k].svc_off != NO_SVC)
 				*svc_num_field(svc, &num_settings[k]) = fl->num[k];
-		if ((fl->allow_set &&
-		        access_list_copy(&svc->access.allow, &fl->access.allow) == -1) ||
-		    (fl->deny_set && access_list_copy(&svc->access.deny, &fl->access.deny) == -1))
+		if (fl->proxy_protocol_set)
+			svc->proxy_protocol = fl->proxy_protocol;
+		if (copy_lists(&svc->access, &svc->proxy_from, fl) == -1)
 			return -1;
 	}
 	return 0;
@@ -429,6 +471,9 @@ conf_usage(FILE *fp)
 	    "      --rate-limit N        new connections per second from one address (0: no limit)\n"
 	    "      --allow CIDR          admit only these addresses (repeatable)\n"
 	    "      --deny CIDR           refuse these addresses (repeatable; deny wins)\n"
+	    "      --proxy-protocol VER  off|v1|v2|any: each connection begins with a PROXY header\n"
+	    "      --proxy-from CIDR     the proxies that may send one (repeatable)\n"
+	    "      --proxy-timeout SEC   time for the PROXY header to arrive\n"
 	    "      --logger-output DEST  file path, '-' or 'syslog'\n"
 	    "      --logger-ack          reply OK after each logged line\n"
 	    "      --files-root DIR      files: the directory served\n"

@@ -36,7 +36,7 @@ struct num_setting {
 
 /* conf.c */
 extern const struct num_setting num_settings[];
-#define NUM_SETTINGS 10 /* rows of num_settings; conf.c checks */
+#define NUM_SETTINGS 11 /* rows of num_settings; conf.c checks */
 
 long *num_field(struct config *cf, const struct num_setting *ns);
 long *svc_num_field(struct service *svc, const struct num_setting *ns);
@@ -47,6 +47,8 @@ void set_defaults(struct config *cf);
 int inherit_globals(struct service *svc, const struct config *cf);
 int set_str(char **dst, const char *s);
 int check_tsfmt(const char *fmt, const char *where, char *err, size_t errlen);
+/* A proxy_protocol value into *versions (a proxy.h mask). 0, or -1 with err. */
+int check_proxy_protocol(const char *s, const char *where, int *versions, char *err, size_t errlen);
 
 /* conf_file.c */
 int parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt, char *err,
@@ -86,6 +88,7 @@ void choices_add(struct choices *ch, const char *name);
 void choices_format(const struct choices *ch, char *dst, size_t len);
 const char *model_name_at(size_t i);
 const char *handler_name_at(size_t i);
+const char *proxy_version_at(size_t i);
 void registry_choices(const char *word, const char *(*name_at)(size_t), char *dst, size_t len);
 
 /* conf_flags.c */
@@ -109,6 +112,10 @@ struct flags {
 	struct access_rules access; /* --allow, --deny */
 	bool allow_set;
 	bool deny_set;
+	int proxy_protocol; /* --proxy-protocol, when proxy_protocol_set */
+	bool proxy_protocol_set;
+	struct access_list proxy_from; /* --proxy-from */
+	bool proxy_from_set;
 	bool daemonize;
 	bool test_only;
 	int verbosity;

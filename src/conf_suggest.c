@@ -1,4 +1,4 @@
-/* conf_suggest.c - "did you mean" suggestions after a bad option, key, model or handler name. */
+/* conf_suggest.c - "did you mean" suggestions after a bad option, key or named value. */
 #include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +9,7 @@
 #include "conf_int.h"
 #include "handler.h"
 #include "model.h"
+#include "proxy.h"
 
 void
 choices_init(struct choices *ch, const char *word, const char *pfx)
@@ -121,7 +122,14 @@ handler_name_at(size_t i)
 	return handlers[i] ? handlers[i]->name : NULL;
 }
 
-/* The parenthesis after a bad model or handler name: a registry's names. */
+/* The proxy_protocol values, "off" to "any". */
+const char *
+proxy_version_at(size_t i)
+{
+	return i <= PROXY_ANY ? proxy_version_name((int)i) : NULL;
+}
+
+/* The parenthesis after a bad model, handler or proxy_protocol: the names name_at gives. */
 void
 registry_choices(const char *word, const char *(*name_at)(size_t), char *dst, size_t len)
 {

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "handler.h"
 #include "model.h"
+#include "proxy.h"
 #include "unit.h"
 
 #define SPEC_EXAMPLE                                                                         \
@@ -33,16 +34,19 @@
 #define GLOBAL_KEYS                                                                   \
 	"model, max_clients, idle_timeout, max_line, max_pending, backlog, "          \
 	"shutdown_timeout, max_per_source, rate_limit, max_upload, request_timeout, " \
-	"allow, deny, mode, timestamp_format, pidfile, user, service"
+	"allow, deny, mode, proxy_protocol, proxy_from, proxy_timeout, "              \
+	"timestamp_format, pidfile, user, service"
 #define SERVICE_KEYS                                                                          \
 	"listen, handler, output, ack, timestamp_format, root, listing, upload, access_log, " \
-	"max_upload, request_timeout, max_per_source, rate_limit, allow, deny, mode"
-#define LONG_OPTS                                                                           \
-	"--config, --model, --handler, --listen, --max-clients, --idle-timeout, "           \
-	"--max-line, --max-pending, --backlog, --shutdown-timeout, --max-per-source, "      \
-	"--rate-limit, --max-upload, --request-timeout, --allow, --deny, --logger-output, " \
-	"--logger-ack, --files-root, --files-upload, --files-access-log, "                  \
-	"--timestamp-format, --pidfile, --user, --daemon, --test-config, --verbose, "       \
+	"max_upload, request_timeout, max_per_source, rate_limit, allow, deny, mode, "        \
+	"proxy_protocol, proxy_from, proxy_timeout"
+#define LONG_OPTS                                                                            \
+	"--config, --model, --handler, --listen, --max-clients, --idle-timeout, "            \
+	"--max-line, --max-pending, --backlog, --shutdown-timeout, --max-per-source, "       \
+	"--rate-limit, --max-upload, --request-timeout, --allow, --deny, --proxy-protocol, " \
+	"--proxy-from, --proxy-timeout, --logger-output, "                                   \
+	"--logger-ack, --files-root, --files-upload, --files-access-log, "                   \
+	"--timestamp-format, --pidfile, --user, --daemon, --test-config, --verbose, "        \
 	"--quiet, --version, --help"
 #define SHORT_OPTS "-c, -m, -H, -l, -d, -t, -v, -q, -V, -h"
 
@@ -357,6 +361,7 @@ static const struct {
 	{ "shutdown_timeout", "--shutdown-timeout", 0, 3600 },
 	{ "max_per_source", "--max-per-source", 0, 1000000 },
 	{ "rate_limit", "--rate-limit", 0, 1000000 },
+	{ "proxy_timeout", "--proxy-timeout", 1, 3600 },
 };
 #define NRANGES ((int)(sizeof(ranges) / sizeof(ranges[0])))
 
@@ -1007,6 +1012,298 @@ START_TEST(test_access_flag_errors)
 }
 END_TEST
 
+/* The proxy_protocol values as every error lists them. */
+#define PROXY_VALUES "valid: off, v1, v2, any"
+
+static void
+assert_proxy_at(int line, int versions, const struct access_list *from, long timeout,
+    int want_versions, const char *want_from, long want_timeout)
+{
+	ck_assert_msg(versions == want_versions && strcmp(list_str(from), want_from) == 0 &&
+	        timeout == want_timeout,
+	    "line %d: proxy_protocol %d, proxy_from '%s', proxy_timeout %ld; expected %d, '%s', %ld",
+	    line, versions, list_str(from), timeout, want_versions, want_from, want_timeout);
+}
+
+/* x (&cf or a service) has these PROXY settings; proxy_from as list_str shows it. */
+#define assert_proxy(x, versions, from, timeout)                                             \
+	assert_proxy_at(__LINE__, (x)->proxy_protocol, &(x)->proxy_from, (x)->proxy_timeout, \
+	    (versions), (from), (timeout))
+
+START_TEST(test_proxy_defaults)
+{
+	ck_assert_int_eq(CONF_DEFAULT_PROXY_TIMEOUT, 5);
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", "service echo { listen = \"127.0.0.1:0\" }\n",
+	                  err, sizeof(err)) == 0,
+	    "%s", err);
+	assert_proxy(&cf, 0, "", CONF_DEFAULT_PROXY_TIMEOUT);
+	assert_proxy(&cf.svcs[0], 0, "", 5);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* The same with the services from --listen and no file. */
+	ck_assert_msg(LOAD("-l", "127.0.0.1:0") == 0, "%s", err);
+	assert_proxy(&cf.svcs[0], 0, "", 5);
+}
+END_TEST
+
+/* Each value, global then per service; a service's own value or list replaces the global one. */
+START_TEST(test_proxy_keys)
+{
+	static const char text[] =
+	    "proxy_protocol = \"v2\"\n"
+	    "proxy_from = {\"10.0.0.0/8\", \"::1\"}\n"
+	    "proxy_timeout = 30\n"
+	    "service a { listen = {\"127.0.0.1:0\", \"[::1]:0\"} handler = echo }\n"
+	    "service b { listen = \"127.0.0.1:0\" handler = echo proxy_protocol = \"v1\"\n"
+	    "            proxy_from = \"192.0.2.0/24\" proxy_timeout = 1 }\n"
+	    "service c { listen = \"127.0.0.1:0\" handler = echo proxy_protocol = \"any\"\n"
+	    "            proxy_timeout = 3600 }\n"
+	    "service d { listen = {\"udp:127.0.0.1:0\", \"127.0.0.1:0\"} handler = echo\n"
+	    "            proxy_protocol = \"off\" proxy_from = {} }\n"
+	    "service e { listen = \"unix:/tmp/e.sock\" handler = echo proxy_protocol = v2 }\n";
+	static const char *const names[] = { "off", "v1", "v2", "any" };
+
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
+	assert_proxy(&cf, PROXY_V2, "10.0.0.0/8,::1/128", 30);
+	assert_proxy(svc_named("a"), PROXY_V2, "10.0.0.0/8,::1/128", 30);
+	/* A copy, not the global storage. */
+	ck_assert_ptr_ne(svc_named("a")->proxy_from.v, cf.proxy_from.v);
+	assert_proxy(svc_named("b"), PROXY_V1, "192.0.2.0/24", 1);
+	assert_proxy(svc_named("c"), PROXY_ANY, "10.0.0.0/8,::1/128", 3600);
+	/* Off: a datagram listener and an empty list are fine. */
+	assert_proxy(svc_named("d"), 0, "", 30);
+	assert_proxy(svc_named("e"), PROXY_V2, "10.0.0.0/8,::1/128", 30);
+
+	/* Every value, at the top level and in a service. */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char t[256];
+
+		snprintf(t, sizeof(t),
+		    "proxy_protocol = \"%s\"\nproxy_from = \"::1\"\n"
+		    "service x { listen = \"127.0.0.1:0\" handler = echo }\n"
+		    "service y { listen = \"127.0.0.1:0\" handler = echo proxy_protocol = %s }\n",
+		    names[i], names[(i + 1) % 4]);
+		ck_assert_msg(conf_parse_text(&cf, "t.conf", t, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_int_eq(cf.proxy_protocol, (int)i);
+		ck_assert_int_eq(svc_named("x")->proxy_protocol, (int)i);
+		ck_assert_int_eq(svc_named("y")->proxy_protocol, (int)(i + 1) % 4);
+	}
+}
+END_TEST
+
+START_TEST(test_proxy_file_errors)
+{
+	static const char *const bad[] = { "v3", "on", "", "V2 ", "ANY", "vv2", "proxy" };
+	static const char *const hint[] = { NULL, NULL, NULL, "v2", "any", "v2", NULL };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128], want[256];
+
+		snprintf(text, sizeof(text), "\nproxy_protocol = \"%s\"\n", bad[i]);
+		if (hint[i] != NULL)
+			snprintf(want, sizeof(want),
+			    "t.conf:2: invalid proxy_protocol '%s' (did you mean '%s'? " PROXY_VALUES
+			    ")",
+			    bad[i], hint[i]);
+		else
+			snprintf(want, sizeof(want),
+			    "t.conf:2: invalid proxy_protocol '%s' (" PROXY_VALUES ")", bad[i]);
+		assert_parse_fails(text, "", NULL);
+		ck_assert_str_eq(err, want);
+		conf_free(&cf);
+	}
+	assert_parse_fails("service echo {\n listen = \"127.0.0.1:0\"\n proxy_protocol = \"2\" }\n",
+	    "", NULL);
+	ck_assert_str_eq(err,
+	    "t.conf:3: service 'echo': invalid proxy_protocol '2' (" PROXY_VALUES ")");
+	conf_free(&cf);
+
+	/* proxy_from: the errors of allow and deny. */
+	assert_parse_fails("proxy_from = {\"10.0.0.0/8\",\n \"10.0.0.0/33\"}\n",
+	    "t.conf:2: proxy_from: invalid prefix '10.0.0.0/33' (expected ADDRESS or "
+	    "ADDRESS/LEN, e.g. 10.0.0.0/8 or ::1/128)",
+	    NULL);
+	conf_free(&cf);
+	assert_parse_fails(
+	    "service echo { listen = \"127.0.0.1:0\"\n proxy_from = \"10.0.0.1/8\" }\n",
+	    "t.conf:2: service 'echo': proxy_from: invalid prefix '10.0.0.1/8'",
+	    "did you mean 10.0.0.0/8?");
+	conf_free(&cf);
+	assert_parse_fails("proxy_from = \"haproxy.example\"\n",
+	    "t.conf:1: proxy_from: invalid prefix 'haproxy.example'", NULL);
+	conf_free(&cf);
+
+	/* proxy_timeout: 1..3600, in a service too. */
+	assert_parse_fails("service echo { listen = \"127.0.0.1:0\"\n proxy_timeout = 0 }\n",
+	    "t.conf:2: service 'echo': proxy_timeout: 0 out of range (1..3600)", NULL);
+	conf_free(&cf);
+	assert_parse_fails("service echo { listen = \"127.0.0.1:0\" proxy_timeout = 3601 }\n",
+	    "service 'echo': proxy_timeout: 3601 out of range (1..3600)", NULL);
+	conf_free(&cf);
+	assert_parse_fails("proxy_timeout = 5s\n", "proxy_timeout: '5s' is not a number (1..3600)",
+	    NULL);
+	conf_free(&cf);
+
+	/* On without proxy_from: globally, per service, or emptied by the service. */
+	assert_parse_fails("service echo { listen = \"127.0.0.1:0\" proxy_protocol = \"v2\" }\n",
+	    "", NULL);
+	ck_assert_str_eq(err,
+	    "t.conf: service 'echo': proxy_protocol = \"v2\" needs proxy_from (the addresses of "
+	    "the proxies that may send a header: proxy_from = {\"CIDR\", ...}, or --proxy-from "
+	    "CIDR)");
+	conf_free(&cf);
+	assert_parse_fails("proxy_protocol = \"any\"\n"
+	                   "service echo { listen = \"127.0.0.1:0\" }\n",
+	    "t.conf: service 'echo': proxy_protocol = \"any\" needs proxy_from", NULL);
+	conf_free(&cf);
+	assert_parse_fails(
+	    "proxy_protocol = v1\nproxy_from = \"::1\"\n"
+	    "service a { listen = \"127.0.0.1:0\" handler = echo }\n"
+	    "service b { listen = \"127.0.0.1:0\" handler = echo proxy_from = {} }\n",
+	    "t.conf: service 'b': proxy_protocol = \"v1\" needs proxy_from", NULL);
+	conf_free(&cf);
+	/* A unix listener needs no address to match, but the key stays required. */
+	assert_parse_fails(
+	    "service echo { listen = \"unix:/tmp/x.sock\" proxy_protocol = \"v2\" }\n",
+	    "service 'echo': proxy_protocol = \"v2\" needs proxy_from", NULL);
+	conf_free(&cf);
+
+	/* Datagram listeners: PROXY headers come on stream connections only. */
+	assert_parse_fails("proxy_from = \"::1\"\n"
+	                   "service echo { listen = {\"127.0.0.1:0\", \"udp:127.0.0.1:0\"}\n"
+	                   "  proxy_protocol = \"v2\" }\n",
+	    "", NULL);
+	ck_assert_str_eq(err,
+	    "t.conf: service 'echo': proxy_protocol = \"v2\" cannot be used on the datagram "
+	    "listener 'udp:127.0.0.1:0' (PROXY headers come on stream connections only: "
+	    "HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path)");
+	conf_free(&cf);
+	assert_parse_fails("proxy_protocol = \"v1\"\nproxy_from = \"::1\"\n"
+	                   "service echo { listen = {\"unixgram:/tmp/x.sock\"} }\n",
+	    "t.conf: service 'echo': proxy_protocol = \"v1\" cannot be used on the datagram "
+	    "listener 'unixgram:/tmp/x.sock'",
+	    NULL);
+}
+END_TEST
+
+/* The flags set every service's value, or list, over the file's. */
+START_TEST(test_proxy_flags)
+{
+	const char *path = write_conf(
+	    "proxy_protocol = \"v1\"\n"
+	    "proxy_from = \"10.0.0.0/8\"\n"
+	    "proxy_timeout = 7\n"
+	    "service a { listen = \"127.0.0.1:0\" handler = echo proxy_protocol = \"any\"\n"
+	    "            proxy_from = \"::1\" proxy_timeout = 8 }\n"
+	    "service b { listen = \"127.0.0.1:0\" handler = echo }\n");
+	static const char *const names[] = { "off", "v1", "v2", "any" };
+
+	/* The file alone. */
+	ck_assert_msg(LOAD("-c", (char *)path) == 0, "%s", err);
+	assert_proxy(svc_named("a"), PROXY_ANY, "::1/128", 8);
+	assert_proxy(svc_named("b"), PROXY_V1, "10.0.0.0/8", 7);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	ck_assert_msg(LOAD("-c", (char *)path, "--proxy-protocol", "v2", "--proxy-from",
+	                  "192.0.2.0/24", "--proxy-from=::ffff:198.51.100.7", "--proxy-timeout",
+	                  "60") == 0,
+	    "%s", err);
+	assert_proxy(&cf, PROXY_V2, "192.0.2.0/24,198.51.100.7/32", 60);
+	for (size_t i = 0; i < cf.nsvcs; i++)
+		assert_proxy(&cf.svcs[i], PROXY_V2, "192.0.2.0/24,198.51.100.7/32", 60);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* Only --proxy-timeout: the file's versions and lists stay. */
+	ck_assert_msg(LOAD("-c", (char *)path, "--proxy-timeout=2") == 0, "%s", err);
+	assert_proxy(svc_named("a"), PROXY_ANY, "::1/128", 2);
+	assert_proxy(svc_named("b"), PROXY_V1, "10.0.0.0/8", 2);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* --proxy-protocol off turns it off everywhere: no proxy_from needed then. */
+	ck_assert_msg(LOAD("-c", (char *)path, "--proxy-protocol", "off", "-H", "echo", "-l",
+	                  "udp:127.0.0.1:0") == 0,
+	    "%s", err);
+	ck_assert_int_eq(cf.svcs[0].proxy_protocol, 0);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* --listen services get the file's globals... */
+	ck_assert_msg(LOAD("-c", (char *)path, "-l", "127.0.0.1:0", "-l", "unix:/tmp/x.sock") == 0,
+	    "%s", err);
+	ck_assert_uint_eq(cf.nsvcs, 2);
+	for (size_t i = 0; i < cf.nsvcs; i++)
+		assert_proxy(&cf.svcs[i], PROXY_V1, "10.0.0.0/8", 7);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	/* ...and with no file, the flags; every value. */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		ck_assert_msg(LOAD("-l", "127.0.0.1:0", "--proxy-protocol", (char *)names[i],
+		                  "--proxy-from", "127.0.0.1") == 0,
+		    "%s", err);
+		assert_proxy(&cf, (int)i, "127.0.0.1/32", CONF_DEFAULT_PROXY_TIMEOUT);
+		assert_proxy(&cf.svcs[0], (int)i, "127.0.0.1/32", CONF_DEFAULT_PROXY_TIMEOUT);
+		conf_free(&cf);
+		memset(&cf, 0, sizeof(cf));
+	}
+}
+END_TEST
+
+START_TEST(test_proxy_flag_errors)
+{
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--proxy-protocol", "v3"), -1);
+	ck_assert_str_eq(err, "--proxy-protocol: invalid proxy_protocol 'v3' (" PROXY_VALUES ")");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--proxy-protocol=Any"), -1);
+	ck_assert_str_eq(err,
+	    "--proxy-protocol: invalid proxy_protocol 'Any' (did you mean 'any'? " PROXY_VALUES
+	    ")");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--proxy-from", "10.0.0.0/33"), -1);
+	ck_assert_str_eq(err,
+	    "--proxy-from: invalid prefix '10.0.0.0/33' (expected ADDRESS or ADDRESS/LEN, e.g. "
+	    "10.0.0.0/8 or ::1/128)");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--proxy-timeout", "0"), -1);
+	ck_assert_str_eq(err, "--proxy-timeout: 0 out of range (1..3600)");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--proxy-protocol", "v2"), -1);
+	ck_assert_str_eq(err,
+	    "command line: service 'echo': proxy_protocol = \"v2\" needs proxy_from (the "
+	    "addresses of the proxies that may send a header: proxy_from = {\"CIDR\", ...}, or "
+	    "--proxy-from CIDR)");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "-l", "unixgram:/tmp/x.sock", "--proxy-protocol",
+	                     "v1", "--proxy-from", "::1"),
+	    -1);
+	ck_assert_str_eq(err,
+	    "command line: service 'echo-2': proxy_protocol = \"v1\" cannot be used on the "
+	    "datagram listener 'unixgram:/tmp/x.sock' (PROXY headers come on stream connections "
+	    "only: HOST:PORT, [IPV6]:PORT, *:PORT or unix:/path)");
+	conf_free(&cf);
+	/* A flag turns it on over a file's services that name no proxies: said under -t too. */
+	ck_assert_int_eq(LOAD("-t", "-c",
+	                     (char *)write_conf("service echo { listen = "
+	                                        "\"127.0.0.1:0\" }\n"),
+	                     "--proxy-protocol", "any"),
+	    -1);
+	assert_err_has(": service 'echo': proxy_protocol = \"any\" needs proxy_from");
+	assert_err_has(tmpfile_path);
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--proxy", "v1"), -1);
+	ck_assert_str_eq(err,
+	    "option '--proxy' is ambiguous (could be --proxy-protocol, --proxy-from, "
+	    "--proxy-timeout); try 'dispatchd --help'");
+	conf_free(&cf);
+	ck_assert_int_eq(LOAD("-l", "127.0.0.1:0", "--proxy-protocl", "v1"), -1);
+	assert_err_has("unknown option '--proxy-protocl' (did you mean '--proxy-protocol'? ");
+}
+END_TEST
+
 static int
 run_help(void)
 {
@@ -1034,6 +1331,9 @@ START_TEST(test_help_version)
 	ck_assert_ptr_nonnull(strstr(out, "--rate-limit N"));
 	ck_assert_ptr_nonnull(strstr(out, "--allow CIDR"));
 	ck_assert_ptr_nonnull(strstr(out, "--deny CIDR"));
+	ck_assert_ptr_nonnull(strstr(out, "--proxy-protocol VER  off|v1|v2|any"));
+	ck_assert_ptr_nonnull(strstr(out, "--proxy-from CIDR"));
+	ck_assert_ptr_nonnull(strstr(out, "--proxy-timeout SEC"));
 	ck_assert_ptr_nonnull(strstr(out, "-V, --version / -h, --help"));
 	for (i = 0; models[i] != NULL; i++)
 		ck_assert_ptr_nonnull(strstr(out, models[i]->name));
@@ -1075,6 +1375,8 @@ conf_suite(void)
 	tcase_add_test(tc, test_access_defaults);
 	tcase_add_test(tc, test_access_keys);
 	tcase_add_test(tc, test_access_file_errors);
+	tcase_add_test(tc, test_proxy_keys);
+	tcase_add_test(tc, test_proxy_file_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
@@ -1087,6 +1389,9 @@ conf_suite(void)
 	tcase_add_test(tc, test_help_version);
 	tcase_add_test(tc, test_access_flags);
 	tcase_add_test(tc, test_access_flag_errors);
+	tcase_add_test(tc, test_proxy_defaults);
+	tcase_add_test(tc, test_proxy_flags);
+	tcase_add_test(tc, test_proxy_flag_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
