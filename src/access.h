@@ -68,11 +68,17 @@ enum refuse_reason access_check(const struct access_rules *r, const struct socka
 /*
  * Prepares the per-source table of svc when it has max_per_source or
  * rate_limit set (none otherwise).  Once per service at start-up, before
- * serving.  0, or -1 with err filled.
+ * serving and before forking: the table is one shared mapping, and every
+ * process forked afterwards counts against the same sources.  0, or -1
+ * with err filled.
  */
 int access_setup(struct service *svc, char *err, size_t errlen);
 
-/* Frees what access_setup allocated (not the rules). Safe to call twice. */
+/*
+ * Unmaps this process's view of what access_setup made (not the rules);
+ * only the process that called access_setup also destroys the lock, so
+ * a fork child may call it too.  Safe to call twice.
+ */
 void access_fini(struct service *svc);
 
 /*
@@ -85,10 +91,10 @@ void access_fini(struct service *svc);
  * access_release; a refused one needs no release.  So call it last, after
  * every other reason to refuse.  A refused attempt takes no rate token.
  *
- * Thread-safe (one mutex per service, held briefly); with no rules and no
- * limits it returns at once without locking.  Unix peers are always
- * admitted.  Needs access_setup for the limits: without it only
- * allow/deny apply.
+ * Thread- and process-safe (one process-shared mutex per service, held
+ * briefly); with no rules and no limits it returns at once without
+ * locking.  Unix peers are always admitted.  Needs access_setup for the
+ * limits: without it only allow/deny apply.
  *
  * The table holds at most ACCESS_TABLE_MAX sources.  When full, the source
  * idle longest (no open connection) is forgotten: it may start again with
@@ -110,7 +116,11 @@ enum refuse_reason access_admit(struct service *svc, const struct sockaddr *sa, 
 enum refuse_reason access_admit_datagram(struct service *svc, const struct sockaddr *sa,
     socklen_t len);
 
-/* Ends the accounting of a connection access_admit admitted. Thread-safe. */
+/*
+ * Ends the accounting of a connection access_admit admitted, in any
+ * process sharing the table (a fork child's in the parent, say).
+ * Thread- and process-safe.
+ */
 void access_release(struct service *svc, const struct sockaddr *sa, socklen_t len);
 
 /* "max_clients", "no_fds", "fd_setsize", "denied", "per_source", "rate_limit"; "none". */

@@ -1,10 +1,11 @@
-/* access_sources.c - the per-source table (max_per_source, rate_limit): access_setup, access_admit(_datagram), access_release. */
+/* access_sources.c - the per-source table (max_per_source, rate_limit), shared with fork children: access_setup, access_admit(_datagram), access_release. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,31 +25,56 @@
  * bucket is full again: keeps the table small without a timer. */
 #define SWEEP       8
 #define BUCKETS_MIN 64
+/* No node: an empty chain or list.  Node 0 is never handed out, so that
+ * the zero-filled pages of a fresh mapping are empty buckets. */
+#define NIL 0
 
+/*
+ * The table is one shared anonymous mapping, made by access_setup and
+ * inherited by every process forked afterwards (the fork model's
+ * children, workers), which all count against the same sources: a child
+ * that reads a PROXY header admits and releases the real client there.
+ *
+ * Links are node indices, not pointers.  A mapping inherited through fork
+ * sits at the same address, so pointers would do there; indices hold
+ * wherever the table is mapped (a worker that maps it otherwise, one day)
+ * and are half a pointer's size: 56-byte nodes instead of 72, 4-byte
+ * buckets, fewer pages touched.
+ *
+ * Everything is reserved for ACCESS_TABLE_MAX sources and mapped with
+ * MAP_NORESERVE: only the pages used are ever touched.  The buckets in use
+ * are the first nbuckets, doubled in place; nodes are handed out from
+ * nodes[1] upwards (used) and come back on a free list.
+ */
 struct src {
-	struct src *next;    /* hash chain */
-	struct src *iprev;   /* idle list: sources without connections, */
-	struct src *inext;   /* least recently touched first */
-	long long stamp;     /* ns: when tokens was last brought up to date */
-	long long tokens;    /* rate_limit * TOKEN when full */
-	unsigned long conns; /* counted only with max_per_source */
+	uint32_t next;  /* hash chain, or the free list */
+	uint32_t iprev; /* idle list: sources without connections, */
+	uint32_t inext; /* least recently touched first */
 	bool idle;
 	unsigned char len;      /* 4 (IPv4) or 16 (IPv6) */
 	unsigned char addr[16]; /* IPv4 in the first 4 bytes, the rest 0 */
+	long long stamp;        /* ns: when tokens was last brought up to date */
+	long long tokens;       /* rate_limit * TOKEN when full */
+	unsigned long conns;    /* counted only with max_per_source */
 };
 
 struct access_table {
-	pthread_mutex_t lock;
-	struct src **buckets;
-	size_t nbuckets; /* a power of two */
-	size_t n;
-	struct src *idle_head;
-	struct src *idle_tail;
+	pthread_mutex_t lock; /* process-shared and robust: see table_lock */
+	pid_t creator;        /* the process that made it: only it destroys the lock */
+	size_t nbuckets;      /* in use, a power of two; the others are all NIL */
+	size_t n;             /* sources in the table */
+	uint32_t used;        /* nodes[1..used] were handed out once */
+	uint32_t free;        /* nodes given back */
+	uint32_t idle_head;
+	uint32_t idle_tail;
 	uint64_t k0, k1; /* hash key: chains no client can predict */
 	unsigned long max_per_source;
 	long long rate; /* per second; 0: none */
+	uint32_t buckets[ACCESS_TABLE_MAX];
+	struct src nodes[ACCESS_TABLE_MAX + 1]; /* nodes[NIL] unused */
 };
 
+/* CLOCK_MONOTONIC: one clock for every process sharing the table. */
 static long long
 mono_ns(void)
 {
@@ -104,7 +130,13 @@ src_hash(const struct access_table *t, const unsigned char *a, unsigned char ale
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static struct src **
+static uint32_t
+idx(const struct access_table *t, const struct src *s)
+{
+	return (uint32_t)(s - t->nodes);
+}
+
+static uint32_t *
 src_slot(struct access_table *t, const unsigned char *a, unsigned char alen)
 {
 	return &t->buckets[src_hash(t, a, alen) & (t->nbuckets - 1)];
@@ -115,9 +147,11 @@ src_find(struct access_table *t, const unsigned char *a, unsigned char alen)
 {
 	struct src *s;
 
-	for (s = *src_slot(t, a, alen); s != NULL; s = s->next)
+	for (uint32_t i = *src_slot(t, a, alen); i != NIL; i = s->next) {
+		s = &t->nodes[i];
 		if (s->len == alen && memcmp(s->addr, a, 16) == 0)
 			return s;
+	}
 	return NULL;
 }
 
@@ -126,15 +160,9 @@ idle_del(struct access_table *t, struct src *s)
 {
 	if (!s->idle)
 		return;
-	if (s->iprev != NULL)
-		s->iprev->inext = s->inext;
-	else
-		t->idle_head = s->inext;
-	if (s->inext != NULL)
-		s->inext->iprev = s->iprev;
-	else
-		t->idle_tail = s->iprev;
-	s->iprev = s->inext = NULL;
+	*(s->iprev != NIL ? &t->nodes[s->iprev].inext : &t->idle_head) = s->inext;
+	*(s->inext != NIL ? &t->nodes[s->inext].iprev : &t->idle_tail) = s->iprev;
+	s->iprev = s->inext = NIL;
 	s->idle = false;
 }
 
@@ -143,11 +171,8 @@ idle_push(struct access_table *t, struct src *s)
 {
 	idle_del(t, s);
 	s->iprev = t->idle_tail;
-	if (t->idle_tail != NULL)
-		t->idle_tail->inext = s;
-	else
-		t->idle_head = s;
-	t->idle_tail = s;
+	*(t->idle_tail != NIL ? &t->nodes[t->idle_tail].inext : &t->idle_head) = idx(t, s);
+	t->idle_tail = idx(t, s);
 	s->idle = true;
 }
 
@@ -155,13 +180,22 @@ idle_push(struct access_table *t, struct src *s)
 static void
 src_unlink(struct access_table *t, struct src *s)
 {
-	struct src **pp = src_slot(t, s->addr, s->len);
+	uint32_t *pp = src_slot(t, s->addr, s->len);
 
-	while (*pp != s)
-		pp = &(*pp)->next;
+	while (*pp != idx(t, s))
+		pp = &t->nodes[*pp].next;
 	*pp = s->next;
 	idle_del(t, s);
 	t->n--;
+}
+
+/* Takes s out of the table and gives its node back. */
+static void
+src_forget(struct access_table *t, struct src *s)
+{
+	src_unlink(t, s);
+	s->next = t->free;
+	t->free = idx(t, s);
 }
 
 /* Brings the bucket of s up to now (the clock only moves forward here). */
@@ -196,10 +230,9 @@ settle(struct access_table *t, struct src *s)
 {
 	if (s->conns > 0)
 		idle_del(t, s);
-	else if (bucket_full(t, s)) {
-		src_unlink(t, s);
-		free(s);
-	} else
+	else if (bucket_full(t, s))
+		src_forget(t, s);
+	else
 		idle_push(t, s);
 }
 
@@ -207,57 +240,70 @@ settle(struct access_table *t, struct src *s)
 static void
 sweep(struct access_table *t, long long now)
 {
-	for (int i = 0; i < SWEEP && t->idle_head != NULL; i++) {
-		struct src *s = t->idle_head;
+	for (int i = 0; i < SWEEP && t->idle_head != NIL; i++) {
+		struct src *s = &t->nodes[t->idle_head];
 
 		refill(t, s, now);
 		if (!bucket_full(t, s))
 			break;
-		src_unlink(t, s);
-		free(s);
+		src_forget(t, s);
 	}
 }
 
-/* Doubles the buckets while the table outgrows them; a failure only makes chains longer. */
+/*
+ * Doubles the buckets in use while the table outgrows them, in place:
+ * from nb to 2nb buckets, the chain of bucket i splits into buckets i and
+ * i + nb (NIL until now), each keeping its order.
+ */
 static void
 grow(struct access_table *t)
 {
-	size_t nb = t->nbuckets * 2;
-	struct src **b, *s, *next;
+	size_t nb = t->nbuckets;
 
-	if (t->n < t->nbuckets || nb > ACCESS_TABLE_MAX || (b = calloc(nb, sizeof(*b))) == NULL)
+	if (t->n < nb || nb * 2 > ACCESS_TABLE_MAX)
 		return;
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		for (s = t->buckets[i]; s != NULL; s = next) {
-			size_t k = src_hash(t, s->addr, s->len) & (nb - 1);
+	for (size_t i = 0; i < nb; i++) {
+		uint32_t *lo = &t->buckets[i], *hi = &t->buckets[i + nb];
 
-			next = s->next;
-			s->next = b[k];
-			b[k] = s;
+		while (*lo != NIL) {
+			struct src *s = &t->nodes[*lo];
+
+			if ((src_hash(t, s->addr, s->len) & nb) == 0) {
+				lo = &s->next;
+				continue;
+			}
+			*hi = *lo;
+			*lo = s->next;
+			s->next = NIL;
+			hi = &s->next;
 		}
 	}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = nb;
+	t->nbuckets = nb * 2;
 }
 
 /*
  * A new source with a full bucket, or NULL when the table is full of
- * sources with connections (or memory is short and no idle one is left).
+ * sources with connections.
  */
 static struct src *
 src_new(struct access_table *t, const unsigned char *a, unsigned char alen, long long now)
 {
-	struct src *s = NULL, **slot;
+	struct src *s;
+	uint32_t *slot;
 
 	if (t->n < ACCESS_TABLE_MAX) {
 		grow(t);
-		s = malloc(sizeof(*s));
-	}
-	if (s == NULL) {
+		/* Fewer than the maximum in the table: a node is free, or never used. */
+		if (t->free != NIL) {
+			s = &t->nodes[t->free];
+			t->free = s->next;
+		} else
+			s = &t->nodes[++t->used];
+	} else {
 		/* Forgetting the longest idle source only makes its limit more lenient. */
-		if ((s = t->idle_head) == NULL)
+		if (t->idle_head == NIL)
 			return NULL;
+		s = &t->nodes[t->idle_head];
 		src_unlink(t, s);
 	}
 	memset(s, 0, sizeof(*s));
@@ -267,9 +313,58 @@ src_new(struct access_table *t, const unsigned char *a, unsigned char alen, long
 	s->tokens = t->rate * TOKEN;
 	slot = src_slot(t, a, alen);
 	s->next = *slot;
-	*slot = s;
+	*slot = idx(t, s);
 	t->n++;
 	return s;
+}
+
+/*
+ * Empties the table: every source forgotten, the buckets back to
+ * BUCKETS_MIN.  A grow interrupted may have filled part of the upper half.
+ */
+static void
+table_reset(struct access_table *t)
+{
+	size_t nb = t->nbuckets < ACCESS_TABLE_MAX / 2 ? t->nbuckets * 2 : ACCESS_TABLE_MAX;
+
+	memset(t->buckets, 0, nb * sizeof(t->buckets[0]));
+	t->nbuckets = BUCKETS_MIN;
+	t->n = 0;
+	t->used = 0;
+	t->free = NIL;
+	t->idle_head = t->idle_tail = NIL;
+}
+
+/*
+ * Takes t->lock: true, or false when it cannot be had (the creator
+ * destroyed it, exiting, while this process still serves: the caller goes
+ * on without the per-source limits rather than stall or race).
+ *
+ * EOWNERDEAD: a process died holding it (SIGKILL, the OOM killer, a crash)
+ * and the lock is ours.  It may have died halfway through an update: a
+ * chain or the idle list cut or looped, a grow half done, a count lost.
+ * Going on with that could loop forever under the lock, or leave sources
+ * that nothing ever finds, filling the table for good.  So the table is
+ * emptied and marked consistent: every source starts afresh, which only
+ * makes the limits more lenient for a while (a later release of a
+ * connection admitted before finds nothing, or lowers a newer count), as
+ * when the longest idle source is forgotten.  Rare enough for that: the
+ * critical sections are short (a grow is the longest) and never call out
+ * (but to the clock), so a process dies in one only killed at that instant.
+ */
+static bool
+table_lock(struct access_table *t)
+{
+	switch (pthread_mutex_lock(&t->lock)) {
+	case 0:
+		return true;
+	case EOWNERDEAD:
+		table_reset(t);
+		pthread_mutex_consistent(&t->lock); /* robust and inconsistent: cannot fail */
+		return true;
+	default:
+		return false;
+	}
 }
 
 static void
@@ -286,25 +381,44 @@ seed(struct access_table *t)
 	t->k1 = k[1];
 }
 
+/* A process-shared, robust mutex at m.  0, or an errno value. */
+static int
+lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+	int e;
+
+	if ((e = pthread_mutexattr_init(&attr)) != 0)
+		return e;
+	if ((e = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) == 0 &&
+	    (e = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST)) == 0)
+		e = pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return e;
+}
+
 int
 access_setup(struct service *svc, char *err, size_t errlen)
 {
 	struct access_table *t;
+	int e;
 
 	if (svc->sources != NULL || (svc->max_per_source <= 0 && svc->rate_limit <= 0))
 		return 0;
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (t->buckets = calloc(BUCKETS_MIN, sizeof(*t->buckets))) == NULL) {
-		free(t);
-		snprintf(err, errlen, "per-source table: out of memory");
+	/* Zero-filled: every bucket NIL, every list empty. */
+	t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t == MAP_FAILED) {
+		snprintf(err, errlen, "per-source table: cannot map %zu bytes: %s", sizeof(*t),
+		    strerror(errno));
 		return -1;
 	}
-	if ((errno = pthread_mutex_init(&t->lock, NULL)) != 0) {
-		snprintf(err, errlen, "per-source table: %s", strerror(errno));
-		free(t->buckets);
-		free(t);
+	if ((e = lock_init(&t->lock)) != 0) {
+		snprintf(err, errlen, "per-source table: lock: %s", strerror(e));
+		munmap(t, sizeof(*t));
 		return -1;
 	}
+	t->creator = getpid();
 	t->nbuckets = BUCKETS_MIN;
 	t->max_per_source = svc->max_per_source > 0 ? (unsigned long)svc->max_per_source : 0;
 	t->rate = svc->rate_limit > 0 ? svc->rate_limit : 0;
@@ -313,23 +427,21 @@ access_setup(struct service *svc, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Every process unmaps its own view; only the creator destroys the lock,
+ * so a fork child exiting through conf_free (exit() runs main.c's
+ * cleanup) leaves it to the processes still serving.
+ */
 void
 access_fini(struct service *svc)
 {
 	struct access_table *t = svc->sources;
-	struct src *s, *next;
 
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		for (s = t->buckets[i]; s != NULL; s = next) {
-			next = s->next;
-			free(s);
-		}
-	}
-	free(t->buckets);
-	pthread_mutex_destroy(&t->lock);
-	free(t);
+	if (t->creator == getpid())
+		pthread_mutex_destroy(&t->lock);
+	munmap(t, sizeof(*t));
 	svc->sources = NULL;
 }
 
@@ -358,7 +470,8 @@ admit(struct service *svc, const struct sockaddr *sa, socklen_t len, bool conn)
 	if (max == 0 && t->rate == 0)
 		return REFUSE_NONE;
 
-	pthread_mutex_lock(&t->lock);
+	if (!table_lock(t))
+		return REFUSE_NONE; /* nothing counted: nothing to release */
 	now = t->rate > 0 ? clock_ns() : 0;
 	sweep(t, now);
 	if ((s = src_find(t, a, alen)) != NULL)
@@ -405,9 +518,9 @@ access_release(struct service *svc, const struct sockaddr *sa, socklen_t len)
 	long long now;
 
 	/* Only max_per_source counts connections; a rate has nothing to give back. */
-	if (t == NULL || t->max_per_source == 0 || (alen = peer_addr(sa, len, a)) == 0)
+	if (t == NULL || t->max_per_source == 0 || (alen = peer_addr(sa, len, a)) == 0 ||
+	    !table_lock(t))
 		return;
-	pthread_mutex_lock(&t->lock);
 	now = t->rate > 0 ? clock_ns() : 0;
 	if ((s = src_find(t, a, alen)) != NULL && s->conns > 0) {
 		refill(t, s, now);
@@ -424,9 +537,8 @@ access_sources(struct service *svc)
 	struct access_table *t = svc->sources;
 	size_t n;
 
-	if (t == NULL)
+	if (t == NULL || !table_lock(t))
 		return 0;
-	pthread_mutex_lock(&t->lock);
 	n = t->n;
 	pthread_mutex_unlock(&t->lock);
 	return n;

@@ -1,8 +1,11 @@
-/* check_access.c - unit tests of access.c: CIDR prefixes, allow/deny, max_per_source, rate_limit, bounds, threads. */
+/* check_access.c - unit tests of access.c: CIDR prefixes, allow/deny, max_per_source, rate_limit, bounds, threads, processes. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "access.h"
 #include "conf.h"
@@ -702,6 +708,270 @@ START_TEST(test_threads_handoff)
 }
 END_TEST
 
+/* --- processes: the table is shared with every process forked after access_setup --- */
+
+/* How long a child, or the parent's next call, may take: far more than needed. */
+#define DEADLINE_MS 10000
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The wait status of child pid, polled until DEADLINE_MS; past it the
+ * child is killed and reaped, and the test fails: none is left behind.
+ */
+static int
+wait_child(pid_t pid)
+{
+	const struct timespec tick = { 0, 1000000 };
+	long long deadline = now_ms() + DEADLINE_MS;
+	int status;
+	pid_t r;
+
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+		nanosleep(&tick, NULL);
+	if (r == pid)
+		return status;
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ck_abort_msg("child %ld: %s", (long)pid,
+	    r == 0 ? "still running: killed" : strerror(errno));
+	return -1;
+}
+
+/* Runs fn in a forked child, which exits at once with what fn returned; fails unless true. */
+static void
+in_child(bool (*fn)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(fn() ? 0 : 1);
+	status = wait_child(pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %#x", status);
+}
+
+/* ip is admitted n more times, and then refused for max_per_source. */
+static void
+admits_left(const char *ip, int n)
+{
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(admit(ip), REFUSE_NONE);
+	ck_assert_int_eq(admit(ip), REFUSE_PER_SOURCE);
+}
+
+/* What a fork child that read a PROXY header does: admits the real client (and keeps it). */
+static bool
+child_two_conns(void)
+{
+	return admit("10.0.0.1") == REFUSE_NONE && admit("10.0.0.1") == REFUSE_NONE &&
+	    admit("10.0.0.1") == REFUSE_PER_SOURCE && access_sources(&svc) == 1;
+}
+
+static bool
+child_release_all(void)
+{
+	release("10.0.0.1");
+	release("10.0.0.1");
+	release("10.0.0.2");
+	return access_sources(&svc) == 0;
+}
+
+/* Connections a child admits count in the parent, and the other way round. */
+START_TEST(test_fork_per_source)
+{
+	limits(2, 0);
+	in_child(child_two_conns);
+	ck_assert_uint_eq(access_sources(&svc), 1);
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_PER_SOURCE);
+	ck_assert_int_eq(admit("10.0.0.2"), REFUSE_NONE);
+	/* The parent ends one of the child's. */
+	release("10.0.0.1");
+	admits_left("10.0.0.1", 1);
+	/* Another child ends the parent's. */
+	in_child(child_release_all);
+	ck_assert_uint_eq(access_sources(&svc), 0);
+	admits_left("10.0.0.1", 2);
+}
+END_TEST
+
+static bool
+child_three_tokens(void)
+{
+	return admit("10.0.0.1") == REFUSE_NONE && admit("10.0.0.1") == REFUSE_NONE &&
+	    admit("10.0.0.1") == REFUSE_NONE && admit("10.0.0.1") == REFUSE_RATE;
+}
+
+/* Rate tokens a child takes are gone for the parent too. */
+START_TEST(test_fork_rate)
+{
+	limits(0, 3);
+	in_child(child_three_tokens);
+	ck_assert_uint_eq(access_sources(&svc), 1); /* kept: its bucket is not full */
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_RATE);
+	ck_assert_int_eq(admit("10.0.0.2"), REFUSE_NONE);
+	unit_now += SEC / 3 + 1; /* one token back */
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_RATE);
+	/* 10.0.0.2's bucket was full again: forgotten. */
+	ck_assert_uint_eq(access_sources(&svc), 1);
+}
+END_TEST
+
+static bool
+child_fini(void)
+{
+	access_fini(&svc);
+	return svc.sources == NULL;
+}
+
+/* A child that frees its configuration (exit() runs conf_free) leaves the table working. */
+START_TEST(test_fork_child_fini)
+{
+	limits(2, 0);
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
+	in_child(child_fini);
+	admits_left("10.0.0.1", 1);
+	ck_assert_uint_eq(access_sources(&svc), 1);
+	release("10.0.0.1");
+	release("10.0.0.1");
+	ck_assert_uint_eq(access_sources(&svc), 0);
+}
+END_TEST
+
+/*
+ * The rate's clock is read with the table's lock held: a child whose
+ * clock says so on stuck_fd and then never returns is a process stopped
+ * inside the critical section.  No hook in access.c needed.
+ */
+static int stuck_fd = -1;
+
+static long long
+stuck_clock(void)
+{
+	const char c = 'L';
+
+	if (write(stuck_fd, &c, 1) != 1)
+		_exit(2);
+	for (;;)
+		pause();
+}
+
+static bool
+child_stuck(void)
+{
+	access_set_clock(stuck_clock);
+	admit("10.0.0.9");
+	return false; /* never reached */
+}
+
+static void *
+admit_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)admit("10.0.0.3");
+}
+
+/* A child killed holding the lock: the parent's next call gets it (EOWNERDEAD), no deadlock. */
+START_TEST(test_fork_killed_holding_lock)
+{
+	struct pollfd pfd;
+	struct timespec until;
+	pthread_t tid;
+	void *why;
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	limits(2, 1000);
+	ck_assert_int_eq(admit("10.0.0.1"), REFUSE_NONE);
+	ck_assert_int_eq(pipe(p), 0);
+	stuck_fd = p[1];
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(child_stuck() ? 0 : 1);
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	if (poll(&pfd, 1, DEADLINE_MS) != 1 || read(p[0], &c, 1) != 1) {
+		kill(pid, SIGKILL);
+		wait_child(pid);
+		ck_abort_msg("the child never took the lock");
+	}
+	close(p[0]);
+	kill(pid, SIGKILL);
+	status = wait_child(pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	/* In a thread, so that a deadlock fails the test instead of hanging it. */
+	ck_assert_int_eq(pthread_create(&tid, NULL, admit_thread, NULL), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DEADLINE_MS / 1000;
+	ck_assert_msg(pthread_timedjoin_np(tid, &why, &until) == 0, "deadlocked");
+	ck_assert_int_eq((int)(intptr_t)why, REFUSE_NONE);
+	/* The table was emptied (the dead process may have left it halfway):
+	 * 10.0.0.1's connection is forgotten, which is only more lenient. */
+	ck_assert_uint_eq(access_sources(&svc), 1);
+	admits_left("10.0.0.1", 2);
+	release("10.0.0.1");
+	release("10.0.0.1");
+	release("10.0.0.3");
+	/* Back to normal: the old connection's release finds nothing to end. */
+	release("10.0.0.1");
+	ck_assert_int_eq(admit("10.0.0.3"), REFUSE_NONE);
+}
+END_TEST
+
+/* Past BUCKETS_MIN (64) sources the buckets double in place, several times. */
+#define NGROW (64 * 16 + 7)
+
+/* NGROW sources with a connection each; true if all were admitted. */
+static bool
+admit_many(void)
+{
+	char ip[64];
+
+	for (int i = 0; i < NGROW; i++) {
+		nth_v6(i, ip, sizeof(ip));
+		if (admit(ip) != REFUSE_NONE)
+			return false;
+	}
+	return access_sources(&svc) == NGROW;
+}
+
+START_TEST(test_growth)
+{
+	char ip[64];
+
+	limits(1, 0);
+	/* Grown in a child, in the shared table: the parent finds every source. */
+	in_child(admit_many);
+	for (int round = 0; round < 2; round++) {
+		if (round == 1) /* again in the parent, on the nodes given back */
+			ck_assert(admit_many());
+		ck_assert_uint_eq(access_sources(&svc), NGROW);
+		for (int i = 0; i < NGROW; i++) { /* found: its connection counted */
+			nth_v6(i, ip, sizeof(ip));
+			REQUIRE(admit(ip) == REFUSE_PER_SOURCE);
+		}
+		ck_assert_uint_eq(access_sources(&svc), NGROW);
+		for (int i = 0; i < NGROW; i++) {
+			nth_v6(i, ip, sizeof(ip));
+			release(ip);
+		}
+		ck_assert_uint_eq(access_sources(&svc), 0);
+	}
+}
+END_TEST
+
 /* --- odds and ends --- */
 
 START_TEST(test_reason_names)
@@ -799,6 +1069,16 @@ access_suite(void)
 	tcase_add_test(tc, test_threads_per_source);
 	tcase_add_test(tc, test_threads_rate);
 	tcase_add_test(tc, test_threads_handoff);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("processes");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_fork_per_source);
+	tcase_add_test(tc, test_fork_rate);
+	tcase_add_test(tc, test_fork_child_fini);
+	tcase_add_test(tc, test_fork_killed_holding_lock);
+	tcase_add_test(tc, test_growth);
 	suite_add_tcase(s, tc);
 	return s;
 }
