@@ -27,7 +27,7 @@ ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -pthread -MMD -MP
 
 # Debian 12 packages the build and the tests need (see `make deps`).
 DEB_PKGS := gcc libc6-dev pkg-config libconfuse-dev check netcat-openbsd systemd groff-base \
-            bsdutils socat liburing-dev strace curl wget media-types
+            bsdutils socat liburing-dev strace curl wget media-types haproxy
 
 CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
 # liburing (the io_uring model) goes wherever libconfuse does: every binary
@@ -177,12 +177,16 @@ install: $(BIN)
 	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/etc|$(SYSCONFDIR)|g' \
 	  conf/dispatchd.service > $(DESTDIR)$(UNITDIR)/dispatchd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/dispatchd.service
+	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/etc|$(SYSCONFDIR)|g' \
+	  conf/dispatchd@.service > $(DESTDIR)$(UNITDIR)/dispatchd@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/dispatchd@.service
 	install -m 644 conf/dispatchd.socket $(DESTDIR)$(UNITDIR)/dispatchd.socket
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/dispatchd $(DESTDIR)$(MANDIR)/man8/dispatchd.8 \
 	  $(DESTDIR)$(MANDIR)/man5/dispatchd.conf.5 $(DESTDIR)$(SYSCONFDIR)/dispatchd/dispatchd.conf \
-	  $(DESTDIR)$(UNITDIR)/dispatchd.service $(DESTDIR)$(UNITDIR)/dispatchd.socket
+	  $(DESTDIR)$(UNITDIR)/dispatchd.service $(DESTDIR)$(UNITDIR)/dispatchd.socket \
+	  $(DESTDIR)$(UNITDIR)/dispatchd@.service
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/dispatchd 2>/dev/null
 
 clean:

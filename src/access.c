@@ -15,6 +15,7 @@ static const char *const reason_names[REFUSE_NREASONS] = {
 	[REFUSE_DENIED] = "denied",
 	[REFUSE_PER_SOURCE] = "per_source",
 	[REFUSE_RATE] = "rate_limit",
+	[REFUSE_PROXY] = "proxy",
 };
 
 const char *
@@ -237,4 +238,14 @@ access_check(const struct access_rules *r, const struct sockaddr *sa, socklen_t 
 	if ((alen = peer_addr(sa, len, a)) == 0)
 		return REFUSE_NONE;
 	return rules_check(r, a, alen);
+}
+
+bool
+access_list_has(const struct access_list *l, const struct sockaddr *sa, socklen_t len)
+{
+	unsigned char a[16], alen;
+
+	if ((alen = peer_addr(sa, len, a)) == 0)
+		return false;
+	return list_match(l, a, alen);
 }

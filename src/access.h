@@ -65,6 +65,9 @@ void access_rules_free(struct access_rules *r);
 enum refuse_reason access_check(const struct access_rules *r, const struct sockaddr *sa,
     socklen_t len);
 
+/* True when sa is an IP address that a prefix of l matches (as access_check matches). */
+bool access_list_has(const struct access_list *l, const struct sockaddr *sa, socklen_t len);
+
 /*
  * Prepares the per-source table of svc when it has max_per_source or
  * rate_limit set (none otherwise).  Once per service at start-up, before
@@ -123,7 +126,7 @@ enum refuse_reason access_admit_datagram(struct service *svc, const struct socka
  */
 void access_release(struct service *svc, const struct sockaddr *sa, socklen_t len);
 
-/* "max_clients", "no_fds", "fd_setsize", "denied", "per_source", "rate_limit"; "none". */
+/* "max_clients", "no_fds", "fd_setsize", "denied", "per_source", "rate_limit", "proxy"; "none". */
 const char *access_reason_name(enum refuse_reason why);
 
 /* How many sources svc keeps state for now (tests, diagnostics). */

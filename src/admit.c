@@ -35,7 +35,28 @@ admit_take(struct listener *ls, int fd, const struct peer *peer, long active, lo
 			    max_clients);
 		return REFUSE_MAX_CLIENTS;
 	}
-	why = access_admit(svc, (const struct sockaddr *)&peer->sa, peer->salen);
+	/*
+	 * Behind a proxy the socket's peer is the proxy: it must be one that
+	 * may send a header (a unix client always may: the socket file's mode
+	 * decides who connects); the access rules wait for the header's
+	 * source (conn.c).
+	 */
+	if (svc->proxy_protocol != 0)
+		why = peer->sa.ss_family == AF_UNIX ||
+		        access_list_has(&svc->proxy_from, (const struct sockaddr *)&peer->sa,
+		            peer->salen) ?
+		    REFUSE_NONE :
+		    REFUSE_PROXY;
+	else
+		why = access_admit(svc, (const struct sockaddr *)&peer->sa, peer->salen);
+	if (why == REFUSE_PROXY) {
+		refuse(ls, fd, why);
+		if (log_rate_ok(&warn_access))
+			log_warnx(
+			    "%s: refused %s: not in proxy_from, and a PROXY header is required",
+			    ls->addr, peer->text);
+		return why;
+	}
 	if (why != REFUSE_NONE) {
 		refuse(ls, fd, why);
 		if (log_rate_ok(&warn_access))
@@ -51,7 +72,9 @@ admit_take(struct listener *ls, int fd, const struct peer *peer, long active, lo
 void
 admit_release(struct service *svc, const struct sockaddr *sa, socklen_t salen)
 {
-	access_release(svc, sa, salen);
+	/* Behind a proxy the header's source was counted, by conn.c. */
+	if (svc->proxy_protocol == 0)
+		access_release(svc, sa, salen);
 	stats_sub(&svc->stats->conns_now, 1);
 }
 

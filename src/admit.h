@@ -18,7 +18,11 @@ struct service;
  * admit_take checks, in order, max_clients (active: the connections the
  * model serves now; -1 for a model that serves one at a time) and the
  * service's access rules (allow/deny, max_per_source, rate_limit; last,
- * as a refused attempt takes no rate token).  On a refusal it closes fd,
+ * as a refused attempt takes no rate token); on a service with
+ * proxy_protocol, instead of the access rules, whether the peer may send
+ * a PROXY header (proxy_from; the rules then apply to the header's source,
+ * in conn.c, and admit_release leaves that source's accounting to it).
+ * On a refusal it closes fd,
  * counts the reason, warns (at most once every 10 s per reason) and
  * returns the reason.  On REFUSE_NONE the connection counts as open (and
  * in the total) until admit_release.  Called by the thread that accepts.

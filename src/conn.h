@@ -12,6 +12,7 @@
 #include "sink.h"
 
 struct peer;
+struct proxy_part;
 struct service;
 
 /*
@@ -45,6 +46,8 @@ enum {
 	CONN_EOF_DONE = 2, /* the handler's eof was called */
 	CONN_HELD = 4,     /* on the held list */
 	CONN_TIMED = 8,    /* on the timer list (sink_timer) */
+	CONN_PROXY = 16,   /* awaiting its PROXY header: the handler is not open yet */
+	CONN_SOURCE = 32,  /* the header's source is counted (access_admit) */
 };
 
 /* What the driver waits for next (conn_wants). */
@@ -69,7 +72,8 @@ struct conn {
 	 * IPv6-sized address is enough and keeps idle connections small. */
 	struct sockaddr_in6 sa;
 	socklen_t salen;
-	/* the handler's state follows */
+	struct proxy_part *phdr; /* a PROXY header split over reads, so far */
+	                         /* the handler's state follows */
 };
 
 /*
@@ -99,7 +103,20 @@ void *conn_state(struct conn *c);
  */
 struct conn *conn_new(struct conns *cs, struct service *svc, int fd, const struct peer *peer,
     long max_pending);
-/* The handler's open (it may reply or ask to close at once). 0, or -1: free it. */
+/*
+ * The handler's open (it may reply or ask to close at once). 0, or -1: free it.
+ *
+ * On a service with proxy_protocol the connection first awaits its PROXY
+ * header (CONN_PROXY): conn_start opens nothing, conn_input gathers the
+ * header (its deadline, proxy_timeout, is the connection's sink_timer,
+ * so every driver already waits for it), then takes its source as the
+ * peer (a LOCAL or UNKNOWN header keeps the socket's), applies the
+ * service's allow/deny, max_per_source and rate_limit to it, opens the
+ * handler with it and hands it the bytes that came after the header.  A
+ * bad header, a late one, the end of stream before it and a refused
+ * source end the connection, counted as refused "proxy" (or the access
+ * rule's reason) and warned.
+ */
 int conn_start(struct conn *c, const struct peer *peer);
 /* Forgets c: the handler's close, its buffers, the lists and the count.
  * Does not close c->fd or end its admission (the driver does). */

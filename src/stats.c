@@ -40,13 +40,13 @@ stats_report(const struct config *cf)
 		log_status(
 		    "status: service %s: connections %llu now, %llu total; bytes %llu in, "
 		    "%llu out; refused %llu max_clients, %llu no_fds, %llu fd_setsize, "
-		    "%llu denied, %llu per_source, %llu rate_limit; datagrams %llu received, "
+		    "%llu denied, %llu per_source, %llu rate_limit, %llu proxy; datagrams %llu received, "
 		    "%llu answered, %llu dropped",
 		    cf->svcs[i].name, get(&st->conns_now), get(&st->conns_total),
 		    get(&st->bytes_in), get(&st->bytes_out), get(&st->refused[REFUSE_MAX_CLIENTS]),
 		    get(&st->refused[REFUSE_NO_FDS]), get(&st->refused[REFUSE_FDSETSIZE]),
 		    get(&st->refused[REFUSE_DENIED]), get(&st->refused[REFUSE_PER_SOURCE]),
-		    get(&st->refused[REFUSE_RATE]), get(&st->dgrams_in), get(&st->dgrams_answered),
-		    get(&st->dgrams_dropped));
+		    get(&st->refused[REFUSE_RATE]), get(&st->refused[REFUSE_PROXY]),
+		    get(&st->dgrams_in), get(&st->dgrams_answered), get(&st->dgrams_dropped));
 	}
 }

@@ -20,6 +20,7 @@ enum refuse_reason {
 	REFUSE_DENIED,     /* allow/deny lists */
 	REFUSE_PER_SOURCE, /* max_per_source */
 	REFUSE_RATE,       /* rate_limit */
+	REFUSE_PROXY,      /* proxy_protocol: untrusted source, bad, late or no header */
 	REFUSE_NREASONS
 };
 

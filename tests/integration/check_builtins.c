@@ -616,16 +616,8 @@ static bool
 have_nc(void)
 {
 	const char *const argv[] = { "sh", "-c", "nc -h 2>&1 | grep -q OpenBSD", NULL };
-	struct srv n;
-	int rc;
 
-	if (srv_spawn_cmd(&n, argv, NULL, NULL) != 0)
-		return false;
-	rc = srv_wait(&n, D);
-	if (rc == -1)
-		srv_stop(&n, SIGKILL, D);
-	srv_free(&n);
-	return rc == 0;
+	return h_runs(argv);
 }
 
 /* Runs argv to completion; returns its stdout (malloc'd) and length. */

@@ -73,7 +73,7 @@ exposure_ok() {
 # the units (lines about other units on this system are not ours).
 verify_units() {
 	out=$(cd "$1" && systemd-analyze verify --man=no ./dispatchd.service \
-	    ./dispatchd.socket 2>&1)
+	    ./dispatchd.socket ./dispatchd@1.service 2>&1)
 	rc=$?
 	[ -n "$out" ] && echo "$out" | sed 's/^/  verify: /'
 	[ $rc -eq 0 ] && ! echo "$out" | grep -q 'dispatchd'
@@ -95,7 +95,7 @@ check "usr/sbin/dispatchd is an executable file" \
     test -f "$p/sbin/dispatchd" -a -x "$p/sbin/dispatchd"
 for f in share/man/man8/dispatchd.8 share/man/man5/dispatchd.conf.5 \
     etc/dispatchd/dispatchd.conf lib/systemd/system/dispatchd.service \
-    lib/systemd/system/dispatchd.socket; do
+    lib/systemd/system/dispatchd.socket lib/systemd/system/dispatchd@.service; do
 	check "usr/$f installed, not executable" \
 	    test -f "$p/$f" -a -s "$p/$f" -a ! -x "$p/$f"
 done
@@ -114,6 +114,11 @@ check "Exec*= lines use /usr/sbin/dispatchd and /usr/etc/dispatchd/dispatchd.con
     /usr/etc/dispatchd/dispatchd.conf
 check "no /usr/local left in the installed service" \
     no_usr_local "$unitdir/dispatchd.service"
+check "the template unit's Exec*= lines use /usr/sbin/dispatchd and /usr/etc/dispatchd/%i.conf" \
+    exec_lines_use "$unitdir/dispatchd@.service" /usr/sbin/dispatchd \
+    /usr/etc/dispatchd/%i.conf
+check "no /usr/local left in the installed template unit" \
+    no_usr_local "$unitdir/dispatchd@.service"
 
 out=$("$p/sbin/dispatchd" -t -c "$p/etc/dispatchd/dispatchd.conf" 2>&1)
 rc=$?
@@ -130,12 +135,18 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	sed -e "s|/usr/sbin/dispatchd|$p/sbin/dispatchd|g" \
 	    -e "s|/usr/etc/dispatchd/|$p/etc/dispatchd/|g" \
 	    "$unitdir/dispatchd.service" >"$v/dispatchd.service"
+	# The template, as its first instance.
+	sed -e "s|/usr/sbin/dispatchd|$p/sbin/dispatchd|g" \
+	    -e "s|/usr/etc/dispatchd/|$p/etc/dispatchd/|g" \
+	    "$unitdir/dispatchd@.service" >"$v/dispatchd@1.service"
 	cp "$unitdir/dispatchd.socket" "$v/dispatchd.socket"
 	check "systemd-analyze verify: installed units" verify_units "$v"
 	check "systemd-analyze security: conf/dispatchd.service exposure <= 1.5" \
 	    exposure_ok conf/dispatchd.service
 	check "systemd-analyze security: installed dispatchd.service exposure <= 1.5" \
 	    exposure_ok "$unitdir/dispatchd.service"
+	check "systemd-analyze security: conf/dispatchd@.service exposure <= 1.5" \
+	    exposure_ok conf/dispatchd@.service
 else
 	skip "systemd-analyze not installed (Debian package systemd): units not verified"
 fi

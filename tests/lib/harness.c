@@ -1037,6 +1037,21 @@ srv_run(struct srv *s, const char *const args[], int timeout_ms)
 	return r;
 }
 
+bool
+h_runs(const char *const argv[])
+{
+	struct srv n;
+	int rc;
+
+	if (srv_spawn_cmd(&n, argv, NULL, NULL) != 0)
+		return false;
+	rc = srv_wait(&n, H_DEADLINE_MS);
+	if (rc == -1)
+		srv_stop(&n, SIGKILL, H_DEADLINE_MS);
+	srv_free(&n);
+	return rc == 0;
+}
+
 void
 srv_free(struct srv *s)
 {

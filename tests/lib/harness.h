@@ -246,6 +246,12 @@ void srv_free(struct srv *s);
 int srv_spawn_cmd(struct srv *s, const char *const argv[], const char *const env[],
     const char *cwd);
 
+/*
+ * Runs argv (as srv_spawn_cmd) to completion within H_DEADLINE_MS: true
+ * when it exits 0.  For "is this program here" checks (haproxy -v).
+ */
+bool h_runs(const char *const argv[]);
+
 /* Parses the "listening on" lines written so far into s->ls; how many. */
 int srv_listening(struct srv *s);
 
