@@ -27,7 +27,7 @@ ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -pthread -MMD -MP
 
 # Debian 12 packages the build and the tests need (see `make deps`).
 DEB_PKGS := gcc libc6-dev pkg-config libconfuse-dev check netcat-openbsd systemd groff-base \
-            bsdutils socat liburing-dev strace curl wget media-types haproxy
+            bsdutils socat liburing-dev strace curl wget media-types haproxy rsyslog logrotate
 
 CONFUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
 # liburing (the io_uring model) goes wherever libconfuse does: every binary
