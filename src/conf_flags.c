@@ -480,7 +480,7 @@ conf_usage(FILE *fp)
 	    "      --files-upload        files: allow PUT\n"
 	    "      --files-access-log DEST  files: a record per request (file, '-', 'syslog')\n"
 	    "      --max-upload BYTES    files: largest PUT body\n"
-	    "      --request-timeout SEC  files: time for a request head to arrive\n"
+	    "      --request-timeout SEC  files, metrics: time for a request head to arrive\n"
 	    "      --timestamp-format F  strftime format\n"
 	    "      --pidfile FILE\n"
 	    "      --user USER           drop privileges after binding\n"

@@ -25,6 +25,7 @@ const struct handler *const handlers[] = {
 	&handler_daytime,
 	&handler_time,
 	&handler_files,
+	&handler_metrics,
 	NULL,
 };
 

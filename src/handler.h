@@ -92,6 +92,7 @@ extern const struct handler handler_chargen;
 extern const struct handler handler_daytime;
 extern const struct handler handler_time;
 extern const struct handler handler_files;
+extern const struct handler handler_metrics;
 
 /*
  * The line framing limit (max_line) for the line handlers, which cannot see

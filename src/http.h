@@ -1,4 +1,4 @@
-/* http.h - a strict HTTP/1.x request-head parser and the helpers of the files handler: pure functions over bytes. */
+/* http.h - a strict HTTP/1.x request-head parser and the helpers of the HTTP handlers (files, metrics). */
 #ifndef DISPATCHD_HTTP_H
 #define DISPATCHD_HTTP_H
 
@@ -148,5 +148,54 @@ bool http_etag_match(const char *inm, size_t len, const char *etag);
  * "" for any other (an empty reason-phrase is valid, RFC 9112 4).
  */
 const char *http_reason(int status);
+
+/* ---- for the handlers that speak HTTP (files, metrics): http_serve.c ---- */
+
+/*
+ * A request head as it arrives.  One that comes whole in one read is
+ * parsed where it lies; one that spans reads is gathered (at most
+ * HTTP_HEAD_MAX + 1 bytes, so a long one is seen as too long) and parsed
+ * again only once http_head_end finds its end, so a client sending one
+ * byte at a time costs linear time.  Zeroed before the first use.
+ */
+struct http_gather {
+	char *head;  /* the bytes so far of a head that spans reads, or NULL */
+	size_t hlen; /* bytes in head: 0 until a head is begun */
+	size_t scan; /* how far http_head_end looked */
+};
+
+/*
+ * Takes p[0..n), the next bytes of a request head.  Returns 0 (all n
+ * bytes taken, the head is incomplete), -1 with errno ENOMEM (drop the
+ * connection), or what http_parse_head said of the whole head, with r
+ * filled as it says: > 0, the head is complete and *used of the n bytes
+ * were its end (a body or the next request follows); < 0, a status to
+ * answer (-400 ...), *used being n.  r may point into g: after a
+ * non-zero result, http_gather_reset once done with r.
+ */
+int http_gather(struct http_gather *g, const char *p, size_t n, struct http_req *r, size_t *used);
+/* Ready for the next head; frees what g holds (also at the close). */
+void http_gather_reset(struct http_gather *g);
+
+/* One response head, as http_resp_head writes it. */
+struct http_resp {
+	int status;
+	const char *ctype; /* Content-Type, or NULL for none */
+	long long clen;    /* Content-Length, or -1 for none (204, 304) */
+	const char *extra; /* more header lines, each ending CRLF, or NULL */
+	const char *conn;  /* Connection's value ("close", "keep-alive"), or NULL */
+};
+
+/* What a response head takes besides its ctype and extra. */
+#define HTTP_RESP_ROOM 256
+
+/*
+ * Writes the head of rs into dst, which holds HTTP_RESP_ROOM plus the
+ * lengths of rs->ctype and rs->extra bytes: "HTTP/1.1 STATUS REASON",
+ * Date (now), Server (dispatchd/VERSION), Content-Type, Content-Length,
+ * extra, Connection, each when there is one, and the empty line.  Returns
+ * its length (no NUL is written).
+ */
+size_t http_resp_head(char *dst, const struct http_resp *rs);
 
 #endif

@@ -54,6 +54,55 @@ ro_complain(struct recout *o, ssize_t w, size_t len)
 	}
 }
 
+static void
+ro_count(atomic_ullong *count, unsigned long long n)
+{
+	if (count != NULL)
+		atomic_fetch_add_explicit(count, n, memory_order_relaxed);
+}
+
+/* Room for one more queued record's counter; 0, or -1 (no memory). */
+static int
+ro_tally_add(struct recout *o, atomic_ullong *count)
+{
+	struct ro_tally *t;
+
+	if (count == NULL)
+		return 0;
+	if (o->ntally > 0 && o->tally[o->ntally - 1].count == count) {
+		o->tally[o->ntally - 1].n++;
+		return 0;
+	}
+	if (o->ntally == o->tally_cap) {
+		size_t cap = o->tally_cap ? 2 * o->tally_cap : 4;
+		if ((t = realloc(o->tally, cap * sizeof(*t))) == NULL)
+			return -1;
+		o->tally = t;
+		o->tally_cap = cap;
+	}
+	o->tally[o->ntally++] = (struct ro_tally){ count, 1 };
+	return 0;
+}
+
+/* Takes back the last ro_tally_add of count (its record was not queued). */
+static void
+ro_tally_drop(struct recout *o, atomic_ullong *count)
+{
+	if (count == NULL || o->ntally == 0 || o->tally[o->ntally - 1].count != count)
+		return;
+	if (--o->tally[o->ntally - 1].n == 0)
+		o->ntally--;
+}
+
+/* The queue was written (written) or given up: its records counted or not. */
+static void
+ro_tally_settle(struct recout *o, bool written)
+{
+	for (size_t i = 0; written && i < o->ntally; i++)
+		ro_count(o->tally[i].count, o->tally[i].n);
+	o->ntally = 0;
+}
+
 /* One write(2) or send(2) that never blocks a stream output; EINTR retried. */
 static ssize_t
 ro_write_some(struct recout *o, const char *p, size_t n)
@@ -153,7 +202,7 @@ ro_shared_lock(struct ro_shared *sh)
  * next writer, so the records after it stay whole.
  */
 static enum recout_fate
-ro_emit_wait(struct recout *o, const char *rec, size_t len)
+ro_emit_wait(struct recout *o, const char *rec, size_t len, atomic_ullong *count)
 {
 	size_t put = 0;
 	int saved;
@@ -172,8 +221,10 @@ ro_emit_wait(struct recout *o, const char *rec, size_t len)
 		size_t qput = ro_write_all(o, buf_peek(&o->q), o->q.len, true);
 		buf_consume(&o->q, qput);
 		o->sh->torn = o->q.len > 0 && qput > 0;
-		if (o->q.len == 0)
+		if (o->q.len == 0) {
 			o->done = o->seq;
+			ro_tally_settle(o, true);
+		}
 	}
 	if (!o->sh->torn && o->q.len == 0) {
 		put = ro_write_all(o, rec, len, true);
@@ -182,8 +233,10 @@ ro_emit_wait(struct recout *o, const char *rec, size_t len)
 	saved = errno;
 	o->sh->writing = false;
 	pthread_mutex_unlock(&o->sh->lock);
-	if (put == len)
+	if (put == len) {
+		ro_count(count, 1);
 		return RECOUT_WRITTEN;
+	}
 	errno = saved;
 	ro_complain(o, put > 0 ? (ssize_t)put : -1, len);
 	return RECOUT_LOST;
@@ -197,20 +250,23 @@ ro_emit_wait(struct recout *o, const char *rec, size_t len)
  * queue first, in ro_emit_wait.)
  */
 static enum recout_fate
-ro_emit_queue(struct recout *o, const char *rec, size_t len)
+ro_emit_queue(struct recout *o, const char *rec, size_t len, atomic_ullong *count)
 {
 	size_t put = 0;
 
 	if (o->q.len == 0) {
 		put = ro_write_all(o, rec, len, false);
-		if (put == len)
+		if (put == len) {
+			ro_count(count, 1);
 			return RECOUT_WRITTEN;
+		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			ro_complain(o, put > 0 ? (ssize_t)put : -1, len);
 			return RECOUT_LOST;
 		}
 	}
-	if (buf_append(&o->q, rec + put, len - put) < 0) {
+	if (ro_tally_add(o, count) < 0 || buf_append(&o->q, rec + put, len - put) < 0) {
+		ro_tally_drop(o, count);
 		ro_complain(o, put > 0 ? (ssize_t)put : -1, len);
 		return RECOUT_LOST;
 	}
@@ -225,22 +281,26 @@ ro_emit_queue(struct recout *o, const char *rec, size_t len)
  * record in between, so a short write is reported, not completed.
  */
 enum recout_fate
-recout_write(struct recout *o, char *rec, size_t len)
+recout_write(struct recout *o, char *rec, size_t len, atomic_ullong *count)
 {
 	ssize_t w;
 
 	if (o->kind == RO_SYSLOG) {
 		rec[len - 1] = '\0';
 		syslog(LOG_INFO, "%s", rec);
+		ro_count(count, 1);
 		return RECOUT_WRITTEN; /* no ack with syslog (conf.c) */
 	}
 	if (o->kind == RO_STREAM)
-		return handler_nowait ? ro_emit_queue(o, rec, len) : ro_emit_wait(o, rec, len);
+		return handler_nowait ? ro_emit_queue(o, rec, len, count) :
+		                        ro_emit_wait(o, rec, len, count);
 	do
 		w = write(o->fd, rec, len);
 	while (w == -1 && errno == EINTR && !sig_cut_due());
-	if (w >= 0 && (size_t)w == len)
+	if (w >= 0 && (size_t)w == len) {
+		ro_count(count, 1);
 		return RECOUT_WRITTEN;
+	}
 	ro_complain(o, w, len);
 	return RECOUT_LOST;
 }
@@ -315,12 +375,14 @@ recout_flush(struct recout *o, bool *room)
 		o->drop_lo = o->done + 1;
 		o->drop_hi = o->seq;
 		o->done = o->seq;
+		ro_tally_settle(o, false);
 		buf_free(&o->q);
 		return -1;
 	}
 	buf_consume(&o->q, put);
 	if (o->q.len == 0) {
 		o->done = o->seq;
+		ro_tally_settle(o, true);
 		return -1;
 	}
 	*room = o->q.len < RO_QUEUE_MAX;
@@ -360,6 +422,7 @@ recout_put(struct recout *o)
 		buf_consume(&o->q, ro_write_all(o, buf_peek(&o->q), o->q.len, true));
 		if (o->q.len == 0)
 			o->done = o->seq;
+		ro_tally_settle(o, o->q.len == 0);
 	}
 	if (o->q.len > 0)
 		o->lost += o->seq - o->done;

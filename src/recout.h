@@ -2,6 +2,7 @@
 #ifndef DISPATCHD_RECOUT_H
 #define DISPATCHD_RECOUT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,8 +35,12 @@ struct recout *recout_get(const char *dest, char *err, size_t errlen);
  * what was lost and frees it. */
 void recout_put(struct recout *o);
 
-/* Writes one record, rec[len - 1] being its LF (syslog: may change it). */
-enum recout_fate recout_write(struct recout *o, char *rec, size_t len);
+/*
+ * Writes one record, rec[len - 1] being its LF (syslog: may change it).
+ * count (or NULL) goes up by one once the record is written (handed to
+ * syslog): now, or when the queue writes it; never for a lost record.
+ */
+enum recout_fate recout_write(struct recout *o, char *rec, size_t len, atomic_ullong *count);
 
 /* handler_nowait: as much is queued as may be; hold those who feed it. */
 bool recout_backed_up(const struct recout *o);

@@ -93,6 +93,7 @@ ro_out_free(struct recout *o)
 		munmap(o->sh, sizeof(*o->sh));
 	}
 	buf_free(&o->q);
+	free(o->tally);
 	pthread_mutex_destroy(&o->lock);
 	free(o->path);
 	free(o);

@@ -41,6 +41,12 @@ struct ro_shared {
 	bool torn;    /* one was abandoned half-way: end its line first */
 };
 
+/* A run of queued records that count into one counter. */
+struct ro_tally {
+	atomic_ullong *count;
+	unsigned long long n;
+};
+
 /*
  * One output, shared by the services that name the same destination.  fd
  * never changes once set up: reopen replaces the file behind the same
@@ -70,6 +76,11 @@ struct recout {
 	unsigned long long seq;              /* records that went through the queue */
 	unsigned long long done;             /* ... of which all up to here are written */
 	unsigned long long drop_lo, drop_hi; /* the last range given up */
+	/* The counters of the queued records (recout_write's count), in
+	 * runs of one counter: the whole queue is written or given up at
+	 * once, so they are settled together (ro_tally_settle). */
+	struct ro_tally *tally;
+	size_t ntally, tally_cap;
 	struct recout *next;
 };
 

@@ -6,6 +6,8 @@
 #include "log.h"
 #include "stats.h"
 
+static const struct config *stats_cf;
+
 int
 stats_init(struct config *cf)
 {
@@ -21,13 +23,14 @@ stats_init(struct config *cf)
 		st[i].warn_dgram_failed = (struct log_rate)LOG_RATE_INIT(10);
 		st[i].warn_dgram_guard = (struct log_rate)LOG_RATE_INIT(10);
 	}
+	stats_cf = cf;
 	return 0;
 }
 
-static unsigned long long
-get(atomic_ullong *c)
+const struct config *
+stats_config(void)
 {
-	return atomic_load_explicit(c, memory_order_relaxed);
+	return stats_cf;
 }
 
 void
@@ -42,11 +45,15 @@ stats_report(const struct config *cf)
 		    "%llu out; refused %llu max_clients, %llu no_fds, %llu fd_setsize, "
 		    "%llu denied, %llu per_source, %llu rate_limit, %llu proxy; datagrams %llu received, "
 		    "%llu answered, %llu dropped",
-		    cf->svcs[i].name, get(&st->conns_now), get(&st->conns_total),
-		    get(&st->bytes_in), get(&st->bytes_out), get(&st->refused[REFUSE_MAX_CLIENTS]),
-		    get(&st->refused[REFUSE_NO_FDS]), get(&st->refused[REFUSE_FDSETSIZE]),
-		    get(&st->refused[REFUSE_DENIED]), get(&st->refused[REFUSE_PER_SOURCE]),
-		    get(&st->refused[REFUSE_RATE]), get(&st->refused[REFUSE_PROXY]),
-		    get(&st->dgrams_in), get(&st->dgrams_answered), get(&st->dgrams_dropped));
+		    cf->svcs[i].name, stats_get(&st->conns_now), stats_get(&st->conns_total),
+		    stats_get(&st->bytes_in), stats_get(&st->bytes_out),
+		    stats_get(&st->refused[REFUSE_MAX_CLIENTS]),
+		    stats_get(&st->refused[REFUSE_NO_FDS]),
+		    stats_get(&st->refused[REFUSE_FDSETSIZE]),
+		    stats_get(&st->refused[REFUSE_DENIED]),
+		    stats_get(&st->refused[REFUSE_PER_SOURCE]),
+		    stats_get(&st->refused[REFUSE_RATE]), stats_get(&st->refused[REFUSE_PROXY]),
+		    stats_get(&st->dgrams_in), stats_get(&st->dgrams_answered),
+		    stats_get(&st->dgrams_dropped));
 	}
 }

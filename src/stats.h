@@ -37,6 +37,10 @@ struct svc_stats {
 	atomic_ullong dgrams_in;
 	atomic_ullong dgrams_answered;
 	atomic_ullong dgrams_dropped;
+	/* Logger: records written to its output or handed to syslog
+	 * (connected and disconnected ones too; not those lost).  Counted
+	 * by recout_write, or by the queue that wrote one later. */
+	atomic_ullong records;
 	/* The datagram warnings' rate limits, here so that fork children
 	 * (a child per datagram) share them: a plain update race between
 	 * processes costs at most an extra warning. */
@@ -46,6 +50,17 @@ struct svc_stats {
 
 /* Maps one shared anonymous region for every service's counters. 0 or -1. */
 int stats_init(struct config *cf);
+
+/* The configuration whose counters stats_init mapped (for the metrics
+ * handler, which reports every service), or NULL before. */
+const struct config *stats_config(void);
+
+/* A counter's value now. */
+static inline unsigned long long
+stats_get(atomic_ullong *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
 
 /* Writes the one-line status of every service to the diagnostics. */
 void stats_report(const struct config *cf);

@@ -163,60 +163,31 @@ request(struct fl_state *st, struct sink *out, const struct http_req *rq)
 	return r;
 }
 
-/*
- * Request-head bytes.  A head that came whole in one read is parsed where
- * it lies; one that spans reads is gathered (at most HTTP_HEAD_MAX + 1
- * bytes, so a long one is seen as too long) and looked at again only once
- * an empty line arrived.  Returns the bytes used, or -1.
- */
+/* Request-head bytes (see struct http_gather).  Returns the bytes used, or -1. */
 static ssize_t
 take_head(struct fl_state *st, const char *p, size_t n, struct sink *out)
 {
 	struct http_req rq;
-	size_t take, old = st->hlen;
-	int r;
+	size_t used;
+	int r = http_gather(&st->hg, p, n, &rq, &used);
 
-	if (old == 0) {
-		r = http_parse_head(p, n, &rq);
-		if (r > 0)
-			return request(st, out, &rq) < 0 ? -1 : r;
-		if (r < 0)
-			goto bad;
-		if ((st->head = malloc(HTTP_HEAD_MAX + 1)) == NULL)
-			return -1;
-	}
-	take = HTTP_HEAD_MAX + 1 - old < n ? HTTP_HEAD_MAX + 1 - old : n;
-	memcpy(st->head + old, p, take);
-	st->hlen += take;
-	if (http_head_end(st->head, st->hlen, st->hscan) == 0 && st->hlen <= HTTP_HEAD_MAX) {
-		st->hscan = st->hlen;
-		return (ssize_t)take;
-	}
-	r = http_parse_head(st->head, st->hlen, &rq);
+	if (r == 0 || r == -1)
+		return r == 0 ? (ssize_t)used : -1;
 	if (r > 0) {
-		int rr = request(st, out, &rq);
-		free(st->head);
-		st->head = NULL;
-		st->hlen = st->hscan = 0;
-		return rr < 0 ? -1 : (ssize_t)((size_t)r - old);
+		r = request(st, out, &rq);
+		http_gather_reset(&st->hg);
+		return r < 0 ? -1 : (ssize_t)used;
 	}
-	if (r == 0) {
-		st->hscan = st->hlen;
-		return (ssize_t)take;
-	}
-bad:
 	/* Malformed, or a body of unknown length follows: the connection
 	 * cannot go on.  A PUT without Content-Length is 411 (the parser
-	 * filled rq for a Transfer-Encoding; it may point into st->head). */
+	 * filled rq for a Transfer-Encoding; it may point into st->hg). */
 	st->keep_alive = false;
 	st->minor = 1;
 	if (r == -501 && rq.method == HTTP_PUT)
 		r = fl_error(st, out, &rq, 411, true, NULL);
 	else
 		r = fl_error(st, out, NULL, -r, true, NULL);
-	free(st->head);
-	st->head = NULL;
-	st->hlen = st->hscan = 0;
+	http_gather_reset(&st->hg);
 	return r < 0 ? -1 : (ssize_t)n;
 }
 
@@ -317,7 +288,7 @@ fl_timeout(void *st_, struct sink *out)
 {
 	struct fl_state *st = st_;
 
-	if (st->phase == FL_DONE || (st->phase == FL_HEAD && st->hlen == 0 && st->served > 0))
+	if (st->phase == FL_DONE || (st->phase == FL_HEAD && st->hg.hlen == 0 && st->served > 0))
 		return -1;
 	st->minor = 1;
 	return fl_error(st, out, NULL, 408, true, NULL);
@@ -336,7 +307,7 @@ fl_close(void *st_)
 		unlinkat(st->dirfd, st->tmp, 0);
 		close(st->dirfd);
 	}
-	free(st->head);
+	http_gather_reset(&st->hg);
 	free(st->put_log);
 }
 

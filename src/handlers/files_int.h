@@ -44,9 +44,7 @@ struct fl_state {
 	struct service *svc;
 	struct fl_svc *fs;
 	enum fl_phase phase;
-	char *head;               /* a head that spans reads (HTTP_HEAD_MAX + 1) */
-	size_t hlen;              /* bytes in head */
-	size_t hscan;             /* how far http_head_end looked */
+	struct http_gather hg;    /* FL_HEAD: the request head so far */
 	unsigned long served;     /* requests answered */
 	long long left;           /* FL_PUT, FL_SKIP: body bytes still to come */
 	int fd;                   /* a file being sent (until more()), or the upload */

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include "../conf.h"
 #include "../escape.h"
@@ -13,25 +12,6 @@
 #include "../sink.h"
 #include "../timefmt.h"
 #include "files_int.h"
-
-#ifndef DISPATCHD_VERSION
-#define DISPATCHD_VERSION "unknown"
-#endif
-
-/* The Date header's value, formatted once a second per thread. */
-static const char *
-fl_date(void)
-{
-	static _Thread_local time_t when = -1;
-	static _Thread_local char text[HTTP_DATE_LEN + 1];
-	time_t now = time(NULL);
-
-	if (now != when) {
-		http_date(text, now);
-		when = now;
-	}
-	return text;
-}
 
 /*
  * One access-log record: "TIME PEER METHOD TARGET HTTP/1.x STATUS BYTES",
@@ -75,7 +55,7 @@ fl_log(struct fl_state *st, const struct http_req *rq, const char *req, int stat
 		p += escape_line(p, req, len);
 	}
 	p += sprintf(p, " %d %lld\n", status, bytes);
-	recout_write(st->fs->alog, r, (size_t)(p - r));
+	recout_write(st->fs->alog, r, (size_t)(p - r), NULL);
 	handler_scratch_done();
 }
 
@@ -91,34 +71,24 @@ fl_respond(struct fl_state *st, struct sink *out, const struct fl_resp *rs, cons
 {
 	size_t xlen = rs->extra != NULL ? strlen(rs->extra) : 0;
 	char *h = handler_scratch(FL_HEAD_ROOM + xlen + blen), *p;
+	bool closing = rs->close || !st->keep_alive;
+	struct http_resp hr = { rs->status, rs->ctype, rs->clen, rs->extra, NULL };
 	int r;
 
 	if (h == NULL)
 		return -1;
-	p = h +
-	    sprintf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: dispatchd/%s\r\n", rs->status,
-	        http_reason(rs->status), fl_date(), DISPATCHD_VERSION);
-	if (rs->ctype != NULL)
-		p += sprintf(p, "Content-Type: %s\r\n", rs->ctype);
-	if (rs->clen >= 0)
-		p += sprintf(p, "Content-Length: %lld\r\n", rs->clen);
-	if (xlen > 0) {
-		memcpy(p, rs->extra, xlen);
-		p += xlen;
-	}
-	if (rs->close || !st->keep_alive)
-		p += sprintf(p, "Connection: close\r\n");
+	if (closing)
+		hr.conn = "close";
 	else if (st->minor == 0)
-		p += sprintf(p, "Connection: keep-alive\r\n");
-	*p++ = '\r';
-	*p++ = '\n';
+		hr.conn = "keep-alive";
+	p = h + http_resp_head(h, &hr);
 	if (body != NULL && blen > 0) {
 		memcpy(p, body, blen);
 		p += blen;
 	}
 	r = sink_write(out, h, (size_t)(p - h));
 	handler_scratch_done();
-	if (rs->close || !st->keep_alive) {
+	if (closing) {
 		st->keep_alive = false;
 		st->phase = FL_DONE;
 		sink_close_after(out);

@@ -14,6 +14,7 @@
 #include "../recout.h"
 #include "../sig.h"
 #include "../sink.h"
+#include "../stats.h"
 #include "../timefmt.h"
 
 #define LG_TIME_LEN 27 /* RFC 3339 with microseconds */
@@ -84,7 +85,8 @@ lg_record(const struct service *svc, const char *peer, const char *sep, const ch
 		p += blen;
 	}
 	*p++ = '\n';
-	fate = recout_write(o, r, (size_t)(p - r));
+	fate = recout_write(o, r, (size_t)(p - r),
+	    svc->stats != NULL ? &svc->stats->records : NULL);
 	handler_scratch_done();
 	return (int)fate;
 }

@@ -240,6 +240,41 @@ check_same(const char *p, const struct http_req *a, const char *q, const struct 
 	    "the fields differ");
 }
 
+/*
+ * http_gather fed the input in pieces of 1 + (hash % 8) bytes (the first
+ * k bytes first): the answer of the whole, the head's length in what it
+ * used, the same fields.  Only a refusal the whole gives before any end
+ * of a head (a bad request line, a NUL) may be missed: the gathered head
+ * is parsed again only once an end came (http.h), as it was before.
+ */
+static void
+check_gather(const char *p, size_t n, size_t k, uint32_t hash, int rc, const struct http_req *whole)
+{
+	struct http_gather g = { NULL, 0, 0 };
+	struct http_req r;
+	size_t off = 0, step = 1 + hash % 8, used = 0;
+	int gr = 0;
+
+	while (off < n && gr == 0) {
+		size_t m = off == 0 && k > 0 ? k : (n - off < step ? n - off : step);
+		gr = http_gather(&g, p + off, m, &r, &used);
+		FZ_CHECK(gr != -1, "http_gather: no memory");
+		FZ_CHECK(used <= m && (gr != 0 || used == m) && (gr >= 0 || used == m),
+		    "http_gather used %zu of %zu, result %d", used, m, gr);
+		off += used;
+	}
+	FZ_CHECK(gr == rc ||
+	        (gr == 0 && rc < 0 && http_head_end(p, n, 0) == 0 && n <= HTTP_HEAD_MAX),
+	    "http_gather in pieces of %zu: %d, the whole %d: %s", step, gr, rc, fz_show(p, n));
+	if (gr > 0) {
+		FZ_CHECK(off == (size_t)rc, "http_gather used %zu bytes of a %d-byte head", off,
+		    rc);
+		check_same(p, whole, g.hlen > 0 ? g.head : p, &r);
+	}
+	http_gather_reset(&g);
+	FZ_CHECK(g.head == NULL && g.hlen == 0 && g.scan == 0, "http_gather_reset");
+}
+
 static int
 hexval(unsigned char c)
 {
@@ -413,6 +448,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_same(copy, &whole, pre, &part);
 		free(pre);
 	}
+
+	check_gather(copy, size, k, hash, rc, &whole);
 
 	/* http_head_end: resumed at k it finds the end a fresh scan does. */
 	end = http_head_end(copy, size, 0);
