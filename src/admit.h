@@ -2,6 +2,7 @@
 #ifndef DISPATCHD_ADMIT_H
 #define DISPATCHD_ADMIT_H
 
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include "stats.h"
@@ -36,6 +37,17 @@ enum refuse_reason admit_take(struct listener *ls, int fd, const struct peer *pe
  * admit_take was given.
  */
 void admit_release(struct service *svc, const struct sockaddr *sa, socklen_t salen);
+
+/*
+ * workers = N: max_clients counts the open connections of every worker
+ * in total, kept in shared memory (admit_take then takes a place from it
+ * atomically instead of comparing its active count; admit_release gives
+ * it back), and each worker counts its own per service in own (indexed
+ * like svcs) so that its supervisor can take back what a worker that
+ * died held.  Before serving; NULL: each process its own.
+ */
+struct service;
+void admit_share(atomic_long *total, atomic_long *own, const struct service *svcs);
 
 /*
  * Counts a refusal decided before admit_take (fd closed unless -1):

@@ -42,6 +42,8 @@ const struct num_setting num_settings[] = {
 	    offsetof(struct config, request_timeout), offsetof(struct service, request_timeout) },
 	{ "proxy_timeout", "--proxy-timeout", 1, 3600, CONF_DEFAULT_PROXY_TIMEOUT,
 	    offsetof(struct config, proxy_timeout), offsetof(struct service, proxy_timeout) },
+	{ "workers", "--workers", 1, CONF_MAX_WORKERS, 1, offsetof(struct config, workers),
+	    NO_SVC },
 };
 _Static_assert(sizeof(num_settings) / sizeof(num_settings[0]) == NUM_SETTINGS,
     "NUM_SETTINGS in conf_int.h must count the rows of num_settings");
@@ -416,6 +418,18 @@ conf_load(struct config *cf, int argc, char **argv, char *err, size_t errlen)
 		snprintf(err, errlen,
 		    "no services in %s: add a service section or give --listen ADDR",
 		    path != NULL ? path : "the configuration");
+		goto out;
+	}
+	if (cf->workers > 1 && !cf->model->workers) {
+		char loops[128] = "";
+
+		for (size_t i = 0; models[i] != NULL; i++)
+			if (models[i]->workers)
+				snprintf(loops + strlen(loops), sizeof(loops) - strlen(loops),
+				    "%s%s", loops[0] ? ", " : "", models[i]->name);
+		snprintf(err, errlen,
+		    "workers = %ld needs a model that runs one loop per process (%s), not %s",
+		    cf->workers, loops, cf->model->name);
 		goto out;
 	}
 	/* A model the host refuses (io_uring) fails here, -t included. */

@@ -23,6 +23,7 @@ struct access_table;
 #define CONF_DEFAULT_MAX_UPLOAD       (64L * 1024 * 1024)
 #define CONF_DEFAULT_REQUEST_TIMEOUT  10
 #define CONF_DEFAULT_PROXY_TIMEOUT    5
+#define CONF_MAX_WORKERS              256
 #define CONF_DEFAULT_MODEL            "epoll"
 #define CONF_DEFAULT_HANDLER          "echo"
 
@@ -63,6 +64,7 @@ struct service {
 struct config {
 	const struct model *model;
 	long max_clients;
+	long workers;      /* processes, each its own loop (select, poll, epoll, io_uring) */
 	long idle_timeout; /* seconds, 0 = never */
 	long max_line;
 	long max_pending;

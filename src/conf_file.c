@@ -387,6 +387,7 @@ parse_file(struct config *cf, const char *name, const char *text, char **gtsfmt,
 	cfg_opt_t opts[] = {
 		CFG_STR("model", CONF_DEFAULT_MODEL, CFGF_NONE),
 		CFG_INT_CB("max_clients", CONF_DEFAULT_MAX_CLIENTS, CFGF_NONE, conf_int_cb),
+		CFG_INT_CB("workers", 1, CFGF_NONE, conf_int_cb),
 		CFG_INT_CB("idle_timeout", CONF_DEFAULT_IDLE_TIMEOUT, CFGF_NONE, conf_int_cb),
 		CFG_INT_CB("max_line", CONF_DEFAULT_MAX_LINE, CFGF_NONE, conf_int_cb),
 		CFG_INT_CB("max_pending", CONF_DEFAULT_MAX_PENDING, CFGF_NONE, conf_int_cb),

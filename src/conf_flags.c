@@ -42,6 +42,7 @@ static const struct option long_opts[] = {
 	{ "handler", required_argument, NULL, 'H' },
 	{ "listen", required_argument, NULL, 'l' },
 	{ "max-clients", required_argument, NULL, OPT_NUM + 0 },
+	{ "workers", required_argument, NULL, OPT_NUM + 11 },
 	{ "idle-timeout", required_argument, NULL, OPT_NUM + 1 },
 	{ "max-line", required_argument, NULL, OPT_NUM + 2 },
 	{ "max-pending", required_argument, NULL, OPT_NUM + 3 },
@@ -462,6 +463,7 @@ conf_usage(FILE *fp)
 	    " (with --listen)\n"
 	    "  -l, --listen ADDR         serve HANDLER on ADDR (repeatable)\n"
 	    "      --max-clients N       concurrent connections (all listeners together)\n"
+	    "      --workers N           processes, each its own loop (select, poll, epoll, io_uring)\n"
 	    "      --idle-timeout SEC    close a connection silent this long (0: never)\n"
 	    "      --max-line BYTES      line framing limit\n"
 	    "      --max-pending BYTES   unsent reply bytes per connection before reading pauses\n"

@@ -17,6 +17,7 @@
 #include "net.h"
 #include "sig.h"
 #include "stats.h"
+#include "workers.h"
 
 /*
  * Descriptors 0-2 that whoever started us left closed would be taken by
@@ -212,7 +213,7 @@ main(int argc, char **argv)
 		handler_reopen_all(cf.svcs, cf.nsvcs); /* '-' is /dev/null now */
 	announce_ready(&cf);
 	log_nowait();
-	status = cf.model->run(&cf);
+	status = workers_run(&cf);
 	log_info("stopped");
 	return status;
 }

@@ -39,6 +39,9 @@ struct model {
 	 * the accepting process holds no descriptor for it. */
 	bool serial;
 	bool in_children;
+	/* One loop in one thread: workers = N runs N of them, one process
+	 * each, on the same listeners (workers.c). */
+	bool workers;
 	/* Optional: whether the model can run on this host at all, asked at
 	 * configuration time (-t too), so that a model the kernel refuses
 	 * fails at once with one line naming the cause (err).  0 or -1. */

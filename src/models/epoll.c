@@ -39,6 +39,9 @@ ep_set(struct loop *l, int fd, int old_mask, int new_mask)
 	int op = old_mask == 0 ? EPOLL_CTL_ADD : new_mask == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
 
 	e.events = (new_mask & LOOP_READ ? EPOLLIN : 0) | (new_mask & LOOP_WRITE ? EPOLLOUT : 0);
+	/* Workers on one listener: one of them woken per connection, not all. */
+	if ((new_mask & LOOP_SHARED) && op == EPOLL_CTL_ADD)
+		e.events |= EPOLLEXCLUSIVE;
 	e.data.fd = fd;
 	return epoll_ctl(d->epfd, op, fd, &e);
 }
@@ -92,4 +95,5 @@ const struct model model_epoll = {
 	.name = "epoll",
 	.summary = "one thread, non-blocking sockets, epoll(7) readiness loop (default)",
 	.run = epoll_run,
+	.workers = true,
 };

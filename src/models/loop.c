@@ -28,7 +28,7 @@ listener_pause(struct evloop *ev, struct listener *ls)
 {
 	size_t i = (size_t)(ls - ev->cf->ls);
 
-	if (ev->paused[i] == 0 && !ev->dg_held[i] && ev->be->set(&ev->l, ls->fd, LOOP_READ, 0) < 0)
+	if (ev->paused[i] == 0 && !ev->dg_held[i] && ev->be->set(&ev->l, ls->fd, ev->lmask, 0) < 0)
 		log_warn("%s: cannot pause the listener", ls->addr);
 	ev->paused[i] = ev->cs.now_ms + LOOP_ACCEPT_PAUSE_MS;
 }
@@ -40,7 +40,7 @@ listeners_resume(struct evloop *ev)
 		if (ev->paused[i] == 0 || ev->cs.now_ms < ev->paused[i])
 			continue;
 		ev->paused[i] = 0;
-		if (!ev->dg_held[i] && ev->be->set(&ev->l, ev->cf->ls[i].fd, 0, LOOP_READ) < 0)
+		if (!ev->dg_held[i] && ev->be->set(&ev->l, ev->cf->ls[i].fd, 0, ev->lmask) < 0)
 			log_warn("%s: cannot watch the listener", ev->cf->ls[i].addr);
 	}
 }
@@ -117,7 +117,7 @@ begin_stop(struct evloop *ev)
 {
 	for (size_t i = 0; i < ev->cf->nls; i++)
 		if (ev->cf->ls[i].fd >= 0 && ev->paused[i] == 0 && !ev->dg_held[i])
-			ev->be->set(&ev->l, ev->cf->ls[i].fd, LOOP_READ, 0);
+			ev->be->set(&ev->l, ev->cf->ls[i].fd, ev->lmask, 0);
 	net_close_all(ev->cf);
 	ev->stopping = true;
 	ev->deadline_ms = ev->cs.now_ms + ev->cf->shutdown_timeout * 1000;
@@ -340,8 +340,9 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 		close(ev->tfd);
 		ev->tfd = -1;
 	}
+	ev->lmask = LOOP_READ | (cf->workers > 1 ? LOOP_SHARED : 0);
 	for (size_t i = 0; i < cf->nls; i++)
-		if (be->set(&ev->l, cf->ls[i].fd, 0, LOOP_READ) < 0)
+		if (be->set(&ev->l, cf->ls[i].fd, 0, ev->lmask) < 0)
 			return -1;
 	return 0;
 }
@@ -403,10 +404,10 @@ loop_run(struct config *cf, const struct backend *be)
 			struct fired *f = &ev.l.fired[i];
 			struct conn *c = f->fd < ev.l.setsize ? ev.conns[f->fd] : NULL;
 			if (c == NULL) {
-				/* Listeners and the signal pipe are handled after
-				 * the connections, so that a descriptor closed above
-				 * and reused by accept is never confused with a
-				 * stale event. */
+				/* The signal pipe and the listeners are handled
+				 * after the connections, so that a descriptor closed
+				 * above and reused by accept is never confused with
+				 * a stale event. */
 				if (f->fd == sig_fd())
 					signalled = true;
 				else if (f->fd == ev.tfd)
@@ -430,13 +431,12 @@ loop_run(struct config *cf, const struct backend *be)
 			else if (f->mask & LOOP_READ)
 				loop_settle(&ev, c);
 		}
-		for (int i = 0; i < nlisten && !ev.stopping; i++) {
-			struct listener *ls = find_listener(cf, ev.l.fired[i].fd);
-			if (ls && ls->dgram)
-				loop_datagrams(&ev, ls);
-			else if (ls)
-				conn_accept(&ev, ls);
-		}
+		/* Signals before new connections: those accepted after a SIGHUP
+		 * (a worker's forwarded one) write to the reopened outputs, and
+		 * none is accepted after a stop.  The flags too: a signal that
+		 * came while the wait returned is not in this wake's events. */
+		if (sig_hup || sig_usr1 || sig_chld || (sig_stop && !ev.stopping))
+			signalled = true;
 		if (signalled) {
 			int stop = model_signals(cf);
 			if (stop >= 2) {
@@ -447,6 +447,13 @@ loop_run(struct config *cf, const struct backend *be)
 			}
 			if (stop && !ev.stopping)
 				begin_stop(&ev);
+		}
+		for (int i = 0; i < nlisten && !ev.stopping; i++) {
+			struct listener *ls = find_listener(cf, ev.l.fired[i].fd);
+			if (ls && ls->dgram)
+				loop_datagrams(&ev, ls);
+			else if (ls)
+				conn_accept(&ev, ls);
 		}
 		expire_idle(&ev);
 		listeners_resume(&ev);

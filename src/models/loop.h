@@ -4,7 +4,10 @@
 
 struct config;
 
-enum { LOOP_READ = 1, LOOP_WRITE = 2 };
+/* LOOP_SHARED, with LOOP_READ when a listener is added: other processes
+ * (workers) wait on the same socket; wake only one of them where the
+ * backend can (epoll: EPOLLEXCLUSIVE).  Never changed in place. */
+enum { LOOP_READ = 1, LOOP_WRITE = 2, LOOP_SHARED = 4 };
 
 /* One ready descriptor as reported by a backend. */
 struct fired {

@@ -33,7 +33,7 @@ loop_dgram_gate(struct evloop *ev)
 
 		if (hold == ev->dg_held[i] || ev->paused[i] != 0)
 			continue;
-		if (ev->be->set(&ev->l, ls->fd, hold ? LOOP_READ : 0, hold ? 0 : LOOP_READ) < 0)
+		if (ev->be->set(&ev->l, ls->fd, hold ? ev->lmask : 0, hold ? 0 : ev->lmask) < 0)
 			log_warn("%s: cannot %s the listener", ls->addr, hold ? "pause" : "watch");
 		else
 			ev->dg_held[i] = hold;

@@ -31,6 +31,7 @@ struct evloop {
 	struct loop l; /* the backend's view; first member */
 	const struct backend *be;
 	struct config *cf;
+	int lmask;           /* a listener's interest: LOOP_READ, LOOP_SHARED with workers */
 	struct conn **conns; /* by descriptor */
 	struct conns cs;     /* their count, idle and held lists, the clock */
 	/* Per service, for handlers with a backlog hook: the output descriptor

@@ -112,4 +112,5 @@ const struct model model_poll = {
 	.name = "poll",
 	.summary = "one thread, non-blocking sockets, poll(2) readiness loop",
 	.run = poll_run,
+	.workers = true,
 };

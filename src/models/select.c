@@ -109,4 +109,5 @@ const struct model model_select = {
 	.name = "select",
 	.summary = "one thread, non-blocking sockets, select(2) readiness loop",
 	.run = select_run,
+	.workers = true,
 };

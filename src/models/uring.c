@@ -448,6 +448,22 @@ ur_fini(struct ur *ur)
 	dgram_batch_free(&ur->dg);
 }
 
+/* The signal flags acted on; -1 on a second stop signal: exit now. */
+static int
+ur_signals(struct ur *ur)
+{
+	int stop = model_signals(ur->cf);
+
+	if (stop >= 2) {
+		log_info("second stop signal: exiting now, dropping %ld connection%s", ur->cs.n,
+		    ur->cs.n == 1 ? "" : "s");
+		return -1;
+	}
+	if (stop && !ur->stopping)
+		begin_stop(ur);
+	return 0;
+}
+
 static int
 ur_run(struct config *cf)
 {
@@ -475,19 +491,16 @@ ur_run(struct config *cf)
 			break;
 		}
 		ur.cs.now_ms = sig_now_ms();
+		/* Signals before what completed: connections accepted after a
+		 * SIGHUP (a worker's forwarded one) write to the reopened
+		 * outputs.  The flags, as the pipe's read may complete later. */
+		ur.signalled = sig_hup || sig_usr1 || sig_chld || (sig_stop && !ur.stopping);
+		if (ur.signalled && ur_signals(&ur) < 0)
+			break;
 		ur.signalled = false;
 		reap(&ur);
-		if (ur.signalled) {
-			int stop = model_signals(cf);
-			if (stop >= 2) {
-				log_info(
-				    "second stop signal: exiting now, dropping %ld connection%s",
-				    ur.cs.n, ur.cs.n == 1 ? "" : "s");
-				break;
-			}
-			if (stop && !ur.stopping)
-				begin_stop(&ur);
-		}
+		if (ur.signalled && ur_signals(&ur) < 0)
+			break;
 		expire_idle(&ur);
 		if (ur.stopping && ur.cs.now_ms >= ur.deadline_ms) {
 			handler_nowait = false; /* as loop.c does at the cut */
@@ -508,5 +521,6 @@ const struct model model_io_uring = {
 	.name = "io_uring",
 	.summary = "one thread, a completion loop on io_uring(7): multishot accept and receive",
 	.run = ur_run,
+	.workers = true,
 	.probe = ur_probe,
 };

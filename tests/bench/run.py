@@ -53,6 +53,9 @@ EPOLL_PEERS = ["epoll-echo", "libuv"]
 # One process or thread per connection: hold fewer, always measure connrate.
 PER_CONNECTION = {"fork", "thread", "iterative", "socat", "python-threading",
                   "python-forking"}
+# workers = 2 (issue 17), against the same model's single process.
+WORKER_SERVERS = ["epoll-w2", "io_uring-w2"]
+WORKER_KEYS = ["pp16", "pp256", "connrate"]
 # Peers a target compares against.
 CONNRATE_PEERS_FORK = ["socat", "python-forking"]
 
@@ -94,9 +97,12 @@ def server_argv(name, build, handler="echo", max_clients=None):
     """The command that starts server `name` on a free port."""
     peers = os.path.join(build, "bench", "peers")
     py = sys.executable or "python3"
-    if name in MODELS:
-        argv = [os.path.join(build, "dispatchd"), "-m", name, "-H", handler,
+    if name in MODELS or name in WORKER_SERVERS:
+        model, _, w = name.partition("-w")
+        argv = [os.path.join(build, "dispatchd"), "-m", model, "-H", handler,
                 "-l", "127.0.0.1:0"]
+        if w:
+            argv += ["--workers", w]
         if max_clients:
             argv += ["--max-clients", str(max_clients)]
         return argv
@@ -133,6 +139,10 @@ def hold_count(name, quick):
 def scenarios_for(name, quick):
     """The scenarios server `name` runs (None: not applicable, with why)."""
     out = []
+    if name in WORKER_SERVERS:
+        return [Scenario("pp16", "pingpong 16", "pingpong", 16, 64),
+                Scenario("pp256", "pingpong 256", "pingpong", 256, 64),
+                Scenario("connrate", "connrate 16", "connrate", 16, 64, unit="conn")]
     serial = name == "iterative"
     for c in (1, 16, 256):
         if serial and c > 1:
@@ -758,6 +768,32 @@ def uring_targets(table, runs):
     return out
 
 
+def workers_markdown(table, runs, servers):
+    """1 against 2 workers (issue 17): each model's workers = 2 against its
+    single process, paired ratios of the rate and of the CPU per operation."""
+    pairs = [(w, w.partition("-w")[0]) for w in WORKER_SERVERS
+             if w in servers and any((w, k) in table for k in WORKER_KEYS)]
+    if not pairs:
+        return []
+    L = ["## workers = 2 against 1 (issue 17)\n",
+         "Each round runs the model alone and with `--workers 2` back to back; the ratio is "
+         "2 workers' figure to 1's (median of the rounds [95% bootstrap interval]).  The "
+         "client shares the 2 cores, so a second worker can only take what the client "
+         "leaves.\n",
+         "| servers | figure | " + " | ".join(SCENARIO_TITLES[k] for k in WORKER_KEYS) + " |",
+         "|---|---|" + "---:|" * len(WORKER_KEYS)]
+    for w, one in pairs:
+        for field, what in (("rate", "rate"), ("cpu_us_per_op", "CPU/op")):
+            row = []
+            for k in WORKER_KEYS:
+                a, b = cell_value(table, w, k, field), cell_value(table, one, k, field)
+                ci = boot_median(paired_ratios(runs, w, k, field, one))
+                row.append(f"{fmt_num(a)} vs {fmt_num(b)}{fmt_ci(ci)}")
+            L.append(f"| {w} vs {one} | {what} | " + " | ".join(row) + " |")
+    L.append("")
+    return L
+
+
 def uring_markdown(table, runs, servers):
     """The io_uring section of results.md: submissions and completions per
     operation, the paired ratios, issue 15's targets."""
@@ -1023,6 +1059,7 @@ def write_markdown(args, table, servers, dgram_servers, runs, elapsed, outdir, c
         for t, m, verdict in check_targets(table, args.quick):
             lines.append(f"| {t} | {m} | {verdict} |")
         lines.append("")
+    lines += workers_markdown(table, runs, servers)
     lines += uring_markdown(table, runs, servers)
     lines += dgram_markdown(args, table, runs, dgram_servers)
     lines += http_bench.markdown(args, table, runs, args.http_servers)
@@ -1100,7 +1137,7 @@ def main():
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    servers = MODELS + PEERS
+    servers = MODELS + PEERS + WORKER_SERVERS
     dgram_servers = MODELS + DGRAM_PEERS
     http_servers = list(http_bench.SERVERS)
     if args.only:

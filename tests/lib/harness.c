@@ -108,6 +108,12 @@ h_model_in_children(const char *name)
 }
 
 bool
+h_model_workers(const char *name)
+{
+	return model_named(name)->workers;
+}
+
+bool
 h_verbose(void)
 {
 	return getenv("H_VERBOSE") != NULL;

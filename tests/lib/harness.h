@@ -42,6 +42,8 @@ const char *h_conc_model(int i);
  */
 bool h_model_serial(const char *name);
 bool h_model_in_children(const char *name);
+/* Workers: the model runs as workers = N (one loop per process). */
+bool h_model_workers(const char *name);
 
 /* True when H_VERBOSE is set: tests may print what they measured. */
 bool h_verbose(void);

@@ -32,7 +32,7 @@
 
 /* The valid names an unknown key or option gets, written out here on purpose. */
 #define GLOBAL_KEYS                                                                   \
-	"model, max_clients, idle_timeout, max_line, max_pending, backlog, "          \
+	"model, max_clients, workers, idle_timeout, max_line, max_pending, backlog, " \
 	"shutdown_timeout, max_per_source, rate_limit, max_upload, request_timeout, " \
 	"allow, deny, mode, proxy_protocol, proxy_from, proxy_timeout, "              \
 	"timestamp_format, pidfile, user, service"
@@ -41,7 +41,7 @@
 	"max_upload, request_timeout, max_per_source, rate_limit, allow, deny, mode, "        \
 	"proxy_protocol, proxy_from, proxy_timeout"
 #define LONG_OPTS                                                                            \
-	"--config, --model, --handler, --listen, --max-clients, --idle-timeout, "            \
+	"--config, --model, --handler, --listen, --max-clients, --workers, --idle-timeout, " \
 	"--max-line, --max-pending, --backlog, --shutdown-timeout, --max-per-source, "       \
 	"--rate-limit, --max-upload, --request-timeout, --allow, --deny, --proxy-protocol, " \
 	"--proxy-from, --proxy-timeout, --logger-output, "                                   \
