@@ -126,6 +126,16 @@ enum refuse_reason access_admit_datagram(struct service *svc, const struct socka
  */
 void access_release(struct service *svc, const struct sockaddr *sa, socklen_t len);
 
+/*
+ * Forgets every source of svc (their connection counts and buckets), as
+ * when a process that counted connections died with them open (a worker
+ * killed): the limits are lenient for a while (a later release of a
+ * connection admitted before finds nothing, or lowers a newer count)
+ * rather than keep counts nothing will ever end.  Thread- and
+ * process-safe.
+ */
+void access_forget(struct service *svc);
+
 /* "max_clients", "no_fds", "fd_setsize", "denied", "per_source", "rate_limit", "proxy"; "none". */
 const char *access_reason_name(enum refuse_reason why);
 

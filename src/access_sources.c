@@ -531,6 +531,17 @@ access_release(struct service *svc, const struct sockaddr *sa, socklen_t len)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void
+access_forget(struct service *svc)
+{
+	struct access_table *t = svc->sources;
+
+	if (t == NULL || !table_lock(t))
+		return;
+	table_reset(t);
+	pthread_mutex_unlock(&t->lock);
+}
+
 size_t
 access_sources(struct service *svc)
 {

@@ -19,6 +19,8 @@ struct proxy_part {
 	char b[PROXY_MAX];
 };
 
+struct conn_source *conn_source_note;
+
 /* One warning at most every 10 s: a storm of bad headers must not flood the log. */
 static struct log_rate warn_proxy = LOG_RATE_INIT(10);
 
@@ -259,6 +261,11 @@ proxy_open(struct conns *cs, struct conn *c, const struct proxy_hdr *h)
 	c->salen = pe.salen < sizeof(c->sa) ? pe.salen : sizeof(c->sa);
 	memcpy(&c->sa, &pe.sa, c->salen);
 	c->flags = (c->flags & ~CONN_PROXY) | CONN_SOURCE;
+	if (conn_source_note != NULL) {
+		memcpy(&conn_source_note->sa, &c->sa, c->salen);
+		conn_source_note->salen = c->salen;
+		atomic_store(&conn_source_note->held, 1);
+	}
 	/* The header's deadline is over; the handler may set its own. */
 	c->out.timer_req = false;
 	timer_unlink(cs, c);
@@ -337,8 +344,13 @@ conn_free(struct conns *cs, struct conn *c)
 		timer_unlink(cs, c);
 		cs->n--;
 	}
-	if (c->flags & CONN_SOURCE)
+	if (c->flags & CONN_SOURCE) {
+		/* Unmarked first: dying in between leaks a count, never ends
+		 * another connection's. */
+		if (conn_source_note != NULL)
+			atomic_store(&conn_source_note->held, 0);
 		access_release(c->svc, (const struct sockaddr *)&c->sa, c->salen);
+	}
 	if (!(c->flags & CONN_PROXY))
 		c->svc->handler->close(conn_state(c));
 	free(c->phdr);

@@ -3,6 +3,7 @@
 #define DISPATCHD_CONN_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -92,6 +93,19 @@ struct conns {
 	struct conn *timer_tail;
 	long n;
 };
+
+/*
+ * Where a fork child notes the PROXY header source it counted against
+ * max_per_source (CONN_SOURCE), so that its parent can end that count
+ * when the child dies without ending it itself (killed, a crash).  held
+ * is 1 while counted.  NULL (the default): nobody to tell.
+ */
+struct conn_source {
+	atomic_int held;
+	struct sockaddr_in6 sa;
+	socklen_t salen;
+};
+extern struct conn_source *conn_source_note;
 
 /* The handler's state, which follows the struct (NULL when it has none). */
 void *conn_state(struct conn *c);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "admit.h"
 #include "conf.h"
 #include "log.h"
@@ -86,8 +87,9 @@ spawn(struct config *cf, long i)
 /*
  * A worker ended while serving: the connections it held went with it.
  * Their places in max_clients and in the services' open counts are
- * taken back (their per-source counts cannot be: the sources are not
- * known here).  How many it held.
+ * taken back; the per-source counts of a service it held connections of
+ * are forgotten (whose they were is not known here: lenient for a while
+ * rather than a source locked out for good).  How many it held.
  */
 static long
 take_back(struct config *cf, long i)
@@ -101,6 +103,8 @@ take_back(struct config *cf, long i)
 			stats_sub(&cf->svcs[s].stats->conns_now, (unsigned long long)n);
 			atomic_fetch_sub(total, n);
 			held += n;
+			/* Its per-source counts cannot be told from the others'. */
+			access_forget(&cf->svcs[s]);
 		}
 	}
 	return held;

@@ -4,11 +4,14 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../access.h"
 #include "../conf.h"
+#include "../conn.h"
 #include "../daemon.h"
 #include "../handler.h"
 #include "../log.h"
@@ -23,10 +26,18 @@
 struct kid {
 	pid_t pid;
 	bool dgram; /* serving a datagram: no admission to end */
+	long slot;  /* its place in sources */
 	struct client c;
 };
 static struct kid *kids;
 static long nkids;
+/*
+ * Shared with the children, one per kid: the PROXY header source a child
+ * counted (conn_source_note), which the parent ends when the child did
+ * not.  slot_used is the parent's own map of them.
+ */
+static struct conn_source *sources;
+static bool *slot_used;
 
 static void
 kid_remove(long i)
@@ -34,6 +45,10 @@ kid_remove(long i)
 	/* The parent ends it: a child killed mid-connection cannot. */
 	if (!kids[i].dgram)
 		serve_release(&kids[i].c);
+	struct conn_source *s = &sources[kids[i].slot];
+	if (atomic_exchange(&s->held, 0))
+		access_release(kids[i].c.svc, (const struct sockaddr *)&s->sa, s->salen);
+	slot_used[kids[i].slot] = false;
 	kids[i] = kids[--nkids];
 }
 
@@ -67,11 +82,25 @@ kids_count(void)
 	return nkids;
 }
 
+/* A free place in sources (there are max_clients: one per kid at most). */
+static long
+slot_take(struct config *cf)
+{
+	for (long k = 0; k < cf->max_clients; k++)
+		if (!slot_used[k]) {
+			slot_used[k] = true;
+			atomic_store(&sources[k].held, 0);
+			return k;
+		}
+	return -1; /* never: nkids < max_clients when a child is made */
+}
+
 static void
-kids_add(pid_t pid, const struct client *c, bool dgram)
+kids_add(pid_t pid, const struct client *c, bool dgram, long slot)
 {
 	kids[nkids].pid = pid;
 	kids[nkids].dgram = dgram;
+	kids[nkids].slot = slot;
 	kids[nkids].c = *c;
 	nkids++;
 }
@@ -86,7 +115,7 @@ kids_signal(int signo)
 
 /* The child: serves the connection c, or the datagram m received on c->ls. */
 static void
-child(struct config *cf, struct client *c, const struct dgram_msg *m)
+child(struct config *cf, struct client *c, const struct dgram_msg *m, long slot)
 {
 	if (sig_child_setup() < 0)
 		log_warn("child: signals");
@@ -95,7 +124,8 @@ child(struct config *cf, struct client *c, const struct dgram_msg *m)
 	if (m != NULL) {
 		serve_datagram(c->ls, m); /* answers through the inherited socket */
 	} else {
-		net_close_all(cf);        /* the parent's listeners: never removes their files */
+		net_close_all(cf); /* the parent's listeners: never removes their files */
+		conn_source_note = &sources[slot];
 		serve(cf, c, SERVE_READ); /* the parent's cut is the backstop */
 		close(c->fd);
 	}
@@ -107,15 +137,18 @@ child(struct config *cf, struct client *c, const struct dgram_msg *m)
 static int
 spawn(struct config *cf, struct client *c, const struct dgram_msg *m)
 {
-	pid_t pid = fork();
+	long slot = slot_take(cf);
+	pid_t pid = slot < 0 ? -1 : fork();
 
 	if (pid == 0)
-		child(cf, c, m);
+		child(cf, c, m, slot);
 	if (pid < 0) {
+		if (slot >= 0)
+			slot_used[slot] = false;
 		log_warn("%s: cannot fork", m != NULL ? c->ls->addr : c->peer.text);
 		return -1;
 	}
-	kids_add(pid, c, m != NULL);
+	kids_add(pid, c, m != NULL, slot);
 	if (m == NULL)
 		close(c->fd);
 	return 0;
@@ -175,7 +208,10 @@ static int
 fork_start(struct config *cf)
 {
 	kids = calloc((size_t)cf->max_clients, sizeof(*kids));
-	if (kids == NULL) {
+	slot_used = calloc((size_t)cf->max_clients, sizeof(*slot_used));
+	sources = mmap(NULL, (size_t)cf->max_clients * sizeof(*sources), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (kids == NULL || slot_used == NULL || sources == MAP_FAILED) {
 		log_err("fork model");
 		return -1;
 	}
@@ -212,6 +248,8 @@ fork_stop(struct config *cf)
 {
 	wait_kids(cf);
 	free(kids);
+	free(slot_used);
+	munmap(sources, (size_t)cf->max_clients * sizeof(*sources));
 }
 
 static const struct dispatcher fork_dispatcher = {

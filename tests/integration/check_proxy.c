@@ -1013,6 +1013,59 @@ START_TEST(test_access)
 }
 END_TEST
 
+/*
+ * A process serving a connection that dies outright (a fork child killed,
+ * a worker killed) does not keep its header source's max_per_source count
+ * forever: with max_per_source 1, after the process serving 198.51.100.7
+ * is killed, 198.51.100.7 is admitted again.  Under the models that serve
+ * connections in other processes (fork) or with workers.
+ */
+START_TEST(test_killed_server)
+{
+	const char *model = h_model(_i);
+	struct retry r = { .src = "198.51.100.7", .fd = -1 };
+	pid_t kids[16];
+	struct srv s;
+	enum h_outcome o;
+	int a, b, n;
+
+	if (model_unavailable(model) || (!h_model_in_children(model) && !h_model_workers(model)))
+		return;
+	start_conf(&s, model,
+	    h_model_workers(model) ? "workers = 2\n"
+	                             "service \"persrc\" {\n"
+	                             "  listen = {\"127.0.0.1:0\"} handler = \"echo\"\n"
+	                             "  proxy_protocol = \"any\" proxy_from = {\"127.0.0.1\"}\n"
+	                             "  max_per_source = 1\n"
+	                             "}\n" :
+	                             "service \"persrc\" {\n"
+	                             "  listen = {\"127.0.0.1:0\"} handler = \"echo\"\n"
+	                             "  proxy_protocol = \"any\" proxy_from = {\"127.0.0.1\"}\n"
+	                             "  max_per_source = 1\n"
+	                             "}\n",
+	    1);
+	r.port = port_of(&s, model, "persrc");
+	o = open_from(r.port, r.src, 1001, true, &a);
+	H_ASSERT(o == H_SERVED, "%s: first from %s %s", model, r.src, h_outcome_name(o));
+	o = open_from(r.port, r.src, 1002, true, &b);
+	H_ASSERT(o == H_REFUSED, "%s: second from %s %s, want refused", model, r.src,
+	    h_outcome_name(o));
+	close(b);
+	/* The fork model's only child serves a; with workers, kill both. */
+	n = h_proc_children(s.pid, kids, 16);
+	H_ASSERT(n >= 1, "%s: no child process", model);
+	for (int i = 0; i < n; i++)
+		kill(kids[i], SIGKILL);
+	H_ASSERT(cli_wait_closed(a, D), "%s: the killed process's connection stayed open", model);
+	close(a);
+	H_ASSERT(h_wait_for(served_again, &r, D * (int)slow()) && r.fd >= 0,
+	    "%s: %s not admitted again after the process serving it was killed (%d refused%s)",
+	    model, r.src, r.refused, r.other ? ", one attempt neither served nor refused" : "");
+	close(r.fd);
+	H_STOP_OK(&s, model);
+}
+END_TEST
+
 /* ---- 5: the configuration check ------------------------------------------ */
 
 /*
@@ -1091,6 +1144,7 @@ main(void)
 	h_tcase_models(su, "timeout", 60, test_timeout);
 	h_tcase_models(su, "trickle", 60, test_trickle);
 	h_tcase_models(su, "access", 60, test_access);
+	h_tcase_models(su, "killed_server", 60, test_killed_server);
 	tcase_add_test(h_tcase(su, "config", 30), test_config);
 	return h_run_suite(su);
 }
