@@ -528,6 +528,47 @@ static const struct {
 	{ true, "echo:bogus", "socket #2 is named 'bogus'" },
 };
 
+/*
+ * Socket activation with workers = 2, under every model that has them:
+ * the passed socket (named echo) is shared by both workers and serves
+ * every connection, the one that woke the service manager included;
+ * ts binds its own address as usual; SIGTERM stops the whole set.
+ */
+START_TEST(test_activation_workers)
+{
+	const char *model = h_model(_i);
+	const char *dir = h_tmpdir();
+	const char *args[] = { "-m", model, "--workers", "2", "-c", sa_config(dir), NULL };
+	pid_t kids[8];
+	struct srv s;
+	int port, t, u;
+
+	if (!h_model_workers(model) || sa_skip())
+		return;
+	H_ASSERT(sa_spawn(&s, NULL, "echo", args, &port) == 0, "%s: %s did not start", model,
+	    SA_PROG);
+	t = cli_connect(port);
+	H_ASSERT(t >= 0, "%s: connect: %s", model, H_ERR);
+	H_ASSERT(srv_wait_listening(&s, 2, H_START_MS) == 0, "%s: want two listening lines", model);
+	H_ASSERT(cli_echo_ok(t, "woke it\n"), "%s: the first connection not served", model);
+	close(t);
+	for (long long end = h_now_ms() + D;
+	     h_proc_children(s.pid, kids, 8) != 2 && h_now_ms() < end;)
+		h_nap(10);
+	H_ASSERT(h_proc_children(s.pid, kids, 8) == 2, "%s: want 2 workers", model);
+	for (int i = 0; i < 20; i++) {
+		t = cli_connect(port);
+		H_ASSERT(t >= 0 && cli_echo_ok(t, "passed\n"), "%s: connection %d not served",
+		    model, i);
+		close(t);
+	}
+	u = cli_connect_unix(h_path(dir, "bound-ts.sock"), D);
+	H_ASSERT(u >= 0 && ts_ok(u), "%s: ts's own socket not served", model);
+	close(u);
+	H_STOP_OK(&s, model);
+}
+END_TEST
+
 /* A service no passed socket names binds its own addresses. */
 START_TEST(test_activation_partial)
 {
@@ -1666,6 +1707,7 @@ main(void)
 	h_tcase_models(su, "activation", 30, test_activation);
 	tcase_add_test(h_tcase(su, "activation_in_order", 30), test_activation_in_order);
 	tcase_add_test(h_tcase(su, "activation_partial", 30), test_activation_partial);
+	h_tcase_models(su, "activation_workers", 30, test_activation_workers);
 	tcase_add_loop_test(h_tcase(su, "activation_mismatch", 30), test_activation_mismatch, 0,
 	    (int)(sizeof sa_bad / sizeof sa_bad[0]));
 	h_tcase_models(su, "daemon", 30, test_daemon);
