@@ -22,8 +22,18 @@ static long long *accept_paused; /* per listener: resting until (ms), 0 if not *
 static size_t accept_next;       /* round robin over ready listeners */
 static size_t dgram_again;       /* 1 + the datagram listener just read, or 0 */
 static int dgram_streak;         /* datagrams taken in a row without a poll */
-static bool has_dgram;           /* some listener is a datagram one */
-static char *dgram_buf;          /* DGRAM_MAX bytes: the datagram being dispatched */
+/*
+ * A read after a datagram that found nothing (one client waiting for
+ * each reply) costs a system call for nothing: after each such miss,
+ * that many polled datagrams go without one, doubling up to
+ * DGRAM_SPEC_BACKOFF_MAX while they keep missing; one that finds a
+ * datagram ends it.
+ */
+#define DGRAM_SPEC_BACKOFF_MAX 64
+static unsigned spec_skip;
+static unsigned spec_backoff;
+static bool has_dgram;  /* some listener is a datagram one */
+static char *dgram_buf; /* DGRAM_MAX bytes: the datagram being dispatched */
 static struct log_rate warn_accept = LOG_RATE_INIT(10);
 
 /*
@@ -157,14 +167,23 @@ accept_one(struct config *cf, long (*active)(void), struct client *c, struct dgr
 		 * After a datagram, the same socket is read again before the
 		 * next poll, up to DGRAM_BATCH times in a row: under load the
 		 * next datagram costs one system call, not two; once none is
-		 * waiting (or the others had to wait long enough), poll.
+		 * waiting (or the others had to wait long enough), poll.  Not
+		 * while such reads keep finding nothing (spec_skip).
 		 */
 		if (dgram_again > 0 && dgram_streak < DGRAM_BATCH &&
 		    (active == NULL || active() < cf->max_clients)) {
 			size_t i = dgram_again - 1;
 			if (accept_paused[i] == 0 && take(cf, i, active, c, m) == BLOCKING_DGRAM) {
 				dgram_streak++;
+				spec_backoff = 0;
 				return BLOCKING_DGRAM;
+			}
+			/* Nothing right after a polled one: not a burst. */
+			if (dgram_streak == 0) {
+				spec_backoff = spec_backoff == 0          ? 1 :
+				    spec_backoff < DGRAM_SPEC_BACKOFF_MAX ? spec_backoff * 2 :
+				                                            DGRAM_SPEC_BACKOFF_MAX;
+				spec_skip = spec_backoff;
 			}
 		}
 		dgram_again = 0;
@@ -186,7 +205,9 @@ accept_one(struct config *cf, long (*active)(void), struct client *c, struct dgr
 			int r = take(cf, i, active, c, m);
 			if (r != 0) {
 				accept_next = i + 1;
-				if (r == BLOCKING_DGRAM)
+				if (r == BLOCKING_DGRAM && spec_skip > 0)
+					spec_skip--;
+				else if (r == BLOCKING_DGRAM)
 					dgram_again = i + 1;
 				return r;
 			}
@@ -210,6 +231,7 @@ accept_fini(void)
 	accept_paused = NULL;
 	dgram_buf = NULL;
 	has_dgram = false;
+	spec_skip = spec_backoff = 0;
 }
 
 int
