@@ -19,6 +19,18 @@ conn_state(struct conn *c)
 	return c->svc->handler->state_size ? (void *)(c + 1) : NULL;
 }
 
+long long
+conn_wake_due(const struct conns *cs)
+{
+	long long due = -1;
+
+	if (cs->idle_timeout_ms > 0 && cs->idle_head != NULL)
+		due = (cs->idle_head->active_ms + cs->idle_timeout_ms + 999) / 1000 * 1000;
+	if (cs->timer_head != NULL && (due < 0 || cs->timer_head->due_ms < due))
+		due = cs->timer_head->due_ms;
+	return due;
+}
+
 static void
 idle_unlink(struct conns *cs, struct conn *c)
 {

@@ -207,6 +207,13 @@ void conn_touch(struct conns *cs, struct conn *c);
 /* When the least recently active connection times out or the soonest
  * handler deadline is due, whichever comes first (ms), or -1. */
 long long conn_idle_due(const struct conns *cs);
+/*
+ * The same for a timer that should wake the driver as seldom as it can:
+ * idle expiry rounded up to a whole second (idle_timeout is counted in
+ * seconds, and nearby ones then share a wake-up), a handler's deadline
+ * (a request or PROXY header timeout) exact.
+ */
+long long conn_wake_due(const struct conns *cs);
 /* The next connection idle past idle_timeout at cs->now_ms, or NULL.
  * Held connections wait for their handler's output, not for the client:
  * they are touched and skipped. */

@@ -221,8 +221,9 @@ loop_outputs(struct evloop *ev)
  * second, and armed again only after it fired.  While it is armed that
  * moment only moves later (activity moves connections to the idle list's
  * tail, new ones come after), so a firing is at most early, never late
- * by more than the rounding.  Only a handler's deadline (sink_timer) may
- * come sooner than the timer is armed for: then it is armed again.  A
+ * by more than the rounding.  Only a handler's deadline (sink_timer: a
+ * request or PROXY header timeout, kept exact) may come sooner than the
+ * timer is armed for: then it is armed again.  A
  * busy loop's waits thus carry no timeout,
  * and the kernel arms no timer per wake-up.  Without a timerfd the wait's
  * timeout does it.
@@ -233,9 +234,8 @@ idle_timer(struct evloop *ev)
 	struct itimerspec its;
 	long long due;
 
-	if (ev->tfd < 0 || (due = conn_idle_due(&ev->cs)) < 0)
+	if (ev->tfd < 0 || (due = conn_wake_due(&ev->cs)) < 0)
 		return;
-	due = (due + 999) / 1000 * 1000;
 	if (ev->timer_armed && due >= ev->timer_at)
 		return;
 	memset(&its, 0, sizeof(its));

@@ -235,8 +235,9 @@ sig_arm(struct ur *ur)
 /*
  * Idle expiry without a timeout on every wait: one timeout operation,
  * for when the least recently active connection times out rounded up to
- * a whole second, armed again only after it fired (the moment only moves
- * later while it is armed, as with the readiness loops' timerfd).
+ * a whole second, or a handler's deadline (exact) if sooner, armed again
+ * only after it fired (the moment only moves later while it is armed, as
+ * with the readiness loops' timerfd).
  */
 static void
 idle_timer(struct ur *ur)
@@ -244,13 +245,12 @@ idle_timer(struct ur *ur)
 	struct io_uring_sqe *sqe;
 	long long due;
 
-	if (ur->exiting || (due = conn_idle_due(&ur->cs)) < 0)
+	if (ur->exiting || (due = conn_wake_due(&ur->cs)) < 0)
 		return;
-	due = (due + 999) / 1000;
 	if (ur->timer_on && due >= ur->timer_at)
 		return;
-	ur->tts.tv_sec = due;
-	ur->tts.tv_nsec = 0;
+	ur->tts.tv_sec = due / 1000;
+	ur->tts.tv_nsec = due % 1000 * 1000000L;
 	ur->timer_at = due;
 	sqe = ur_sqe(ur);
 	if (ur->timer_on) { /* a handler's deadline comes sooner */

@@ -135,7 +135,7 @@ struct ur {
 	bool signalled;
 	/* idle expiry */
 	bool timer_on;
-	long long timer_at; /* when the armed timeout fires (s) */
+	long long timer_at; /* when the armed timeout fires (ms) */
 	struct __kernel_timespec tts;
 	/* the handlers' outputs, per service */
 	int *out_fd;
