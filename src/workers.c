@@ -127,7 +127,9 @@ reap(void)
 			long held = take_back(rcf, i);
 
 			ws[i].pid = 0;
-			ws[i].status = st;
+			/* The set's exit status is how the workers running at
+			 * the stop ended; one that died before was warned about. */
+			ws[i].status = stopping ? st : 0;
 			if (stopping && WIFEXITED(st))
 				continue;
 			if (WIFSIGNALED(st))

@@ -16,7 +16,8 @@ struct config;
  *   - a worker that dies while serving is started again (at most once a
  *     second per worker), with a warning;
  *   - max_clients counts every worker's connections (admit_share_total).
- * Returns 0 when every worker ended with 0, else 1.
+ * Returns 0 when every worker running at the stop ended with 0, else 1
+ * (a worker that died before was warned about and replaced).
  */
 int workers_run(struct config *cf);
 
