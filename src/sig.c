@@ -159,13 +159,32 @@ sig_child_setup(void)
 	if (install(SIGCHLD, SIG_DFL) < 0 || install(SIGUSR1, SIG_IGN) < 0 ||
 	    install(SIGUSR2, on_signal) < 0)
 		return -1;
-	/* sig_stop is 0 here (the parent accepts only while running) and must
-	 * stay untouched: a SIGTERM forwarded right after fork counts. */
+	/* sig_stop must stay untouched: a SIGTERM forwarded right after fork
+	 * counts. */
 	sig_usr1 = sig_chld = 0;
+	/* The pipes are swapped with the signals held, so that none is
+	 * written to a pipe being closed. */
+	sigset_t all, old;
+	sigemptyset(&all);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&all, handled[i]);
+	sigaddset(&all, SIGUSR2);
+	if (pthread_sigmask(SIG_BLOCK, &all, &old) != 0)
+		return -1;
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
 	sig_pipe[0] = sig_pipe[1] = -1;
-	return open_pipe();
+	int r = open_pipe();
+	/* A signal that came between the fork and here wrote to the parent's
+	 * pipe: its flag is set, but nothing would wake this process's wait
+	 * for it (a worker started just before a stop never stopped). */
+	if (r == 0 && (sig_stop || sig_hup))
+		sig_wake();
+	if (r == 0 && sig_stop >= 2 && write(cut_pipe[1], "", 1) < 0) {
+		/* a fresh pipe takes one byte */
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 void
