@@ -85,6 +85,13 @@ int access_setup(struct service *svc, char *err, size_t errlen);
 void access_fini(struct service *svc);
 
 /*
+ * A reload: nsvc, which replaces osvc and limits sources too, counts on in
+ * osvc's table (a source's open connections and its bucket carry over),
+ * under nsvc's limits from now on.  Otherwise nothing (access_setup then).
+ */
+void access_adopt(struct service *nsvc, struct service *osvc);
+
+/*
  * Whether a new connection from sa may be served by svc: REFUSE_NONE, or
  * REFUSE_DENIED (allow/deny), REFUSE_PER_SOURCE (max_per_source reached)
  * or REFUSE_RATE (rate_limit exceeded).  It counts and logs nothing: the

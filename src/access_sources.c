@@ -189,6 +189,19 @@ access_setup(struct service *svc, char *err, size_t errlen)
  * cleanup) leaves it to the processes still serving.
  */
 void
+access_adopt(struct service *nsvc, struct service *osvc)
+{
+	struct access_table *t = osvc->sources;
+
+	if (t == NULL || (nsvc->max_per_source <= 0 && nsvc->rate_limit <= 0) || !table_lock(t))
+		return;
+	t->max_per_source = nsvc->max_per_source > 0 ? (unsigned long)nsvc->max_per_source : 0;
+	t->rate = nsvc->rate_limit > 0 ? nsvc->rate_limit : 0;
+	pthread_mutex_unlock(&t->lock);
+	nsvc->sources = t;
+}
+
+void
 access_fini(struct service *svc)
 {
 	struct access_table *t = svc->sources;

@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "log.h"
 #include "net.h"
+#include "reload.h"
 #include "stats.h"
 
 /* One warning per reason at most every 10 s: a flood must not flood the log. */
@@ -108,6 +109,7 @@ admit_take(struct listener *ls, int fd, const struct peer *peer, long active, lo
 	stats_add(&svc->stats->conns_total, 1);
 	if (mine != NULL)
 		atomic_fetch_add(&mine[svc - svc0], 1);
+	reload_hold(svc->owner, false);
 	return REFUSE_NONE;
 }
 
@@ -121,6 +123,7 @@ admit_release(struct service *svc, const struct sockaddr *sa, socklen_t salen)
 	give_place(0);
 	if (mine != NULL)
 		atomic_fetch_sub(&mine[svc - svc0], 1);
+	reload_drop(svc->owner, false); /* last: svc may be freed once it is */
 }
 
 void

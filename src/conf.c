@@ -20,7 +20,7 @@
 #define CONF_FILE_MAX (1024 * 1024)
 
 const struct num_setting num_settings[] = {
-	{ "max_clients", "--max-clients", 1, 1000000, CONF_DEFAULT_MAX_CLIENTS,
+	{ "max_clients", "--max-clients", 1, CONF_MAX_CLIENTS_LIMIT, CONF_DEFAULT_MAX_CLIENTS,
 	    offsetof(struct config, max_clients), NO_SVC },
 	{ "idle_timeout", "--idle-timeout", 0, 31536000, CONF_DEFAULT_IDLE_TIMEOUT,
 	    offsetof(struct config, idle_timeout), NO_SVC },
@@ -47,6 +47,8 @@ const struct num_setting num_settings[] = {
 };
 _Static_assert(sizeof(num_settings) / sizeof(num_settings[0]) == NUM_SETTINGS,
     "NUM_SETTINGS in conf_int.h must count the rows of num_settings");
+
+const char *conf_path_override;
 
 long *
 num_field(struct config *cf, const struct num_setting *ns)
@@ -385,7 +387,7 @@ conf_load(struct config *cf, int argc, char **argv, char *err, size_t errlen)
 
 	r = -1;
 	if (fl.config != NULL)
-		path = fl.config;
+		path = conf_path_override != NULL ? conf_path_override : fl.config;
 	else if (fl.nlisten == 0) {
 		/* The installed file is optional: only a missing one is quietly skipped. */
 		if (stat(DISPATCHD_CONFIG, &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
@@ -435,6 +437,14 @@ conf_load(struct config *cf, int argc, char **argv, char *err, size_t errlen)
 	/* A model the host refuses (io_uring) fails here, -t included. */
 	if (cf->model->probe != NULL && cf->model->probe(err, errlen) == -1)
 		goto out;
+	for (size_t i = 0; i < cf->nsvcs; i++) {
+		static uint32_t uids;
+
+		cf->svcs[i].owner = cf;
+		cf->svcs[i].uid = ++uids;
+		cf->svcs[i].out_fd = -1;
+		cf->svcs[i].out_room = true;
+	}
 	r = 0;
 	goto out;
 nomem:
@@ -446,6 +456,15 @@ out:
 	free(text);
 	free(gtsfmt);
 	return r;
+}
+
+struct service *
+conf_service(struct config *cf, const char *name)
+{
+	for (size_t i = 0; i < cf->nsvcs; i++)
+		if (strcmp(cf->svcs[i].name, name) == 0)
+			return &cf->svcs[i];
+	return NULL;
 }
 
 void

@@ -2,8 +2,10 @@
 #ifndef DISPATCHD_CONF_H
 #define DISPATCHD_CONF_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "access.h"
@@ -28,6 +30,7 @@ struct access_table;
 #define CONF_DEFAULT_HANDLER          "echo"
 
 /* Upper bounds accepted for the numeric settings. */
+#define CONF_MAX_CLIENTS_LIMIT 1000000L
 #define CONF_MAX_LINE_LIMIT    (16L * 1024 * 1024)
 #define CONF_MAX_PENDING_LIMIT (1024L * 1024 * 1024)
 #define CONF_MAX_SOURCE_LIMIT  1000000L /* max_per_source, rate_limit */
@@ -59,6 +62,13 @@ struct service {
 	struct access_list proxy_from; /* who may send one */
 	long proxy_timeout;            /* seconds for the header */
 	struct access_table *sources;  /* access_setup: per-source state */
+	bool sources_lent;             /* sources went to a reloaded service: not ours to free */
+	struct config *owner;          /* the configuration holding it (reload.c) */
+	uint32_t uid;                  /* unique in the process, across reloads */
+	/* The single-thread loops' view of the handler's output (backlog). */
+	int out_fd;         /* watched for writability, -1: none */
+	bool out_room;      /* held sinks may go on */
+	uint32_t out_armed; /* io_uring: the generation of its poll in flight, 0: none */
 };
 
 struct config {
@@ -90,6 +100,12 @@ struct config {
 	bool daemonize;
 	bool test_only;
 	int verbosity; /* 0 normal, <0 quiet, >0 verbose */
+	/* reload.c: connections (and datagrams being served) admitted under
+	 * this configuration; once it is replaced, freed when none is left. */
+	atomic_long open;
+	atomic_long open_dgrams; /* of them, datagrams answered outside the loop */
+	atomic_bool retired;
+	struct config *retired_next;
 };
 
 /*
@@ -105,6 +121,13 @@ int conf_load(struct config *cf, int argc, char **argv, char *err, size_t errlen
  */
 int conf_parse_text(struct config *cf, const char *name, const char *text, char *err,
     size_t errlen);
+
+/* When set, the file conf_load reads instead of the one -c names: a
+ * reload reads the path made absolute at start-up (-d moves to "/"). */
+extern const char *conf_path_override;
+
+/* The service of cf called name, or NULL. */
+struct service *conf_service(struct config *cf, const char *name);
 
 /* Frees what conf_load allocated (not the listeners). */
 void conf_free(struct config *cf);

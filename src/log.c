@@ -36,6 +36,12 @@ log_init(enum log_level level, bool use_syslog)
 	log_syslog = use_syslog;
 }
 
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
 enum log_level
 log_get_level(void)
 {

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "model.h"
 #include "net.h"
+#include "reload.h"
 #include "sig.h"
 #include "stats.h"
 #include "workers.h"
@@ -78,44 +79,6 @@ setup_services(struct config *cf)
 	}
 }
 
-/* path made absolute against the current directory, replacing *slot. */
-static void
-absolutize(char **slot, const char *prefix)
-{
-	size_t plen = strlen(prefix);
-	const char *path = *slot + plen;
-	char cwd[4096], *abs;
-
-	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		return;
-	if (asprintf(&abs, "%s%s/%s", prefix, cwd, path) < 0)
-		fatal("start-up");
-	free(*slot);
-	*slot = abs;
-}
-
-/*
- * -d moves to "/": relative paths (pidfile, logger files, unix sockets)
- * would then be used, reopened and removed in the wrong place.
- */
-static void
-absolute_paths(struct config *cf)
-{
-	if (cf->pidfile)
-		absolutize(&cf->pidfile, "");
-	for (size_t i = 0; i < cf->nsvcs; i++) {
-		struct service *svc = &cf->svcs[i];
-		if (svc->output && strcmp(svc->output, "-") != 0 &&
-		    strcmp(svc->output, "syslog") != 0)
-			absolutize(&svc->output, "");
-		for (size_t j = 0; j < svc->nlisten; j++)
-			if (strncmp(svc->listen[j], "unix:", 5) == 0)
-				absolutize(&svc->listen[j], "unix:");
-			else if (strncmp(svc->listen[j], "unixgram:", 9) == 0)
-				absolutize(&svc->listen[j], "unixgram:");
-	}
-}
-
 static void
 announce_ready(struct config *cf)
 {
@@ -137,11 +100,14 @@ static struct config cf;
 static void
 cleanup(void)
 {
-	net_close_all(&cf);
+	/* A reload may have replaced it; the ones it retired are left to the exit. */
+	struct config *c = reload_current() != NULL ? reload_current() : &cf;
+
+	net_close_all(c);
 	net_spare_close();
 	sig_fini();
-	handler_fini_all(cf.svcs, cf.nsvcs);
-	conf_free(&cf);
+	handler_fini_all(c->svcs, c->nsvcs);
+	conf_free(c);
 }
 
 int
@@ -177,6 +143,7 @@ main(int argc, char **argv)
 		printf("configuration ok\n");
 		return 0;
 	}
+	reload_init(argc, argv, &cf);
 	handler_max_line = (size_t)cf.max_line;
 	if (cf.daemonize) {
 		for (size_t i = 0; i < cf.nsvcs; i++)
@@ -186,7 +153,7 @@ main(int argc, char **argv)
 				    "service '%s': logger output '-' is /dev/null once detached; "
 				    "use a file or syslog",
 				    cf.svcs[i].name);
-		absolute_paths(&cf);
+		reload_absolute(&cf);
 		if (daemon_detach(err, sizeof(err)) < 0)
 			fatalx("%s", err);
 	}

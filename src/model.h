@@ -74,11 +74,28 @@ void model_names(char *dst, size_t len);
 
 /*
  * Acts on the signal flags shared by every model: SIGCHLD reaps (see
- * model_set_reaper), SIGHUP reopens handler outputs, SIGUSR1 writes the
+ * model_set_reaper), SIGHUP reopens handler outputs (of retired
+ * configurations too) and reads the configuration again (reload.h,
+ * model_reload_pending), SIGUSR1 writes the
  * status line.  Drains the self-pipe first.
  * Returns the SIGTERM/SIGINT count (0: keep serving).
  */
 int model_signals(struct config *cf);
+
+/*
+ * The configuration a SIGHUP read (reload_config), once: the model stops
+ * watching its running listeners, calls reload_commit(cf, ncf), then
+ * serves ncf's (or reload_abandon(ncf) when it cannot).  NULL when none.
+ */
+struct config *model_reload_pending(void);
+
+/*
+ * A loop stops accepting: when its open connections must be done (ms),
+ * now + shutdown_timeout after a stop signal, or SIG_NO_DEADLINE for a
+ * worker a reload replaced (sig_retire: until they end), with the line
+ * saying which.
+ */
+void stop_deadline(long long *deadline, long long now, long open, long shutdown_timeout);
 
 /*
  * Who reaps children when SIGCHLD comes (model_signals calls it): by

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -33,6 +34,9 @@ struct listener {
 	dev_t unix_dev;            /* ... if it is still the file bind(2) made */
 	ino_t unix_ino;
 	pid_t owner;
+	char *spec;   /* the configured address it was bound for; NULL: passed by systemd */
+	bool carried; /* a reload took it over from the running configuration (net_reload.c) */
+	uint32_t id;  /* unique in the process; kept when a reload carries it */
 };
 
 /* The other end of a connection, as logged: "ip:port", "[ipv6]:port" or "unix". */
@@ -60,6 +64,24 @@ int net_parse(const char *spec, struct net_addr *out, char *err, size_t errlen);
  * 0, or -1 with err naming the address and the system error.
  */
 int net_listen_all(struct config *cf, char *err, size_t errlen);
+
+/*
+ * A reload: binds ncf's listeners, taking over the sockets of old's that
+ * it still lists (the same address spec, or for a socket systemd passed,
+ * a service of the same name) instead of binding them again, and prints
+ * "listening on" for the ones bound now.  old is not changed.  0, or -1
+ * with err filled and nothing bound (ncf has no listeners then).
+ */
+int net_listen_reload(struct config *ncf, struct config *old, char *err, size_t errlen);
+
+/*
+ * The reload is made: the sockets ncf took over are its own (old keeps
+ * no copy and no socket file to remove), backlog and mode applied to
+ * them, and old's others closed (with keep_dgram, its datagram ones
+ * stay open, for replies still to go out, until net_close_all(old)).
+ * old's listener array stays, for those still using it.
+ */
+void net_reload_commit(struct config *ncf, struct config *old, bool keep_dgram);
 
 /*
  * Closes the listeners.  Removes the socket file of each unix listener

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct config;
@@ -17,6 +18,20 @@ struct stat;
  */
 int add_listener(struct config *cf, int fd, struct service *svc, const char *addr, bool dgram,
     const char *unix_path, const struct stat *file);
+
+struct net_addr;
+/*
+ * Binds the listeners of svc's address spec (parsed: a) and records them
+ * with spec.  0, or -1 with err naming spec.  (net_listen.c)
+ */
+int net_listen_spec(struct config *cf, struct service *svc, const char *spec,
+    const struct net_addr *a, char *err, size_t errlen);
+
+/* The "listening on" lines of cf's listeners, but those a reload kept. (net_listen.c) */
+void net_announce(const struct config *cf);
+
+/* The last listener id given (net_listen.c). */
+extern uint32_t net_listener_ids;
 
 /* The listen(2) backlog for cf (net_listen.c). */
 int backlog_of(const struct config *cf);

@@ -78,6 +78,8 @@ fail:
 	return -1;
 }
 
+uint32_t net_listener_ids;
+
 int
 backlog_of(const struct config *cf)
 {
@@ -108,6 +110,7 @@ add_listener(struct config *cf, int fd, struct service *svc, const char *addr, b
 	l->dgram = dgram;
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	l->owner = getpid();
+	l->id = ++net_listener_ids;
 	if (unix_path != NULL) {
 		if ((l->unix_path = strdup(unix_path)) == NULL) {
 			close(fd);
@@ -125,14 +128,16 @@ add_listener(struct config *cf, int fd, struct service *svc, const char *addr, b
  * The "listening on" lines, printed once every listener is bound: a script
  * that waits for them never sees one from a start that then fails.
  */
-static void
-announce(const struct config *cf)
+void
+net_announce(const struct config *cf)
 {
 	for (size_t i = 0; i < cf->nls; i++) {
 		const struct listener *l = &cf->ls[i];
 		char line[1024];
 		int n;
 
+		if (l->carried)
+			continue; /* a reload kept it: announced when bound */
 		/* One write: scripts read this line while other processes share stderr. */
 		n = snprintf(line, sizeof(line), "listening on %s (%s, %s)\n", l->addr,
 		    l->svc->name, l->svc->handler != NULL ? l->svc->handler->name : "none");
@@ -310,6 +315,28 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 }
 
 int
+net_listen_spec(struct config *cf, struct service *svc, const char *spec, const struct net_addr *a,
+    char *err, size_t errlen)
+{
+	size_t from = cf->nls;
+	int r;
+
+	if (a->kind == NET_ANY)
+		r = listen_any(cf, svc, spec, a, err, errlen);
+	else if (a->kind == NET_INET)
+		r = listen_inet(cf, svc, spec, a, err, errlen);
+	else
+		r = listen_unix(cf, svc, spec, a, err, errlen);
+	/* What a reload matches its addresses against. */
+	for (size_t k = from; r == 0 && k < cf->nls; k++)
+		if ((cf->ls[k].spec = strdup(spec)) == NULL) {
+			snprintf(err, errlen, "cannot listen on %s: out of memory", spec);
+			r = -1;
+		}
+	return r;
+}
+
+int
 net_listen_all(struct config *cf, char *err, size_t errlen)
 {
 	struct net_addr a;
@@ -349,17 +376,11 @@ net_listen_all(struct config *cf, char *err, size_t errlen)
 				    passed[!a.dgram] ? (a.dgram ? "datagram " : "stream ") : "");
 				told = true;
 			}
-			if (a.kind == NET_ANY)
-				r = listen_any(cf, svc, svc->listen[j], &a, err, errlen);
-			else if (a.kind == NET_INET)
-				r = listen_inet(cf, svc, svc->listen[j], &a, err, errlen);
-			else
-				r = listen_unix(cf, svc, svc->listen[j], &a, err, errlen);
-			if (r == -1)
+			if (net_listen_spec(cf, svc, svc->listen[j], &a, err, errlen) == -1)
 				goto fail;
 		}
 	}
-	announce(cf);
+	net_announce(cf);
 	return 0;
 fail:
 	net_close_all(cf);
@@ -378,6 +399,8 @@ close_listener(struct listener *l, pid_t me)
 		unlink_ours(l->unix_path, l->unix_dev, l->unix_ino);
 	free(l->unix_path);
 	l->unix_path = NULL;
+	free(l->spec);
+	l->spec = NULL;
 }
 
 void

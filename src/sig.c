@@ -15,6 +15,7 @@ volatile sig_atomic_t sig_stop;
 volatile sig_atomic_t sig_hup;
 volatile sig_atomic_t sig_usr1;
 volatile sig_atomic_t sig_chld;
+volatile sig_atomic_t sig_retire;
 
 static int sig_pipe[2] = { -1, -1 };
 /* Readable once connections are to be cut now; never drained. */
@@ -81,6 +82,9 @@ on_signal(int signo)
 	case SIGCHLD:
 		sig_chld = 1;
 		break;
+	case SIGQUIT: /* workers only: a reload replaced us */
+		sig_retire = 1;
+		break;
 	}
 	/* A full pipe already guarantees a wake-up: the failure is harmless. */
 	if (sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
@@ -138,6 +142,12 @@ sig_setup(void)
 }
 
 int
+sig_retire_setup(void)
+{
+	return install(SIGQUIT, on_signal);
+}
+
+int
 sig_fd(void)
 {
 	return sig_pipe[0];
@@ -157,7 +167,7 @@ sig_child_setup(void)
 {
 	sig_in_child = 1;
 	if (install(SIGCHLD, SIG_DFL) < 0 || install(SIGUSR1, SIG_IGN) < 0 ||
-	    install(SIGUSR2, on_signal) < 0)
+	    install(SIGUSR2, on_signal) < 0 || install(SIGQUIT, on_signal) < 0)
 		return -1;
 	/* sig_stop must stay untouched: a SIGTERM forwarded right after fork
 	 * counts. */
@@ -169,6 +179,7 @@ sig_child_setup(void)
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		sigaddset(&all, handled[i]);
 	sigaddset(&all, SIGUSR2);
+	sigaddset(&all, SIGQUIT);
 	if (pthread_sigmask(SIG_BLOCK, &all, &old) != 0)
 		return -1;
 	close(sig_pipe[0]);
@@ -178,7 +189,7 @@ sig_child_setup(void)
 	/* A signal that came between the fork and here wrote to the parent's
 	 * pipe: its flag is set, but nothing would wake this process's wait
 	 * for it (a worker started just before a stop never stopped). */
-	if (r == 0 && (sig_stop || sig_hup))
+	if (r == 0 && (sig_stop || sig_hup || sig_retire))
 		sig_wake();
 	if (r == 0 && sig_stop >= 2 && write(cut_pipe[1], "", 1) < 0) {
 		/* a fresh pipe takes one byte */

@@ -2,6 +2,7 @@
 #ifndef DISPATCHD_SIG_H
 #define DISPATCHD_SIG_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -10,6 +11,11 @@ extern volatile sig_atomic_t sig_stop; /* SIGTERM/SIGINT count */
 extern volatile sig_atomic_t sig_hup;
 extern volatile sig_atomic_t sig_usr1;
 extern volatile sig_atomic_t sig_chld;
+/* A worker's SIGQUIT (sig_child_setup): a reload started the workers that
+ * replace it; it stops accepting and serves its connections until they
+ * end (no deadline until a stop signal). */
+extern volatile sig_atomic_t sig_retire;
+#define SIG_NO_DEADLINE LLONG_MAX
 
 /*
  * Ignores SIGPIPE, creates the self-pipe (non-blocking, close-on-exec) and
@@ -17,6 +23,10 @@ extern volatile sig_atomic_t sig_chld;
  * so blocking calls return EINTR and the flags are seen. 0 or -1.
  */
 int sig_setup(void);
+
+/* A supervisor: SIGQUIT sets sig_retire, so that a worker it forks is
+ * never killed by one that comes before the worker's own setup. */
+int sig_retire_setup(void);
 
 /* The self-pipe's read end: readable after any handled signal. */
 int sig_fd(void);

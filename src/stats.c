@@ -1,5 +1,6 @@
 /* stats.c - per-service counters, shared with fork children, for SIGUSR1. */
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "conf.h"
@@ -25,6 +26,36 @@ stats_init(struct config *cf)
 	}
 	stats_cf = cf;
 	return 0;
+}
+
+int
+stats_adopt(struct config *ncf, const struct config *old)
+{
+	for (size_t i = 0; i < ncf->nsvcs; i++) {
+		struct service *svc = &ncf->svcs[i];
+		struct svc_stats *st = NULL;
+
+		for (size_t k = 0; k < old->nsvcs && st == NULL; k++)
+			if (strcmp(old->svcs[k].name, svc->name) == 0)
+				st = old->svcs[k].stats;
+		/* A new service: counters of its own, shared as stats_init's. */
+		if (st == NULL) {
+			st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			if (st == MAP_FAILED)
+				return -1;
+			st->warn_dgram_failed = (struct log_rate)LOG_RATE_INIT(10);
+			st->warn_dgram_guard = (struct log_rate)LOG_RATE_INIT(10);
+		}
+		svc->stats = st;
+	}
+	return 0;
+}
+
+void
+stats_set_config(const struct config *cf)
+{
+	stats_cf = cf;
 }
 
 const struct config *

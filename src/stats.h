@@ -55,6 +55,15 @@ int stats_init(struct config *cf);
  * handler, which reports every service), or NULL before. */
 const struct config *stats_config(void);
 
+/*
+ * A reload: each service of ncf counts on in the counters of old's service
+ * of the same name; a new one gets counters of its own (shared with fork
+ * children too; a removed service's stay mapped).  0 or -1.
+ */
+int stats_adopt(struct config *ncf, const struct config *old);
+/* The configuration stats_config() gives from now on. */
+void stats_set_config(const struct config *cf);
+
 /* A counter's value now. */
 static inline unsigned long long
 stats_get(atomic_ullong *c)

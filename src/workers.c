@@ -16,6 +16,7 @@
 #include "log.h"
 #include "model.h"
 #include "net.h"
+#include "reload.h"
 #include "sig.h"
 #include "stats.h"
 #include "workers.h"
@@ -25,33 +26,42 @@
 #define RESTART_GAP_MS 1000
 
 struct worker {
-	pid_t pid;       /* 0: not running */
-	long long start; /* when it was started (sig_now_ms) */
-	int status;      /* how it ended (wait status), once it did */
+	pid_t pid;         /* 0: not running */
+	long long start;   /* when it was started (sig_now_ms) */
+	int status;        /* how it ended (wait status), once it did */
+	struct config *cf; /* the configuration it serves */
+	atomic_long *own;  /* its counts per service (cf->nsvcs), in its set's mapping */
+	atomic_long *set;  /* that mapping (own of its set's first worker) */
+	bool retiring;     /* a reload replaced it: drains, is not restarted */
 };
 
 static struct worker *ws;
-static long nws;
+static long nws;  /* the current set: workers = N of them */
+static long nall; /* entries in ws: the current set, then retiring ones */
 static bool stopping;
 
 /*
  * Shared with the workers (admit_share): the open connections of all of
- * them, for max_clients, then each worker's own per service, nsvcs each.
+ * them, for max_clients; each set its own mapping of per-worker counts.
  */
 static atomic_long *total;
-static atomic_long *own;
-static size_t nsvcs;
+
+static size_t
+set_len(const struct config *cf, long n)
+{
+	return ((size_t)n * (cf->nsvcs ? cf->nsvcs : 1)) * sizeof(atomic_long);
+}
 
 static void
-worker_main(struct config *cf, long i, pid_t parent)
+worker_main(struct worker *w, long i, pid_t parent)
 {
 	int status;
 
 	/*
 	 * A child's own self-pipe; a stop signal that the terminal sends the
 	 * whole group and the one the supervisor forwards count once, and
-	 * SIGUSR2 from the supervisor cuts now.  SIGUSR1 is the
-	 * supervisor's: one status line for the whole set.
+	 * SIGUSR2 from the supervisor cuts now, SIGQUIT retires.  SIGUSR1 is
+	 * the supervisor's: one status line for the whole set.
 	 */
 	if (sig_child_setup() < 0) {
 		log_warn("worker %ld: signals", i);
@@ -61,14 +71,15 @@ worker_main(struct config *cf, long i, pid_t parent)
 	 * as after SIGTERM (a service manager kills the group anyway). */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 		_exit(1);
-	admit_share(total, own + (size_t)i * nsvcs, cf->svcs);
-	status = cf->model->run(cf);
+	reload_here(false); /* the supervisor reloads: it starts new workers */
+	admit_share(total, w->own, w->cf->svcs);
+	status = w->cf->model->run(w->cf);
 	/* exit, not _exit: the handlers' outputs are closed as at any end. */
 	exit(status);
 }
 
 static int
-spawn(struct config *cf, long i)
+spawn(long i)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -77,7 +88,7 @@ spawn(struct config *cf, long i)
 		return -1;
 	}
 	if (pid == 0)
-		worker_main(cf, i, parent);
+		worker_main(&ws[i], i, parent);
 	ws[i].pid = pid;
 	ws[i].start = sig_now_ms();
 	log_debug("worker %ld: pid %ld", i, (long)pid);
@@ -92,25 +103,49 @@ spawn(struct config *cf, long i)
  * rather than a source locked out for good).  How many it held.
  */
 static long
-take_back(struct config *cf, long i)
+take_back(struct worker *w)
 {
 	long held = 0;
 
-	for (size_t s = 0; s < nsvcs; s++) {
-		long n = atomic_exchange(&own[(size_t)i * nsvcs + s], 0);
+	for (size_t s = 0; s < w->cf->nsvcs; s++) {
+		long n = atomic_exchange(&w->own[s], 0);
 
 		if (n > 0) {
-			stats_sub(&cf->svcs[s].stats->conns_now, (unsigned long long)n);
+			stats_sub(&w->cf->svcs[s].stats->conns_now, (unsigned long long)n);
 			atomic_fetch_sub(total, n);
 			held += n;
 			/* Its per-source counts cannot be told from the others'. */
-			access_forget(&cf->svcs[s]);
+			access_forget(&w->cf->svcs[s]);
 		}
 	}
 	return held;
 }
 
-static struct config *rcf; /* for reap(), a model_set_reaper hook */
+/* The mapping of a set's counts: workers of cf, n of them. */
+static atomic_long *
+set_map(const struct config *cf, long n)
+{
+	void *p = mmap(NULL, set_len(cf, n), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+	    0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A retiring worker ended: its entry goes, and its set's mapping and
+ * configuration once no worker of that set is left. */
+static void
+retired_gone(long i)
+{
+	struct worker w = ws[i];
+	bool last = true;
+
+	ws[i] = ws[--nall];
+	for (long k = 0; k < nall; k++)
+		last &= ws[k].set != w.set;
+	if (last)
+		munmap(w.set, set_len(w.cf, nws));
+	reload_drop(w.cf, false);
+}
 
 /* SIGCHLD: the workers that ended, marked; a stray child is reaped too. */
 static void
@@ -121,12 +156,21 @@ reap(void)
 
 	sig_chld = 0;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (long i = 0; i < nws; i++) {
+		for (long i = 0; i < nall; i++) {
 			if (ws[i].pid != pid)
 				continue;
-			long held = take_back(rcf, i);
+			long held = take_back(&ws[i]);
 
 			ws[i].pid = 0;
+			if (ws[i].retiring) {
+				if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+					log_warnx(
+					    "worker (pid %ld) replaced by a reload ended with %d, "
+					    "%ld connection%s lost",
+					    (long)pid, st, held, held == 1 ? "" : "s");
+				retired_gone(i);
+				break;
+			}
 			/* The set's exit status is how the workers running at
 			 * the stop ended; one that died before was warned about. */
 			ws[i].status = stopping ? st : 0;
@@ -150,7 +194,7 @@ reap(void)
 static void
 signal_all(int signo)
 {
-	for (long i = 0; i < nws; i++)
+	for (long i = 0; i < nall; i++)
 		if (ws[i].pid > 0 && kill(ws[i].pid, signo) < 0 && errno != ESRCH)
 			log_warn("worker %ld: kill", i);
 }
@@ -160,7 +204,7 @@ running(void)
 {
 	long n = 0;
 
-	for (long i = 0; i < nws; i++)
+	for (long i = 0; i < nall; i++)
 		n += ws[i].pid > 0;
 	return n;
 }
@@ -171,7 +215,7 @@ running(void)
  * until the next one is due (ms), or -1 when none is.
  */
 static int
-restart(struct config *cf)
+restart(void)
 {
 	long long now = sig_now_ms(), due = -1;
 
@@ -179,7 +223,7 @@ restart(struct config *cf)
 		if (ws[i].pid > 0)
 			continue;
 		if (now - ws[i].start >= RESTART_GAP_MS) {
-			if (spawn(cf, i) == 0)
+			if (spawn(i) == 0)
 				continue;
 			ws[i].start = now; /* try again after the gap */
 		}
@@ -190,30 +234,100 @@ restart(struct config *cf)
 	return due < 0 ? -1 : (int)(due > 0 ? due : 1);
 }
 
+/* svcs counts per worker of cf. */
+static size_t
+per_worker(const struct config *cf)
+{
+	return cf->nsvcs ? cf->nsvcs : 1;
+}
+
+/*
+ * A reload: a new set of workers for ncf, then the running ones retire
+ * (SIGQUIT): they stop accepting and serve the connections they have
+ * until these end.  0, or -1 with nothing changed.
+ */
+static int
+replace_set(struct config *old, struct config *ncf)
+{
+	atomic_long *set = set_map(ncf, nws);
+	struct worker *nw = calloc((size_t)(nall + nws), sizeof(*nw));
+	long n = 0, cur = nws;
+
+	if (set == NULL || nw == NULL) {
+		log_warnx("reload: workers: out of memory; keeping the running configuration");
+		if (set != NULL)
+			munmap(set, set_len(ncf, nws));
+		free(nw);
+		return -1;
+	}
+	/* The running workers keep the configuration they serve alive: held
+	 * before it is retired, which frees what nothing holds. */
+	for (long i = 0; i < nall; i++)
+		if (!ws[i].retiring && ws[i].pid > 0)
+			reload_hold(ws[i].cf, false);
+	reload_commit(old, ncf);
+	for (long i = 0; i < nws; i++)
+		nw[n++] = (struct worker){ .cf = ncf,
+			.own = set + (size_t)i * per_worker(ncf),
+			.set = set };
+	for (long i = 0; i < nall; i++)
+		if (ws[i].pid > 0)
+			nw[n++] = ws[i];
+	/* A set none of whose workers runs (all due a restart) is done with. */
+	if (nall > 0 && ws[0].set != NULL) {
+		bool used = false;
+
+		for (long k = nws; k < n; k++)
+			used |= nw[k].set == ws[0].set;
+		if (!used)
+			munmap(ws[0].set, set_len(ws[0].cf, nws));
+	}
+	free(ws);
+	ws = nw;
+	nall = n;
+	for (long i = 0; i < nws; i++)
+		if (spawn(i) < 0)
+			ws[i].start = sig_now_ms(); /* restart() tries again after the gap */
+	/* The new ones accept now: the old ones stop. */
+	for (long i = cur; i < nall; i++) {
+		if (ws[i].retiring)
+			continue;
+		ws[i].retiring = true;
+		if (kill(ws[i].pid, SIGQUIT) < 0 && errno != ESRCH)
+			log_warn("worker (pid %ld): kill", (long)ws[i].pid);
+	}
+	log_info("reload: %ld new workers; %ld replaced, serving their connections until these end",
+	    nws, nall - nws);
+	return 0;
+}
+
 int
 workers_run(struct config *cf)
 {
 	int stops = 0, status = 0, wait_ms;
+	atomic_long *set;
 
 	if (cf->workers <= 1)
 		return cf->model->run(cf);
-	nws = cf->workers;
-	nsvcs = cf->nsvcs;
-	rcf = cf;
+	nws = nall = cf->workers;
 	ws = calloc((size_t)nws, sizeof(*ws));
 	/* Zero-filled: every count starts at 0. */
-	total = mmap(NULL, (1 + (size_t)nws * nsvcs) * sizeof(*total), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ws == NULL || total == MAP_FAILED) {
+	total = mmap(NULL, sizeof(*total), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+	    0);
+	set = set_map(cf, nws);
+	if (ws == NULL || total == MAP_FAILED || set == NULL || sig_retire_setup() < 0) {
 		log_warn("workers");
 		free(ws);
 		return 1;
 	}
-	own = total + 1;
+	for (long i = 0; i < nws; i++)
+		ws[i] = (struct worker){ .cf = cf,
+			.own = set + (size_t)i * per_worker(cf),
+			.set = set };
 	admit_share(total, NULL, cf->svcs);
 	model_set_reaper(reap);
 	for (long i = 0; i < nws; i++)
-		if (spawn(cf, i) < 0) {
+		if (spawn(i) < 0) {
 			stopping = true;
 			signal_all(SIGTERM);
 			status = 1;
@@ -236,9 +350,15 @@ workers_run(struct config *cf)
 		hup = sig_hup;
 		if (hup)
 			signal_all(SIGHUP);
-		/* Reaps (reap), reopens our outputs on SIGHUP, and SIGUSR1's
-		 * status line covers every worker: the counters are shared. */
+		/* Reaps (reap), reopens our outputs on SIGHUP, reads the
+		 * configuration again, and SIGUSR1's status line covers every
+		 * worker: the counters are shared. */
 		int n = model_signals(cf);
+		struct config *ncf = model_reload_pending();
+		if (ncf != NULL && (stopping || n > stops || replace_set(cf, ncf) < 0))
+			reload_abandon(ncf);
+		else if (ncf != NULL)
+			cf = ncf;
 		if (n > stops) {
 			stops = n;
 			if (!stopping) {
@@ -253,7 +373,7 @@ workers_run(struct config *cf)
 		}
 		if (stopping && running() == 0)
 			break;
-		wait_ms = restart(cf);
+		wait_ms = restart();
 	}
 	for (long i = 0; i < nws; i++)
 		if (!WIFEXITED(ws[i].status) || WEXITSTATUS(ws[i].status) != 0)

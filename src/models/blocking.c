@@ -11,6 +11,7 @@
 #include "../log.h"
 #include "../model.h"
 #include "../net.h"
+#include "../reload.h"
 #include "../sig.h"
 #include "blocking.h"
 
@@ -232,6 +233,8 @@ accept_fini(void)
 	dgram_buf = NULL;
 	has_dgram = false;
 	spec_skip = spec_backoff = 0;
+	dgram_again = accept_next = 0;
+	dgram_streak = 0;
 }
 
 int
@@ -244,6 +247,14 @@ blocking_run(struct config *cf, const struct dispatcher *d)
 	if (d->start != NULL && d->start(cf) < 0)
 		return 1;
 	for (;;) {
+		/* A SIGHUP's configuration, read here or while serving (iterative). */
+		struct config *ncf = model_reload_pending();
+		if (ncf != NULL) {
+			/* The listeners are polled afresh: ncf's. */
+			accept_fini();
+			reload_commit(cf, ncf);
+			cf = ncf;
+		}
 		int r = accept_one(cf, d->active, &c, &m);
 		if (r < 0) {
 			status = 1;

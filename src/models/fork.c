@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "../log.h"
 #include "../model.h"
 #include "../net.h"
+#include "../reload.h"
 #include "../sig.h"
 #include "../stats.h"
 #include "blocking.h"
@@ -31,6 +33,7 @@ struct kid {
 };
 static struct kid *kids;
 static long nkids;
+static long kids_cap; /* kids and slot_used have room for this many */
 /*
  * Shared with the children, one per kid: the PROXY header source a child
  * counted (conn_source_note), which the parent ends when the child did
@@ -49,6 +52,8 @@ kid_remove(long i)
 	if (atomic_exchange(&s->held, 0))
 		access_release(kids[i].c.svc, (const struct sockaddr *)&s->sa, s->salen);
 	slot_used[kids[i].slot] = false;
+	if (kids[i].dgram)
+		reload_drop(kids[i].c.svc->owner, false);
 	kids[i] = kids[--nkids];
 }
 
@@ -82,10 +87,36 @@ kids_count(void)
 	return nkids;
 }
 
+/*
+ * Room for cf->max_clients kids (a reload may raise it).  The sources,
+ * which children hold pointers into, never move: mapped for the largest
+ * max_clients at once (only the pages used are ever backed).  0 or -1.
+ */
+static int
+kids_room(struct config *cf)
+{
+	struct kid *k;
+	bool *u;
+
+	if (cf->max_clients <= kids_cap)
+		return 0;
+	if ((k = realloc(kids, (size_t)cf->max_clients * sizeof(*kids))) != NULL)
+		kids = k;
+	if ((u = realloc(slot_used, (size_t)cf->max_clients * sizeof(*slot_used))) != NULL)
+		slot_used = u;
+	if (k == NULL || u == NULL)
+		return -1;
+	memset(slot_used + kids_cap, 0, (size_t)(cf->max_clients - kids_cap) * sizeof(*slot_used));
+	kids_cap = cf->max_clients;
+	return 0;
+}
+
 /* A free place in sources (there are max_clients: one per kid at most). */
 static long
 slot_take(struct config *cf)
 {
+	if (kids_room(cf) < 0)
+		return -1;
 	for (long k = 0; k < cf->max_clients; k++)
 		if (!slot_used[k]) {
 			slot_used[k] = true;
@@ -119,6 +150,7 @@ child(struct config *cf, struct client *c, const struct dgram_msg *m, long slot)
 {
 	if (sig_child_setup() < 0)
 		log_warn("child: signals");
+	reload_here(false); /* the parent reloads */
 	net_spare_close();
 	pidfile_forget();
 	if (m != NULL) {
@@ -148,6 +180,8 @@ spawn(struct config *cf, struct client *c, const struct dgram_msg *m)
 		log_warn("%s: cannot fork", m != NULL ? c->ls->addr : c->peer.text);
 		return -1;
 	}
+	if (m != NULL)
+		reload_hold(c->svc->owner, false); /* as a connection's admission does */
 	kids_add(pid, c, m != NULL, slot);
 	if (m == NULL)
 		close(c->fd);
@@ -207,11 +241,9 @@ wait_kids(struct config *cf)
 static int
 fork_start(struct config *cf)
 {
-	kids = calloc((size_t)cf->max_clients, sizeof(*kids));
-	slot_used = calloc((size_t)cf->max_clients, sizeof(*slot_used));
-	sources = mmap(NULL, (size_t)cf->max_clients * sizeof(*sources), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (kids == NULL || slot_used == NULL || sources == MAP_FAILED) {
+	sources = mmap(NULL, (size_t)CONF_MAX_CLIENTS_LIMIT * sizeof(*sources),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (kids_room(cf) < 0 || sources == MAP_FAILED) {
 		log_err("fork model");
 		return -1;
 	}
@@ -249,7 +281,10 @@ fork_stop(struct config *cf)
 	wait_kids(cf);
 	free(kids);
 	free(slot_used);
-	munmap(sources, (size_t)cf->max_clients * sizeof(*sources));
+	kids = NULL;
+	slot_used = NULL;
+	kids_cap = 0;
+	munmap(sources, (size_t)CONF_MAX_CLIENTS_LIMIT * sizeof(*sources));
 }
 
 static const struct dispatcher fork_dispatcher = {

@@ -17,6 +17,7 @@
 #include "../log.h"
 #include "../model.h"
 #include "../net.h"
+#include "../reload.h"
 #include "../sig.h"
 #include "../sink.h"
 #include "../stats.h"
@@ -120,18 +121,16 @@ begin_stop(struct evloop *ev)
 			ev->be->set(&ev->l, ev->cf->ls[i].fd, ev->lmask, 0);
 	net_close_all(ev->cf);
 	ev->stopping = true;
-	ev->deadline_ms = ev->cs.now_ms + ev->cf->shutdown_timeout * 1000;
-	log_info("shutting down: %ld connection%s open, waiting up to %lds", ev->cs.n,
-	    ev->cs.n == 1 ? "" : "s", ev->cf->shutdown_timeout);
+	stop_deadline(&ev->deadline_ms, ev->cs.now_ms, ev->cs.n, ev->cf->shutdown_timeout);
 }
 
-/* True when another service before index i watches the same descriptor. */
+/* True when some service watches fd. */
 static bool
-out_fd_taken(const struct evloop *ev, size_t i, int fd)
+out_fd_taken(const struct evloop *ev, int fd)
 {
-	for (size_t k = 0; k < i; k++)
-		if (ev->out_fd[k] == fd)
-			return true;
+	RELOAD_EACH_SVC(ev->cf, c, i)
+	if (c->svcs[i].out_fd == fd)
+		return true;
 	return false;
 }
 
@@ -143,30 +142,29 @@ out_fd_taken(const struct evloop *ev, size_t i, int fd)
 static void
 outputs_watch(struct evloop *ev)
 {
-	struct config *cf = ev->cf;
-
-	for (size_t i = 0; i < cf->nsvcs; i++) {
-		const struct handler *h = cf->svcs[i].handler;
+	RELOAD_EACH_SVC(ev->cf, c, i)
+	{
+		struct service *svc = &c->svcs[i];
 		bool room = true;
-		int fd = h->backlog ? h->backlog(&cf->svcs[i], &room) : -1;
-		int old = ev->out_fd[i];
+		int fd = svc->handler->backlog ? svc->handler->backlog(svc, &room) : -1;
+		int old = svc->out_fd;
 
-		ev->out_room[i] = room;
+		svc->out_room = room;
 		if (fd == old)
 			continue;
-		ev->out_fd[i] = -1;
-		if (old >= 0 && !out_fd_taken(ev, cf->nsvcs, old)) {
+		svc->out_fd = -1;
+		if (old >= 0 && !out_fd_taken(ev, old)) {
 			ev->be->set(&ev->l, old, LOOP_WRITE, 0);
 			ev->nwatched--;
 		}
-		if (fd >= 0 && !out_fd_taken(ev, cf->nsvcs, fd)) {
+		if (fd >= 0 && !out_fd_taken(ev, fd)) {
 			if (ev->be->set(&ev->l, fd, 0, LOOP_WRITE) < 0) {
 				log_warn("%s: cannot watch output descriptor %d", ev->be->name, fd);
 				continue;
 			}
 			ev->nwatched++;
 		}
-		ev->out_fd[i] = fd;
+		svc->out_fd = fd;
 	}
 }
 
@@ -175,12 +173,11 @@ outputs_watch(struct evloop *ev)
 static int
 held_release(struct evloop *ev)
 {
-	struct config *cf = ev->cf;
 	int n = 0;
 
 	for (struct conn *c = ev->cs.held, *next; c != NULL; c = next) {
 		next = c->hnext;
-		if (!ev->out_room[c->svc - cf->svcs])
+		if (!c->svc->out_room)
 			continue;
 		n++;
 		if (conn_resume(&ev->cs, c) < 0) {
@@ -211,7 +208,7 @@ loop_outputs(struct evloop *ev)
 	}
 	ev->held_ready = false;
 	for (struct conn *c = ev->cs.held; c != NULL && !ev->held_ready; c = c->hnext)
-		ev->held_ready = ev->out_room[c->svc - ev->cf->svcs];
+		ev->held_ready = c->svc->out_room;
 	loop_dgram_gate(ev);
 }
 
@@ -268,7 +265,8 @@ wait_timeout(struct evloop *ev)
 {
 	long long due = ev->tfd < 0 ? conn_idle_due(&ev->cs) : -1, now = ev->cs.now_ms;
 
-	if (ev->stopping && (due < 0 || ev->deadline_ms < due))
+	if (ev->stopping && ev->deadline_ms != SIG_NO_DEADLINE &&
+	    (due < 0 || ev->deadline_ms < due))
 		due = ev->deadline_ms;
 	if (ev->held_ready)
 		return 0;
@@ -296,6 +294,49 @@ expire_idle(struct evloop *ev)
 			loop_settle(ev, c);
 }
 
+/*
+ * A SIGHUP's configuration becomes the running one: the running
+ * listeners unwatched, ncf's (some the same sockets) watched.  The
+ * connections open go on under the configuration they came with.
+ * 0, or -1 when ncf cannot be taken (the running one stays).
+ */
+static int
+loop_reload(struct evloop *ev, struct config *ncf)
+{
+	struct config *cf = ev->cf;
+	long long *paused = calloc(ncf->nls + 1, sizeof(*paused));
+	bool *held = calloc(ncf->nls + 1, sizeof(*held));
+
+	for (size_t i = 0; i < ncf->nls && paused != NULL; i++)
+		if (ncf->ls[i].fd >= ev->l.setsize) {
+			log_warnx("reload: %s: descriptor %d is beyond what %s can watch",
+			    ncf->ls[i].addr, ncf->ls[i].fd, ev->be->name);
+			free(paused);
+			paused = NULL;
+		}
+	if (paused == NULL || held == NULL) {
+		free(paused);
+		free(held);
+		return -1;
+	}
+	for (size_t i = 0; i < cf->nls; i++)
+		if (cf->ls[i].fd >= 0 && ev->paused[i] == 0 && !ev->dg_held[i])
+			ev->be->set(&ev->l, cf->ls[i].fd, ev->lmask, 0);
+	reload_commit(cf, ncf);
+	free(ev->paused);
+	free(ev->dg_held);
+	ev->paused = paused;
+	ev->dg_held = held;
+	ev->cf = ncf;
+	ev->cs.idle_timeout_ms = ncf->idle_timeout * 1000;
+	for (size_t i = 0; i < ncf->nls; i++)
+		if (ev->be->set(&ev->l, ncf->ls[i].fd, 0, ev->lmask) < 0) {
+			log_warn("%s: cannot watch the listener", ncf->ls[i].addr);
+			listener_pause(ev, &ncf->ls[i]); /* tried again after the rest */
+		}
+	return 0;
+}
+
 static int
 loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 {
@@ -310,14 +351,10 @@ loop_init(struct evloop *ev, struct config *cf, const struct backend *be)
 	ev->warn_setsize = (struct log_rate)LOG_RATE_INIT(10);
 	ev->warn_accept = (struct log_rate)LOG_RATE_INIT(10);
 	ev->dg.warn = (struct log_rate)LOG_RATE_INIT(10);
-	ev->out_fd = malloc((cf->nsvcs + 1) * sizeof(*ev->out_fd));
-	ev->out_room = calloc(cf->nsvcs + 1, sizeof(*ev->out_room));
 	ev->paused = calloc(cf->nls + 1, sizeof(*ev->paused));
 	ev->dg_held = calloc(cf->nls + 1, sizeof(*ev->dg_held));
-	if (ev->out_fd == NULL || ev->out_room == NULL || ev->paused == NULL || ev->dg_held == NULL)
+	if (ev->paused == NULL || ev->dg_held == NULL)
 		return -1;
-	for (size_t i = 0; i < cf->nsvcs; i++)
-		ev->out_fd[i] = -1;
 	/* One thread serves everyone: handlers must never wait on an output. */
 	handler_nowait = true;
 	ev->l.fired = calloc((size_t)want, sizeof(struct fired));
@@ -364,8 +401,6 @@ loop_fini(struct evloop *ev)
 		ev->be->fini(&ev->l);
 	if (ev->tfd >= 0)
 		close(ev->tfd);
-	free(ev->out_fd);
-	free(ev->out_room);
 	free(ev->paused);
 	free(ev->dg_held);
 	free(ev->conns);
@@ -435,7 +470,7 @@ loop_run(struct config *cf, const struct backend *be)
 		 * (a worker's forwarded one) write to the reopened outputs, and
 		 * none is accepted after a stop.  The flags too: a signal that
 		 * came while the wait returned is not in this wake's events. */
-		if (sig_hup || sig_usr1 || sig_chld || (sig_stop && !ev.stopping))
+		if (sig_hup || sig_usr1 || sig_chld || ((sig_stop || sig_retire) && !ev.stopping))
 			signalled = true;
 		if (signalled) {
 			int stop = model_signals(cf);
@@ -445,8 +480,17 @@ loop_run(struct config *cf, const struct backend *be)
 				    ev.cs.n, ev.cs.n == 1 ? "" : "s");
 				break;
 			}
-			if (stop && !ev.stopping)
+			if ((stop || sig_retire) && !ev.stopping)
 				begin_stop(&ev);
+			else if (stop &&
+			    ev.deadline_ms == SIG_NO_DEADLINE) /* retired, now stopped */
+				stop_deadline(&ev.deadline_ms, ev.cs.now_ms, ev.cs.n,
+				    cf->shutdown_timeout);
+			struct config *ncf = model_reload_pending();
+			if (ncf != NULL && !ev.stopping && loop_reload(&ev, ncf) == 0)
+				cf = ncf;
+			else if (ncf != NULL)
+				reload_abandon(ncf);
 		}
 		for (int i = 0; i < nlisten && !ev.stopping; i++) {
 			struct listener *ls = find_listener(cf, ev.l.fired[i].fd);

@@ -29,7 +29,7 @@ loop_dgram_gate(struct evloop *ev)
 
 	for (size_t i = 0; i < cf->nls && !ev->stopping; i++) {
 		struct listener *ls = &cf->ls[i];
-		bool hold = ls->dgram && !ev->out_room[ls->svc - cf->svcs];
+		bool hold = ls->dgram && !ls->svc->out_room;
 
 		if (hold == ev->dg_held[i] || ev->paused[i] != 0)
 			continue;

@@ -34,14 +34,10 @@ struct evloop {
 	int lmask;           /* a listener's interest: LOOP_READ, LOOP_SHARED with workers */
 	struct conn **conns; /* by descriptor */
 	struct conns cs;     /* their count, idle and held lists, the clock */
-	/* Per service, for handlers with a backlog hook: the output descriptor
-	 * watched for writability (-1: none), and whether held sinks may go. */
-	int *out_fd;
-	bool *out_room;
-	int nwatched;      /* services with an output watched */
-	bool held_ready;   /* held connections may go on: do not block */
-	long long *paused; /* per listener: resting until (ms), 0 when not */
-	bool *dg_held;     /* per listener: a datagram one not read (dgram_gate) */
+	int nwatched;        /* output descriptors watched (struct service's out_fd) */
+	bool held_ready;     /* held connections may go on: do not block */
+	long long *paused;   /* per listener: resting until (ms), 0 when not */
+	bool *dg_held;       /* per listener: a datagram one not read (dgram_gate) */
 	char *rbuf;
 	int tfd; /* idle expiry (idle_timer), -1: none */
 	bool timer_armed;

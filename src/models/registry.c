@@ -10,6 +10,7 @@
 #include "../handler.h"
 #include "../log.h"
 #include "../model.h"
+#include "../reload.h"
 #include "../sig.h"
 #include "../stats.h"
 
@@ -61,6 +62,7 @@ reap_strays(void)
 }
 
 static void (*reaper)(void) = reap_strays;
+static struct config *pending; /* read by a SIGHUP, not yet running */
 
 void
 model_set_reaper(void (*fn)(void))
@@ -77,11 +79,25 @@ model_signals(struct config *cf)
 	if (sig_chld)
 		reaper();
 	if (sig_hup) {
+		bool again = reload_enabled() && !sig_stop;
+
 		sig_hup = 0;
-		log_info("SIGHUP: reopening outputs");
+		log_info("SIGHUP: reopening outputs%s",
+		    again ? ", reading the configuration again" : "");
 		notify_reloading();
 		handler_reopen_all(cf->svcs, cf->nsvcs);
-		notify_send("READY=1");
+		for (struct config *o = reload_retired(); o != NULL; o = o->retired_next)
+			handler_reopen_all(o->svcs, o->nsvcs);
+		if (again && pending != NULL) {
+			/* Read before and not yet running (the iterative model
+			 * serving a connection): the file as it is now wins. */
+			reload_abandon(pending);
+			pending = NULL;
+		}
+		if (again)
+			pending = reload_config(cf);
+		if (pending == NULL)
+			notify_send("READY=1"); /* else once the model made it the running one */
 	}
 	if (sig_usr1) {
 		sig_usr1 = 0;
@@ -91,7 +107,31 @@ model_signals(struct config *cf)
 		stopping_sent = true;
 		notify_send("STOPPING=1");
 	}
+	reload_collect();
 	return sig_stop;
+}
+
+void
+stop_deadline(long long *deadline, long long now, long open, long shutdown_timeout)
+{
+	if (sig_stop == 0 && sig_retire) {
+		*deadline = SIG_NO_DEADLINE;
+		log_info("replaced by a reload: %ld connection%s open, served until %s", open,
+		    open == 1 ? "" : "s", open == 1 ? "it ends" : "they end");
+		return;
+	}
+	*deadline = now + shutdown_timeout * 1000;
+	log_info("shutting down: %ld connection%s open, waiting up to %lds", open,
+	    open == 1 ? "" : "s", shutdown_timeout);
+}
+
+struct config *
+model_reload_pending(void)
+{
+	struct config *ncf = pending;
+
+	pending = NULL;
+	return ncf;
 }
 
 int

@@ -13,6 +13,7 @@
 #include "../log.h"
 #include "../model.h"
 #include "../net.h"
+#include "../reload.h"
 #include "../sig.h"
 #include "blocking.h"
 
@@ -53,6 +54,8 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct config *cf = w->cf;
+	long max_clients = cf->max_clients;
 	bool was_full;
 
 	if (w->dgram)
@@ -70,12 +73,15 @@ worker_main(void *arg)
 	pthread_mutex_unlock(&lock);
 	if (!w->dgram) {
 		close(w->c.fd);
-		serve_release(&w->c); /* reads the configuration */
+		/* Its last use of the configuration: a reload may free it now. */
+		serve_release(&w->c);
+	} else {
+		reload_drop(cf, true);
 	}
 	/* Counted out only now: once the last worker is, the main thread may
 	 * return and exit() free the configuration (audit finding 8). */
 	pthread_mutex_lock(&lock);
-	was_full = nworkers >= w->cf->max_clients;
+	was_full = nworkers >= max_clients;
 	nworkers--;
 	pthread_cond_signal(&gone);
 	pthread_mutex_unlock(&lock);
@@ -234,10 +240,12 @@ thread_datagram(struct config *cf, struct listener *ls, struct dgram_msg *m)
 		w->c.svc = ls->svc;
 		w->cf = cf;
 		w->dgram = true;
+		reload_hold(cf, true); /* its listener stays open until it answered */
 		w->m = *m;
 		memcpy(w + 1, m->p, m->len);
 		w->m.p = (const char *)(w + 1);
-		err = start(w);
+		if ((err = start(w)) != 0)
+			reload_drop(cf, true);
 	}
 	if (err != 0) {
 		errno = err;

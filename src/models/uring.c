@@ -16,6 +16,7 @@
 #include "../log.h"
 #include "../model.h"
 #include "../net.h"
+#include "../reload.h"
 #include "../sig.h"
 #include "../stats.h"
 #include "uring_int.h"
@@ -38,16 +39,16 @@ listener_arm(struct ur *ur, size_t i)
 
 	if (ls->dgram) {
 		io_uring_prep_poll_multishot(sqe, ls->fd, POLLIN);
-		io_uring_sqe_set_data64(sqe, ur_ud(UR_DGPOLL, 0, (uint32_t)i));
+		io_uring_sqe_set_data64(sqe, ur_ud(UR_DGPOLL, 0, ls->id));
 	} else if (ur->acc_poll[i]) {
 		/* Out of descriptors, an accept would fail at once, pending
 		 * connection or not: wait for one, then shed it (shed). */
 		io_uring_prep_poll_add(sqe, ls->fd, POLLIN);
-		io_uring_sqe_set_data64(sqe, ur_ud(UR_ACCEPT, 1, (uint32_t)i));
+		io_uring_sqe_set_data64(sqe, ur_ud(UR_ACCEPT, 1, ls->id));
 	} else {
 		io_uring_prep_multishot_accept(sqe, ls->fd, NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		io_uring_sqe_set_data64(sqe, ur_ud(UR_ACCEPT, 0, (uint32_t)i));
+		io_uring_sqe_set_data64(sqe, ur_ud(UR_ACCEPT, 0, ls->id));
 	}
 	ur->acc_ud[i] = sqe->user_data;
 	ur->acc_on[i] = true;
@@ -71,8 +72,8 @@ listener_pause(struct ur *ur, size_t i)
 }
 
 /* Listeners whose accept or poll ended, paused ones that rested: armed again. */
-static void
-listeners_arm(struct ur *ur)
+void
+ur_listeners_arm(struct ur *ur)
 {
 	for (size_t i = 0; i < ur->cf->nls && !ur->stopping; i++) {
 		if (ur->paused[i] != 0 && ur->cs.now_ms >= ur->paused[i])
@@ -132,8 +133,9 @@ accepted(struct ur *ur, size_t i, int res)
 {
 	struct listener *ls;
 
-	/* Stopping, the listeners are gone (net_close_all). */
-	if (ur->stopping || ur->exiting) {
+	/* Stopping, the listeners are closed: what the accept still took is
+	 * closed too, but by a worker a reload replaced, which serves it. */
+	if (ur->exiting || (ur->stopping && ur->deadline_ms != SIG_NO_DEADLINE)) {
 		if (res >= 0)
 			close(res);
 		return;
@@ -171,17 +173,26 @@ complete(struct ur *ur, uint64_t ud, int res, uint32_t flags)
 		ur->inflight--;
 	switch (k) {
 	case UR_ACCEPT:
-	case UR_DGPOLL:
+	case UR_DGPOLL: {
+		/* idx is the listener's id: a reload may have moved it. */
+		long i = ur_listener_index(ur, idx);
+
+		if (i < 0) { /* one a reload closed: what it still took goes */
+			if (k == UR_ACCEPT && gen == 0 && res >= 0)
+				close(res);
+			break;
+		}
 		if (last)
-			ur->acc_on[idx] = ur->dg_cancel[idx] = false;
+			ur->acc_on[i] = ur->dg_cancel[i] = false;
 		if (k == UR_ACCEPT && gen == 1) {
 			if (res > 0 && !ur->stopping && !ur->exiting)
-				out_of_fds(ur, idx);
+				out_of_fds(ur, (size_t)i);
 		} else if (k == UR_ACCEPT) {
-			accepted(ur, idx, res);
+			accepted(ur, (size_t)i, res);
 		} else if (res > 0)
-			ur->dg_ready[idx] = true;
+			ur->dg_ready[i] = true;
 		break;
+	}
 	case UR_SIG:
 		ur->sig_on = !last;
 		ur->signalled = true;
@@ -189,10 +200,13 @@ complete(struct ur *ur, uint64_t ud, int res, uint32_t flags)
 	case UR_TIMER:
 		ur->timer_on = false;
 		break;
-	case UR_OUTPOLL:
-		if (ur->out_armed[idx] == gen)
-			ur->out_armed[idx] = 0;
+	case UR_OUTPOLL: {
+		struct service *svc = ur_service_by_uid(ur, idx);
+
+		if (svc != NULL && svc->out_armed == gen)
+			svc->out_armed = 0;
 		break;
+	}
 	case UR_RECV:
 	case UR_SEND:
 		uc_complete(ur, k, gen, idx, res, flags);
@@ -311,11 +325,19 @@ begin_stop(struct ur *ur)
 	/* The cancels go in (and their requests let go of the sockets)
 	 * before the listeners close: the kernel refuses what comes next. */
 	io_uring_submit_and_get_events(&ur->ring);
-	net_close_all(ur->cf);
 	ur->stopping = true;
-	ur->deadline_ms = ur->cs.now_ms + ur->cf->shutdown_timeout * 1000;
-	log_info("shutting down: %ld connection%s open, waiting up to %lds", ur->cs.n,
-	    ur->cs.n == 1 ? "" : "s", ur->cf->shutdown_timeout);
+	stop_deadline(&ur->deadline_ms, ur->cs.now_ms, ur->cs.n, ur->cf->shutdown_timeout);
+	if (ur->deadline_ms != SIG_NO_DEADLINE) {
+		net_close_all(ur->cf);
+		return;
+	}
+	/* Replaced by a reload: the sockets close, the listeners stay known
+	 * for the connections the accepts still bring (served, see accepted). */
+	for (size_t i = 0; i < ur->cf->nls; i++) {
+		if (ur->cf->ls[i].fd >= 0)
+			close(ur->cf->ls[i].fd);
+		ur->cf->ls[i].fd = -1;
+	}
 }
 
 /* The wait: none while work is left, else until a completion, a paused
@@ -325,7 +347,7 @@ ur_wait(struct ur *ur, bool busy)
 {
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts;
-	long long due = ur->stopping ? ur->deadline_ms : -1;
+	long long due = ur->stopping && ur->deadline_ms != SIG_NO_DEADLINE ? ur->deadline_ms : -1;
 	int r;
 
 	for (size_t i = 0; i < ur->cf->nls && !ur->stopping; i++)
@@ -348,7 +370,7 @@ ur_wait(struct ur *ur, bool busy)
 static int
 ur_init(struct ur *ur, struct config *cf, char *err, size_t errlen)
 {
-	size_t nls = cf->nls + 1, nsvcs = cf->nsvcs + 1;
+	size_t nls = cf->nls + 1;
 
 	ur->cf = cf;
 	ur->cs.now_ms = sig_now_ms();
@@ -370,23 +392,17 @@ ur_init(struct ur *ur, struct config *cf, char *err, size_t errlen)
 	ur->dg_ready = calloc(nls, sizeof(bool));
 	ur->dg_held = calloc(nls, sizeof(bool));
 	ur->dg_cancel = calloc(nls, sizeof(bool));
-	ur->out_fd = malloc(nsvcs * sizeof(int));
-	ur->out_room = calloc(nsvcs, sizeof(bool));
-	ur->out_armed = calloc(nsvcs, sizeof(uint32_t));
 	ur->cutbuf = malloc(UR_CUT_SIZE);
 	if (ur->uc == NULL || ur->acc_on == NULL || ur->acc_ud == NULL || ur->acc_poll == NULL ||
 	    ur->paused == NULL || ur->dg_ready == NULL || ur->dg_held == NULL ||
-	    ur->dg_cancel == NULL || ur->out_fd == NULL || ur->out_room == NULL ||
-	    ur->out_armed == NULL || ur->cutbuf == NULL) {
+	    ur->dg_cancel == NULL || ur->cutbuf == NULL) {
 		ur_cause(err, errlen, "start", ENOMEM);
 		return -1;
 	}
-	for (size_t i = 0; i < cf->nsvcs; i++)
-		ur->out_fd[i] = -1;
 	/* One thread serves everyone: handlers must never wait on an output. */
 	handler_nowait = true;
 	sig_arm(ur);
-	listeners_arm(ur);
+	ur_listeners_arm(ur);
 	return 0;
 }
 
@@ -411,9 +427,9 @@ ur_fini(struct ur *ur)
 			ur_cancel(ur, ur_ud(UR_SIG, 0, 0));
 		if (ur->timer_on)
 			ur_cancel(ur, ur_ud(UR_TIMER, 0, 0));
-		for (size_t i = 0; ur->out_armed != NULL && i < ur->cf->nsvcs; i++)
-			if (ur->out_armed[i] != 0)
-				ur_cancel(ur, ur_ud(UR_OUTPOLL, ur->out_armed[i], (uint32_t)i));
+		RELOAD_EACH_SVC(ur->cf, c, i)
+		if (c->svcs[i].out_armed != 0)
+			ur_cancel(ur, ur_ud(UR_OUTPOLL, c->svcs[i].out_armed, c->svcs[i].uid));
 		until = sig_now_ms() + 5000;
 		while (ur->inflight > 0 && sig_now_ms() < until) {
 			struct io_uring_cqe *cqe;
@@ -441,9 +457,6 @@ ur_fini(struct ur *ur)
 	free(ur->dg_ready);
 	free(ur->dg_held);
 	free(ur->dg_cancel);
-	free(ur->out_fd);
-	free(ur->out_room);
-	free(ur->out_armed);
 	free(ur->cutbuf);
 	dgram_batch_free(&ur->dg);
 }
@@ -459,8 +472,10 @@ ur_signals(struct ur *ur)
 		    ur->cs.n == 1 ? "" : "s");
 		return -1;
 	}
-	if (stop && !ur->stopping)
+	if ((stop || sig_retire) && !ur->stopping)
 		begin_stop(ur);
+	else if (stop && ur->deadline_ms == SIG_NO_DEADLINE) /* retired, now stopped */
+		stop_deadline(&ur->deadline_ms, ur->cs.now_ms, ur->cs.n, ur->cf->shutdown_timeout);
 	return 0;
 }
 
@@ -494,13 +509,17 @@ ur_run(struct config *cf)
 		/* Signals before what completed: connections accepted after a
 		 * SIGHUP (a worker's forwarded one) write to the reopened
 		 * outputs.  The flags, as the pipe's read may complete later. */
-		ur.signalled = sig_hup || sig_usr1 || sig_chld || (sig_stop && !ur.stopping);
+		ur.signalled = sig_hup || sig_usr1 || sig_chld ||
+		    ((sig_stop || sig_retire) && !ur.stopping);
 		if (ur.signalled && ur_signals(&ur) < 0)
 			break;
 		ur.signalled = false;
 		reap(&ur);
 		if (ur.signalled && ur_signals(&ur) < 0)
 			break;
+		struct config *ncf = model_reload_pending();
+		if (ncf != NULL && (ur.stopping || ur_reload(&ur, ncf) < 0))
+			reload_abandon(ncf);
 		expire_idle(&ur);
 		if (ur.stopping && ur.cs.now_ms >= ur.deadline_ms) {
 			handler_nowait = false; /* as loop.c does at the cut */
@@ -509,7 +528,7 @@ ur_run(struct config *cf)
 		uc_unstarve(&ur);
 		busy = ur_datagrams_all(&ur);
 		ur_outputs(&ur);
-		listeners_arm(&ur);
+		ur_listeners_arm(&ur);
 		sig_arm(&ur);
 		idle_timer(&ur);
 	}

@@ -137,10 +137,7 @@ struct ur {
 	bool timer_on;
 	long long timer_at; /* when the armed timeout fires (ms) */
 	struct __kernel_timespec tts;
-	/* the handlers' outputs, per service */
-	int *out_fd;
-	bool *out_room;
-	uint32_t *out_armed; /* generation of the poll in flight, 0: none */
+	/* the handlers' outputs: struct service's out_fd, out_room, out_armed */
 	int nwatched;
 	bool held_ready;
 	bool stopping;
@@ -180,6 +177,16 @@ int ur_probe(char *err, size_t errlen);
 
 /* Stops listener i's accept or poll (its last completion still comes). */
 void ur_listener_cancel(struct ur *ur, size_t i);
+/* Arms the listeners whose accept or poll ended, the paused ones that rested. */
+void ur_listeners_arm(struct ur *ur);
+
+/* A reload (uring_reload.c): the listener with id, its index in ur->cf or
+ * -1 (one a reload closed); the service with uid, running or retired, or
+ * NULL; ncf made the running configuration, 0, or -1 (the running one
+ * stays).  Completions name listeners and services by these ids. */
+long ur_listener_index(const struct ur *ur, uint32_t id);
+struct service *ur_service_by_uid(const struct ur *ur, uint32_t uid);
+int ur_reload(struct ur *ur, struct config *ncf);
 
 /* After every wake-up (uring_outputs.c): the handlers' outputs, the held
  * connections, the datagram listeners' gate. */

@@ -4,6 +4,7 @@
 
 #include "../conf.h"
 #include "../handler.h"
+#include "../reload.h"
 #include "uring_int.h"
 
 /*
@@ -14,29 +15,28 @@
 static void
 outputs_watch(struct ur *ur)
 {
-	struct config *cf = ur->cf;
-
 	ur->nwatched = 0;
-	for (size_t i = 0; i < cf->nsvcs; i++) {
-		const struct handler *h = cf->svcs[i].handler;
+	RELOAD_EACH_SVC(ur->cf, c, i)
+	{
+		struct service *svc = &c->svcs[i];
 		bool room = true;
-		int fd = h->backlog ? h->backlog(&cf->svcs[i], &room) : -1;
+		int fd = svc->handler->backlog ? svc->handler->backlog(svc, &room) : -1;
 
-		ur->out_room[i] = room;
-		if (fd != ur->out_fd[i] && ur->out_armed[i] != 0) {
-			ur_cancel(ur, ur_ud(UR_OUTPOLL, ur->out_armed[i], (uint32_t)i));
-			ur->out_armed[i] = 0; /* its completion is ignored */
+		svc->out_room = room;
+		if (fd != svc->out_fd && svc->out_armed != 0) {
+			ur_cancel(ur, ur_ud(UR_OUTPOLL, svc->out_armed, svc->uid));
+			svc->out_armed = 0; /* its completion is ignored */
 		}
-		ur->out_fd[i] = fd;
+		svc->out_fd = fd;
 		if (fd < 0)
 			continue;
 		ur->nwatched++;
-		if (ur->out_armed[i] == 0 && !ur->exiting) {
+		if (svc->out_armed == 0 && !ur->exiting) {
 			struct io_uring_sqe *sqe = ur_sqe(ur);
 			uint32_t gen = (++ur->gen & 0xffffff) | 1;
 			io_uring_prep_poll_add(sqe, fd, POLLOUT);
-			io_uring_sqe_set_data64(sqe, ur_ud(UR_OUTPOLL, gen, (uint32_t)i));
-			ur->out_armed[i] = gen;
+			io_uring_sqe_set_data64(sqe, ur_ud(UR_OUTPOLL, gen, svc->uid));
+			svc->out_armed = gen;
 			ur->inflight++;
 		}
 	}
@@ -48,7 +48,7 @@ held_may_go(struct ur *ur, struct conn *c)
 {
 	struct uconn *u = ur_uc_at(ur, c->fd);
 
-	return ur->out_room[c->svc - ur->cf->svcs] && u != NULL && !u->sending && u->end == UC_OPEN;
+	return c->svc->out_room && u != NULL && !u->sending && u->end == UC_OPEN;
 }
 
 static int
@@ -78,7 +78,7 @@ dgram_gate(struct ur *ur)
 	struct config *cf = ur->cf;
 
 	for (size_t i = 0; i < cf->nls && !ur->stopping; i++) {
-		bool hold = cf->ls[i].dgram && !ur->out_room[cf->ls[i].svc - cf->svcs];
+		bool hold = cf->ls[i].dgram && !cf->ls[i].svc->out_room;
 
 		if (hold == ur->dg_held[i])
 			continue;

@@ -207,6 +207,64 @@ START_TEST(test_notify)
 }
 END_TEST
 
+/*
+ * A reload under systemd: SIGHUP gives RELOADING=1, then READY=1 once the
+ * new configuration runs (its added listener bound and announced before);
+ * a file that does not parse gives the same pair (the running
+ * configuration stays and serves).
+ */
+START_TEST(test_notify_reload)
+{
+	const char *model = h_model(_i);
+	const char *dir = h_tmpdir();
+	const char *path = h_path(dir, "notify-reload.conf");
+	char conf[512];
+	const char *argv[] = { abs_binary(), "-m", model, "-c", conf, NULL };
+	struct notify n;
+	const char *env[] = { n.env, NULL };
+	char buf[512];
+	struct srv s;
+	int c;
+
+	snprintf(conf, sizeof conf, "%s", path);
+	H_ASSERT(h_write_file(conf,
+	             "service \"a\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n") == 0,
+	    "write");
+	notify_open(&n, false);
+	H_ASSERT(srv_spawn_cmd(&s, argv, env, NULL) == 0, "spawn: %s", H_ERR);
+	H_ASSERT(notify_first(&n, &s, buf, sizeof buf) > 0 && strncmp(buf, "READY=1\n", 8) == 0,
+	    "%s: no READY=1", model);
+	H_ASSERT(h_write_file(conf,
+	             "service \"a\" { listen = {\"127.0.0.1:0\"} handler = "
+	             "\"echo\" }\nservice \"b\" { listen = {\"127.0.0.1:0\"} "
+	             "handler = \"echo\" }\n") == 0,
+	    "write");
+	H_ASSERT(kill(s.pid, SIGHUP) == 0, "kill: %s", H_ERR);
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 && strncmp(buf, "RELOADING=1\n", 12) == 0,
+	    "%s: after SIGHUP got '%s', want RELOADING=1", model, buf);
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 && strcmp(buf, "READY=1") == 0,
+	    "%s: after RELOADING got '%s', want READY=1", model, buf);
+	H_ASSERT(srv_listening(&s) == 2 && strstr(srv_log(&s), "reload: 2 services") != NULL,
+	    "%s: READY=1 before the reload was made:\n%s", model, srv_log(&s));
+	c = cli_connect(srv_port(&s, 1));
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "b\n"), "%s: the added service", model);
+	close(c);
+	H_ASSERT(h_write_file(conf, "service \"a\" {\n") == 0, "write");
+	H_ASSERT(kill(s.pid, SIGHUP) == 0, "kill: %s", H_ERR);
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 && strncmp(buf, "RELOADING=1\n", 12) == 0,
+	    "%s: after SIGHUP got '%s', want RELOADING=1", model, buf);
+	H_ASSERT(notify_recv(&n, buf, sizeof buf, D) > 0 && strcmp(buf, "READY=1") == 0,
+	    "%s: a broken file: after RELOADING got '%s', want READY=1", model, buf);
+	H_ASSERT(h_count(srv_log(&s), "keeping the running configuration") == 1,
+	    "%s: no line for the broken file:\n%s", model, srv_log(&s));
+	c = cli_connect(srv_port(&s, 1));
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "still\n"), "%s: not serving after a broken file", model);
+	close(c);
+	H_STOP_OK(&s, model);
+	close(n.fd);
+}
+END_TEST
+
 /* NOTIFY_SOCKET in the abstract namespace ("@name"). */
 START_TEST(test_notify_abstract)
 {
@@ -1702,6 +1760,7 @@ main(void)
 	h_setup();
 
 	h_tcase_models(su, "notify", 30, test_notify);
+	h_tcase_models(su, "notify_reload", 30, test_notify_reload);
 	tcase_add_test(h_tcase(su, "notify_abstract", 30), test_notify_abstract);
 	tcase_add_test(h_tcase(su, "notify_fork_children", 30), test_notify_fork_children);
 	h_tcase_models(su, "activation", 30, test_activation);

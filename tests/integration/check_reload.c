@@ -1,0 +1,449 @@
+/* check_reload.c - SIGHUP reads the configuration again, under every model (and with workers): new values for new connections, the open ones go on as they began, services added and removed, a broken file keeps the running configuration, a storm of reloads under load loses nothing and leaks nothing. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define D H_DEADLINE_MS
+
+/* The model of test i; with workers, only those that have them. */
+static const char *
+model_of(int i, bool workers)
+{
+	const char *m = h_model(i);
+
+	return workers && !h_model_workers(m) ? NULL : m;
+}
+
+struct reloaded {
+	struct srv *s;
+	size_t want; /* "reload: " lines (or "keeping the running") to wait for */
+	const char *what;
+};
+
+static bool
+reloaded(void *arg)
+{
+	struct reloaded *r = arg;
+
+	return h_count(srv_log(r->s), r->what) >= r->want;
+}
+
+/* Waits for the n-th line naming what. */
+static void
+wait_line(struct srv *s, const char *model, const char *what, size_t n)
+{
+	struct reloaded r = { s, n, what };
+
+	H_ASSERT(h_wait_for(reloaded, &r, D), "%s: no %zu-th '%s' line after SIGHUP:\n%s", model, n,
+	    what, srv_log(s));
+}
+
+/* Replaces path with text at once (as an editor or a deploy tool does: a
+ * reload must never read a file half written). */
+static void
+put(const char *model, const char *path, const char *text)
+{
+	char tmp[600];
+
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	H_ASSERT(h_write_file(tmp, text) == 0 && rename(tmp, path) == 0, "%s: write %s: %s", model,
+	    path, H_ERR);
+}
+
+/* Writes text to path and sends SIGHUP. */
+static void
+hup_only(struct srv *s, const char *model, const char *path, const char *text)
+{
+	put(model, path, text);
+	H_ASSERT(kill(s->pid, SIGHUP) == 0, "kill: %s", H_ERR);
+}
+
+/* Both, then waits for the n-th line naming what. */
+static void
+hup(struct srv *s, const char *model, const char *path, const char *text, const char *what,
+    size_t n)
+{
+	hup_only(s, model, path, text);
+	wait_line(s, model, what, n);
+}
+
+/* The port service name was last announced on (TCP, or UDP with udp):
+ * read from the log, as reloads announce more than H_MAX_LISTEN. */
+static int
+port_of(struct srv *s, const char *name, bool udp)
+{
+	const char *log = srv_log(s), *p = log;
+	char tail[96];
+	int port = -1;
+
+	snprintf(tail, sizeof tail, " (%s, ", name);
+	while ((p = strstr(p, "listening on ")) != NULL) {
+		const char *eol = strchr(p, '\n'), *t = strstr(p, tail), *colon;
+
+		p += strlen("listening on ");
+		if (eol == NULL || t == NULL || t > eol || (strncmp(p, "udp:", 4) == 0) != udp)
+			continue;
+		for (colon = t; colon > p && *colon != ':'; colon--)
+			;
+		if (*colon == ':')
+			port = atoi(colon + 1);
+	}
+	return port;
+}
+
+/* One line through a timestamp service: true when the reply is "[fmt] line". */
+static bool
+stamped(int fd, const char *fmt, const char *line)
+{
+	char want[128], got[128];
+	ssize_t n;
+
+	snprintf(want, sizeof want, "[%s] %s", fmt, line);
+	if (cli_send(fd, line) < 0 || cli_send(fd, "\n") < 0)
+		return false;
+	n = cli_read_line(fd, got, sizeof got, D);
+	return n > 0 && strncmp(got, want, strlen(want)) == 0;
+}
+
+struct has_line {
+	const char *path;
+	const char *text;
+};
+
+static bool
+file_has_line(void *arg)
+{
+	struct has_line *h = arg;
+	char *t = h_read_file(h->path, NULL);
+	bool yes = t != NULL && strstr(t, h->text) != NULL;
+
+	free(t);
+	return yes;
+}
+
+static bool
+file_lacks(const char *path, const char *text)
+{
+	char *t = h_read_file(path, NULL);
+	bool no = t == NULL || strstr(t, text) == NULL;
+
+	free(t);
+	return no;
+}
+
+#define CONF_A                                                                                 \
+	"%s"                                                                                   \
+	"service \"ts\" { listen = {\"127.0.0.1:0\"} handler = \"timestamp\"\n"                \
+	"  timestamp_format = \"A\" }\n"                                                       \
+	"service \"lg\" { listen = {\"127.0.0.1:0\"} handler = \"logger\" output = \"%s\" }\n" \
+	"service \"gone\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n"
+#define CONF_B                                                                                 \
+	"%s"                                                                                   \
+	"service \"ts\" { listen = {\"127.0.0.1:0\"} handler = \"timestamp\"\n"                \
+	"  timestamp_format = \"B\" }\n"                                                       \
+	"service \"lg\" { listen = {\"127.0.0.1:0\"} handler = \"logger\" output = \"%s\" }\n" \
+	"service \"new\" { listen = {\"127.0.0.1:0\", \"udp:127.0.0.1:0\"} handler = \"echo\" }\n"
+
+/*
+ * A reload: connections open before it go on under the configuration
+ * they began with (their timestamp format, their logger output), new ones
+ * get the new one; the removed service's port refuses, the added service
+ * answers over TCP and UDP, the kept ones keep their ports and their
+ * counters.  Then a broken file (one line, the running configuration
+ * kept and served) and a changed model (a restart, said so, the rest
+ * applied).  SIGTERM then exits 0.
+ */
+static void
+reload_services(const char *model, bool workers)
+{
+	const char *dir = h_tmpdir();
+	char text[2048], f1[512], f2[512], path[512], extra[64];
+	int ts, lg, gone, nw, nwu, h_ts, h_lg, c, u;
+	char buf[256];
+	struct has_line hl;
+	struct srv s;
+	bool serial = h_model_serial(model);
+
+	H_ASSERT(dir != NULL, "tmpdir");
+	snprintf(extra, sizeof extra, "model = \"%s\"\n%s", model, workers ? "workers = 2\n" : "");
+	snprintf(f1, sizeof f1, "%s", h_path(dir, "records-1"));
+	snprintf(f2, sizeof f2, "%s", h_path(dir, "records-2"));
+	snprintf(path, sizeof path, "%s", h_path(dir, "reload.conf"));
+	snprintf(text, sizeof text, CONF_A, extra, f1);
+	put(model, path, text);
+	{
+		const char *args[] = { "-c", path, NULL };
+		H_ASSERT(srv_start_n(&s, args, 3) == 0, "%s: did not start", model);
+	}
+	ts = port_of(&s, "ts", false);
+	lg = port_of(&s, "lg", false);
+	gone = port_of(&s, "gone", false);
+	/* A serial model serves one at a time: the logger's alone. */
+	h_ts = serial ? -1 : cli_connect(ts);
+	h_lg = cli_connect(lg);
+	H_ASSERT(serial || (h_ts >= 0 && stamped(h_ts, "A", "before")), "%s: timestamp A before",
+	    model);
+	H_ASSERT(h_lg >= 0 && cli_send(h_lg, "held-before\n") == 0, "%s: logger", model);
+	hl = (struct has_line){ f1, "held-before" };
+	H_ASSERT(h_wait_for(file_has_line, &hl, D), "%s: no record in %s", model, f1);
+
+	snprintf(text, sizeof text, CONF_B, extra, f2);
+	hup_only(&s, model, path, text);
+	/* The open ones as they began (a serial model takes the new
+	 * configuration once the connection it serves ended). */
+	if (!serial) {
+		wait_line(&s, model, "reload: 3 services (2 kept, 1 added, 1 removed)", 1);
+		H_ASSERT(stamped(h_ts, "A", "held"), "%s: an open connection changed format",
+		    model);
+		close(h_ts);
+	}
+	H_ASSERT(cli_send(h_lg, "held-after\n") == 0, "%s: logger", model);
+	hl = (struct has_line){ f1, "held-after" };
+	H_ASSERT(h_wait_for(file_has_line, &hl, D) && file_lacks(f2, "held-after"),
+	    "%s: a record of a connection open before the reload not in the old output", model);
+	close(h_lg);
+	wait_line(&s, model, "reload: 3 services (2 kept, 1 added, 1 removed)", 1);
+	nw = port_of(&s, "new", false);
+	nwu = port_of(&s, "new", true);
+	H_ASSERT(nw > 0 && nwu > 0, "%s: no listeners of service new:\n%s", model, srv_log(&s));
+	H_ASSERT(port_of(&s, "ts", false) == ts && port_of(&s, "lg", false) == lg &&
+	        srv_listening(&s) == 5,
+	    "%s: the kept listeners were bound again:\n%s", model, srv_log(&s));
+
+	c = cli_connect(ts);
+	H_ASSERT(c >= 0 && stamped(c, "B", "after"), "%s: a new connection not in format B", model);
+	close(c);
+	c = cli_connect(lg);
+	H_ASSERT(c >= 0 && cli_send(c, "new-after\n") == 0, "%s: logger", model);
+	close(c);
+	hl = (struct has_line){ f2, "new-after" };
+	H_ASSERT(h_wait_for(file_has_line, &hl, D) && file_lacks(f1, "new-after"),
+	    "%s: a new connection's record not in the new output", model);
+	c = cli_connect(nw);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "added\n"), "%s: the added service over TCP", model);
+	close(c);
+	u = cli_udp("127.0.0.1", nwu);
+	H_ASSERT(u >= 0 && cli_dgram_send(u, "dgram", 5) == 0 &&
+	        cli_dgram_recv(u, buf, sizeof buf, D) == 5 && memcmp(buf, "dgram", 5) == 0,
+	    "%s: the added service over UDP", model);
+	close(u);
+	c = cli_connect_host("127.0.0.1", gone, D);
+	H_ASSERT(c < 0 || cli_probe(c) != H_SERVED, "%s: the removed service still answers", model);
+	if (c >= 0)
+		close(c);
+	/* Counted on: the first connection to ts and the one after. */
+	H_ASSERT(srv_status_num(&s, "ts", "total") == (serial ? 1 : 2),
+	    "%s: ts counted %ld connections, want %d", model, srv_status_num(&s, "ts", "total"),
+	    serial ? 1 : 2);
+
+	/* A broken file: one line, nothing changes. */
+	hup(&s, model, path, "service \"ts\" { listen = \n", "keeping the running configuration",
+	    1);
+	H_ASSERT(h_count(srv_log(&s), "keeping the running configuration") == 1 &&
+	        h_count(srv_log(&s), " kept, ") == 1,
+	    "%s: a broken file:\n%s", model, srv_log(&s));
+	c = cli_connect(ts);
+	H_ASSERT(c >= 0 && stamped(c, "B", "kept"), "%s: not serving after a broken file", model);
+	close(c);
+	c = cli_connect(nw);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "kept\n"), "%s: not serving after a broken file", model);
+	close(c);
+
+	/* A model that takes a restart: said, the rest applied. */
+	snprintf(extra, sizeof extra, "model = \"%s\"\n%s",
+	    strcmp(model, "poll") == 0 ? "select" : "poll", workers ? "workers = 2\n" : "");
+	snprintf(text, sizeof text, CONF_A, extra, f1);
+	hup(&s, model, path, text, "takes a restart", 1);
+	wait_line(&s, model, "reload: 3 services (2 kept, 1 added, 1 removed)", 2);
+	c = cli_connect(port_of(&s, "gone", false));
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "back\n"), "%s: the service added back", model);
+	close(c);
+	c = cli_connect(ts);
+	H_ASSERT(c >= 0 && stamped(c, "A", "again"), "%s: not format A again", model);
+	close(c);
+	H_STOP_OK(&s, model);
+}
+
+START_TEST(test_services)
+{
+	const char *model = model_of(_i, false);
+
+	reload_services(model, false);
+}
+END_TEST
+
+START_TEST(test_services_workers)
+{
+	const char *model = model_of(_i, true);
+
+	if (model != NULL)
+		reload_services(model, true);
+}
+END_TEST
+
+/* The descriptors the process has open (at most as many as before: one
+ * more is a leak, fewer a connection closed meanwhile). */
+static int
+nfds(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+struct fds_back {
+	pid_t pid;
+	int want;
+	int got;
+};
+
+static bool
+fds_back(void *arg)
+{
+	struct fds_back *f = arg;
+
+	f->got = nfds(f->pid);
+	return f->got >= 0 && f->got <= f->want;
+}
+
+#define STORM_BYTES (1 << 20)
+#define STORM_HUPS  20
+
+/*
+ * A storm: 1 MiB pipelined through echo (in 1-byte and 64 KiB pieces from
+ * two clients) while 20 SIGHUPs alternate two files that keep the echo
+ * service and add and remove a logger service and its output: every
+ * byte comes back in order, the server ends the storm with the
+ * descriptors it began with (no listener, output or configuration kept
+ * for good), and still serves.
+ */
+START_TEST(test_storm)
+{
+	const char *model = model_of(_i, false);
+	const char *dir = h_tmpdir();
+	char a[512], b[2048], path[512], logp[512];
+	struct fds_back fb;
+	struct hbuf in = { 0 };
+	unsigned char *data = malloc(STORM_BYTES);
+	struct srv s;
+	int port, c, fd0;
+
+	H_ASSERT(dir != NULL && data != NULL, "setup");
+	h_fill(data, STORM_BYTES, 7);
+	snprintf(logp, sizeof logp, "%s", h_path(dir, "storm-records"));
+	snprintf(path, sizeof path, "%s", h_path(dir, "storm.conf"));
+	snprintf(a, sizeof a,
+	    "model = \"%s\"\nservice \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n",
+	    model);
+	snprintf(b, sizeof b,
+	    "%sservice \"lg\" { listen = {\"127.0.0.1:0\", \"udp:127.0.0.1:0\"} handler = "
+	    "\"logger\" output = \"%s\" }\n",
+	    a, logp);
+	put(model, path, a);
+	{
+		const char *args[] = { "-c", path, NULL };
+		H_ASSERT(srv_start_n(&s, args, 1) == 0, "%s: did not start", model);
+	}
+	port = srv_port(&s, 0);
+	/* Warm: the handlers' lazily opened state counted in the baseline. */
+	c = cli_connect(port);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "warm\n"), "%s: not serving", model);
+	close(c);
+	fd0 = nfds(s.pid);
+	c = cli_connect(port);
+	H_ASSERT(c >= 0, "%s: connect", model);
+	for (int i = 0; i < STORM_HUPS; i++) {
+		/* A piece between reloads: the first bytes one at a time. */
+		size_t piece = STORM_BYTES / STORM_HUPS, off = (size_t)i * piece;
+
+		if (i == 0) {
+			for (size_t k = 0; k < 64; k++)
+				H_ASSERT(cli_write_all(c, data + k, 1, D) == 0, "%s: write", model);
+			H_ASSERT(cli_write_all(c, data + 64, piece - 64, D) == 0, "%s: write",
+			    model);
+		} else {
+			H_ASSERT(cli_write_all(c, data + off, piece, D) == 0, "%s: write", model);
+		}
+		hup_only(&s, model, path, i % 2 == 0 ? b : a);
+		/* The echo reads on while we do: take what came back. */
+		while (in.len < off + piece) {
+			char tmp[65536];
+			ssize_t n = cli_read_exact(c, tmp,
+			    off + piece - in.len < sizeof tmp ? off + piece - in.len : sizeof tmp,
+			    D);
+			H_ASSERT(n > 0, "%s: echo stalled at %zu of %zu bytes during the reloads",
+			    model, in.len, off + piece);
+			hbuf_add(&in, tmp, (size_t)n);
+		}
+	}
+	{
+		size_t rest = STORM_BYTES - (STORM_BYTES / STORM_HUPS) * STORM_HUPS;
+		H_ASSERT(rest == 0 || cli_write_all(c, data + STORM_BYTES - rest, rest, D) == 0,
+		    "write");
+		while (in.len < STORM_BYTES) {
+			char tmp[65536];
+			ssize_t n = cli_read_exact(c, tmp,
+			    STORM_BYTES - in.len < sizeof tmp ? STORM_BYTES - in.len : sizeof tmp,
+			    D);
+			H_ASSERT(n > 0, "%s: echo stalled", model);
+			hbuf_add(&in, tmp, (size_t)n);
+		}
+	}
+	H_ASSERT(memcmp(in.p, data, STORM_BYTES) == 0, "%s: the echo differs", model);
+	close(c);
+	/*
+	 * Signals that came while one was handled count once: the storm made
+	 * some reloads, at least one.  One more, which adds a service "fin":
+	 * once it listens, the logger service and its output are gone, and
+	 * the configurations replaced are freed (at a reload at the latest).
+	 */
+	{
+		struct reloaded r = { &s, 1, " kept, " };
+		H_ASSERT(h_wait_for(reloaded, &r, D), "%s: no reload:\n%s", model, srv_log(&s));
+	}
+	snprintf(b, sizeof b,
+	    "%sservice \"fin\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n", a);
+	hup(&s, model, path, b, "(fin, echo)", 1);
+	c = cli_connect(port_of(&s, "fin", false));
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "fin\n"), "%s: the last file not applied", model);
+	close(c);
+	c = cli_connect_host("127.0.0.1", port_of(&s, "lg", false), D);
+	H_ASSERT(c < 0 || cli_probe(c) != H_SERVED, "%s: the logger service outlived the storm",
+	    model);
+	if (c >= 0)
+		close(c);
+	fb = (struct fds_back){ s.pid, fd0 + 1 /* fin's listener */, 0 };
+	H_ASSERT(h_wait_for(fds_back, &fb, D),
+	    "%s: %d descriptors open after the reloads, %d before", model, fb.got, fd0);
+	c = cli_connect(port);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "after\n"), "%s: not serving after the storm", model);
+	close(c);
+	H_STOP_OK(&s, model);
+	hbuf_free(&in);
+	free(data);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *su = suite_create("reload");
+
+	h_tcase_models(su, "services", 60, test_services);
+	h_tcase_models(su, "services_workers", 60, test_services_workers);
+	h_tcase_models(su, "storm", 60, test_storm);
+	return h_run_suite(su);
+}
