@@ -145,7 +145,7 @@ file_lacks(const char *path, const char *text)
 #define CONF_B                                                                                 \
 	"%s"                                                                                   \
 	"service \"ts\" { listen = {\"127.0.0.1:0\"} handler = \"timestamp\"\n"                \
-	"  timestamp_format = \"B\" }\n"                                                       \
+	"  timestamp_format = \"B\" max_per_source = 1 }\n"                                    \
 	"service \"lg\" { listen = {\"127.0.0.1:0\"} handler = \"logger\" output = \"%s\" }\n" \
 	"service \"new\" { listen = {\"127.0.0.1:0\", \"udp:127.0.0.1:0\"} handler = \"echo\" }\n"
 
@@ -197,9 +197,24 @@ reload_services(const char *model, bool workers)
 	/* The open ones as they began (a serial model takes the new
 	 * configuration once the connection it serves ended). */
 	if (!serial) {
+		int c2, c3;
+
 		wait_line(&s, model, "reload: 3 services (2 kept, 1 added, 1 removed)", 1);
 		H_ASSERT(stamped(h_ts, "A", "held"), "%s: an open connection changed format",
 		    model);
+		/* A limit that came with the reload holds for new connections
+		 * (the one open before it is not counted against it). */
+		c2 = cli_connect(ts);
+		H_ASSERT(c2 >= 0 && stamped(c2, "B", "limited"), "%s: the first new connection",
+		    model);
+		c3 = cli_connect_host("127.0.0.1", ts, D);
+		H_ASSERT(c3 >= 0 && cli_probe(c3) == H_REFUSED,
+		    "%s: a second new connection from 127.0.0.1 not refused by the new "
+		    "max_per_source = 1",
+		    model);
+		H_ASSERT(stamped(h_ts, "A", "held"), "%s: an open connection disturbed", model);
+		close(c3);
+		close(c2);
 		close(h_ts);
 	}
 	H_ASSERT(cli_send(h_lg, "held-after\n") == 0, "%s: logger", model);
@@ -236,10 +251,12 @@ reload_services(const char *model, bool workers)
 	H_ASSERT(c < 0 || cli_probe(c) != H_SERVED, "%s: the removed service still answers", model);
 	if (c >= 0)
 		close(c);
-	/* Counted on: the first connection to ts and the one after. */
-	H_ASSERT(srv_status_num(&s, "ts", "total") == (serial ? 1 : 2),
-	    "%s: ts counted %ld connections, want %d", model, srv_status_num(&s, "ts", "total"),
-	    serial ? 1 : 2);
+	/* Counted on: the first connection to ts, the limited one, the one after. */
+	H_ASSERT(srv_status_num(&s, "ts", "total") == (serial ? 1 : 3) &&
+	        srv_status_num(&s, "ts", "per_source") == (serial ? 0 : 1),
+	    "%s: ts counted %ld connections and %ld refused per_source, want %d and %d", model,
+	    srv_status_num(&s, "ts", "total"), srv_status_num(&s, "ts", "per_source"),
+	    serial ? 1 : 3, serial ? 0 : 1);
 
 	/* A broken file: one line, nothing changes. */
 	hup(&s, model, path, "service \"ts\" { listen = \n", "keeping the running configuration",
