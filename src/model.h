@@ -2,6 +2,8 @@
 #ifndef DISPATCHD_MODEL_H
 #define DISPATCHD_MODEL_H
 
+#include <stdatomic.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -96,6 +98,10 @@ struct config *model_reload_pending(void);
  * saying which.
  */
 void stop_deadline(long long *deadline, long long now, long open, long shutdown_timeout);
+
+/* A worker: set (to 1) once its loop stopped accepting, for the
+ * supervisor of a reload; NULL elsewhere.  stop_deadline sets it. */
+extern atomic_long *model_stopped_flag;
 
 /*
  * Who reaps children when SIGCHLD comes (model_signals calls it): by

@@ -228,7 +228,7 @@ reload_abandon(struct config *ncf)
 }
 
 void
-reload_commit(struct config *old, struct config *ncf)
+reload_commit(struct config *old, struct config *ncf, bool ready)
 {
 	size_t kept = 0, added = 0;
 
@@ -258,7 +258,8 @@ reload_commit(struct config *old, struct config *ncf)
 	log_info("reload: %zu service%s (%zu kept, %zu added, %zu removed), %zu listener%s",
 	    ncf->nsvcs, ncf->nsvcs == 1 ? "" : "s", kept, added, old->nsvcs - kept, ncf->nls,
 	    ncf->nls == 1 ? "" : "s");
-	notify_send("READY=1");
+	if (ready)
+		notify_send("READY=1");
 	reload_collect();
 }
 

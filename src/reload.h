@@ -33,10 +33,11 @@ struct config *reload_config(struct config *cur);
  * over (old's others are closed), the per-source tables and counters of
  * its services that old had carry over, and old is retired: its services
  * serve the connections they have until the last ends (reload_collect).
- * The caller stopped watching old's listeners first.  Tells systemd
- * READY=1.
+ * The caller stopped watching old's listeners first.  With ready, tells
+ * systemd READY=1 (the workers' supervisor does once the workers it
+ * replaced stopped accepting).
  */
-void reload_commit(struct config *old, struct config *ncf);
+void reload_commit(struct config *old, struct config *ncf, bool ready);
 
 /*
  * A model that cannot take the new configuration over (a failure after

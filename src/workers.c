@@ -13,6 +13,7 @@
 #include "access.h"
 #include "admit.h"
 #include "conf.h"
+#include "daemon.h"
 #include "log.h"
 #include "model.h"
 #include "net.h"
@@ -26,14 +27,21 @@
 #define RESTART_GAP_MS 1000
 
 struct worker {
-	pid_t pid;         /* 0: not running */
-	long long start;   /* when it was started (sig_now_ms) */
-	int status;        /* how it ended (wait status), once it did */
-	struct config *cf; /* the configuration it serves */
-	atomic_long *own;  /* its counts per service (cf->nsvcs), in its set's mapping */
-	atomic_long *set;  /* that mapping (own of its set's first worker) */
-	bool retiring;     /* a reload replaced it: drains, is not restarted */
+	pid_t pid;            /* 0: not running */
+	long long start;      /* when it was started (sig_now_ms) */
+	int status;           /* how it ended (wait status), once it did */
+	struct config *cf;    /* the configuration it serves */
+	atomic_long *own;     /* its counts per service (cf->nsvcs), in its set's mapping */
+	atomic_long *set;     /* that mapping (own of its set's first worker) */
+	atomic_long *stopped; /* in it: set by the worker once it stopped accepting */
+	bool retiring;        /* a reload replaced it: drains, is not restarted */
 };
+
+/* A reload's READY=1 waits, at most this long, until the workers it
+ * replaced stopped accepting: from then on every new connection gets the
+ * new configuration. */
+#define RETIRE_WAIT_MS 5000
+static long long retire_until; /* 0: no reload waiting */
 
 static struct worker *ws;
 static long nws;  /* the current set: workers = N of them */
@@ -46,10 +54,11 @@ static bool stopping;
  */
 static atomic_long *total;
 
+/* A set's mapping: per worker, its counts per service, then its flag. */
 static size_t
 set_len(const struct config *cf, long n)
 {
-	return ((size_t)n * (cf->nsvcs ? cf->nsvcs : 1)) * sizeof(atomic_long);
+	return ((size_t)n * ((cf->nsvcs ? cf->nsvcs : 1) + 1)) * sizeof(atomic_long);
 }
 
 static void
@@ -72,6 +81,7 @@ worker_main(struct worker *w, long i, pid_t parent)
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 		_exit(1);
 	reload_here(false); /* the supervisor reloads: it starts new workers */
+	model_stopped_flag = w->stopped;
 	admit_share(total, w->own, w->cf->svcs);
 	status = w->cf->model->run(w->cf);
 	/* exit, not _exit: the handlers' outputs are closed as at any end. */
@@ -265,11 +275,12 @@ replace_set(struct config *old, struct config *ncf)
 	for (long i = 0; i < nall; i++)
 		if (!ws[i].retiring && ws[i].pid > 0)
 			reload_hold(ws[i].cf, false);
-	reload_commit(old, ncf);
+	reload_commit(old, ncf, false);
 	for (long i = 0; i < nws; i++)
 		nw[n++] = (struct worker){ .cf = ncf,
 			.own = set + (size_t)i * per_worker(ncf),
-			.set = set };
+			.set = set,
+			.stopped = set + (size_t)nws * per_worker(ncf) + i };
 	for (long i = 0; i < nall; i++)
 		if (ws[i].pid > 0)
 			nw[n++] = ws[i];
@@ -296,9 +307,36 @@ replace_set(struct config *old, struct config *ncf)
 		if (kill(ws[i].pid, SIGQUIT) < 0 && errno != ESRCH)
 			log_warn("worker (pid %ld): kill", (long)ws[i].pid);
 	}
-	log_info("reload: %ld new workers; %ld replaced, serving their connections until these end",
-	    nws, nall - nws);
+	retire_until = sig_now_ms() + RETIRE_WAIT_MS;
 	return 0;
+}
+
+/*
+ * A reload waiting for the replaced workers to stop accepting: once they
+ * all have (or died, or the wait is over), the line and READY=1.  How
+ * long to wait before looking again (ms), or -1 when nothing waits.
+ */
+static int
+retire_settle(void)
+{
+	long accepting = 0, replaced = 0;
+
+	if (retire_until == 0)
+		return -1;
+	for (long i = nws; i < nall; i++) {
+		replaced += ws[i].pid > 0;
+		accepting += ws[i].pid > 0 && atomic_load(ws[i].stopped) == 0;
+	}
+	if (accepting > 0 && sig_now_ms() < retire_until)
+		return 5;
+	if (accepting > 0)
+		log_warnx("reload: %ld replaced worker%s still accepting after %d ms", accepting,
+		    accepting == 1 ? "" : "s", RETIRE_WAIT_MS);
+	log_info("reload: %ld new workers; %ld replaced, serving their connections until these end",
+	    nws, replaced);
+	notify_send("READY=1");
+	retire_until = 0;
+	return -1;
 }
 
 int
@@ -323,7 +361,8 @@ workers_run(struct config *cf)
 	for (long i = 0; i < nws; i++)
 		ws[i] = (struct worker){ .cf = cf,
 			.own = set + (size_t)i * per_worker(cf),
-			.set = set };
+			.set = set,
+			.stopped = set + (size_t)nws * per_worker(cf) + i };
 	admit_share(total, NULL, cf->svcs);
 	model_set_reaper(reap);
 	for (long i = 0; i < nws; i++)
@@ -374,6 +413,9 @@ workers_run(struct config *cf)
 		if (stopping && running() == 0)
 			break;
 		wait_ms = restart();
+		int settle = retire_settle();
+		if (settle >= 0 && (wait_ms < 0 || settle < wait_ms))
+			wait_ms = settle;
 	}
 	for (long i = 0; i < nws; i++)
 		if (!WIFEXITED(ws[i].status) || WEXITSTATUS(ws[i].status) != 0)

@@ -252,7 +252,7 @@ blocking_run(struct config *cf, const struct dispatcher *d)
 		if (ncf != NULL) {
 			/* The listeners are polled afresh: ncf's. */
 			accept_fini();
-			reload_commit(cf, ncf);
+			reload_commit(cf, ncf, true);
 			cf = ncf;
 		}
 		int r = accept_one(cf, d->active, &c, &m);

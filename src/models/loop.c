@@ -124,6 +124,20 @@ begin_stop(struct evloop *ev)
 	stop_deadline(&ev->deadline_ms, ev->cs.now_ms, ev->cs.n, ev->cf->shutdown_timeout);
 }
 
+/* True when a service iterated before svc watches the same descriptor. */
+static bool
+out_fd_taken_before(const struct evloop *ev, const struct service *svc)
+{
+	RELOAD_EACH_SVC(ev->cf, c, i)
+	{
+		if (&c->svcs[i] == svc)
+			return false;
+		if (c->svcs[i].out_fd == svc->out_fd)
+			return true;
+	}
+	return false;
+}
+
 /* True when some service watches fd. */
 static bool
 out_fd_taken(const struct evloop *ev, int fd)
@@ -166,6 +180,28 @@ outputs_watch(struct evloop *ev)
 		}
 		svc->out_fd = fd;
 	}
+}
+
+/*
+ * After a SIGHUP the outputs were reopened: a descriptor watched may now
+ * be another file under the same number, and epoll dropped the watch of
+ * the file closed.  Every watch goes; outputs_watch makes them again.
+ * (Nothing was accepted since: a number reused is an output or a
+ * listener not watched yet, which the removal leaves alone.)
+ */
+static void
+outputs_unwatch(struct evloop *ev)
+{
+	RELOAD_EACH_SVC(ev->cf, c, i)
+	{
+		struct service *svc = &c->svcs[i];
+
+		if (svc->out_fd >= 0 && !out_fd_taken_before(ev, svc))
+			ev->be->set(&ev->l, svc->out_fd, LOOP_WRITE, 0); /* may be gone: fine */
+	}
+	RELOAD_EACH_SVC(ev->cf, c, i)
+	c->svcs[i].out_fd = -1;
+	ev->nwatched = 0;
 }
 
 /* Resumes the held connections whose service's output has room again;
@@ -322,7 +358,7 @@ loop_reload(struct evloop *ev, struct config *ncf)
 	for (size_t i = 0; i < cf->nls; i++)
 		if (cf->ls[i].fd >= 0 && ev->paused[i] == 0 && !ev->dg_held[i])
 			ev->be->set(&ev->l, cf->ls[i].fd, ev->lmask, 0);
-	reload_commit(cf, ncf);
+	reload_commit(cf, ncf, true);
 	free(ev->paused);
 	free(ev->dg_held);
 	ev->paused = paused;
@@ -473,7 +509,10 @@ loop_run(struct config *cf, const struct backend *be)
 		if (sig_hup || sig_usr1 || sig_chld || ((sig_stop || sig_retire) && !ev.stopping))
 			signalled = true;
 		if (signalled) {
+			bool hup = sig_hup;
 			int stop = model_signals(cf);
+			if (hup)
+				outputs_unwatch(&ev);
 			if (stop >= 2) {
 				log_info(
 				    "second stop signal: exiting now, dropping %ld connection%s",

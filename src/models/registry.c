@@ -111,9 +111,13 @@ model_signals(struct config *cf)
 	return sig_stop;
 }
 
+atomic_long *model_stopped_flag;
+
 void
 stop_deadline(long long *deadline, long long now, long open, long shutdown_timeout)
 {
+	if (model_stopped_flag != NULL)
+		atomic_store(model_stopped_flag, 1);
 	if (sig_stop == 0 && sig_retire) {
 		*deadline = SIG_NO_DEADLINE;
 		log_info("replaced by a reload: %ld connection%s open, served until %s", open,

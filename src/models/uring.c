@@ -465,7 +465,21 @@ ur_fini(struct ur *ur)
 static int
 ur_signals(struct ur *ur)
 {
+	bool hup = sig_hup;
 	int stop = model_signals(ur->cf);
+
+	/* The outputs were reopened: a poll in flight may name the file
+	 * closed, under the same number as the new one.  Polled afresh. */
+	if (hup)
+		RELOAD_EACH_SVC(ur->cf, c, i)
+		{
+			struct service *svc = &c->svcs[i];
+
+			if (svc->out_armed != 0)
+				ur_cancel(ur, ur_ud(UR_OUTPOLL, svc->out_armed, svc->uid));
+			svc->out_armed = 0;
+			svc->out_fd = -1;
+		}
 
 	if (stop >= 2) {
 		log_info("second stop signal: exiting now, dropping %ld connection%s", ur->cs.n,

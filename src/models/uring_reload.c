@@ -90,7 +90,7 @@ ur_reload(struct ur *ur, struct config *ncf)
 			ur_listener_cancel(ur, i);
 	free(kept);
 	io_uring_submit_and_get_events(&ur->ring);
-	reload_commit(cf, ncf);
+	reload_commit(cf, ncf, true);
 	free(ur->acc_on);
 	free(ur->acc_poll);
 	free(ur->dg_ready);

@@ -1,9 +1,12 @@
 /* check_reload.c - SIGHUP reads the configuration again, under every model (and with workers): new values for new connections, the open ones go on as they began, services added and removed, a broken file keeps the running configuration, a storm of reloads under load loses nothing and leaks nothing. */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -33,7 +36,8 @@ reloaded(void *arg)
 	return h_count(srv_log(r->s), r->what) >= r->want;
 }
 
-/* Waits for the n-th line naming what. */
+/* Waits for the n-th line naming what (with workers, "new workers;": the
+ * reload is done once the replaced workers stopped accepting). */
 static void
 wait_line(struct srv *s, const char *model, const char *what, size_t n)
 {
@@ -199,7 +203,7 @@ reload_services(const char *model, bool workers)
 	if (!serial) {
 		int c2, c3;
 
-		wait_line(&s, model, "reload: 3 services (2 kept, 1 added, 1 removed)", 1);
+		wait_line(&s, model, workers ? "new workers;" : "(2 kept, 1 added, 1 removed)", 1);
 		H_ASSERT(stamped(h_ts, "A", "held"), "%s: an open connection changed format",
 		    model);
 		/* A limit that came with the reload holds for new connections
@@ -222,7 +226,7 @@ reload_services(const char *model, bool workers)
 	H_ASSERT(h_wait_for(file_has_line, &hl, D) && file_lacks(f2, "held-after"),
 	    "%s: a record of a connection open before the reload not in the old output", model);
 	close(h_lg);
-	wait_line(&s, model, "reload: 3 services (2 kept, 1 added, 1 removed)", 1);
+	wait_line(&s, model, workers ? "new workers;" : "(2 kept, 1 added, 1 removed)", 1);
 	nw = port_of(&s, "new", false);
 	nwu = port_of(&s, "new", true);
 	H_ASSERT(nw > 0 && nwu > 0, "%s: no listeners of service new:\n%s", model, srv_log(&s));
@@ -276,7 +280,7 @@ reload_services(const char *model, bool workers)
 	    strcmp(model, "poll") == 0 ? "select" : "poll", workers ? "workers = 2\n" : "");
 	snprintf(text, sizeof text, CONF_A, extra, f1);
 	hup(&s, model, path, text, "takes a restart", 1);
-	wait_line(&s, model, "reload: 3 services (2 kept, 1 added, 1 removed)", 2);
+	wait_line(&s, model, workers ? "new workers;" : "(2 kept, 1 added, 1 removed)", 2);
 	c = cli_connect(port_of(&s, "gone", false));
 	H_ASSERT(c >= 0 && cli_echo_ok(c, "back\n"), "%s: the service added back", model);
 	close(c);
@@ -454,6 +458,112 @@ START_TEST(test_storm)
 }
 END_TEST
 
+#define BL_LINES 3000 /* about 300 KiB of records: several pipe buffers */
+
+/*
+ * A retired configuration's output that backs up: a logger connection
+ * writes to a FIFO nobody reads (the records back up, the connection is
+ * held), a reload moves the service's output to a file.  A new connection
+ * is served and recorded in the new file meanwhile; once the FIFO is
+ * read, every record of the old connection comes out of it (the loop
+ * still watches the retired output and resumes the connection), none in
+ * the new file.
+ */
+START_TEST(test_backlog)
+{
+	const char *model = model_of(_i, false);
+	const char *dir = h_tmpdir();
+	char text[1024], path[512], fifo[512], file[512], line[128];
+	struct hbuf sent = { 0 }, got = { 0 };
+	struct has_line hl;
+	struct srv s;
+	int rd, c, h, last = 0;
+
+	if (h_model_serial(model))
+		return; /* its one connection blocks on the FIFO: nothing else is served */
+	H_ASSERT(dir != NULL, "tmpdir");
+	snprintf(fifo, sizeof fifo, "%s", h_path(dir, "fifo"));
+	snprintf(file, sizeof file, "%s", h_path(dir, "after"));
+	snprintf(path, sizeof path, "%s", h_path(dir, "backlog.conf"));
+	H_ASSERT(mkfifo(fifo, 0600) == 0, "mkfifo: %s", H_ERR);
+	rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	H_ASSERT(rd >= 0, "open %s: %s", fifo, H_ERR);
+	snprintf(text, sizeof text,
+	    "model = \"%s\"\nservice \"lg\" { listen = {\"127.0.0.1:0\"} handler = \"logger\" "
+	    "output = \"%s\" }\n",
+	    model, fifo);
+	put(model, path, text);
+	{
+		const char *args[] = { "-c", path, NULL };
+		H_ASSERT(srv_start_n(&s, args, 1) == 0, "%s: did not start", model);
+	}
+	h = cli_connect(srv_port(&s, 0));
+	H_ASSERT(h >= 0, "%s: connect", model);
+	for (int i = 0; i < BL_LINES; i++) {
+		int n = snprintf(line, sizeof line, "old-%05d %s\n", i,
+		    "................................................................................");
+		hbuf_add(&sent, line, (size_t)n);
+	}
+	/* The socket takes what the held connection does not read. */
+	H_ASSERT(cli_write_all(h, sent.p, sent.len, D) == 0, "%s: write", model);
+	/* Accepted before the reload (one accepted after it is a new
+	 * connection): its first record came out. */
+	for (long long end = h_now_ms() + D;
+	     strstr(got.p != NULL ? got.p : "", ": old-") == NULL && h_now_ms() < end;) {
+		char tmp[512];
+		ssize_t n = read(rd, tmp, sizeof tmp);
+
+		if (n > 0)
+			hbuf_add(&got, tmp, (size_t)n);
+		else
+			h_nap(5);
+	}
+	H_ASSERT(got.p != NULL && strstr(got.p, ": old-") != NULL, "%s: no record in the FIFO",
+	    model);
+
+	snprintf(text, sizeof text,
+	    "model = \"%s\"\nservice \"lg\" { listen = {\"127.0.0.1:0\"} handler = \"logger\" "
+	    "output = \"%s\" }\n",
+	    model, file);
+	hup(&s, model, path, text, "reload: 1 service (1 kept", 1);
+	c = cli_connect(srv_port(&s, 0));
+	H_ASSERT(c >= 0 && cli_send(c, "new-line\n") == 0, "%s: connect", model);
+	hl = (struct has_line){ file, "new-line" };
+	H_ASSERT(h_wait_for(file_has_line, &hl, D),
+	    "%s: a new connection not recorded while the old output is backed up", model);
+	close(c);
+	close(h);
+	/* Now the FIFO is read: every old record comes out. */
+	for (long long end = h_now_ms() + D * 2; h_now_ms() < end;) {
+		char tmp[65536];
+		ssize_t n = read(rd, tmp, sizeof tmp);
+
+		if (n <= 0)
+			last = n < 0 ? errno : 0;
+		if (n > 0) {
+			hbuf_add(&got, tmp, (size_t)n);
+			hbuf_add(&got, "", 0);
+			if (got.p != NULL && strstr(got.p, "disconnected") != NULL)
+				break;
+			continue;
+		}
+		h_nap(5);
+	}
+	for (int i = 0; i < BL_LINES; i += 499) {
+		snprintf(line, sizeof line, "old-%05d ", i);
+		H_ASSERT(got.p != NULL && strstr(got.p, line) != NULL && file_lacks(file, line),
+		    "%s: record %s not in the old output (%zu bytes of it read; last read: %s)",
+		    model, line, got.len, strerror(last));
+	}
+	H_ASSERT(h_count(got.p, ": old-") == BL_LINES, "%s: %zu records of %d in the old output",
+	    model, h_count(got.p, ": old-"), BL_LINES);
+	close(rd);
+	H_STOP_OK(&s, model);
+	hbuf_free(&sent);
+	hbuf_free(&got);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -462,5 +572,6 @@ main(void)
 	h_tcase_models(su, "services", 60, test_services);
 	h_tcase_models(su, "services_workers", 60, test_services_workers);
 	h_tcase_models(su, "storm", 60, test_storm);
+	h_tcase_models(su, "backlog", 60, test_backlog);
 	return h_run_suite(su);
 }
