@@ -59,6 +59,16 @@ put(const char *model, const char *path, const char *text)
 	    path, H_ERR);
 }
 
+/* Writes text to path and starts the server on it, n listeners. */
+static void
+start_file(struct srv *s, const char *model, const char *path, const char *text, int n)
+{
+	const char *args[] = { "-c", path, NULL };
+
+	put(model, path, text);
+	H_ASSERT(srv_start_n(s, args, n) == 0, "%s: did not start", model);
+}
+
 /* Writes text to path and sends SIGHUP. */
 static void
 hup_only(struct srv *s, const char *model, const char *path, const char *text)
@@ -179,11 +189,7 @@ reload_services(const char *model, bool workers)
 	snprintf(f2, sizeof f2, "%s", h_path(dir, "records-2"));
 	snprintf(path, sizeof path, "%s", h_path(dir, "reload.conf"));
 	snprintf(text, sizeof text, CONF_A, extra, f1);
-	put(model, path, text);
-	{
-		const char *args[] = { "-c", path, NULL };
-		H_ASSERT(srv_start_n(&s, args, 3) == 0, "%s: did not start", model);
-	}
+	start_file(&s, model, path, text, 3);
 	ts = port_of(&s, "ts", false);
 	lg = port_of(&s, "lg", false);
 	gone = port_of(&s, "gone", false);
@@ -373,11 +379,7 @@ START_TEST(test_storm)
 	    "%sservice \"lg\" { listen = {\"127.0.0.1:0\", \"udp:127.0.0.1:0\"} handler = "
 	    "\"logger\" output = \"%s\" }\n",
 	    a, logp);
-	put(model, path, a);
-	{
-		const char *args[] = { "-c", path, NULL };
-		H_ASSERT(srv_start_n(&s, args, 1) == 0, "%s: did not start", model);
-	}
+	start_file(&s, model, path, a, 1);
 	port = srv_port(&s, 0);
 	/* Warm: the handlers' lazily opened state counted in the baseline. */
 	c = cli_connect(port);
@@ -492,11 +494,7 @@ START_TEST(test_backlog)
 	    "model = \"%s\"\nservice \"lg\" { listen = {\"127.0.0.1:0\"} handler = \"logger\" "
 	    "output = \"%s\" }\n",
 	    model, fifo);
-	put(model, path, text);
-	{
-		const char *args[] = { "-c", path, NULL };
-		H_ASSERT(srv_start_n(&s, args, 1) == 0, "%s: did not start", model);
-	}
+	start_file(&s, model, path, text, 1);
 	h = cli_connect(srv_port(&s, 0));
 	H_ASSERT(h >= 0, "%s: connect", model);
 	for (int i = 0; i < BL_LINES; i++) {
