@@ -61,6 +61,13 @@ void loop_readable(struct evloop *ev, struct conn *c);
 /* Cuts c (conn_cut; read_rest: also what waits in the socket), closes it. */
 void loop_cut(struct evloop *ev, struct conn *c, bool read_rest);
 
+/* After every wake-up: the handlers' outputs watched, the connections
+ * held on them resumed where they have room (loop_outputs.c). */
+void loop_outputs(struct evloop *ev);
+/* After a SIGHUP reopened the outputs: every watch dropped, made again
+ * by the next loop_outputs (loop_outputs.c). */
+void loop_outputs_unwatch(struct evloop *ev);
+
 struct listener;
 /* The datagram listener ls is readable: receive a batch, answer it. */
 void loop_datagrams(struct evloop *ev, struct listener *ls);

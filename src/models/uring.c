@@ -64,13 +64,6 @@ ur_listener_cancel(struct ur *ur, size_t i)
 	ur->dg_cancel[i] = true;
 }
 
-static void
-listener_pause(struct ur *ur, size_t i)
-{
-	ur_listener_cancel(ur, i);
-	ur->paused[i] = ur->cs.now_ms + UR_ACCEPT_PAUSE_MS;
-}
-
 /* Listeners whose accept or poll ended, paused ones that rested: armed again. */
 void
 ur_listeners_arm(struct ur *ur)
@@ -81,83 +74,6 @@ ur_listeners_arm(struct ur *ur)
 		if (!ur->acc_on[i] && ur->paused[i] == 0 && !ur->dg_held[i])
 			listener_arm(ur, i);
 	}
-}
-
-/*
- * The kernel could not give a descriptor (EMFILE, ENFILE): the connection
- * is still pending.  As the readiness loops do, net_accept sheds it on
- * the spare descriptor and the refusal is counted; when nothing shed it,
- * the listener rests.
- */
-static bool
-shed(struct ur *ur, size_t i)
-{
-	struct listener *ls = &ur->cf->ls[i];
-	bool got = false;
-
-	for (int k = 0; k < 64; k++) {
-		struct peer peer;
-		int fd = net_accept(ls->fd, &peer, SOCK_NONBLOCK);
-
-		if (fd >= 0) {
-			uc_accepted(ur, ls, fd);
-			got = true;
-			continue;
-		}
-		if (errno == EMFILE || errno == ENFILE) {
-			admit_refuse(ls, -1, REFUSE_NO_FDS);
-			got = false;
-			if (net_spare_ready())
-				continue;
-			listener_pause(ur, i);
-			break;
-		}
-		if (errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
-			continue;
-		break;
-	}
-	return got;
-}
-
-/* Out of descriptors: the listener is polled until an accept succeeds. */
-static void
-out_of_fds(struct ur *ur, size_t i)
-{
-	ur->acc_poll[i] = !shed(ur, i);
-	if (ur->acc_poll[i] && ur->acc_on[i] && (ur->acc_ud[i] >> 32 & 0xffffff) == 0)
-		ur_listener_cancel(ur, i); /* a multishot accept still armed */
-}
-
-static void
-accepted(struct ur *ur, size_t i, int res)
-{
-	struct listener *ls;
-
-	/* Stopping, the listeners are closed: what the accept still took is
-	 * closed too, but by a worker a reload replaced, which serves it. */
-	if (ur->exiting || (ur->stopping && ur->deadline_ms != SIG_NO_DEADLINE)) {
-		if (res >= 0)
-			close(res);
-		return;
-	}
-	ls = &ur->cf->ls[i];
-	if (res >= 0) {
-		uc_accepted(ur, ls, res);
-		return;
-	}
-	if (res == -ECANCELED)
-		return;
-	if (res == -EMFILE || res == -ENFILE) {
-		out_of_fds(ur, i);
-		return;
-	}
-	if (res == -ECONNABORTED || res == -EPROTO || res == -EPERM || res == -EINTR ||
-	    res == -EAGAIN)
-		return;
-	if (log_rate_ok(&ur->warn_accept))
-		log_warnx("%s: accept: %s (not accepting for %d ms)", ls->addr, strerror(-res),
-		    UR_ACCEPT_PAUSE_MS);
-	listener_pause(ur, i);
 }
 
 static void
@@ -186,9 +102,9 @@ complete(struct ur *ur, uint64_t ud, int res, uint32_t flags)
 			ur->acc_on[i] = ur->dg_cancel[i] = false;
 		if (k == UR_ACCEPT && gen == 1) {
 			if (res > 0 && !ur->stopping && !ur->exiting)
-				out_of_fds(ur, (size_t)i);
+				ur_out_of_fds(ur, (size_t)i);
 		} else if (k == UR_ACCEPT) {
-			accepted(ur, (size_t)i, res);
+			ur_accepted(ur, (size_t)i, res);
 		} else if (res > 0)
 			ur->dg_ready[i] = true;
 		break;

@@ -156,6 +156,13 @@ void ur_cancel(struct ur *ur, uint64_t ud);
 /* Gives buffer bid back to the ring. */
 void ur_buf_return(struct ur *ur, int bid);
 
+/* An accept completion of listener i: the connection admitted and
+ * started, or what the error asks (uring_accept.c). */
+void ur_accepted(struct ur *ur, size_t i, int res);
+/* Out of descriptors on listener i: shed what is pending, then a poll
+ * rather than an accept until one succeeds (uring_accept.c). */
+void ur_out_of_fds(struct ur *ur, size_t i);
+
 /* A new connection on fd accepted from ls (uring_accept.c). */
 void uc_accepted(struct ur *ur, struct listener *ls, int fd);
 /* A receive or send completion. */
