@@ -226,6 +226,9 @@ reload_services(const char *model, bool workers)
 		close(c3);
 		close(c2);
 		close(h_ts);
+		/* Their places given back (a fork child reaped first): the
+		 * next connection from 127.0.0.1 is within the limit. */
+		H_EXPECT_STATUS(&s, model, "ts", "now", 0);
 	}
 	H_ASSERT(cli_send(h_lg, "held-after\n") == 0, "%s: logger", model);
 	hl = (struct has_line){ f1, "held-after" };
@@ -243,6 +246,7 @@ reload_services(const char *model, bool workers)
 	c = cli_connect(ts);
 	H_ASSERT(c >= 0 && stamped(c, "B", "after"), "%s: a new connection not in format B", model);
 	close(c);
+	H_EXPECT_STATUS(&s, model, "ts", "now", 0); /* max_per_source 1: its place back */
 	c = cli_connect(lg);
 	H_ASSERT(c >= 0 && cli_send(c, "new-after\n") == 0, "%s: logger", model);
 	close(c);
