@@ -62,7 +62,6 @@ struct service {
 	struct access_list proxy_from; /* who may send one */
 	long proxy_timeout;            /* seconds for the header */
 	struct access_table *sources;  /* access_setup: per-source state */
-	bool sources_lent;             /* sources went to a reloaded service: not ours to free */
 	struct config *owner;          /* the configuration holding it (reload.c) */
 	uint32_t uid;                  /* unique in the process, across reloads */
 	/* The single-thread loops' view of the handler's output (backlog). */

@@ -37,9 +37,9 @@ log_init(enum log_level level, bool use_syslog)
 }
 
 void
-log_set_level(enum log_level level)
+log_set_verbosity(int verbosity)
 {
-	log_level = level;
+	log_level = verbosity < 0 ? LOG_LVL_WARN : verbosity > 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 }
 
 enum log_level

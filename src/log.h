@@ -13,7 +13,8 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
  * Safe to call again (e.g. when detaching).
  */
 void log_init(enum log_level level, bool use_syslog);
-void log_set_level(enum log_level level);
+/* The level of -q (< 0: warnings and errors), none, -v (> 0: debug too). */
+void log_set_verbosity(int verbosity);
 /*
  * From now on never wait for stderr: when it is a pipe, terminal or
  * socket whose reader stopped reading, a diagnostic line is dropped

@@ -129,10 +129,7 @@ main(int argc, char **argv)
 			log_errx("%s", err);
 		return r < 0 ? 1 : 0;
 	}
-	log_init(cf.verbosity < 0 ? LOG_LVL_WARN :
-	        cf.verbosity > 0  ? LOG_LVL_DEBUG :
-	                            LOG_LVL_INFO,
-	    false);
+	log_set_verbosity(cf.verbosity);
 	/* A bad user fails here, before -t answers and before anything is
 	 * bound; the switch itself waits until after binding (ports < 1024). */
 	if (cf.user && privs_lookup(cf.user, &privs, err, sizeof(err)) < 0) {

@@ -74,6 +74,10 @@ int net_listen_all(struct config *cf, char *err, size_t errlen);
  */
 int net_listen_reload(struct config *ncf, struct config *old, char *err, size_t errlen);
 
+/* A reload abandoned: the sockets ncf would have taken over are left to
+ * the running configuration (net_close_all(ncf) closes its own). */
+void net_reload_release(struct config *ncf);
+
 /*
  * The reload is made: the sockets ncf took over are its own (old keeps
  * no copy and no socket file to remove), backlog and mode applied to

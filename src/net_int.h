@@ -30,6 +30,10 @@ int net_listen_spec(struct config *cf, struct service *svc, const char *spec,
 /* The "listening on" lines of cf's listeners, but those a reload kept. (net_listen.c) */
 void net_announce(const struct config *cf);
 
+/* Closes l (its socket file removed if process me made it) and frees
+ * its strings; l stays in its array (net_listen.c). */
+void net_close_listener(struct listener *l, pid_t me);
+
 /* The last listener id given (net_listen.c). */
 extern uint32_t net_listener_ids;
 

@@ -387,9 +387,8 @@ fail:
 	return -1;
 }
 
-/* Closes l (its socket file removed if this process made it). */
-static void
-close_listener(struct listener *l, pid_t me)
+void
+net_close_listener(struct listener *l, pid_t me)
 {
 	if (l->fd >= 0)
 		close(l->fd);
@@ -410,7 +409,7 @@ net_close_streams(struct config *cf)
 
 	for (size_t i = 0; i < cf->nls; i++)
 		if (!cf->ls[i].dgram)
-			close_listener(&cf->ls[i], me);
+			net_close_listener(&cf->ls[i], me);
 }
 
 void
@@ -419,7 +418,7 @@ net_close_all(struct config *cf)
 	pid_t me = getpid();
 
 	for (size_t i = 0; i < cf->nls; i++)
-		close_listener(&cf->ls[i], me);
+		net_close_listener(&cf->ls[i], me);
 	free(cf->ls);
 	cf->ls = NULL;
 	cf->nls = 0;

@@ -45,27 +45,15 @@ taken(const struct config *ncf, int fd)
 	return false;
 }
 
-/* Undoes net_listen_reload: the sockets bound for ncf closed, the taken
- * ones left to old. */
-static void
-unbind(struct config *ncf)
+void
+net_reload_release(struct config *ncf)
 {
-	pid_t me = getpid();
-
-	for (size_t k = 0; k < ncf->nls; k++) {
-		struct listener *l = &ncf->ls[k];
-
-		if (!l->carried) {
-			close(l->fd);
-			if (l->unix_path != NULL && l->owner == me)
-				unlink_ours(l->unix_path, l->unix_dev, l->unix_ino);
+	for (size_t k = 0; k < ncf->nls; k++)
+		if (ncf->ls[k].carried) {
+			ncf->ls[k].fd = -1;
+			free(ncf->ls[k].unix_path);
+			ncf->ls[k].unix_path = NULL;
 		}
-		free(l->unix_path);
-		free(l->spec);
-	}
-	free(ncf->ls);
-	ncf->ls = NULL;
-	ncf->nls = 0;
 }
 
 int
@@ -130,7 +118,8 @@ net_listen_reload(struct config *ncf, struct config *old, char *err, size_t errl
 nomem:
 	snprintf(err, errlen, "out of memory");
 fail:
-	unbind(ncf);
+	net_reload_release(ncf);
+	net_close_all(ncf);
 	return -1;
 }
 
@@ -163,16 +152,7 @@ net_reload_commit(struct config *ncf, struct config *old, bool keep_dgram)
 	}
 	/* The ones ncf does not list close now; a datagram socket that a
 	 * reply may still go out through stays until old is freed. */
-	for (size_t i = 0; i < old->nls; i++) {
-		struct listener *l = &old->ls[i];
-
-		if (l->fd < 0 || (l->dgram && keep_dgram))
-			continue;
-		close(l->fd);
-		l->fd = -1;
-		if (l->unix_path != NULL && l->owner == getpid())
-			unlink_ours(l->unix_path, l->unix_dev, l->unix_ino);
-		free(l->unix_path);
-		l->unix_path = NULL;
-	}
+	for (size_t i = 0; i < old->nls; i++)
+		if (old->ls[i].fd >= 0 && !(old->ls[i].dgram && keep_dgram))
+			net_close_listener(&old->ls[i], getpid());
 }

@@ -144,15 +144,28 @@ keep_restart_settings(struct config *ncf, const struct config *cur)
 	}
 }
 
-/* Frees a configuration that reload_config built (not its listeners). */
+/* True when a service of a configuration still in use counts in svc's
+ * per-source table too (a reload carried it over: access_adopt). */
+static bool
+sources_shared(const struct service *svc)
+{
+	RELOAD_EACH_SVC(current, c, i)
+	if (&c->svcs[i] != svc && c->svcs[i].sources == svc->sources)
+		return true;
+	return false;
+}
+
+/* Frees a configuration that is not (or no longer) in use, listeners
+ * included; only nset of its services had their handlers set up. */
 static void
 unload(struct config *cf, size_t nset)
 {
 	net_close_all(cf);
 	handler_fini_all(cf->svcs, nset);
+	/* conf_free ends each service's table: not one that lives on. */
 	for (size_t i = 0; i < cf->nsvcs; i++)
-		if (!cf->svcs[i].sources_lent)
-			access_fini(&cf->svcs[i]);
+		if (cf->svcs[i].sources != NULL && sources_shared(&cf->svcs[i]))
+			cf->svcs[i].sources = NULL;
 	conf_free(cf);
 	if (cf != r_first)
 		free(cf);
@@ -217,13 +230,7 @@ reload_config(struct config *cur)
 void
 reload_abandon(struct config *ncf)
 {
-	/* The sockets it would have taken over are left to the running one. */
-	for (size_t k = 0; k < ncf->nls; k++)
-		if (ncf->ls[k].carried) {
-			ncf->ls[k].fd = -1;
-			free(ncf->ls[k].unix_path);
-			ncf->ls[k].unix_path = NULL;
-		}
+	net_reload_release(ncf);
 	unload(ncf, ncf->nsvcs);
 }
 
@@ -240,17 +247,13 @@ reload_commit(struct config *old, struct config *ncf, bool ready)
 			continue;
 		}
 		kept++;
-		if (svc->sources == NULL && adopts_sources(old, svc)) {
+		if (svc->sources == NULL && adopts_sources(old, svc))
 			access_adopt(svc, o);
-			o->sources_lent = true;
-		}
 	}
 	net_reload_commit(ncf, old, atomic_load(&old->open_dgrams) > 0);
 	stats_set_config(ncf);
 	sig_set_drain(ncf->shutdown_timeout);
-	log_set_level(ncf->verbosity < 0 ? LOG_LVL_WARN :
-	        ncf->verbosity > 0       ? LOG_LVL_DEBUG :
-	                                   LOG_LVL_INFO);
+	log_set_verbosity(ncf->verbosity);
 	current = ncf;
 	atomic_store(&old->retired, true);
 	old->retired_next = retired;

@@ -54,11 +54,28 @@ static bool stopping;
  */
 static atomic_long *total;
 
+/* Counts per worker of cf: one per service. */
+static size_t
+per_worker(const struct config *cf)
+{
+	return cf->nsvcs ? cf->nsvcs : 1;
+}
+
 /* A set's mapping: per worker, its counts per service, then its flag. */
 static size_t
 set_len(const struct config *cf, long n)
 {
-	return ((size_t)n * ((cf->nsvcs ? cf->nsvcs : 1) + 1)) * sizeof(atomic_long);
+	return (size_t)n * (per_worker(cf) + 1) * sizeof(atomic_long);
+}
+
+/* Worker i of a set of nws for cf, its counts and flag in set. */
+static struct worker
+set_worker(struct config *cf, atomic_long *set, long i)
+{
+	return (struct worker){ .cf = cf,
+		.own = set + (size_t)i * per_worker(cf),
+		.set = set,
+		.stopped = set + (size_t)nws * per_worker(cf) + (size_t)i };
 }
 
 static void
@@ -244,13 +261,6 @@ restart(void)
 	return due < 0 ? -1 : (int)(due > 0 ? due : 1);
 }
 
-/* svcs counts per worker of cf. */
-static size_t
-per_worker(const struct config *cf)
-{
-	return cf->nsvcs ? cf->nsvcs : 1;
-}
-
 /*
  * A reload: a new set of workers for ncf, then the running ones retire
  * (SIGQUIT): they stop accepting and serve the connections they have
@@ -277,10 +287,7 @@ replace_set(struct config *old, struct config *ncf)
 			reload_hold(ws[i].cf, false);
 	reload_commit(old, ncf, false);
 	for (long i = 0; i < nws; i++)
-		nw[n++] = (struct worker){ .cf = ncf,
-			.own = set + (size_t)i * per_worker(ncf),
-			.set = set,
-			.stopped = set + (size_t)nws * per_worker(ncf) + i };
+		nw[n++] = set_worker(ncf, set, i);
 	for (long i = 0; i < nall; i++)
 		if (ws[i].pid > 0)
 			nw[n++] = ws[i];
@@ -359,10 +366,7 @@ workers_run(struct config *cf)
 		return 1;
 	}
 	for (long i = 0; i < nws; i++)
-		ws[i] = (struct worker){ .cf = cf,
-			.own = set + (size_t)i * per_worker(cf),
-			.set = set,
-			.stopped = set + (size_t)nws * per_worker(cf) + i };
+		ws[i] = set_worker(cf, set, i);
 	admit_share(total, NULL, cf->svcs);
 	model_set_reaper(reap);
 	for (long i = 0; i < nws; i++)

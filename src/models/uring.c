@@ -40,7 +40,7 @@ listener_arm(struct ur *ur, size_t i)
 	if (ls->dgram) {
 		io_uring_prep_poll_multishot(sqe, ls->fd, POLLIN);
 		io_uring_sqe_set_data64(sqe, ur_ud(UR_DGPOLL, 0, ls->id));
-	} else if (ur->acc_poll[i]) {
+	} else if (ur->lst[i].poll) {
 		/* Out of descriptors, an accept would fail at once, pending
 		 * connection or not: wait for one, then shed it (shed). */
 		io_uring_prep_poll_add(sqe, ls->fd, POLLIN);
@@ -50,18 +50,18 @@ listener_arm(struct ur *ur, size_t i)
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		io_uring_sqe_set_data64(sqe, ur_ud(UR_ACCEPT, 0, ls->id));
 	}
-	ur->acc_ud[i] = sqe->user_data;
-	ur->acc_on[i] = true;
+	ur->lst[i].ud = sqe->user_data;
+	ur->lst[i].on = true;
 	ur->inflight++;
 }
 
 void
 ur_listener_cancel(struct ur *ur, size_t i)
 {
-	if (!ur->acc_on[i] || ur->dg_cancel[i])
+	if (!ur->lst[i].on || ur->lst[i].cancel)
 		return;
-	ur_cancel(ur, ur->acc_ud[i]);
-	ur->dg_cancel[i] = true;
+	ur_cancel(ur, ur->lst[i].ud);
+	ur->lst[i].cancel = true;
 }
 
 /* Listeners whose accept or poll ended, paused ones that rested: armed again. */
@@ -69,9 +69,9 @@ void
 ur_listeners_arm(struct ur *ur)
 {
 	for (size_t i = 0; i < ur->cf->nls && !ur->stopping; i++) {
-		if (ur->paused[i] != 0 && ur->cs.now_ms >= ur->paused[i])
-			ur->paused[i] = 0;
-		if (!ur->acc_on[i] && ur->paused[i] == 0 && !ur->dg_held[i])
+		if (ur->lst[i].paused != 0 && ur->cs.now_ms >= ur->lst[i].paused)
+			ur->lst[i].paused = 0;
+		if (!ur->lst[i].on && ur->lst[i].paused == 0 && !ur->lst[i].held)
 			listener_arm(ur, i);
 	}
 }
@@ -99,14 +99,14 @@ complete(struct ur *ur, uint64_t ud, int res, uint32_t flags)
 			break;
 		}
 		if (last)
-			ur->acc_on[i] = ur->dg_cancel[i] = false;
+			ur->lst[i].on = ur->lst[i].cancel = false;
 		if (k == UR_ACCEPT && gen == 1) {
 			if (res > 0 && !ur->stopping && !ur->exiting)
 				ur_out_of_fds(ur, (size_t)i);
 		} else if (k == UR_ACCEPT) {
 			ur_accepted(ur, (size_t)i, res);
 		} else if (res > 0)
-			ur->dg_ready[i] = true;
+			ur->lst[i].ready = true;
 		break;
 	}
 	case UR_SIG:
@@ -267,8 +267,8 @@ ur_wait(struct ur *ur, bool busy)
 	int r;
 
 	for (size_t i = 0; i < ur->cf->nls && !ur->stopping; i++)
-		if (ur->paused[i] > 0 && (due < 0 || ur->paused[i] < due))
-			due = ur->paused[i];
+		if (ur->lst[i].paused > 0 && (due < 0 || ur->lst[i].paused < due))
+			due = ur->lst[i].paused;
 	if (busy || ur->held_ready || (due >= 0 && due <= ur->cs.now_ms))
 		r = io_uring_submit_and_get_events(&ur->ring);
 	else if (due < 0)
@@ -301,17 +301,9 @@ ur_init(struct ur *ur, struct config *cf, char *err, size_t errlen)
 		return -1;
 	ur->ucsize = model_fd_limit();
 	ur->uc = calloc((size_t)ur->ucsize, sizeof(*ur->uc));
-	ur->acc_on = calloc(nls, sizeof(bool));
-	ur->acc_ud = calloc(nls, sizeof(uint64_t));
-	ur->acc_poll = calloc(nls, sizeof(bool));
-	ur->paused = calloc(nls, sizeof(long long));
-	ur->dg_ready = calloc(nls, sizeof(bool));
-	ur->dg_held = calloc(nls, sizeof(bool));
-	ur->dg_cancel = calloc(nls, sizeof(bool));
+	ur->lst = calloc(nls, sizeof(*ur->lst));
 	ur->cutbuf = malloc(UR_CUT_SIZE);
-	if (ur->uc == NULL || ur->acc_on == NULL || ur->acc_ud == NULL || ur->acc_poll == NULL ||
-	    ur->paused == NULL || ur->dg_ready == NULL || ur->dg_held == NULL ||
-	    ur->dg_cancel == NULL || ur->cutbuf == NULL) {
+	if (ur->uc == NULL || ur->lst == NULL || ur->cutbuf == NULL) {
 		ur_cause(err, errlen, "start", ENOMEM);
 		return -1;
 	}
@@ -337,7 +329,7 @@ ur_fini(struct ur *ur)
 	if (ur->ring_ok) {
 		ur->exiting = true;
 		close_all(ur, UC_CUT);
-		for (size_t i = 0; ur->acc_on != NULL && i < ur->cf->nls; i++)
+		for (size_t i = 0; ur->lst != NULL && i < ur->cf->nls; i++)
 			ur_listener_cancel(ur, i);
 		if (ur->sig_on)
 			ur_cancel(ur, ur_ud(UR_SIG, 0, 0));
@@ -366,13 +358,7 @@ ur_fini(struct ur *ur)
 	if (ur->br != NULL)
 		munmap(ur->br, UR_BUF_COUNT * sizeof(struct io_uring_buf));
 	free(ur->uc);
-	free(ur->acc_on);
-	free(ur->acc_ud);
-	free(ur->acc_poll);
-	free(ur->paused);
-	free(ur->dg_ready);
-	free(ur->dg_held);
-	free(ur->dg_cancel);
+	free(ur->lst);
 	free(ur->cutbuf);
 	dgram_batch_free(&ur->dg);
 }

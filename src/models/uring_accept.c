@@ -89,7 +89,7 @@ static void
 listener_pause(struct ur *ur, size_t i)
 {
 	ur_listener_cancel(ur, i);
-	ur->paused[i] = ur->cs.now_ms + UR_ACCEPT_PAUSE_MS;
+	ur->lst[i].paused = ur->cs.now_ms + UR_ACCEPT_PAUSE_MS;
 }
 
 /*
@@ -132,8 +132,8 @@ shed(struct ur *ur, size_t i)
 void
 ur_out_of_fds(struct ur *ur, size_t i)
 {
-	ur->acc_poll[i] = !shed(ur, i);
-	if (ur->acc_poll[i] && ur->acc_on[i] && (ur->acc_ud[i] >> 32 & 0xffffff) == 0)
+	ur->lst[i].poll = !shed(ur, i);
+	if (ur->lst[i].poll && ur->lst[i].on && (ur->lst[i].ud >> 32 & 0xffffff) == 0)
 		ur_listener_cancel(ur, i); /* a multishot accept still armed */
 }
 

@@ -103,6 +103,17 @@ struct usend {
 	struct iovec iov[UR_IOV_MAX + 1];
 };
 
+/* A listener's operation: its accept, or its poll for datagrams. */
+struct ulis {
+	bool on;          /* multishot accept or datagram poll armed */
+	bool poll;        /* out of descriptors: a poll, not an accept */
+	bool ready;       /* a datagram listener may have datagrams waiting */
+	bool held;        /* its output is backed up: not read */
+	bool cancel;      /* its accept or poll is being cancelled */
+	uint64_t ud;      /* the operation's user_data */
+	long long paused; /* resting until (ms), 0 when not */
+};
+
 struct ur {
 	struct io_uring ring;
 	struct config *cf;
@@ -124,13 +135,7 @@ struct ur {
 	uint32_t blen[UR_BUF_COUNT];
 	struct uconn *starved;
 	/* listeners */
-	bool *acc_on;      /* multishot accept or datagram poll armed */
-	uint64_t *acc_ud;  /* ... its user_data */
-	bool *acc_poll;    /* out of descriptors: a poll, not an accept */
-	long long *paused; /* resting until (ms), 0 when not */
-	bool *dg_ready;    /* a datagram listener may have datagrams waiting */
-	bool *dg_held;     /* its output is backed up: not read */
-	bool *dg_cancel;   /* its poll is being cancelled */
+	struct ulis *lst; /* per listener of cf, by index */
 	bool sig_on;
 	bool signalled;
 	/* idle expiry */

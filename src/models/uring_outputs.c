@@ -80,13 +80,13 @@ dgram_gate(struct ur *ur)
 	for (size_t i = 0; i < cf->nls && !ur->stopping; i++) {
 		bool hold = cf->ls[i].dgram && !cf->ls[i].svc->out_room;
 
-		if (hold == ur->dg_held[i])
+		if (hold == ur->lst[i].held)
 			continue;
-		ur->dg_held[i] = hold;
+		ur->lst[i].held = hold;
 		if (hold)
 			ur_listener_cancel(ur, i);
 		else
-			ur->dg_ready[i] = true; /* what came meanwhile */
+			ur->lst[i].ready = true; /* what came meanwhile */
 	}
 }
 
@@ -114,10 +114,10 @@ ur_datagrams_all(struct ur *ur)
 	bool more = false;
 
 	for (size_t i = 0; i < ur->cf->nls && !ur->stopping; i++) {
-		if (!ur->dg_ready[i] || ur->dg_held[i])
+		if (!ur->lst[i].ready || ur->lst[i].held)
 			continue;
-		ur->dg_ready[i] = dgram_batch_run(&ur->dg, &ur->cf->ls[i]) == DGRAM_BATCH;
-		more |= ur->dg_ready[i];
+		ur->lst[i].ready = dgram_batch_run(&ur->dg, &ur->cf->ls[i]) == DGRAM_BATCH;
+		more |= ur->lst[i].ready;
 	}
 	return more;
 }

@@ -354,10 +354,11 @@ fds_back(void *arg)
 #define STORM_HUPS  20
 
 /*
- * A storm: 1 MiB pipelined through echo (in 1-byte and 64 KiB pieces from
- * two clients) while 20 SIGHUPs alternate two files that keep the echo
- * service and add and remove a logger service and its output: every
- * byte comes back in order, the server ends the storm with the
+ * A storm: 1 MiB pipelined through echo (in 1-byte and 64 KiB pieces)
+ * beside a client that sends up to 2 MiB and reads nothing until the end
+ * and one reset mid-stream, while 20 SIGHUPs alternate two files that
+ * keep the echo service and add and remove a logger service and its
+ * output: every byte comes back in order (the held client's too), the server ends the storm with the
  * descriptors it began with (no listener, output or configuration kept
  * for good), and still serves.
  */
@@ -370,7 +371,9 @@ START_TEST(test_storm)
 	struct hbuf in = { 0 };
 	unsigned char *data = malloc(STORM_BYTES);
 	struct srv s;
-	int port, c, fd0;
+	int port, c, fd0, nr;
+	long pushed = 0;
+	bool serial = h_model_serial(model);
 
 	H_ASSERT(dir != NULL && data != NULL, "setup");
 	h_fill(data, STORM_BYTES, 7);
@@ -390,9 +393,22 @@ START_TEST(test_storm)
 	H_ASSERT(c >= 0 && cli_echo_ok(c, "warm\n"), "%s: not serving", model);
 	close(c);
 	fd0 = nfds(s.pid);
+	/* A client that sends and never reads while the reloads go on (its
+	 * echo backs up: it is held), and one reset mid-stream. */
+	nr = serial ? -1 : cli_connect(port);
+	if (nr >= 0) {
+		pushed = cli_push(nr, data, STORM_BYTES, 2L * STORM_BYTES, 300, D);
+		H_ASSERT(pushed > 0, "%s: the non-reading client could not send", model);
+	}
 	c = cli_connect(port);
 	H_ASSERT(c >= 0, "%s: connect", model);
 	for (int i = 0; i < STORM_HUPS; i++) {
+		if (i == STORM_HUPS / 2 && !serial) {
+			int rs = cli_connect(port);
+			H_ASSERT(rs >= 0 && cli_write_all(rs, data, 4096, D) == 0, "%s: reset",
+			    model);
+			cli_reset(rs);
+		}
 		/* A piece between reloads: the first bytes one at a time. */
 		size_t piece = STORM_BYTES / STORM_HUPS, off = (size_t)i * piece;
 
@@ -431,6 +447,22 @@ START_TEST(test_storm)
 	}
 	H_ASSERT(memcmp(in.p, data, STORM_BYTES) == 0, "%s: the echo differs", model);
 	close(c);
+	/* The held client reads now: everything it sent comes back, in order. */
+	for (long got = 0; nr >= 0 && got < pushed;) {
+		char tmp[65536];
+		size_t want = (size_t)(pushed - got) < sizeof tmp ? (size_t)(pushed - got) :
+		                                                    sizeof tmp;
+		ssize_t n = cli_read_exact(nr, tmp, want, D);
+
+		H_ASSERT(n > 0, "%s: the held client got %ld of %ld bytes back", model, got,
+		    pushed);
+		for (ssize_t k = 0; k < n; k++)
+			H_ASSERT(tmp[k] == (char)data[(size_t)(got + k) % STORM_BYTES],
+			    "%s: the held client's echo differs at byte %ld", model, got + (long)k);
+		got += n;
+	}
+	if (nr >= 0)
+		close(nr);
 	/*
 	 * Signals that came while one was handled count once: the storm made
 	 * some reloads, at least one.  One more, which adds a service "fin":
@@ -566,6 +598,61 @@ START_TEST(test_backlog)
 }
 END_TEST
 
+/*
+ * A per-source table carried over, then dropped: a reload with nothing
+ * open, then A (max_per_source 2) holds h1, B (the same) takes the table over and holds h2, C has no
+ * limit.  B's last connection ends and B is freed while A, retired too,
+ * still counts h1 in that table: closing h1 then must find it there (it
+ * once was unmapped with B: the server crashed).  Then served, exit 0.
+ */
+START_TEST(test_sources_chain)
+{
+	const char *model = model_of(_i, false);
+	const char *dir = h_tmpdir();
+	char text[512], path[512];
+	struct srv s;
+	int h1, h2, c, port;
+
+	if (h_model_serial(model))
+		return; /* two connections at once */
+	H_ASSERT(dir != NULL, "tmpdir");
+	snprintf(path, sizeof path, "%s", h_path(dir, "chain.conf"));
+	snprintf(text, sizeof text,
+	    "model = \"%s\"\nservice \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" "
+	    "max_per_source = 2 }\n",
+	    model);
+	start_file(&s, model, path, text, 1);
+	port = srv_port(&s, 0);
+	/* A reload with nothing open: the first configuration is freed at
+	 * once, its table carried on (once unmapped with it). */
+	snprintf(text + strlen(text), sizeof text - strlen(text), "# a\n");
+	hup(&s, model, path, text, " kept, ", 1);
+	h1 = cli_connect(port);
+	H_ASSERT(h1 >= 0 && cli_echo_ok(h1, "a\n"), "%s: h1", model);
+	snprintf(text + strlen(text), sizeof text - strlen(text), "# b\n");
+	hup(&s, model, path, text, " kept, ", 2);
+	h2 = cli_connect(port);
+	H_ASSERT(h2 >= 0 && cli_echo_ok(h2, "b\n"), "%s: h2", model);
+	snprintf(text, sizeof text,
+	    "model = \"%s\"\nservice \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n",
+	    model);
+	hup(&s, model, path, text, " kept, ", 3);
+	close(h2);
+	/* h2's place back, and (at that signal) B freed. */
+	H_EXPECT_STATUS(&s, model, "e", "now", 1);
+	H_ASSERT(cli_echo_ok(h1, "still\n"), "%s: h1 after B was freed", model);
+	close(h1);
+	H_EXPECT_STATUS(&s, model, "e", "now", 0);
+	for (int i = 0; i < 3; i++) {
+		c = cli_connect(port);
+		H_ASSERT(c >= 0 && cli_echo_ok(c, "after\n"), "%s: not serving after the chain",
+		    model);
+		close(c);
+	}
+	H_STOP_OK(&s, model);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -575,5 +662,6 @@ main(void)
 	h_tcase_models(su, "services_workers", 60, test_services_workers);
 	h_tcase_models(su, "storm", 60, test_storm);
 	h_tcase_models(su, "backlog", 60, test_backlog);
+	h_tcase_models(su, "sources_chain", 60, test_sources_chain);
 	return h_run_suite(su);
 }
