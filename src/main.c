@@ -7,6 +7,9 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "access.h"
 #include "conf.h"
@@ -177,6 +180,12 @@ main(int argc, char **argv)
 		handler_reopen_all(cf.svcs, cf.nsvcs); /* '-' is /dev/null now */
 	announce_ready(&cf);
 	log_nowait();
+#ifdef __GLIBC__
+	/* What start-up freed (the parser's tree, tables outgrown) back to
+	 * the kernel: fork copies the page table of every page still touched,
+	 * for each child of the fork model and each worker. */
+	malloc_trim(0);
+#endif
 	status = workers_run(&cf);
 	log_info("stopped");
 	return status;

@@ -19,16 +19,27 @@ mime_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/* One extension: offsets into the pool while it grows (it moves), then
- * pointers into it. */
+/* One extension while the table is read: offsets into the pool (it
+ * moves as it grows), then pointers into it. */
 struct mime_ent {
 	size_t ext_off, type_off;
 	size_t seq; /* line order: the first mapping wins */
 	const char *ext, *type;
 };
 
+/* One extension as looked up. */
+struct mime_pair {
+	const char *ext, *type;
+};
+
+/*
+ * Read once, then only looked up: the final table is exactly as large as
+ * it needs to be (the fork model copies the page tables of every page it
+ * touches into each child).
+ */
 struct mime_table {
-	struct mime_ent *ents; /* sorted by ext (lower case), one each */
+	struct mime_ent *ents;   /* while reading */
+	struct mime_pair *pairs; /* sorted by ext (lower case), one each */
 	size_t n;
 	char *pool;
 	size_t used, size;
@@ -201,6 +212,20 @@ mime_load(const char *path)
 	for (size_t i = 0; i < t->n; i++)
 		if (n == 0 || strcmp(t->ents[i].ext, t->ents[n - 1].ext) != 0)
 			t->ents[n++] = t->ents[i];
+	/* The pool shrinks (it may move: the offsets stay), the pairs are new. */
+	char *p = t->used > 0 ? realloc(t->pool, t->used) : NULL;
+	if (p != NULL)
+		t->pool = p;
+	if (n > 0 && (t->pairs = calloc(n, sizeof(*t->pairs))) == NULL) {
+		mime_free(t);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		t->pairs[i].ext = t->pool + t->ents[i].ext_off;
+		t->pairs[i].type = t->pool + t->ents[i].type_off;
+	}
+	free(t->ents);
+	t->ents = NULL;
 	t->n = n;
 	return t;
 }
@@ -210,7 +235,7 @@ static int
 mime_key_cmp(const void *k, const void *e)
 {
 	const unsigned char *key = k;
-	const unsigned char *ext = (const unsigned char *)((const struct mime_ent *)e)->ext;
+	const unsigned char *ext = (const unsigned char *)((const struct mime_pair *)e)->ext;
 	size_t i;
 
 	for (i = 0; key[i] != '\0'; i++) {
@@ -234,7 +259,7 @@ mime_type(const struct mime_table *tbl, const char *name)
 	dot = strrchr(base, '.');
 	if (tbl == NULL || tbl->n == 0 || dot == NULL || dot[1] == '\0')
 		return dflt;
-	const struct mime_ent *e = bsearch(dot + 1, tbl->ents, tbl->n, sizeof(*e), mime_key_cmp);
+	const struct mime_pair *e = bsearch(dot + 1, tbl->pairs, tbl->n, sizeof(*e), mime_key_cmp);
 	return e != NULL ? e->type : dflt;
 }
 
@@ -244,6 +269,7 @@ mime_free(struct mime_table *tbl)
 	if (tbl == NULL)
 		return;
 	free(tbl->ents);
+	free(tbl->pairs);
 	free(tbl->pool);
 	free(tbl);
 }

@@ -111,4 +111,16 @@ extern atomic_long *model_stopped_flag;
  */
 void model_set_reaper(void (*fn)(void));
 
+/*
+ * Memory only this process touches (an accept loop's tables, the fork
+ * model's children): left out of fork children (MADV_DONTFORK), so that
+ * after a fork neither side takes a copy-on-write fault on it and fork
+ * copies no page table for it.  Zeroed, in whole pages; NULL (errno) on
+ * failure.  Resized with its old size (new bytes zeroed, it may move),
+ * freed with its size.
+ */
+void *model_private_alloc(size_t size);
+void *model_private_resize(void *p, size_t old, size_t size);
+void model_private_free(void *p, size_t size);
+
 #endif

@@ -28,6 +28,9 @@ static _Atomic long long drain_ms = 5000;
 /* In a fork child a repeated SIGTERM/SIGINT (from the parent and from the
  * terminal's process group) must not count as the "second signal". */
 static volatile sig_atomic_t sig_in_child;
+/* A fork child (sig_fork_child) before its first wait on the pipes: the
+ * handler sets the flags but writes nowhere; pipes_own() makes them. */
+static volatile sig_atomic_t pipes_lazy;
 
 static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
 
@@ -69,7 +72,9 @@ on_signal(int signo)
 			sig_stop++;
 		cut_mark(sig_stop);
 		break;
-	case SIGUSR2: /* fork children only: the parent cuts us now */
+	case SIGUSR2: /* children only: the parent cuts us now */
+		if (!sig_in_child)
+			goto out;
 		sig_stop = 2;
 		cut_mark(2);
 		break;
@@ -77,6 +82,8 @@ on_signal(int signo)
 		sig_hup = 1;
 		break;
 	case SIGUSR1:
+		if (sig_in_child)
+			goto out; /* the parent reports for the whole server */
 		sig_usr1 = 1;
 		break;
 	case SIGCHLD:
@@ -87,8 +94,9 @@ on_signal(int signo)
 		break;
 	}
 	/* A full pipe already guarantees a wake-up: the failure is harmless. */
-	if (sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
+	if (!pipes_lazy && sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
 	}
+out:
 	errno = saved;
 }
 
@@ -98,7 +106,7 @@ sig_wake(void)
 	char c = 0;
 
 	/* A full pipe already guarantees a wake-up: the failure is harmless. */
-	if (sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
+	if (!pipes_lazy && sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
 	}
 }
 
@@ -133,7 +141,9 @@ open_pipe(void)
 int
 sig_setup(void)
 {
-	if (install(SIGPIPE, SIG_IGN) < 0 || install(SIGUSR2, SIG_IGN) < 0 || open_pipe() < 0)
+	/* SIGUSR2 is caught (and ignored here) so that a fork child needs no
+	 * sigaction of its own for the parent's cut. */
+	if (install(SIGPIPE, SIG_IGN) < 0 || install(SIGUSR2, on_signal) < 0 || open_pipe() < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		if (install(handled[i], on_signal) < 0)
@@ -147,9 +157,51 @@ sig_retire_setup(void)
 	return install(SIGQUIT, on_signal);
 }
 
+/*
+ * Makes this process's own pipes in place of the ones it inherited (closed
+ * unless lazy: then they are the parent's, left open and unused), with the
+ * signals held so that none is written to a pipe being replaced.  A signal
+ * that came since the fork set its flag but woke nothing of this
+ * process's (a worker started just before a stop never stopped): the new
+ * pipes are made readable for it.  0 or -1.
+ */
+static int
+pipes_own(void)
+{
+	sigset_t all, old;
+
+	sigemptyset(&all);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&all, handled[i]);
+	sigaddset(&all, SIGUSR2);
+	sigaddset(&all, SIGQUIT);
+	if (pthread_sigmask(SIG_BLOCK, &all, &old) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (!pipes_lazy && sig_pipe[i] >= 0)
+			close(sig_pipe[i]);
+		if (pipes_lazy)
+			cut_pipe[i] = -1;
+		sig_pipe[i] = -1;
+	}
+	int r = open_pipe();
+	if (r == 0) {
+		pipes_lazy = 0;
+		if (sig_stop || sig_hup || sig_retire)
+			sig_wake();
+		if (sig_stop >= 2 && write(cut_pipe[1], "", 1) < 0) {
+			/* a fresh pipe takes one byte */
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 int
 sig_fd(void)
 {
+	if (pipes_lazy && pipes_own() < 0)
+		return -1;
 	return sig_pipe[0];
 }
 
@@ -158,7 +210,7 @@ sig_drain(void)
 {
 	char tmp[64];
 
-	while (read(sig_pipe[0], tmp, sizeof(tmp)) > 0)
+	while (!pipes_lazy && read(sig_pipe[0], tmp, sizeof(tmp)) > 0)
 		;
 }
 
@@ -167,35 +219,20 @@ sig_child_setup(void)
 {
 	sig_in_child = 1;
 	if (install(SIGCHLD, SIG_DFL) < 0 || install(SIGUSR1, SIG_IGN) < 0 ||
-	    install(SIGUSR2, on_signal) < 0 || install(SIGQUIT, on_signal) < 0)
+	    install(SIGQUIT, on_signal) < 0)
 		return -1;
 	/* sig_stop must stay untouched: a SIGTERM forwarded right after fork
 	 * counts. */
 	sig_usr1 = sig_chld = 0;
-	/* The pipes are swapped with the signals held, so that none is
-	 * written to a pipe being closed. */
-	sigset_t all, old;
-	sigemptyset(&all);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-		sigaddset(&all, handled[i]);
-	sigaddset(&all, SIGUSR2);
-	sigaddset(&all, SIGQUIT);
-	if (pthread_sigmask(SIG_BLOCK, &all, &old) != 0)
-		return -1;
-	close(sig_pipe[0]);
-	close(sig_pipe[1]);
-	sig_pipe[0] = sig_pipe[1] = -1;
-	int r = open_pipe();
-	/* A signal that came between the fork and here wrote to the parent's
-	 * pipe: its flag is set, but nothing would wake this process's wait
-	 * for it (a worker started just before a stop never stopped). */
-	if (r == 0 && (sig_stop || sig_hup || sig_retire))
-		sig_wake();
-	if (r == 0 && sig_stop >= 2 && write(cut_pipe[1], "", 1) < 0) {
-		/* a fresh pipe takes one byte */
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return r;
+	return pipes_own();
+}
+
+void
+sig_fork_child(void)
+{
+	sig_in_child = 1;
+	sig_usr1 = sig_chld = 0;
+	pipes_lazy = 1;
 }
 
 void
@@ -239,6 +276,8 @@ sig_cut_due(void)
 int
 sig_cut_fd(void)
 {
+	if (pipes_lazy && pipes_own() < 0)
+		return -1;
 	return cut_pipe[0];
 }
 
@@ -247,7 +286,7 @@ sig_wait_cut(int fd, short events)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = fd, .events = events },
-		{ .fd = cut_pipe[0], .events = POLLIN },
+		{ .fd = sig_cut_fd(), .events = POLLIN },
 	};
 
 	for (;;) {
@@ -259,7 +298,7 @@ sig_wait_cut(int fd, short events)
 		/* Threads other than the one signals reach learn of a first
 		 * stop signal only from cut_at: look again every second. */
 		timeout = at < 0 ? 1000 : at - now > 1000 ? 1000 : (int)(at - now);
-		int n = poll(pfd, cut_pipe[0] >= 0 ? 2 : 1, timeout);
+		int n = poll(pfd, pfd[1].fd >= 0 ? 2 : 1, timeout);
 		if (n < 0 && errno != EINTR)
 			return -1;
 		if (n > 0 && pfd[1].revents)

@@ -39,13 +39,22 @@ void sig_drain(void);
 void sig_wake(void);
 
 /*
- * In a fork child: the child keeps the handlers (so reads return EINTR and
- * it reopens logs on SIGHUP) but its own private self-pipe, ignores SIGCHLD
- * and SIGUSR1.  Repeated SIGTERM/SIGINT (from the parent and the terminal)
- * count once; SIGUSR2 (ignored in the parent) sets sig_stop to 2: the
- * parent cuts its children now.
+ * In a worker: it keeps the handlers (so reads return EINTR and it reopens
+ * logs on SIGHUP) but its own private self-pipe, ignores SIGCHLD and
+ * SIGUSR1, and SIGQUIT retires it.  Repeated SIGTERM/SIGINT (from the
+ * parent and the terminal) count once; SIGUSR2 (ignored in the parent)
+ * sets sig_stop to 2: the parent cuts its children now.
  */
 int sig_child_setup(void);
+
+/*
+ * In a fork model's child, without a system call: the same as
+ * sig_child_setup but SIGUSR1 is caught and ignored (the parent reports),
+ * SIGCHLD stays as the parent left it, SIGQUIT is not a worker's, and the
+ * child's own pipes are made only when it first waits on them (sig_fd,
+ * sig_cut_fd, sig_wait_cut); until then the parent's stay open, unused.
+ */
+void sig_fork_child(void);
 
 /* Closes the self-pipe (at exit). */
 void sig_fini(void);

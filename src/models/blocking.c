@@ -18,11 +18,14 @@
 /* After an unexpected accept error the listener rests this long. */
 #define SERVE_ACCEPT_PAUSE_MS 1000
 
+/* Both in one private block (model_private_alloc: a fork child takes no
+ * copy of the page poll writes into). */
 static struct pollfd *accept_pfds;
 static long long *accept_paused; /* per listener: resting until (ms), 0 if not */
-static size_t accept_next;       /* round robin over ready listeners */
-static size_t dgram_again;       /* 1 + the datagram listener just read, or 0 */
-static int dgram_streak;         /* datagrams taken in a row without a poll */
+static size_t accept_size;
+static size_t accept_next; /* round robin over ready listeners */
+static size_t dgram_again; /* 1 + the datagram listener just read, or 0 */
+static int dgram_streak;   /* datagrams taken in a row without a poll */
 /*
  * A read after a datagram that found nothing (one client waiting for
  * each reply) costs a system call for nothing: after each such miss,
@@ -143,15 +146,19 @@ take(struct config *cf, size_t i, long (*active)(void), struct client *c, struct
  * error.
  */
 static int
-accept_one(struct config *cf, long (*active)(void), struct client *c, struct dgram_msg *m)
+accept_one(struct config *cf, const struct dispatcher *d, struct client *c, struct dgram_msg *m)
 {
+	long (*active)(void) = d->active;
 	size_t n = cf->nls + 1;
 
 	if (accept_pfds == NULL) {
-		accept_pfds = calloc(n, sizeof(*accept_pfds));
-		accept_paused = calloc(n, sizeof(*accept_paused));
-		dgram_buf = malloc(DGRAM_MAX);
-		if (accept_pfds == NULL || accept_paused == NULL || dgram_buf == NULL)
+		accept_size = n * (sizeof(*accept_pfds) + sizeof(*accept_paused));
+		accept_pfds = model_private_alloc(accept_size);
+		if (accept_pfds == NULL)
+			return -1;
+		accept_paused = (long long *)(accept_pfds + n); /* a pollfd is 8 bytes */
+		dgram_buf = malloc(DGRAM_MAX); /* a fork child serves the datagram in it */
+		if (dgram_buf == NULL)
 			return -1;
 		accept_pfds[0].fd = sig_fd();
 		for (size_t i = 0; i < cf->nls; i++) {
@@ -189,14 +196,19 @@ accept_one(struct config *cf, long (*active)(void), struct client *c, struct dgr
 		}
 		dgram_again = 0;
 		dgram_streak = 0;
-		int timeout = accept_resume(cf);
+		int timeout = accept_resume(cf), tick = d->tick_ms != NULL ? d->tick_ms() : -1;
+		if (tick >= 0 && (timeout < 0 || tick < timeout))
+			timeout = tick;
 		dgram_gate(cf, active);
-		if (poll(accept_pfds, (nfds_t)n, timeout) < 0) {
+		int ready = poll(accept_pfds, (nfds_t)n, timeout);
+		if (ready < 0) {
 			if (errno == EINTR)
 				return 0;
 			log_err("poll");
 			return -1;
 		}
+		if (ready == 0 && active != NULL)
+			active(); /* the tick: what it counts is brought up to date */
 		if (accept_pfds[0].revents)
 			return 0;
 		for (size_t k = 0; k < cf->nls; k++) {
@@ -225,8 +237,7 @@ serve_release(struct client *c)
 static void
 accept_fini(void)
 {
-	free(accept_pfds);
-	free(accept_paused);
+	model_private_free(accept_pfds, accept_size);
 	free(dgram_buf);
 	accept_pfds = NULL;
 	accept_paused = NULL;
@@ -255,7 +266,7 @@ blocking_run(struct config *cf, const struct dispatcher *d)
 			reload_commit(cf, ncf, true);
 			cf = ncf;
 		}
-		int r = accept_one(cf, d->active, &c, &m);
+		int r = accept_one(cf, d, &c, &m);
 		if (r < 0) {
 			status = 1;
 			break;

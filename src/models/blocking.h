@@ -51,6 +51,10 @@ struct dispatcher {
 	 * when it could not: the datagram is counted dropped.
 	 */
 	int (*datagram)(struct config *cf, struct listener *ls, struct dgram_msg *m);
+	/* The longest the loop waits for a connection before it calls
+	 * active() again, in ms, or -1: no limit (may be NULL; fork: its
+	 * children are reaped at least once a second without SIGCHLD). */
+	int (*tick_ms)(void);
 	/* A signal woke the loop, before model_signals acts on the flags
 	 * (may be NULL; fork: forward SIGHUP to the children). */
 	void (*signalled)(struct config *cf);

@@ -1,6 +1,7 @@
 /* fork.c - one child process per connection; the parent only accepts and reaps. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -41,6 +42,32 @@ static long kids_cap; /* kids and slot_used have room for this many */
  */
 static struct conn_source *sources;
 static bool *slot_used;
+/*
+ * SIGCHLD stays blocked in the parent: a handler's frame, a pipe byte and
+ * an interrupted poll for every child cost more than the accept itself.
+ * The parent reaps as it counts (kids_count, before every admission), on
+ * every signal and at least once a second while children run (the tick).
+ * SIGCHLD wakes it only while it waits for a child to end: max_clients
+ * reached (datagrams wait for a place) or stopping.
+ */
+static bool chld_wakes = true; /* as sig_setup leaves it */
+static bool stopping;
+static long kids_max; /* max_clients as last seen */
+
+static void
+chld_wake(void)
+{
+	bool on = stopping || nkids >= kids_max;
+	sigset_t set;
+
+	if (on == chld_wakes)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	/* Unblocked, a SIGCHLD pending meanwhile is delivered at once. */
+	if (pthread_sigmask(on ? SIG_UNBLOCK : SIG_BLOCK, &set, NULL) == 0)
+		chld_wakes = on;
+}
 
 static void
 kid_remove(long i)
@@ -76,37 +103,48 @@ reap(void)
 		else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
 			log_warnx("child %ld exited with status %d", (long)pid, WEXITSTATUS(st));
 	}
+	chld_wake();
 }
 
 static long
 kids_count(void)
 {
-	/* A child that exited since the last SIGCHLD still counts: reap now. */
-	if (sig_chld)
-		reap();
+	/* A child that exited since the last reap still counts: reap now. */
+	reap();
 	return nkids;
 }
 
+static int
+kids_tick_ms(void)
+{
+	return nkids > 0 ? 1000 : -1;
+}
+
 /*
- * Room for cf->max_clients kids (a reload may raise it).  The sources,
+ * Room for cf->max_clients kids (a reload may raise it), in memory the
+ * children do not get (model_private_alloc): the parent writes it after
+ * every fork, and no child looks at it.  The sources,
  * which children hold pointers into, never move: mapped for the largest
  * max_clients at once (only the pages used are ever backed).  0 or -1.
  */
 static int
 kids_room(struct config *cf)
 {
-	struct kid *k;
-	bool *u;
-
+	kids_max = cf->max_clients;
 	if (cf->max_clients <= kids_cap)
 		return 0;
-	if ((k = realloc(kids, (size_t)cf->max_clients * sizeof(*kids))) != NULL)
-		kids = k;
-	if ((u = realloc(slot_used, (size_t)cf->max_clients * sizeof(*slot_used))) != NULL)
-		slot_used = u;
-	if (k == NULL || u == NULL)
+	size_t n = (size_t)cf->max_clients, o = (size_t)kids_cap;
+	struct kid *k = model_private_resize(kids, o * sizeof(*kids), n * sizeof(*kids));
+	if (k == NULL)
 		return -1;
-	memset(slot_used + kids_cap, 0, (size_t)(cf->max_clients - kids_cap) * sizeof(*slot_used));
+	kids = k;
+	bool *u = model_private_resize(slot_used, o * sizeof(*slot_used), n * sizeof(*slot_used));
+	if (u == NULL) {
+		/* Shrinking stays in place: kids_cap stays true of both. */
+		kids = model_private_resize(kids, n * sizeof(*kids), o * sizeof(*kids));
+		return -1;
+	}
+	slot_used = u;
 	kids_cap = cf->max_clients;
 	return 0;
 }
@@ -134,6 +172,7 @@ kids_add(pid_t pid, const struct client *c, bool dgram, long slot)
 	kids[nkids].slot = slot;
 	kids[nkids].c = *c;
 	nkids++;
+	chld_wake();
 }
 
 static void
@@ -148,8 +187,7 @@ kids_signal(int signo)
 static void
 child(struct config *cf, struct client *c, const struct dgram_msg *m, long slot)
 {
-	if (sig_child_setup() < 0)
-		log_warn("child: signals");
+	sig_fork_child();
 	reload_here(false); /* the parent reloads */
 	net_spare_close();
 	pidfile_forget();
@@ -218,6 +256,8 @@ reap_until(struct config *cf, long long deadline)
 static void
 wait_kids(struct config *cf)
 {
+	stopping = true;
+	chld_wake();
 	kids_signal(SIGTERM);
 	if (sig_stop < 2 && reap_until(cf, sig_now_ms() + cf->shutdown_timeout * 1000 + 1000))
 		return;
@@ -248,6 +288,8 @@ fork_start(struct config *cf)
 		return -1;
 	}
 	model_set_reaper(reap);
+	stopping = false;
+	chld_wake(); /* kids_max is set: blocked */
 	return 0;
 }
 
@@ -271,6 +313,7 @@ static void
 fork_signalled(struct config *cf)
 {
 	(void)cf;
+	reap(); /* SIGUSR1 reports the children that run */
 	if (sig_hup)
 		kids_signal(SIGHUP); /* children reopen their outputs too */
 }
@@ -279,8 +322,8 @@ static void
 fork_stop(struct config *cf)
 {
 	wait_kids(cf);
-	free(kids);
-	free(slot_used);
+	model_private_free(kids, (size_t)kids_cap * sizeof(*kids));
+	model_private_free(slot_used, (size_t)kids_cap * sizeof(*slot_used));
 	kids = NULL;
 	slot_used = NULL;
 	kids_cap = 0;
@@ -290,6 +333,7 @@ fork_stop(struct config *cf)
 static const struct dispatcher fork_dispatcher = {
 	.start = fork_start,
 	.active = kids_count,
+	.tick_ms = kids_tick_ms,
 	.dispatch = fork_dispatch,
 	.datagram = fork_datagram,
 	.signalled = fork_signalled,

@@ -2,8 +2,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "../conf.h"
 #include "../daemon.h"
@@ -147,4 +149,45 @@ model_fd_limit(void)
 	    rl.rlim_cur > MODEL_FD_MAX)
 		return MODEL_FD_MAX;
 	return (int)rl.rlim_cur;
+}
+
+static size_t
+private_round(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return size == 0 ? page : (size + page - 1) / page * page;
+}
+
+void *
+model_private_alloc(size_t size)
+{
+	size = private_round(size);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, size, MADV_DONTFORK) < 0) {
+		munmap(p, size);
+		return NULL;
+	}
+	return p;
+}
+
+void *
+model_private_resize(void *p, size_t old, size_t size)
+{
+	if (p == NULL)
+		return model_private_alloc(size);
+	/* The mapping keeps MADV_DONTFORK where it moves; growth is zeroed. */
+	void *q = mremap(p, private_round(old), private_round(size), MREMAP_MAYMOVE);
+
+	return q == MAP_FAILED ? NULL : q;
+}
+
+void
+model_private_free(void *p, size_t size)
+{
+	if (p != NULL)
+		munmap(p, private_round(size));
 }

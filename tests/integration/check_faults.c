@@ -211,6 +211,54 @@ START_TEST(test_fork_kill)
 }
 END_TEST
 
+static bool
+no_children_at_all(void *arg)
+{
+	pid_t kids[8];
+
+	return h_proc_children_all(*(pid_t *)arg, kids, 8) == 0;
+}
+
+/*
+ * fork: the parent reaps without SIGCHLD (it reaps as it admits, and on
+ * its tick while children run): children that ended while nothing else
+ * happens, or right before a stop, are reaped all the same, no zombie is
+ * left; SIGUSR1 counts only the children that run.
+ */
+START_TEST(test_fork_reap_idle)
+{
+	const char *args[] = { "-m", "fork", "-H", "echo", "-l", "127.0.0.1:0", "--max-clients",
+		"3", NULL };
+	struct srv s;
+	int fds[3], port;
+
+	H_START_OK(&s, args, "fork");
+	port = srv_port(&s, 0);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 3; i++) {
+			fds[i] = cli_connect(port);
+			H_ASSERT(fds[i] >= 0 && cli_echo_ok(fds[i], "x\n"), "fork: client %d", i);
+		}
+		H_EXPECT_STATUS(&s, "fork", "echo", "now", 3);
+		/* The three places are taken: a fourth is refused. */
+		int d = cli_connect(port);
+		H_ASSERT(d >= 0 && cli_wait_closed(d, D), "fork: a fourth client was not refused");
+		close(d);
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+		/* Nothing more comes in: the ended children are reaped anyway. */
+		H_ASSERT(h_wait_for(no_children_at_all, &s.pid, D),
+		    "fork: children left (zombies) after their clients closed");
+		H_EXPECT_STATUS(&s, "fork", "echo", "now", 0);
+	}
+	/* Ended right before the stop: reaped, and the stop is not held up. */
+	fds[0] = cli_connect(port);
+	H_ASSERT(fds[0] >= 0 && cli_echo_ok(fds[0], "y\n"), "fork: last client");
+	close(fds[0]);
+	H_STOP_OK(&s, "fork");
+}
+END_TEST
+
 /* ---- resets with replies pending ----------------------------------- */
 
 #define STALL_MS 200
@@ -1194,6 +1242,7 @@ main(void)
 	Suite *su = suite_create("faults");
 
 	tcase_add_test(h_tcase(su, "fork_kill", 30), test_fork_kill);
+	tcase_add_test(h_tcase(su, "fork_reap_idle", 30), test_fork_reap_idle);
 	h_tcase_models(su, "reset_pending", 30, test_reset_pending);
 	h_tcase_models(su, "slowloris", 30, test_slowloris);
 	h_tcase_models(su, "flood", 60, test_flood);

@@ -431,6 +431,12 @@ h_proc_children(pid_t ppid, pid_t *out, int max)
 	return children(ppid, out, max, false);
 }
 
+int
+h_proc_children_all(pid_t ppid, pid_t *out, int max)
+{
+	return children(ppid, out, max, true);
+}
+
 /* ---- the server registry -------------------------------------------- */
 
 static void

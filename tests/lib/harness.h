@@ -464,8 +464,10 @@ size_t h_count(const char *haystack, const char *needle);
 
 /* A "Vm...:" field of /proc/PID/status in kB, -1 if unreadable. */
 long h_proc_kb(pid_t pid, const char *field);
-/* Up to max pids whose parent is ppid; returns how many. */
+/* Up to max pids whose parent is ppid (not zombies); returns how many. */
 int h_proc_children(pid_t ppid, pid_t *out, int max);
+/* The same, zombies counted too. */
+int h_proc_children_all(pid_t ppid, pid_t *out, int max);
 /*
  * Up to max of our children, zombies too, that are not servers we
  * started and still run: what exited servers left behind (we are their

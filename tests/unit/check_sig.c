@@ -1,4 +1,4 @@
-/* check_sig.c - the signal flags and self-pipes: a fork child's own pipe wakes it for a signal that came before the pipe existed. */
+/* check_sig.c - the signal flags and self-pipes: a child's own pipe wakes it for a signal that came before the pipe existed. */
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -110,6 +110,73 @@ START_TEST(test_inherited_cut)
 }
 END_TEST
 
+/*
+ * A fork model's child (sig_fork_child): no pipes of its own until it
+ * waits; a signal before that sets its flag and writes to no pipe (the
+ * parent's stays quiet); the pipe made later is readable for it.
+ */
+static int
+fork_child_lazy(int unused)
+{
+	(void)unused;
+	int parent_rd = sig_fd(); /* inherited */
+	sig_fork_child();
+	raise(SIGHUP);
+	if (!sig_hup)
+		return 2;
+	if (readable(parent_rd))
+		return 3; /* written to the parent's pipe */
+	int fd = sig_fd();
+	if (fd < 0 || fd == parent_rd || !readable(fd))
+		return 4;
+	sig_drain();
+	if (readable(fd))
+		return 5;
+	raise(SIGHUP);
+	return readable(fd) ? 0 : 6;
+}
+
+START_TEST(test_fork_child_lazy)
+{
+	ck_assert_int_eq(in_child(fork_child_lazy, 0), 0);
+}
+END_TEST
+
+/* In a fork child SIGUSR1 is the parent's business: no flag, no wake-up;
+ * SIGUSR2 cuts (its cut pipe, made when asked for, is readable). */
+static int
+fork_child_usr(int unused)
+{
+	(void)unused;
+	sig_fork_child();
+	raise(SIGUSR1);
+	if (sig_usr1 || readable(sig_fd()))
+		return 2;
+	raise(SIGUSR2);
+	return sig_stop == 2 && readable(sig_fd()) && readable(sig_cut_fd()) ? 0 : 3;
+}
+
+START_TEST(test_fork_child_usr)
+{
+	ck_assert_int_eq(in_child(fork_child_usr, 0), 0);
+}
+END_TEST
+
+/* Outside a child SIGUSR2 is caught but changes nothing. */
+static int
+parent_usr2(int unused)
+{
+	(void)unused;
+	raise(SIGUSR2);
+	return sig_stop == 0 && !readable(sig_cut_fd()) ? 0 : 2;
+}
+
+START_TEST(test_parent_usr2)
+{
+	ck_assert_int_eq(in_child(parent_usr2, 0), 0);
+}
+END_TEST
+
 Suite *
 sig_suite(void)
 {
@@ -120,6 +187,9 @@ sig_suite(void)
 	tcase_add_test(tc, test_early_hup);
 	tcase_add_test(tc, test_quiet_then_cut);
 	tcase_add_test(tc, test_inherited_cut);
+	tcase_add_test(tc, test_fork_child_lazy);
+	tcase_add_test(tc, test_fork_child_usr);
+	tcase_add_test(tc, test_parent_usr2);
 	suite_add_tcase(s, tc);
 	return s;
 }
