@@ -121,6 +121,13 @@ int http_parse_range(const char *v, size_t len, long long size, long long *first
  */
 size_t http_date(char *dst, time_t t);
 
+/* v in decimal (a '-' first if negative), or in lower-case hexadecimal,
+ * at d without a NUL (at most 20 and 16 bytes); returns the end.  No
+ * printf on the response path: it is the costliest code a fork child
+ * would page in for each response. */
+char *http_put_dec(char *d, long long v);
+char *http_put_hex(char *d, unsigned long long v);
+
 /*
  * Parses an HTTP-date (RFC 9110 5.6.7) in any of its three forms:
  * "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT"

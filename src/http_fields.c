@@ -184,21 +184,77 @@ http_put(char *d, int v, int n)
 	return d + n;
 }
 
+char *
+http_put_dec(char *d, long long v)
+{
+	char tmp[24], *t = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		*--t = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--t = '-';
+	size_t n = (size_t)(tmp + sizeof(tmp) - t);
+	memcpy(d, t, n);
+	return d + n;
+}
+
+char *
+http_put_hex(char *d, unsigned long long v)
+{
+	char tmp[16], *t = tmp + sizeof(tmp);
+
+	do
+		*--t = "0123456789abcdef"[v & 15];
+	while ((v >>= 4) != 0);
+	size_t n = (size_t)(tmp + sizeof(tmp) - t);
+	memcpy(d, t, n);
+	return d + n;
+}
+
+/*
+ * The UTC calendar of t by arithmetic (days to a proleptic Gregorian date
+ * as in H. Hinnant's "chrono-compatible low-level date algorithms"), not
+ * gmtime_r: that takes the time zone lock and pages of code a fork
+ * model's child would fault in afresh for every response.
+ */
+static void
+http_utc(long long t, struct tm *tm)
+{
+	long long days = t / 86400, secs = t % 86400;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+	tm->tm_wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+	long long z = days + 719468;              /* days since 0000-03-01 */
+	long long era = (z >= 0 ? z : z - 146096) / 146097;
+	long long doe = z - era * 146097;                                      /* [0, 146096] */
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+	long long mp = (5 * doy + 2) / 153;                                    /* March = 0 */
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	tm->tm_year = (int)(yoe + era * 400 + (mp >= 10) - 1900);
+}
+
 size_t
 http_date(char *dst, time_t t)
 {
 	long long c = (long long)t;
 	struct tm tm;
-	time_t ct;
 	char *d = dst;
 
 	if (c < HTTP_TIME_MIN)
 		c = HTTP_TIME_MIN;
 	if (c > HTTP_TIME_MAX)
 		c = HTTP_TIME_MAX;
-	ct = (time_t)c;
-	if (gmtime_r(&ct, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm)); /* not reached for a clamped time */
+	http_utc(c, &tm);
 	/* By hand: strftime's %a and %b follow the locale. */
 	memcpy(d, http_wday[tm.tm_wday], 3);
 	d += 3;
@@ -323,9 +379,9 @@ http_parse_date(const char *v, size_t len, time_t *t)
 	if (year < 0)
 		return -1;
 	/* RFC 9110 5.6.7: more than 50 years ahead is the century before. */
-	time_t now = time(NULL);
 	struct tm ntm;
-	int cur = gmtime_r(&now, &ntm) != NULL ? ntm.tm_year + 1900 : 2000;
+	http_utc((long long)time(NULL), &ntm);
+	int cur = ntm.tm_year + 1900;
 	year += cur - cur % 100;
 	if (year > cur + 50)
 		year -= 100;

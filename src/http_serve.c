@@ -76,18 +76,32 @@ http_resp_head(char *dst, const struct http_resp *rs)
 	size_t xlen = rs->extra != NULL ? strlen(rs->extra) : 0;
 	char *p = dst;
 
-	p += sprintf(p, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: dispatchd/%s\r\n", rs->status,
-	    http_reason(rs->status), http_date_now(), DISPATCHD_VERSION);
-	if (rs->ctype != NULL)
-		p += sprintf(p, "Content-Type: %s\r\n", rs->ctype);
-	if (rs->clen >= 0)
-		p += sprintf(p, "Content-Length: %lld\r\n", rs->clen);
+	p = stpcpy(p, "HTTP/1.1 ");
+	p = http_put_dec(p, rs->status);
+	*p++ = ' ';
+	p = stpcpy(p, http_reason(rs->status));
+	p = stpcpy(p, "\r\nDate: ");
+	p = stpcpy(p, http_date_now());
+	p = stpcpy(p, "\r\nServer: dispatchd/" DISPATCHD_VERSION "\r\n");
+	if (rs->ctype != NULL) {
+		p = stpcpy(p, "Content-Type: ");
+		p = stpcpy(p, rs->ctype);
+		p = stpcpy(p, "\r\n");
+	}
+	if (rs->clen >= 0) {
+		p = stpcpy(p, "Content-Length: ");
+		p = http_put_dec(p, rs->clen);
+		p = stpcpy(p, "\r\n");
+	}
 	if (xlen > 0) {
 		memcpy(p, rs->extra, xlen);
 		p += xlen;
 	}
-	if (rs->conn != NULL)
-		p += sprintf(p, "Connection: %s\r\n", rs->conn);
+	if (rs->conn != NULL) {
+		p = stpcpy(p, "Connection: ");
+		p = stpcpy(p, rs->conn);
+		p = stpcpy(p, "\r\n");
+	}
 	*p++ = '\r';
 	*p++ = '\n';
 	return (size_t)(p - dst);

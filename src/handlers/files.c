@@ -204,7 +204,10 @@ fl_open(void *st_, struct service *svc, const struct peer *peer, struct sink *ou
 	st->fs = svc->hdata;
 	st->fd = st->dirfd = -1;
 	st->keep_alive = true;
-	snprintf(st->peer, sizeof(st->peer), "%s", peer != NULL ? peer->text : "unknown");
+	const char *who = peer != NULL ? peer->text : "unknown";
+	size_t wl = strnlen(who, sizeof(st->peer) - 1);
+	memcpy(st->peer, who, wl);
+	st->peer[wl] = '\0';
 	sink_timer(out, svc->request_timeout * 1000);
 	return 0;
 }

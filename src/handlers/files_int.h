@@ -74,6 +74,10 @@ void fl_log(struct fl_state *st, const struct http_req *rq, const char *req, int
 /* A response head, and body when not NULL, into out; 0 or -1. */
 int fl_respond(struct fl_state *st, struct sink *out, const struct fl_resp *rs, const char *body,
     size_t blen);
+/* The same with the body read from fd at off (blen bytes, straight into
+ * the response); -1 also when the file came short. */
+int fl_respond_file(struct fl_state *st, struct sink *out, const struct fl_resp *rs, int fd,
+    off_t off, size_t blen);
 /* An error response with a short text body (none for HEAD), logged. */
 int fl_error(struct fl_state *st, struct sink *out, const struct http_req *rq, int status,
     bool close, const char *extra);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "../conf.h"
 #include "../escape.h"
@@ -60,14 +61,17 @@ fl_log(struct fl_state *st, const struct http_req *rq, const char *req, int stat
 }
 
 /*
- * Writes a response head (and body, when body is not NULL) into out.
- * Every response has Date, Server and (but for 204 and 304) Content-Length;
- * "Connection: close" when the server closes after it, and a kept-alive
- * HTTP/1.0 response says "Connection: keep-alive".  0, or -1 (no memory).
+ * Writes a response head and its body into out: body[0..blen) when body
+ * is not NULL, or blen bytes read from fd at off when fd >= 0 (read
+ * straight behind the head, no copy).  Every response has Date, Server
+ * and (but for 204 and 304) Content-Length; "Connection: close" when the
+ * server closes after it, and a kept-alive HTTP/1.0 response says
+ * "Connection: keep-alive".  0, or -1 (no memory, or the file came short
+ * of blen: its length is promised).
  */
-int
-fl_respond(struct fl_state *st, struct sink *out, const struct fl_resp *rs, const char *body,
-    size_t blen)
+static int
+respond(struct fl_state *st, struct sink *out, const struct fl_resp *rs, const char *body, int fd,
+    off_t off, size_t blen)
 {
 	size_t xlen = rs->extra != NULL ? strlen(rs->extra) : 0;
 	char *h = handler_scratch(FL_HEAD_ROOM + xlen + blen), *p;
@@ -85,6 +89,17 @@ fl_respond(struct fl_state *st, struct sink *out, const struct fl_resp *rs, cons
 	if (body != NULL && blen > 0) {
 		memcpy(p, body, blen);
 		p += blen;
+	} else if (fd >= 0 && blen > 0) {
+		ssize_t got;
+
+		do
+			got = pread(fd, p, blen, off);
+		while (got < 0 && errno == EINTR);
+		if (got < 0 || (size_t)got != blen) {
+			handler_scratch_done();
+			return -1;
+		}
+		p += blen;
 	}
 	r = sink_write(out, h, (size_t)(p - h));
 	handler_scratch_done();
@@ -94,6 +109,20 @@ fl_respond(struct fl_state *st, struct sink *out, const struct fl_resp *rs, cons
 		sink_close_after(out);
 	}
 	return r;
+}
+
+int
+fl_respond(struct fl_state *st, struct sink *out, const struct fl_resp *rs, const char *body,
+    size_t blen)
+{
+	return respond(st, out, rs, body, -1, 0, blen);
+}
+
+int
+fl_respond_file(struct fl_state *st, struct sink *out, const struct fl_resp *rs, int fd, off_t off,
+    size_t blen)
+{
+	return respond(st, out, rs, NULL, fd, off, blen);
 }
 
 /*

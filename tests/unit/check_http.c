@@ -949,6 +949,68 @@ START_TEST(test_date_format)
 }
 END_TEST
 
+/*
+ * http_date's calendar arithmetic against the C library's gmtime_r and
+ * the same format: every day boundary of 1900-2100 (leap years, 2000 and
+ * 2100 included) and 300,000 pseudo-random times over its whole range.
+ */
+static void
+date_ref(char *out, long long t)
+{
+	static const char wd[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char mo[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+		"Sep", "Oct", "Nov", "Dec" };
+	time_t ct = (time_t)t;
+	struct tm tm;
+
+	ck_assert_ptr_nonnull(gmtime_r(&ct, &tm));
+	snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", wd[tm.tm_wday], tm.tm_mday,
+	    mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+START_TEST(test_date_vs_gmtime)
+{
+	char got[40], want[40];
+	unsigned long long x = 0x9e3779b97f4a7c15ULL;
+	const long long lo = -62167219200LL, span = 253402300799LL - lo + 1;
+
+	for (long long t = -2208988800LL; t <= 4133980800LL; t += 86400) {
+		for (long long k = -1; k <= 0; k++) {
+			http_date(got, (time_t)(t + k));
+			date_ref(want, t + k);
+			ck_assert_str_eq(got, want);
+		}
+	}
+	for (int i = 0; i < 300000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		long long t = lo + (long long)(x % (unsigned long long)span);
+		http_date(got, (time_t)t);
+		date_ref(want, t);
+		ck_assert_str_eq(got, want);
+	}
+}
+END_TEST
+
+/* The printf-free number writers against printf. */
+START_TEST(test_put_numbers)
+{
+	const long long v[] = { 0, 1, 9, 10, 99, 100, 200, 304, 1024, -1, -10, 4294967296LL,
+		LLONG_MAX, LLONG_MIN, LLONG_MIN + 1 };
+	char got[40], want[40];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		*http_put_dec(got, v[i]) = '\0';
+		snprintf(want, sizeof(want), "%lld", v[i]);
+		ck_assert_str_eq(got, want);
+		*http_put_hex(got, (unsigned long long)v[i]) = '\0';
+		snprintf(want, sizeof(want), "%llx", (unsigned long long)v[i]);
+		ck_assert_str_eq(got, want);
+	}
+}
+END_TEST
+
 static time_t
 date_of(const char *s)
 {
@@ -1232,6 +1294,8 @@ http_suite(void)
 	TCase *tc = tcase_create("head");
 
 	tcase_add_loop_test(tc, test_cases, 0, NCASES(cases));
+	tcase_add_test(tc, test_date_vs_gmtime);
+	tcase_add_test(tc, test_put_numbers);
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_fields_absent);
 	tcase_add_test(tc, test_methods);
