@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <sys/single_threaded.h>
+#endif
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,12 +206,29 @@ child(struct config *cf, struct client *c, const struct dgram_msg *m, long slot)
 	_exit(0); /* closes the signal pipes too */
 }
 
+/*
+ * fork(2) as the C library does it but for what only a parent with more
+ * than one thread needs: glibc's fork then resets its loader's locks and
+ * runs the atfork handlers in every child, writes to two pages of the
+ * loader's data that each child then copies.  _Fork (glibc 2.34) skips
+ * that; this parent has one thread (checked: with another, the full fork).
+ */
+static pid_t
+fork_one(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	if (__libc_single_threaded)
+		return _Fork();
+#endif
+	return fork();
+}
+
 /* Forks the child for c (and m); the parent keeps count.  0, or -1. */
 static int
 spawn(struct config *cf, struct client *c, const struct dgram_msg *m)
 {
 	long slot = slot_take(cf);
-	pid_t pid = slot < 0 ? -1 : fork();
+	pid_t pid = slot < 0 ? -1 : fork_one();
 
 	if (pid == 0)
 		child(cf, c, m, slot);
