@@ -44,19 +44,19 @@ struct session {
 	bool timer_due; /* the handler's deadline (sink_timer) passed */
 };
 
-/* Sets SO_RCVTIMEO (and SO_SNDTIMEO with both) to ms; 0 waits forever. */
+/* Sets SO_RCVTIMEO (or SO_SNDTIMEO with send) to ms; 0 waits forever. */
 static void
-set_timeouts(struct session *s, long long ms, bool both)
+set_timeouts(struct session *s, long long ms, bool send)
 {
 	struct timeval tv = {
 		.tv_sec = (time_t)(ms / 1000),
 		.tv_usec = (suseconds_t)(ms % 1000 * 1000),
 	};
 
-	if (setsockopt(s->cl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    (both && setsockopt(s->cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0))
+	if (setsockopt(s->cl->fd, SOL_SOCKET, send ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, sizeof(tv)) <
+	    0)
 		log_warn("%s: cannot set socket timeouts", s->cl->peer.text);
-	else
+	else if (!send)
 		s->rcvtimeo_ms = ms;
 }
 
@@ -292,7 +292,7 @@ serve(struct config *cf, struct client *cl, enum serve_wait wait)
 	s.c = c;
 	/* The worker's send timeout is set once; receive timeouts are set
 	 * before the first blocking read (read_timeout), with the handler's
-	 * deadline folded in, so a connection costs one setsockopt. */
+	 * deadline folded in, so a connection costs one setsockopt for them. */
 	if (cf->idle_timeout > 0 && wait == SERVE_WORKER)
 		set_timeouts(&s, cf->idle_timeout * 1000, true);
 	log_debug("connection from %s", cl->peer.text);

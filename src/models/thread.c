@@ -20,6 +20,15 @@
 /* Handlers keep their buffers on the heap; serve() has a 32 KiB read
  * buffer on the stack.  Small stacks keep thousands of threads cheap. */
 #define THREAD_STACK_SIZE (256 * 1024)
+/*
+ * A thread whose connection ended parks for the next one (at most
+ * THREAD_PARKED_MAX of them, each at most THREAD_PARKED_SECS) instead of
+ * exiting: creating a thread costs about a dozen system calls, its
+ * stack's faults and, at its exit, the stack's madvise and the TLB
+ * shootdowns that sends to the other CPUs; a handover costs a futex wake.
+ */
+#define THREAD_PARKED_MAX  32
+#define THREAD_PARKED_SECS 5
 
 /* A connection's worker, or (dgram) a datagram's, which owns a copy of
  * the datagram's bytes after the struct. */
@@ -32,11 +41,23 @@ struct worker {
 	struct dgram_msg m;
 };
 
+/* A parked thread, on its own stack: handed the next worker or told to go. */
+struct parked {
+	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
+	struct worker *w;    /* the work handed over, or NULL */
+	bool quit;
+	struct parked *next;
+};
+
 /* The live workers, so that shutdown can cut their connections. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gone; /* on CLOCK_MONOTONIC, see thread_run */
+static pthread_condattr_t mono;
 static struct worker *workers;
 static long nworkers;
+static struct parked *parked; /* under lock */
+static long nparked;
+static bool parking_closed; /* stopping: threads exit after their work */
 static pthread_attr_t attr; /* detached, THREAD_STACK_SIZE */
 
 static long
@@ -50,13 +71,17 @@ workers_count(void)
 	return n;
 }
 
-static void *
-worker_main(void *arg)
+/*
+ * Serves w and frees it; then, under one hold of the lock, counts it out
+ * and parks this thread until it is handed work (returned) or is to exit
+ * (NULL): too many parked, stopping, or THREAD_PARKED_SECS unused.
+ */
+static struct worker *
+serve_one(struct worker *w, struct parked *p)
 {
-	struct worker *w = arg;
 	struct config *cf = w->cf;
 	long max_clients = cf->max_clients;
-	bool was_full;
+	struct timespec until;
 
 	if (w->dgram)
 		serve_datagram(w->c.ls, &w->m);
@@ -78,17 +103,53 @@ worker_main(void *arg)
 	} else {
 		reload_drop(cf, true);
 	}
-	/* Counted out only now: once the last worker is, the main thread may
-	 * return and exit() free the configuration (audit finding 8). */
-	pthread_mutex_lock(&lock);
-	was_full = nworkers >= max_clients;
-	nworkers--;
-	pthread_cond_signal(&gone);
-	pthread_mutex_unlock(&lock);
 	free(w);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += THREAD_PARKED_SECS;
+	/* Counted out only now: once the last worker is, the main thread may
+	 * return and exit() free the configuration (audit finding 8); a
+	 * parked thread touches none of it. */
+	pthread_mutex_lock(&lock);
 	/* A slot is free: the accept loop may read its datagram listeners again. */
-	if (was_full)
+	if (nworkers-- >= max_clients)
 		sig_wake();
+	pthread_cond_signal(&gone);
+	if (parking_closed || nparked >= THREAD_PARKED_MAX) {
+		pthread_mutex_unlock(&lock);
+		return NULL;
+	}
+	p->w = NULL;
+	p->quit = false;
+	p->next = parked;
+	parked = p;
+	nparked++;
+	while (p->w == NULL && !p->quit)
+		if (pthread_cond_timedwait(&p->wake, &lock, &until) == ETIMEDOUT && p->w == NULL)
+			break;
+	w = p->w;
+	if (w == NULL && !p->quit) {
+		/* Timed out: still listed (whoever hands work or says quit
+		 * unlists first). */
+		struct parked **pp = &parked;
+		while (*pp != p)
+			pp = &(*pp)->next;
+		*pp = p->next;
+		nparked--;
+	}
+	pthread_mutex_unlock(&lock);
+	return w;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct parked p;
+
+	pthread_cond_init(&p.wake, &mono);
+	while ((w = serve_one(w, &p)) != NULL)
+		;
+	pthread_cond_destroy(&p.wake);
 	return NULL;
 }
 
@@ -108,6 +169,16 @@ start(struct worker *w)
 		workers->prev = w;
 	workers = w;
 	nworkers++;
+	if (parked != NULL) {
+		/* A parked thread takes it. */
+		struct parked *p = parked;
+		parked = p->next;
+		nparked--;
+		p->w = w;
+		pthread_cond_signal(&p->wake);
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
 	pthread_mutex_unlock(&lock);
 	/* Workers start with signals blocked: they go to the main thread,
 	 * which waits on the self-pipe. */
@@ -194,13 +265,11 @@ stop_workers(struct config *cf)
 static int
 thread_start(struct config *cf)
 {
-	pthread_condattr_t ca;
-
 	(void)cf;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&gone, &ca);
-	pthread_condattr_destroy(&ca);
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&gone, &mono);
+	parking_closed = false;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
@@ -255,10 +324,26 @@ thread_datagram(struct config *cf, struct listener *ls, struct dgram_msg *m)
 	return 0;
 }
 
+/* Stopping: the parked threads go, and those still serving will not park. */
+static void
+unpark_all(void)
+{
+	pthread_mutex_lock(&lock);
+	parking_closed = true;
+	for (struct parked *p = parked; p != NULL; p = p->next) {
+		p->quit = true;
+		pthread_cond_signal(&p->wake);
+	}
+	parked = NULL;
+	nparked = 0;
+	pthread_mutex_unlock(&lock);
+}
+
 static void
 thread_stop(struct config *cf)
 {
 	pthread_attr_destroy(&attr);
+	unpark_all();
 	stop_workers(cf);
 }
 

@@ -1,5 +1,6 @@
 /* check_faults.c - the real binary against faults: killed children, resets, slowloris, floods, descriptor exhaustion, a full logger device, signal storms. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -256,6 +257,95 @@ START_TEST(test_fork_reap_idle)
 	H_ASSERT(fds[0] >= 0 && cli_echo_ok(fds[0], "y\n"), "fork: last client");
 	close(fds[0]);
 	H_STOP_OK(&s, "fork");
+}
+END_TEST
+
+/* ---- the thread model's parked threads ------------------------------ */
+
+/* The threads of pid (its /proc/PID/task entries), -1 if unreadable. */
+static int
+n_threads(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+struct nthreads {
+	pid_t pid;
+	int want;
+	int n;
+};
+
+static bool
+threads_are(void *arg)
+{
+	struct nthreads *t = arg;
+
+	t->n = n_threads(t->pid);
+	return t->n == t->want;
+}
+
+/*
+ * thread: a thread whose connection ended parks for the next one.  After
+ * sequential clients one parked thread serves them all (every reply is
+ * right), 40 concurrent ones leave at most 32 parked, parked threads go
+ * after 5 idle seconds, and a stop with threads parked is prompt and
+ * clean.
+ */
+START_TEST(test_thread_parked)
+{
+	const char *args[] = { "-m", "thread", "-H", "echo", "-l", "127.0.0.1:0", NULL };
+	struct nthreads t = { 0 };
+	struct srv s;
+	int fds[40], port;
+	char msg[32];
+
+	H_START_OK(&s, args, "thread");
+	port = srv_port(&s, 0);
+	t.pid = s.pid;
+	for (int i = 0; i < 30; i++) {
+		int fd = cli_connect(port);
+		snprintf(msg, sizeof msg, "seq %d\n", i);
+		H_ASSERT(fd >= 0 && cli_echo_ok(fd, msg), "thread: sequential client %d", i);
+		close(fd);
+	}
+	/* Each client's thread parked for the next: two at most at any time. */
+	H_EXPECT_STATUS(&s, "thread", "echo", "now", 0);
+	int n = n_threads(s.pid);
+	H_ASSERT(n >= 2 && n <= 8, "thread: %d threads after 30 sequential clients", n);
+	for (int i = 0; i < 40; i++) {
+		fds[i] = cli_connect(port);
+		snprintf(msg, sizeof msg, "conc %d\n", i);
+		H_ASSERT(fds[i] >= 0 && cli_echo_ok(fds[i], msg), "thread: concurrent client %d",
+		    i);
+	}
+	n = n_threads(s.pid);
+	H_ASSERT(n == 41, "thread: %d threads serving 40 clients", n);
+	for (int i = 0; i < 40; i++)
+		close(fds[i]);
+	H_EXPECT_STATUS(&s, "thread", "echo", "now", 0);
+	n = n_threads(s.pid);
+	H_ASSERT(n >= 2 && n <= 33, "thread: %d threads with 40 ended (32 parked at most)", n);
+	/* Unused, they go (5 s). */
+	t.want = 1;
+	H_ASSERT(h_wait_for(threads_are, &t, 5000 + D), "thread: %d threads after idling", t.n);
+	/* Parked again, then stopped. */
+	fds[0] = cli_connect(port);
+	H_ASSERT(fds[0] >= 0 && cli_echo_ok(fds[0], "last\n"), "thread: last client");
+	close(fds[0]);
+	H_EXPECT_STATUS(&s, "thread", "echo", "now", 0);
+	H_STOP_OK(&s, "thread");
 }
 END_TEST
 
@@ -1243,6 +1333,7 @@ main(void)
 
 	tcase_add_test(h_tcase(su, "fork_kill", 30), test_fork_kill);
 	tcase_add_test(h_tcase(su, "fork_reap_idle", 30), test_fork_reap_idle);
+	tcase_add_test(h_tcase(su, "thread_parked", 40), test_thread_parked);
 	h_tcase_models(su, "reset_pending", 30, test_reset_pending);
 	h_tcase_models(su, "slowloris", 30, test_slowloris);
 	h_tcase_models(su, "flood", 60, test_flood);
