@@ -44,6 +44,8 @@ const struct num_setting num_settings[] = {
 	    offsetof(struct config, proxy_timeout), offsetof(struct service, proxy_timeout) },
 	{ "workers", "--workers", 1, CONF_MAX_WORKERS, 1, offsetof(struct config, workers),
 	    NO_SVC },
+	{ "defer_accept", "--defer-accept", 0, 3600, CONF_DEFAULT_DEFER_ACCEPT,
+	    offsetof(struct config, defer_accept), offsetof(struct service, defer_accept) },
 };
 _Static_assert(sizeof(num_settings) / sizeof(num_settings[0]) == NUM_SETTINGS,
     "NUM_SETTINGS in conf_int.h must count the rows of num_settings");
@@ -244,7 +246,8 @@ check_proxy(const struct service *svc, const char *where, char *err, size_t errl
 }
 
 /*
- * Checks that need a service's final values (file and flags merged).
+ * Checks that need a service's final values (file and flags merged), and
+ * the defaults that depend on the handler.
  * syslog(3) cannot tell whether a record reached the log, so an OK there
  * would promise what nobody knows: ack needs a file or standard output.
  */
@@ -255,6 +258,9 @@ check_services(struct config *cf, const char *where, char *err, size_t errlen)
 		struct service *svc = &cf->svcs[i];
 		const char *dl;
 
+		/* Unset in the service and globally: the handler's own. */
+		if (svc->defer_accept < 0)
+			svc->defer_accept = svc->handler->defer_accept;
 		/* A datagram listener needs the handler's datagram hook. */
 		if (svc->handler->datagram == NULL && (dl = dgram_listener(svc)) != NULL) {
 			char names[256];

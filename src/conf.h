@@ -25,9 +25,11 @@ struct access_table;
 #define CONF_DEFAULT_MAX_UPLOAD       (64L * 1024 * 1024)
 #define CONF_DEFAULT_REQUEST_TIMEOUT  10
 #define CONF_DEFAULT_PROXY_TIMEOUT    5
-#define CONF_MAX_WORKERS              256
-#define CONF_DEFAULT_MODEL            "epoll"
-#define CONF_DEFAULT_HANDLER          "echo"
+/* defer_accept unset: the handler's own default (struct handler). */
+#define CONF_DEFAULT_DEFER_ACCEPT (-1)
+#define CONF_MAX_WORKERS          256
+#define CONF_DEFAULT_MODEL        "epoll"
+#define CONF_DEFAULT_HANDLER      "echo"
 
 /* Upper bounds accepted for the numeric settings. */
 #define CONF_MAX_CLIENTS_LIMIT 1000000L
@@ -51,6 +53,7 @@ struct service {
 	char *access_log;           /* files: path, "-" or "syslog"; NULL = none */
 	long max_upload;            /* files: largest PUT body, bytes */
 	long request_timeout;       /* files: seconds for a request head */
+	long defer_accept;          /* TCP_DEFER_ACCEPT seconds, 0 = off (resolved: never -1) */
 	void *hdata;                /* the handler's per-service data (setup/fini) */
 	struct svc_stats *stats;    /* counters, shared with fork children */
 	struct access_rules access; /* allow/deny (the global lists unless set here) */
@@ -83,6 +86,7 @@ struct config {
 	long rate_limit;            /* the services' default */
 	long max_upload;            /* the services' default */
 	long request_timeout;       /* the services' default */
+	long defer_accept;          /* the services' default; -1: each handler's own */
 	struct access_rules access; /* the services' default allow/deny */
 	bool has_mode;              /* the services' default mode */
 	unsigned mode;

@@ -57,6 +57,7 @@ static const struct option long_opts[] = {
 	{ "proxy-protocol", required_argument, NULL, OPT_PROXY_PROTOCOL },
 	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
 	{ "proxy-timeout", required_argument, NULL, OPT_NUM + 10 },
+	{ "defer-accept", required_argument, NULL, OPT_NUM + 12 },
 	{ "logger-output", required_argument, NULL, OPT_LOGGER_OUTPUT },
 	{ "logger-ack", no_argument, NULL, OPT_LOGGER_ACK },
 	{ "files-root", required_argument, NULL, OPT_FILES_ROOT },
@@ -483,6 +484,8 @@ conf_usage(FILE *fp)
 	    "      --files-access-log DEST  files: a record per request (file, '-', 'syslog')\n"
 	    "      --max-upload BYTES    files: largest PUT body\n"
 	    "      --request-timeout SEC  files, metrics: time for a request head to arrive\n"
+	    "      --defer-accept SEC    TCP: accept a connection once its first bytes came, or\n"
+	    "                            after SEC (0: at once; default 1 for files, metrics)\n"
 	    "      --timestamp-format F  strftime format\n"
 	    "      --pidfile FILE\n"
 	    "      --user USER           drop privileges after binding\n"

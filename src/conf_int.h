@@ -36,7 +36,7 @@ struct num_setting {
 
 /* conf.c */
 extern const struct num_setting num_settings[];
-#define NUM_SETTINGS 12 /* rows of num_settings; conf.c checks */
+#define NUM_SETTINGS 13 /* rows of num_settings; conf.c checks */
 
 long *num_field(struct config *cf, const struct num_setting *ns);
 long *svc_num_field(struct service *svc, const struct num_setting *ns);

@@ -82,6 +82,9 @@ struct handler {
 	void (*reopen)(struct service *svc);
 	int (*backlog)(struct service *svc, bool *room);
 	void (*fini)(struct service *svc);
+	/* defer_accept when the service sets none: seconds of TCP_DEFER_ACCEPT
+	 * (a protocol whose client always speaks first), else 0. */
+	int defer_accept;
 };
 
 extern const struct handler handler_echo;

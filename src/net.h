@@ -29,6 +29,7 @@ struct listener {
 	int fd;
 	struct service *svc;
 	bool dgram;                /* a datagram socket (udp:, unixgram:): no accept */
+	bool tcp;                  /* a TCP socket this process bound (defer_accept applies) */
 	char addr[NET_ADDRSTRLEN]; /* as printed: real port, "unix:/path", "udp:..." */
 	char *unix_path;           /* removed at exit by the process that bound it, */
 	dev_t unix_dev;            /* ... if it is still the file bind(2) made */

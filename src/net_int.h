@@ -39,6 +39,12 @@ extern uint32_t net_listener_ids;
 
 /* The listen(2) backlog for cf (net_listen.c). */
 int backlog_of(const struct config *cf);
+/*
+ * TCP_DEFER_ACCEPT on a listener: the kernel hands a connection to accept(2)
+ * once its first bytes came, or after about secs silent (rounded up to its
+ * SYN-ACK retransmissions: 1, 3, 7, 15 s...); 0 turns it off.  0 or -1.
+ */
+int net_defer_accept(int fd, long secs);
 
 struct net_addr;
 /*

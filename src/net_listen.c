@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -39,14 +40,24 @@ sa_set_port(struct sockaddr_storage *ss, unsigned port)
 		((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons((uint16_t)port);
 }
 
+int
+net_defer_accept(int fd, long secs)
+{
+	int v = (int)secs;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v));
+}
+
 /*
- * A bound, non-blocking inet socket, or -1 with errno: TCP and listening,
- * or with dgram UDP, set up by dgram_listener_setup.  v6only is applied to
- * AF_INET6 sockets: 0 for the dual-stack "*", 1 otherwise so an IPv6
- * listener never takes the IPv4 port of a sibling.
+ * A bound, non-blocking inet socket, or -1 with errno: TCP and listening
+ * (with the service's defer_accept), or with dgram UDP, set up by
+ * dgram_listener_setup.  v6only is applied to AF_INET6 sockets: 0 for the
+ * dual-stack "*", 1 otherwise so an IPv6 listener never takes the IPv4
+ * port of a sibling.
  */
 static int
-inet_listen(const struct sockaddr *sa, socklen_t salen, int v6only, int backlog, bool dgram)
+inet_listen(const struct sockaddr *sa, socklen_t salen, int v6only, const struct config *cf,
+    const struct service *svc, bool dgram)
 {
 	int fd, on = 1, saved;
 
@@ -68,7 +79,9 @@ inet_listen(const struct sockaddr *sa, socklen_t salen, int v6only, int backlog,
 	/* After IPV6_V6ONLY: a dual-stack socket needs IPv4's packet info too. */
 	if (dgram && dgram_listener_setup(fd, sa) == -1)
 		goto fail;
-	if (bind(fd, sa, salen) == -1 || (!dgram && listen(fd, backlog) == -1))
+	if (!dgram && svc->defer_accept > 0 && net_defer_accept(fd, svc->defer_accept) == -1)
+		goto fail;
+	if (bind(fd, sa, salen) == -1 || (!dgram && listen(fd, backlog_of(cf)) == -1))
 		goto fail;
 	return fd;
 fail:
@@ -188,14 +201,14 @@ listen_any(struct config *cf, struct service *svc, const char *spec, const struc
 	s6.sin6_family = AF_INET6;
 	s6.sin6_addr = in6addr_any;
 	s6.sin6_port = htons((uint16_t)a->port);
-	fd = inet_listen((struct sockaddr *)&s6, sizeof(s6), 0, backlog_of(cf), a->dgram);
+	fd = inet_listen((struct sockaddr *)&s6, sizeof(s6), 0, cf, svc, a->dgram);
 	if (fd == -1 && errno == EAFNOSUPPORT) {
 		/* A kernel without IPv6: IPv4 alone is all there is. */
 		memset(&s4, 0, sizeof(s4));
 		s4.sin_family = AF_INET;
 		s4.sin_addr.s_addr = htonl(INADDR_ANY);
 		s4.sin_port = htons((uint16_t)a->port);
-		fd = inet_listen((struct sockaddr *)&s4, sizeof(s4), 0, backlog_of(cf), a->dgram);
+		fd = inet_listen((struct sockaddr *)&s4, sizeof(s4), 0, cf, svc, a->dgram);
 	}
 	if (fd == -1)
 		goto fail;
@@ -208,6 +221,7 @@ listen_any(struct config *cf, struct service *svc, const char *spec, const struc
 	}
 	if (add_listener(cf, fd, svc, name, a->dgram, NULL, NULL) == -1)
 		goto fail;
+	cf->ls[cf->nls - 1].tcp = !a->dgram;
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
@@ -263,11 +277,10 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 		if (a->port == 0 && port != 0)
 			sa_set_port(&ss, port);
-		fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf),
-		    a->dgram);
+		fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, cf, svc, a->dgram);
 		if (fd == -1 && errno == EADDRINUSE && a->port == 0 && port != 0) {
 			sa_set_port(&ss, 0);
-			fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, backlog_of(cf),
+			fd = inet_listen((struct sockaddr *)&ss, ai->ai_addrlen, 1, cf, svc,
 			    a->dgram);
 		}
 		if (fd == -1) {
@@ -301,6 +314,7 @@ listen_inet(struct config *cf, struct service *svc, const char *spec, const stru
 			freeaddrinfo(res);
 			return -1;
 		}
+		cf->ls[cf->nls - 1].tcp = !a->dgram;
 		if (port == 0)
 			port = got;
 		bound++;

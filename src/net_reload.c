@@ -146,6 +146,8 @@ net_reload_commit(struct config *ncf, struct config *old, bool keep_dgram)
 		}
 		if (!n->dgram && listen(n->fd, backlog) < 0)
 			log_warn("%s: listen", n->addr);
+		if (n->tcp && net_defer_accept(n->fd, n->svc->defer_accept) < 0)
+			log_warn("%s: TCP_DEFER_ACCEPT", n->addr);
 		if (n->unix_path != NULL && n->svc->has_mode &&
 		    chmod(n->unix_path, n->svc->mode) < 0)
 			log_warn("%s: chmod", n->addr);

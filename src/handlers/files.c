@@ -402,4 +402,5 @@ const struct handler handler_files = {
 	.reopen = fl_reopen,
 	.backlog = fl_backlog,
 	.fini = fl_fini,
+	.defer_accept = 1, /* a client always speaks first (nginx's "deferred") */
 };

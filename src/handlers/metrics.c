@@ -167,4 +167,5 @@ const struct handler handler_metrics = {
 	.close = mt_close,
 	.timeout = mt_timeout,
 	.setup = mt_setup,
+	.defer_accept = 1,
 };

@@ -653,6 +653,100 @@ START_TEST(test_sources_chain)
 }
 END_TEST
 
+struct record {
+	const char *path;
+	int port;         /* the client's local port: its records' PEER */
+	const char *tail; /* " connected", ": line", ... */
+};
+
+static bool
+has_record(void *arg)
+{
+	const struct record *r = arg;
+	char needle[64], *t = h_read_file(r->path, NULL);
+	bool ok;
+
+	snprintf(needle, sizeof needle, "127.0.0.1:%d%s\n", r->port, r->tail);
+	ok = t != NULL && strstr(t, needle) != NULL;
+	free(t);
+	return ok;
+}
+
+/* Waits for the logger record of the client on fd that ends in tail. */
+static void
+wait_record(const char *model, const char *path, int fd, const char *tail)
+{
+	struct record r = { path, cli_local_port(fd), tail };
+
+	H_ASSERT(h_wait_for(has_record, &r, D), "%s: no record '127.0.0.1:%d%s' in:\n%s", model,
+	    r.port, tail, h_read_file(path, NULL));
+}
+
+/*
+ * defer_accept: unset, a logger service accepts a silent connection at once
+ * (its "connected" record comes).  Reloaded with defer_accept = 3, the kept
+ * listener holds a silent connection in the kernel: a later client that
+ * speaks is served while the silent one has no record, and its first bytes
+ * hand it over; one that stays silent is handed over after the period
+ * (about 3 s), not held for ever.
+ */
+START_TEST(test_defer_accept)
+{
+	const char *model = model_of(_i, false);
+	const char *dir = h_tmpdir();
+	const char *out = h_path(dir, "defer.log");
+	char text[1024], path[512];
+	struct record silent;
+	struct srv s;
+	int a, b, c, e, port;
+
+	H_ASSERT(dir != NULL, "tmpdir");
+	snprintf(path, sizeof path, "%s", h_path(dir, "defer.conf"));
+	snprintf(text, sizeof text,
+	    "model = \"%s\"\nservice \"lg\" { listen = {\"127.0.0.1:0\"} handler = \"logger\" "
+	    "output = \"%s\" }\n",
+	    model, out);
+	start_file(&s, model, path, text, 1);
+	port = srv_port(&s, 0);
+	a = cli_connect(port);
+	H_ASSERT(a >= 0, "%s: connect: %s", model, H_ERR);
+	wait_record(model, out, a, " connected");
+	silent = (struct record){ out, cli_local_port(a), " disconnected" };
+	close(a); /* a serial model serves nothing else meanwhile */
+	H_ASSERT(h_wait_for(has_record, &silent, D), "%s: no disconnected record", model);
+
+	snprintf(text, sizeof text,
+	    "model = \"%s\"\nservice \"lg\" { listen = {\"127.0.0.1:0\"} handler = \"logger\" "
+	    "output = \"%s\" defer_accept = 3 }\n",
+	    model, out);
+	hup(&s, model, path, text, "reload: ", 1);
+	H_ASSERT(port_of(&s, "lg", false) == port, "%s: the listener was not kept", model);
+	c = cli_connect(port);
+	H_ASSERT(c >= 0, "%s: connect: %s", model, H_ERR);
+	silent = (struct record){ out, cli_local_port(c), " connected" };
+	b = cli_connect(port);
+	H_ASSERT(b >= 0 && cli_send(b, "from b\n") == 0 && cli_shut_wr(b) == 0 &&
+	        cli_wait_closed(b, D),
+	    "%s: the client that spoke was not served", model);
+	wait_record(model, out, b, " disconnected");
+	H_ASSERT(!has_record(&silent),
+	    "%s: the silent connection was accepted before it spoke:\n%s", model,
+	    h_read_file(out, NULL));
+	H_ASSERT(cli_send(c, "from c\n") == 0, "%s: send: %s", model, H_ERR);
+	wait_record(model, out, c, ": from c");
+	H_ASSERT(has_record(&silent), "%s: a record without its connection", model);
+	close(c);
+
+	e = cli_connect(port);
+	H_ASSERT(e >= 0, "%s: connect: %s", model, H_ERR);
+	silent.port = cli_local_port(e);
+	H_ASSERT(h_wait_for(has_record, &silent, 3000 + D),
+	    "%s: a connection that stayed silent was never handed over", model);
+	close(e);
+	H_STOP_OK(&s, model);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -663,5 +757,6 @@ main(void)
 	h_tcase_models(su, "storm", 60, test_storm);
 	h_tcase_models(su, "backlog", 60, test_backlog);
 	h_tcase_models(su, "sources_chain", 60, test_sources_chain);
+	h_tcase_models(su, "defer_accept", 60, test_defer_accept);
 	return h_run_suite(su);
 }

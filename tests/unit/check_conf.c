@@ -31,20 +31,20 @@
 	"                      output = \"dispatchd-logger.log\"  ack = false }\n"
 
 /* The valid names an unknown key or option gets, written out here on purpose. */
-#define GLOBAL_KEYS                                                                   \
-	"model, max_clients, workers, idle_timeout, max_line, max_pending, backlog, " \
-	"shutdown_timeout, max_per_source, rate_limit, max_upload, request_timeout, " \
-	"allow, deny, mode, proxy_protocol, proxy_from, proxy_timeout, "              \
+#define GLOBAL_KEYS                                                                    \
+	"model, max_clients, workers, idle_timeout, max_line, max_pending, backlog, "  \
+	"shutdown_timeout, max_per_source, rate_limit, max_upload, request_timeout, "  \
+	"allow, deny, mode, proxy_protocol, proxy_from, proxy_timeout, defer_accept, " \
 	"timestamp_format, pidfile, user, service"
 #define SERVICE_KEYS                                                                          \
 	"listen, handler, output, ack, timestamp_format, root, listing, upload, access_log, " \
 	"max_upload, request_timeout, max_per_source, rate_limit, allow, deny, mode, "        \
-	"proxy_protocol, proxy_from, proxy_timeout"
+	"proxy_protocol, proxy_from, proxy_timeout, defer_accept"
 #define LONG_OPTS                                                                            \
 	"--config, --model, --handler, --listen, --max-clients, --workers, --idle-timeout, " \
 	"--max-line, --max-pending, --backlog, --shutdown-timeout, --max-per-source, "       \
 	"--rate-limit, --max-upload, --request-timeout, --allow, --deny, --proxy-protocol, " \
-	"--proxy-from, --proxy-timeout, --logger-output, "                                   \
+	"--proxy-from, --proxy-timeout, --defer-accept, --logger-output, "                   \
 	"--logger-ack, --files-root, --files-upload, --files-access-log, "                   \
 	"--timestamp-format, --pidfile, --user, --daemon, --test-config, --verbose, "        \
 	"--quiet, --version, --help"
@@ -362,6 +362,7 @@ static const struct {
 	{ "max_per_source", "--max-per-source", 0, 1000000 },
 	{ "rate_limit", "--rate-limit", 0, 1000000 },
 	{ "proxy_timeout", "--proxy-timeout", 1, 3600 },
+	{ "defer_accept", "--defer-accept", 0, 3600 },
 };
 #define NRANGES ((int)(sizeof(ranges) / sizeof(ranges[0])))
 
@@ -1349,6 +1350,55 @@ START_TEST(test_help_version)
 }
 END_TEST
 
+/*
+ * defer_accept: unset everywhere, the handler's own (1 for the HTTP
+ * handlers, whose clients speak first; 0 for the rest); a global value is
+ * every service's default, a service's own wins, the flag replaces all.
+ */
+START_TEST(test_defer_accept)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	    "service f { listen = \"127.0.0.1:0\" handler = files root = \"%s\" }\n"
+	    "service m { listen = \"127.0.0.1:0\" handler = metrics }\n"
+	    "service e { listen = \"127.0.0.1:0\" handler = echo }\n"
+	    "service z { listen = \"127.0.0.1:0\" handler = files root = \"%s\"\n"
+	    "            defer_accept = 0 }\n"
+	    "service d { listen = \"127.0.0.1:0\" handler = logger defer_accept = 7 }\n",
+	    tmpdir, tmpdir);
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(svc_named("f")->defer_accept, 1);
+	ck_assert_int_eq(svc_named("m")->defer_accept, 1);
+	ck_assert_int_eq(svc_named("e")->defer_accept, 0);
+	ck_assert_int_eq(svc_named("z")->defer_accept, 0);
+	ck_assert_int_eq(svc_named("d")->defer_accept, 7);
+
+	snprintf(text, sizeof(text),
+	    "defer_accept = 0\n"
+	    "service f { listen = \"127.0.0.1:0\" handler = files root = \"%s\" }\n"
+	    "service e { listen = \"127.0.0.1:0\" handler = echo defer_accept = 3 }\n",
+	    tmpdir);
+	ck_assert_msg(conf_parse_text(&cf, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(svc_named("f")->defer_accept, 0);
+	ck_assert_int_eq(svc_named("e")->defer_accept, 3);
+	conf_free(&cf);
+	memset(&cf, 0, sizeof(cf));
+
+	ck_assert_msg(LOAD("-H", "files", "--files-root", tmpdir, "-l", "127.0.0.1:0") == 0, "%s",
+	    err);
+	ck_assert_int_eq(cf.svcs[0].defer_accept, 1);
+	conf_free(&cf);
+	ck_assert_msg(LOAD("-H", "files", "--files-root", tmpdir, "-l", "127.0.0.1:0",
+	                  "--defer-accept", "4") == 0,
+	    "%s", err);
+	ck_assert_int_eq(cf.svcs[0].defer_accept, 4);
+	conf_free(&cf);
+	ck_assert_msg(LOAD("-H", "daytime", "-l", "127.0.0.1:0") == 0, "%s", err);
+	ck_assert_int_eq(cf.svcs[0].defer_accept, 0);
+}
+END_TEST
+
 Suite *
 conf_suite(void)
 {
@@ -1392,6 +1442,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_proxy_defaults);
 	tcase_add_test(tc, test_proxy_flags);
 	tcase_add_test(tc, test_proxy_flag_errors);
+	tcase_add_test(tc, test_defer_accept);
 	suite_add_tcase(s, tc);
 	return s;
 }
