@@ -1,10 +1,13 @@
 /* thread.c - one thread per connection. */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +29,10 @@
  * exiting: creating a thread costs about a dozen system calls, its
  * stack's faults and, at its exit, the stack's madvise and the TLB
  * shootdowns that sends to the other CPUs; a handover costs a futex wake.
+ * A parked thread sleeps on a futex word of its own, not a condition
+ * variable: woken, it goes to work without taking the lock (a condition
+ * wait would take it back, contended, and pay one more futex call to
+ * release it).
  */
 #define THREAD_PARKED_MAX  32
 #define THREAD_PARKED_SECS 5
@@ -42,10 +49,10 @@ struct worker {
 };
 
 /* A parked thread, on its own stack: handed the next worker or told to go. */
+enum { PARK_WAIT, PARK_WORK, PARK_QUIT };
 struct parked {
-	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
-	struct worker *w;    /* the work handed over, or NULL */
-	bool quit;
+	_Atomic int state; /* the futex word: PARK_*, set under lock */
+	struct worker *w;  /* the work handed over (PARK_WORK) */
 	struct parked *next;
 };
 
@@ -69,6 +76,53 @@ workers_count(void)
 	n = nworkers;
 	pthread_mutex_unlock(&lock);
 	return n;
+}
+
+/*
+ * Sleeps on p's word until it is handed work (returned) or told to go, or
+ * until (CLOCK_MONOTONIC) passed (NULL).  Whoever hands work or says quit
+ * unlists p first and wakes it with the lock held, so p (on this stack)
+ * outlives the wake: going to work, this thread takes the lock before it
+ * could exit; told to go, it takes it once on the way out.
+ */
+static struct worker *
+park(struct parked *p, const struct timespec *until)
+{
+	int st;
+
+	while ((st = atomic_load_explicit(&p->state, memory_order_acquire)) == PARK_WAIT) {
+		/* Absolute, on CLOCK_MONOTONIC (no FUTEX_CLOCK_REALTIME). */
+		if (syscall(SYS_futex, &p->state, FUTEX_WAIT_BITSET_PRIVATE, PARK_WAIT, until, NULL,
+		        FUTEX_BITSET_MATCH_ANY) == 0 ||
+		    errno != ETIMEDOUT)
+			continue; /* woken, EAGAIN (changed), EINTR: look again */
+		pthread_mutex_lock(&lock);
+		st = atomic_load_explicit(&p->state, memory_order_acquire);
+		if (st == PARK_WAIT) {
+			/* Unused: still listed; unlisted here. */
+			struct parked **pp = &parked;
+			while (*pp != p)
+				pp = &(*pp)->next;
+			*pp = p->next;
+			nparked--;
+		}
+		pthread_mutex_unlock(&lock);
+		return st == PARK_WORK ? p->w : NULL;
+	}
+	if (st == PARK_QUIT) {
+		pthread_mutex_lock(&lock); /* unpark_all is done with p */
+		pthread_mutex_unlock(&lock);
+		return NULL;
+	}
+	return p->w;
+}
+
+/* Hands p its state (under lock) and wakes it. */
+static void
+unpark(struct parked *p, int state)
+{
+	atomic_store_explicit(&p->state, state, memory_order_release);
+	syscall(SYS_futex, &p->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /*
@@ -119,25 +173,12 @@ serve_one(struct worker *w, struct parked *p)
 		return NULL;
 	}
 	p->w = NULL;
-	p->quit = false;
+	atomic_store_explicit(&p->state, PARK_WAIT, memory_order_relaxed);
 	p->next = parked;
 	parked = p;
 	nparked++;
-	while (p->w == NULL && !p->quit)
-		if (pthread_cond_timedwait(&p->wake, &lock, &until) == ETIMEDOUT && p->w == NULL)
-			break;
-	w = p->w;
-	if (w == NULL && !p->quit) {
-		/* Timed out: still listed (whoever hands work or says quit
-		 * unlists first). */
-		struct parked **pp = &parked;
-		while (*pp != p)
-			pp = &(*pp)->next;
-		*pp = p->next;
-		nparked--;
-	}
 	pthread_mutex_unlock(&lock);
-	return w;
+	return park(p, &until);
 }
 
 static void *
@@ -146,10 +187,8 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct parked p;
 
-	pthread_cond_init(&p.wake, &mono);
 	while ((w = serve_one(w, &p)) != NULL)
 		;
-	pthread_cond_destroy(&p.wake);
 	return NULL;
 }
 
@@ -175,7 +214,7 @@ start(struct worker *w)
 		parked = p->next;
 		nparked--;
 		p->w = w;
-		pthread_cond_signal(&p->wake);
+		unpark(p, PARK_WORK);
 		pthread_mutex_unlock(&lock);
 		return 0;
 	}
@@ -330,9 +369,9 @@ unpark_all(void)
 {
 	pthread_mutex_lock(&lock);
 	parking_closed = true;
-	for (struct parked *p = parked; p != NULL; p = p->next) {
-		p->quit = true;
-		pthread_cond_signal(&p->wake);
+	for (struct parked *p = parked, *next; p != NULL; p = next) {
+		next = p->next;
+		unpark(p, PARK_QUIT);
 	}
 	parked = NULL;
 	nparked = 0;
