@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -118,6 +119,20 @@ static inline size_t
 sink_file_pending(const struct sink *s)
 {
 	return s->file_len;
+}
+/*
+ * The send flag for the pending bytes: MSG_MORE when a segment should
+ * wait for what follows.  A head before a file range waits for the
+ * range's first bytes (as nginx's tcp_nopush; MSG_MORE ends at sendfile's
+ * last chunk), and the last reply of a connection that closes after it
+ * waits for the FIN: the shutdown(2) that follows at once pushes both in
+ * one segment, one packet less for the client to take (a connection per
+ * request).  Full-sized segments go out all the same.
+ */
+static inline int
+sink_send_more(const struct sink *s)
+{
+	return sink_file_pending(s) > 0 || (s->close_after && !s->more) ? MSG_MORE : 0;
 }
 /* Sends up to max bytes of the file range to sock with one sendfile(2),
  * after every pending byte is sent.  n > 0 sent (not consumed yet: the

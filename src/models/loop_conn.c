@@ -58,12 +58,8 @@ int
 loop_flush(struct evloop *ev, struct conn *c)
 {
 	while (sink_pending(&c->out) > 0) {
-		/* A head before a file range waits for its first bytes: one
-		 * segment, as nginx's tcp_nopush (MSG_MORE ends at sendfile's
-		 * last chunk). */
-		int more = sink_file_pending(&c->out) > 0 ? MSG_MORE : 0;
 		ssize_t n = send(c->fd, sink_peek(&c->out), sink_pending(&c->out),
-		    MSG_NOSIGNAL | more);
+		    MSG_NOSIGNAL | sink_send_more(&c->out));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

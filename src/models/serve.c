@@ -223,7 +223,7 @@ flush(struct session *s)
 {
 	struct conn *c = s->c;
 	int flags = MSG_NOSIGNAL | (s->wait == SERVE_WORKER ? 0 : MSG_DONTWAIT) |
-	    (sink_file_pending(&c->out) > 0 ? MSG_MORE : 0); /* see loop_flush */
+	    sink_send_more(&c->out);
 
 	/* Lent bytes point into the read buffer, which stays untouched until
 	 * this returns: every pending byte is sent or the connection ends. */

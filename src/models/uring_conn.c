@@ -90,8 +90,7 @@ send_arm(struct ur *ur, struct uconn *u)
 {
 	struct conn *c = u->c;
 	struct io_uring_sqe *sqe = ur_sqe(ur);
-	/* A head before a file range: one segment with its first bytes. */
-	int flags = MSG_NOSIGNAL | (sink_file_pending(&c->out) > 0 ? MSG_MORE : 0);
+	int flags = MSG_NOSIGNAL | sink_send_more(&c->out);
 
 	if (u->q_n == 0) {
 		io_uring_prep_send(sqe, c->fd, sink_peek(&c->out), sink_pending(&c->out), flags);
