@@ -59,7 +59,6 @@ struct parked {
 /* The live workers, so that shutdown can cut their connections. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gone; /* on CLOCK_MONOTONIC, see thread_run */
-static pthread_condattr_t mono;
 static struct worker *workers;
 static long nworkers;
 static struct parked *parked; /* under lock */
@@ -304,10 +303,13 @@ stop_workers(struct config *cf)
 static int
 thread_start(struct config *cf)
 {
+	pthread_condattr_t ca;
+
 	(void)cf;
-	pthread_condattr_init(&mono);
-	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
-	pthread_cond_init(&gone, &mono);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&gone, &ca);
+	pthread_condattr_destroy(&ca);
 	parking_closed = false;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

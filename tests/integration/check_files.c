@@ -1895,18 +1895,23 @@ END_TEST
 /*
  * defer_accept (1 s for files by default): a connection that has sent
  * nothing is held by the kernel, so it is not accepted (not counted) and,
- * under the serial model, does not hold the only worker; its request
- * hands it over and is answered.
+ * under the serial model, does not hold the only worker; one reset before
+ * it spoke is never seen at all; the silent one's request hands it over
+ * and is answered.
  */
 START_TEST(test_deferred)
 {
 	const char *model = h_model(_i);
 	struct resp r = { 0 };
-	struct conn b;
+	struct conn b, x;
 	struct fx f;
 
 	fx_std(&f, model, NULL);
 	conn_open(&b, &f);
+	conn_open(&x, &f);
+	cli_reset(x.fd); /* closes it */
+	x.fd = -1;
+	conn_close(&x);
 	fetch1(&f, rq("GET", "/k1", "Connection: close\r\n"), &r);
 	check_tfile(model, &r, tfind("k1"), false);
 	H_EXPECT_STATUS(&f.s, model, "files", "total", 1);
