@@ -496,6 +496,68 @@ START_TEST(test_storm)
 }
 END_TEST
 
+#define DG_HUPS  8
+#define DG_BURST 2000
+
+/*
+ * Datagrams in flight while their listener goes: a UDP echo service is
+ * added and removed 8 times, and each time the removal comes while a
+ * burst of 2,000 datagrams is on its way (a thread model's datagram
+ * threads still answering, a fork model's children, a loop's batch).
+ * Each added listener answers; the server ends with the descriptors it
+ * began with, still serves over TCP, and stops with status 0.
+ */
+START_TEST(test_dgram_removed)
+{
+	const char *model = model_of(_i, false);
+	const char *dir = h_tmpdir();
+	char a[256], b[512], path[512], buf[64];
+	struct fds_back fb;
+	struct srv s;
+	int port, c, fd0;
+
+	H_ASSERT(dir != NULL, "tmpdir");
+	snprintf(path, sizeof path, "%s", h_path(dir, "dgram.conf"));
+	snprintf(a, sizeof a,
+	    "model = \"%s\"\nservice \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n",
+	    model);
+	snprintf(b, sizeof b,
+	    "%sservice \"u\" { listen = {\"udp:127.0.0.1:0\"} handler = \"echo\" }\n", a);
+	start_file(&s, model, path, a, 1);
+	port = srv_port(&s, 0);
+	c = cli_connect(port);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "warm\n"), "%s: not serving", model);
+	close(c);
+	fd0 = nfds(s.pid);
+	for (int i = 0; i < DG_HUPS; i++) {
+		hup(&s, model, path, b, "(1 kept, 1 added, 0 removed)", (size_t)i + 1);
+		int u = cli_udp("127.0.0.1", port_of(&s, "u", true));
+
+		H_ASSERT(u >= 0 && cli_dgram_send(u, "first", 5) == 0 &&
+		        cli_dgram_recv(u, buf, sizeof buf, D) == 5 && memcmp(buf, "first", 5) == 0,
+		    "%s: the added UDP listener does not answer (round %d)", model, i);
+		/* The burst, then the removal while it is being answered, then
+		 * more into the closing socket; replies and refusals unread. */
+		for (int k = 0; k < DG_BURST; k++) {
+			if (k == DG_BURST / 2)
+				hup_only(&s, model, path, a);
+			if (send(u, "burst", 5, MSG_DONTWAIT) < 0 && errno != EAGAIN &&
+			    errno != ECONNREFUSED)
+				H_ASSERT(0, "%s: send: %s", model, H_ERR);
+		}
+		wait_line(&s, model, "(1 kept, 0 added, 1 removed)", (size_t)i + 1);
+		close(u);
+	}
+	fb = (struct fds_back){ s.pid, fd0, 0 };
+	H_ASSERT(h_wait_for(fds_back, &fb, D),
+	    "%s: %d descriptors open after the datagram reloads, %d before", model, fb.got, fd0);
+	c = cli_connect(port);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "after\n"), "%s: not serving after the reloads", model);
+	close(c);
+	H_STOP_OK(&s, model);
+}
+END_TEST
+
 #define BL_LINES 3000 /* about 300 KiB of records: several pipe buffers */
 
 /*
@@ -755,6 +817,7 @@ main(void)
 	h_tcase_models(su, "services", 60, test_services);
 	h_tcase_models(su, "services_workers", 60, test_services_workers);
 	h_tcase_models(su, "storm", 60, test_storm);
+	h_tcase_models(su, "dgram_removed", 60, test_dgram_removed);
 	h_tcase_models(su, "backlog", 60, test_backlog);
 	h_tcase_models(su, "sources_chain", 60, test_sources_chain);
 	h_tcase_models(su, "defer_accept", 60, test_defer_accept);
