@@ -350,6 +350,29 @@ fds_back(void *arg)
 	return f->got >= 0 && f->got <= f->want;
 }
 
+/*
+ * Starts the echo service alone from path, its text written into a (the
+ * base the tests' other files add to), and warms it: returns its port,
+ * and in *fd0 the descriptors then (the handlers' lazily opened state
+ * counted in the baseline).
+ */
+static int
+start_echo(struct srv *s, const char *model, const char *path, char *a, size_t alen, int *fd0)
+{
+	int port, c;
+
+	snprintf(a, alen,
+	    "model = \"%s\"\nservice \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n",
+	    model);
+	start_file(s, model, path, a, 1);
+	port = srv_port(s, 0);
+	c = cli_connect(port);
+	H_ASSERT(c >= 0 && cli_echo_ok(c, "warm\n"), "%s: not serving", model);
+	close(c);
+	*fd0 = nfds(s->pid);
+	return port;
+}
+
 #define STORM_BYTES (1 << 20)
 #define STORM_HUPS  20
 
@@ -379,20 +402,11 @@ START_TEST(test_storm)
 	h_fill(data, STORM_BYTES, 7);
 	snprintf(logp, sizeof logp, "%s", h_path(dir, "storm-records"));
 	snprintf(path, sizeof path, "%s", h_path(dir, "storm.conf"));
-	snprintf(a, sizeof a,
-	    "model = \"%s\"\nservice \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n",
-	    model);
+	port = start_echo(&s, model, path, a, sizeof a, &fd0);
 	snprintf(b, sizeof b,
 	    "%sservice \"lg\" { listen = {\"127.0.0.1:0\", \"udp:127.0.0.1:0\"} handler = "
 	    "\"logger\" output = \"%s\" }\n",
 	    a, logp);
-	start_file(&s, model, path, a, 1);
-	port = srv_port(&s, 0);
-	/* Warm: the handlers' lazily opened state counted in the baseline. */
-	c = cli_connect(port);
-	H_ASSERT(c >= 0 && cli_echo_ok(c, "warm\n"), "%s: not serving", model);
-	close(c);
-	fd0 = nfds(s.pid);
 	/* A client that sends and never reads while the reloads go on (its
 	 * echo backs up: it is held), and one reset mid-stream. */
 	nr = serial ? -1 : cli_connect(port);
@@ -518,17 +532,9 @@ START_TEST(test_dgram_removed)
 
 	H_ASSERT(dir != NULL, "tmpdir");
 	snprintf(path, sizeof path, "%s", h_path(dir, "dgram.conf"));
-	snprintf(a, sizeof a,
-	    "model = \"%s\"\nservice \"e\" { listen = {\"127.0.0.1:0\"} handler = \"echo\" }\n",
-	    model);
+	port = start_echo(&s, model, path, a, sizeof a, &fd0);
 	snprintf(b, sizeof b,
 	    "%sservice \"u\" { listen = {\"udp:127.0.0.1:0\"} handler = \"echo\" }\n", a);
-	start_file(&s, model, path, a, 1);
-	port = srv_port(&s, 0);
-	c = cli_connect(port);
-	H_ASSERT(c >= 0 && cli_echo_ok(c, "warm\n"), "%s: not serving", model);
-	close(c);
-	fd0 = nfds(s.pid);
 	for (int i = 0; i < DG_HUPS; i++) {
 		hup(&s, model, path, b, "(1 kept, 1 added, 0 removed)", (size_t)i + 1);
 		int u = cli_udp("127.0.0.1", port_of(&s, "u", true));
